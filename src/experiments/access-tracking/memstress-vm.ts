@@ -1,0 +1,122 @@
+import { Vfs } from '../../fs/vfs.ts';
+import { DEFAULT_GUEST_TEST_MEM, type MemstressArgs } from '../../guest/memstress.ts';
+import { Host } from '../../host/host.ts';
+import type { Mm } from '../../host/mm.ts';
+import { Pagemap } from '../../host/pagemap.ts';
+import { BYTES_PER_FRAME } from '../../host/phys-mem.ts';
+import type { BackingKind, Vma } from '../../host/vma.ts';
+import { type AgingLock, Kvm } from '../../kvm/kvm.ts';
+import { PAGE_IDLE_BITMAP, PageIdle } from '../../reclaim/page-idle/page-idle.ts';
+import type { Engine } from '../../sim/engine.ts';
+import type { SimThread } from '../../sim/thread.ts';
+
+/** Guest physical address bits (x86 host MAXPHYADDR of a typical server part). */
+export const GUEST_PA_BITS = 46;
+/** MEMSTRESS_MEM_SLOT_INDEX. */
+export const MEMSTRESS_MEM_SLOT_INDEX = 1;
+/** Pages of memslot 0 (code, data, stacks and guest page tables), DEFAULT_GUEST_PHY_PAGES-like. */
+const SLOT0_BASE_PAGES = 512;
+/** Host memory beyond the guest's: the host's own use and free headroom (64 MiB). */
+const HOST_HEADROOM_PAGES = 16384;
+/** Fixed simulator memory beyond the per-page state (code, heaps, small tables). */
+export const BASE_BYTES = 96 * 1024 * 1024;
+
+/** Bytes of simulated state per guest page: frame state, host PTE, SPTE (and shmem's page cache). */
+export function bytesPerGuestPage(backing: BackingKind): number {
+  return BYTES_PER_FRAME + 4 + 8 + (backing === 'shmem' ? 4 : 0);
+}
+
+/** Shape of the VM memstress_create_vm builds. */
+export interface MemstressVmSpec {
+  vcpus: number;
+  vcpuBytes: number;
+  overlap: boolean;
+  backing: BackingKind;
+  aging: AgingLock;
+  eptAd: boolean;
+}
+
+/** Host, VMM process, VM and the files the selftest opens. */
+export interface MemstressVm {
+  host: Host;
+  mm: Mm;
+  kvm: Kvm;
+  vfs: Vfs;
+  pageIdle: PageIdle;
+  pagemapPath: string;
+  args: MemstressArgs;
+  testVma: Vma;
+  slot0Vma: Vma;
+  testPages: number;
+}
+
+/** Host pages the run needs. */
+export function hostPagesFor(spec: MemstressVmSpec, cpus: number, pcpBatch: number): number {
+  const testPages = (spec.vcpus * spec.vcpuBytes) / 4096;
+  return testPages + slot0Pages(testPages) + HOST_HEADROOM_PAGES + cpus * pcpBatch + 1024;
+}
+
+function slot0Pages(testPages: number): number {
+  return SLOT0_BASE_PAGES + 2 * Math.ceil(testPages / 512);
+}
+
+/**
+ * memstress_create_vm: memslot 0 at gpa 0, the test region as memslot 1 at the top of guest
+ * physical memory (aligned down to the backing page size), vCPUs, and each vCPU's slice of the
+ * region (or all of it with overlap). Runs the memslot ioctls on thread `t`.
+ */
+export function* createMemstressVm(
+  t: SimThread,
+  engine: Engine,
+  spec: MemstressVmSpec,
+): Generator<void, MemstressVm, void> {
+  const p = engine.profile;
+  const host = new Host(engine, { nodePages: [hostPagesFor(spec, engine.cpuCount, p.pcpBatch)] });
+  const mm = host.createMm();
+  const vfs = new Vfs();
+  const pageIdle = new PageIdle(host);
+  vfs.register(PAGE_IDLE_BITMAP, pageIdle);
+  const pagemapPath = `/proc/${mm.pid}/pagemap`;
+  vfs.register(pagemapPath, new Pagemap(mm));
+  const kvm = new Kvm(engine, host, mm, { aging: spec.aging, eptAd: spec.eptAd });
+
+  const testPages = (spec.vcpus * spec.vcpuBytes) / 4096;
+  const s0 = slot0Pages(testPages);
+  const slot0Vma = mm.mmap(s0 * 4096, 'anonymous');
+  let r = yield* kvm.setMemoryRegion(t, 0, 0, 0, 0, s0 * 4096, slot0Vma.start);
+  if (r !== 0) throw new Error(`memslot 0: ${r}`);
+
+  const backingPage = spec.backing === 'anonymous' || spec.backing === 'shmem' ? 4096 : 2 << 20;
+  const maxGfn = 2 ** (GUEST_PA_BITS - 12) - 1;
+  let gpa = (maxGfn + 1 - testPages - 1) * 4096;
+  gpa = Math.floor(gpa / backingPage) * backingPage;
+  const testVma = mm.mmap(testPages * 4096, spec.backing);
+  r = yield* kvm.setMemoryRegion(t, 0, MEMSTRESS_MEM_SLOT_INDEX, 0, gpa, testPages * 4096, testVma.start);
+  if (r !== 0) throw new Error(`memslot ${MEMSTRESS_MEM_SLOT_INDEX}: ${r}`);
+  kvm.mmu.pool.reserve(Math.ceil(testPages / 512) + Math.ceil(s0 / 512) + 64);
+
+  const args: MemstressArgs = {
+    gpa,
+    size: testPages * 4096,
+    guestPageSize: 4096,
+    writePercent: 100,
+    randomAccess: false,
+    randomSeed: 0,
+    argsGfn: 0x100,
+    vcpuArgs: [],
+  };
+  for (let i = 0; i < spec.vcpus; i++) {
+    kvm.createVcpu();
+    args.vcpuArgs.push(
+      spec.overlap
+        ? { vcpuIdx: i, gva: DEFAULT_GUEST_TEST_MEM, gpa, pages: testPages }
+        : {
+            vcpuIdx: i,
+            gva: DEFAULT_GUEST_TEST_MEM + i * spec.vcpuBytes,
+            gpa: gpa + i * spec.vcpuBytes,
+            pages: spec.vcpuBytes / 4096,
+          },
+    );
+  }
+  return { host, mm, kvm, vfs, pageIdle, pagemapPath, args, testVma, slot0Vma, testPages };
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { BACKING_KINDS } from '../../host/vma.ts';
+
+/** KVM_MAX_VCPUS on x86. */
+export const KVM_MAX_VCPUS = 4096;
+
+/** Options of `runAccessTracking`, validated up front. */
+export const accessTrackingOptionsSchema = z.object({
+  /** -v: vCPUs. */
+  vcpus: z.number().int().min(1, 'vcpus must be at least 1').max(KVM_MAX_VCPUS),
+  /** -b: guest memory per vCPU, bytes. */
+  vcpuBytes: z
+    .number()
+    .int()
+    .positive('vcpuBytes must be positive')
+    .refine((b) => b % 4096 === 0, 'vcpuBytes must be a multiple of the 4 KiB page size'),
+  /** -o: all vCPUs share one region. */
+  overlap: z.boolean().default(false),
+  /** -s: backing source. */
+  backing: z.enum(BACKING_KINDS as [string, ...string[]]).default('anonymous'),
+  /** -w: warn instead of failing the idle-page checks. */
+  warnOnly: z.boolean().default(false),
+  /** --aging: how KVM ages (write-lock before 6.15, lockless from 6.15). */
+  aging: z.enum(['write-lock', 'lockless']).default('lockless'),
+  /** EPT A/D bits (off: access tracking by clearing RWX). */
+  eptAd: z.boolean().default(true),
+  seed: z.number().int().min(0).max(0xffffffff).default(0),
+  /** Host CPUs (default: the profile's). */
+  hostCpus: z.number().int().min(1).max(4096).optional(),
+  /** Refuse runs whose simulated state would exceed this many bytes. */
+  memoryLimitBytes: z.number().positive().optional(),
+});
+
+/** Options as the caller gives them (defaults filled in by the schema). */
+export type AccessTrackingInput = z.input<typeof accessTrackingOptionsSchema>;
+export type AccessTrackingOptions = z.output<typeof accessTrackingOptionsSchema>;
+
+/** A bad option or a run that cannot be done; the CLI prints the message and exits 2. */
+export class OptionsError extends Error {
+  readonly code = 'MMULAB_BAD_OPTIONS';
+}
+
+/** Validates options; throws OptionsError naming the first bad one. */
+export function parseAccessTrackingOptions(input: AccessTrackingInput): AccessTrackingOptions {
+  const r = accessTrackingOptionsSchema.safeParse(input);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new OptionsError(`${i.path.join('.') || 'options'}: ${i.message}`);
+  }
+  const o = r.data;
+  if (
+    (o.backing === 'anonymous_thp' || o.backing === 'anonymous_hugetlb') &&
+    (o.vcpus * o.vcpuBytes) % (2 << 20) !== 0
+  )
+    throw new OptionsError(`vcpuBytes: ${o.backing} needs guest memory in whole 2 MiB pages`);
+  return o;
+}

@@ -1,0 +1,221 @@
+import { GuestStats, memstressGuestPass } from '../../guest/memstress.ts';
+import { Engine } from '../../sim/engine.ts';
+import { type CostProfile, DEFAULT_PROFILE, loadProfile } from '../../sim/profile.ts';
+import type { SimThread } from '../../sim/thread.ts';
+import type { Tracer } from '../../sim/trace.ts';
+import { WaitCount } from '../../sync/wait-count.ts';
+import { formatSeconds } from './format.ts';
+import { BASE_BYTES, bytesPerGuestPage, createMemstressVm, type MemstressVm } from './memstress-vm.ts';
+import { type AccessTrackingInput, OptionsError, parseAccessTrackingOptions } from './options.ts';
+import { type MarkIdleResult, pageidleMarkVcpuMemoryIdle } from './page-idle-mark.ts';
+
+/** One timed phase, as run_iteration prints it. */
+export interface PhaseResult {
+  name: string;
+  ns: number;
+}
+
+/** Everything a run produced: the selftest's lines, its checks and the counters behind them. */
+export interface AccessTrackingResult {
+  profile: string;
+  seed: number;
+  options: ReturnType<typeof parseAccessTrackingOptions>;
+  guestPhysicalMemory: [number, number];
+  phases: PhaseResult[];
+  /** What the selftest printed after creating the VM, line by line, in order. */
+  stdout: string[];
+  /** A failed selftest assertion, if any (the run stops there, as the selftest does). */
+  failure: string | null;
+  markIdle: MarkIdleResult[][];
+  counters: Record<string, Record<string, number>>;
+}
+
+const ITERATION_ACCESS_MEMORY = 0;
+const ITERATION_MARK_IDLE = 1;
+
+class TestFailure extends Error {}
+
+/**
+ * Runs the KVM selftest access_tracking_perf_test in its page_idle mode against the model:
+ * populate; write and read populated memory; mark idle; write to idle memory; mark idle; read from
+ * idle memory. Every phase time is simulated time.
+ */
+export function runAccessTracking(
+  input: AccessTrackingInput,
+  profileOrName: CostProfile | string = DEFAULT_PROFILE,
+  trace: Tracer | null = null,
+): AccessTrackingResult {
+  const o = parseAccessTrackingOptions(input);
+  const profile = typeof profileOrName === 'string' ? loadProfile(profileOrName) : profileOrName;
+  const testPages = (o.vcpus * o.vcpuBytes) / 4096;
+  if (o.memoryLimitBytes !== undefined) {
+    const per = bytesPerGuestPage(o.backing as never);
+    const need = BASE_BYTES + testPages * per;
+    if (need > o.memoryLimitBytes) {
+      const fit = Math.floor((o.memoryLimitBytes - BASE_BYTES) / per);
+      throw new OptionsError(
+        `${fmtGiB(testPages * 4096)} of guest memory needs ${fmtGiB(need)} here, over the ${fmtGiB(o.memoryLimitBytes)} limit; at most ${fmtGiB(fit * 4096)} of guest memory fits (-v * -b)`,
+      );
+    }
+  }
+  const engine = new Engine({ profile, seed: o.seed, cpus: o.hostCpus, trace });
+  const result: AccessTrackingResult = {
+    profile: profile.name,
+    seed: o.seed,
+    options: o,
+    guestPhysicalMemory: [0, 0],
+    phases: [],
+    stdout: [],
+    failure: null,
+    markIdle: [],
+    counters: {},
+  };
+  let vm: MemstressVm | null = null;
+  const guestStats = new GuestStats();
+  engine.spawn('main', (t) => selftestMain(t));
+
+  function* selftestMain(t: SimThread): Generator<void, void, void> {
+    vm = yield* createMemstressVm(t, engine, {
+      vcpus: o.vcpus,
+      vcpuBytes: o.vcpuBytes,
+      overlap: o.overlap,
+      backing: o.backing as never,
+      aging: o.aging,
+      eptAd: o.eptAd,
+    });
+    const theVm = vm;
+    result.guestPhysicalMemory = [vm.args.gpa, vm.args.gpa + vm.args.size];
+    const iteration = new WaitCount(engine, true);
+    const completed = vm.kvm.vcpus.map(() => new WaitCount(engine, true));
+    let work = ITERATION_ACCESS_MEMORY;
+    let done = false;
+    let marks: MarkIdleResult[] = [];
+    for (const vcpu of vm.kvm.vcpus) {
+      engine.spawn(`vcpu${vcpu.id}`, function* (vt) {
+        vcpu.thread = vt;
+        const rand = { seed: theVm.args.randomSeed + vcpu.id };
+        let current = 0;
+        for (;;) {
+          yield iteration.waitFor(vt, current + 1);
+          if (done) return;
+          current = iteration.value;
+          if (work === ITERATION_ACCESS_MEMORY) yield* vcpuRun(vt, theVm, vcpu.id, rand);
+          else if (!o.overlap || vcpu.id === 0) {
+            const m = yield* pageidleMarkVcpuMemoryIdle(vt, theVm, vcpu.id);
+            marks.push(m);
+            checkMarks(m);
+          }
+          yield completed[vcpu.id].add(vt, 1);
+        }
+      });
+    }
+    function* runIteration(description: string): Generator<void, void, void> {
+      yield iteration.add(t, 1);
+      const start = t.now;
+      for (const c of completed) yield c.waitFor(t, iteration.value);
+      result.phases.push({ name: description, ns: t.now - start });
+      result.stdout.push(`${description.padEnd(30)}: ${formatSeconds(t.now - start)}`);
+      if (result.failure !== null) throw new TestFailure(result.failure);
+    }
+    function* accessMemory(writePercent: number, description: string) {
+      theVm.args.writePercent = writePercent;
+      work = ITERATION_ACCESS_MEMORY;
+      yield* runIteration(description);
+    }
+    function* markMemoryIdle() {
+      work = ITERATION_MARK_IDLE;
+      marks = [];
+      yield* runIteration('Mark memory idle (page_idle)');
+      marks.sort((a, b) => a.vcpu - b.vcpu);
+      result.markIdle.push(marks);
+    }
+    // The checks at the end of pageidle_mark_vcpu_memory_idle, in the vCPU's thread.
+    function checkMarks(m: MarkIdleResult): void {
+      if (result.failure !== null) return;
+      if (m.noPfn >= Math.floor(m.pages / 100)) {
+        result.failure = `vCPU ${m.vcpu}: No PFN for ${m.noPfn} out of ${m.pages} pages.`;
+        return;
+      }
+      if (m.stillIdle >= Math.floor(m.pages / 10)) {
+        const prefix = o.overlap ? '' : `vCPU${m.vcpu}: `;
+        if (!o.warnOnly)
+          result.failure = `${prefix}Too many pages still idle (${m.stillIdle} out of ${m.pages})`;
+        else
+          result.stdout.push(
+            `WARNING: ${prefix}Too many pages still idle (${m.stillIdle} out of ${m.pages}), this will affect performance results.`,
+          );
+      }
+    }
+    try {
+      yield* accessMemory(100, 'Populating memory');
+      yield* accessMemory(100, 'Writing to populated memory');
+      yield* accessMemory(0, 'Reading from populated memory');
+      yield* markMemoryIdle();
+      yield* accessMemory(100, 'Writing to idle memory');
+      yield* markMemoryIdle();
+      yield* accessMemory(0, 'Reading from idle memory');
+    } catch (e) {
+      if (!(e instanceof TestFailure)) throw e;
+    }
+    done = true;
+    yield iteration.add(t, 1);
+  }
+
+  function* vcpuRun(
+    t: SimThread,
+    theVm: MemstressVm,
+    id: number,
+    rand: { seed: number },
+  ): Generator<void, void, void> {
+    const p = profile;
+    const vcpu = theVm.kvm.vcpus[id];
+    t.advance(p.kvmRunIoctlNs / 2);
+    if (vcpu.root === null) vcpu.root = theVm.kvm.mmu.allocRoot(0);
+    t.advance(t.jittered(p.vmEntryNs));
+    vcpu.inGuest = true;
+    t.enterGuest();
+    yield* memstressGuestPass(t, vcpu, theVm.args, rand, guestStats);
+    // GUEST_SYNC: a ucall exit back to userspace.
+    vcpu.inGuest = false;
+    t.exitGuest();
+    vcpu.exits++;
+    t.advance(t.jittered(p.vmExitNs) + p.kvmRunIoctlNs / 2);
+    if (t.mustSync()) yield;
+  }
+
+  engine.run();
+  const v = vm as MemstressVm | null;
+  if (v !== null) result.counters = collectCounters(engine, v, guestStats);
+  return result;
+}
+
+function collectCounters(
+  engine: Engine,
+  vm: MemstressVm,
+  guest: GuestStats,
+): Record<string, Record<string, number>> {
+  const host = vm.host;
+  return {
+    engine: { steps: engine.steps, threads: engine.threads.length, hostCpus: engine.cpuCount },
+    guest: { ...guest },
+    kvm: vm.kvm.stats.snapshot(),
+    mmuLock: vm.kvm.mmuLock.stats.snapshot(),
+    mmapLock: vm.mm.mmapLock.stats.snapshot(),
+    rmapLock: vm.testVma.rmapLock.stats.snapshot(),
+    mmuNotifier: { ...host.mmuNotifier.stats },
+    pageIdle: { ...vm.pageIdle.stats },
+    hostFaults: { ...host.faultStats },
+    memory: {
+      maxPfn: host.mem.maxPfn,
+      framesAllocated: host.mem.nodes.reduce((s, n) => s + n.allocated, 0),
+      lruPages: host.lru.onLru,
+      lruBatched: host.lru.pending,
+      sptePages: vm.kvm.mmu.pool.tables,
+      hostPageTables: vm.mm.pt.tables,
+    },
+  };
+}
+
+function fmtGiB(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+}

@@ -1,0 +1,100 @@
+import type { KvmVcpu } from '../kvm/vcpu.ts';
+import { handleEptViolation, takeKick } from '../kvm/vcpu.ts';
+import { EPT_A, EPT_D, EPT_R, EPT_W, isLastSpte, isShadowPresent, spteAdEnabled } from '../kvm/x86/spte.ts';
+import type { SimThread } from '../sim/thread.ts';
+
+/** Guest virtual address of the test region (DEFAULT_GUEST_TEST_MEM). */
+export const DEFAULT_GUEST_TEST_MEM = 0xc0000000;
+
+/** struct memstress_vcpu_args. */
+export interface MemstressVcpuArgs {
+  vcpuIdx: number;
+  gva: number;
+  gpa: number;
+  pages: number;
+}
+
+/** struct memstress_args, as the guest sees it. */
+export interface MemstressArgs {
+  /** Start of the test region in guest physical memory. */
+  gpa: number;
+  size: number;
+  guestPageSize: number;
+  writePercent: number;
+  randomAccess: boolean;
+  randomSeed: number;
+  /** gfn of the page holding memstress_args itself (in memslot 0). */
+  argsGfn: number;
+  vcpuArgs: MemstressVcpuArgs[];
+}
+
+/** guest_random_u32: the Park–Miller generator of the KVM selftests (seed × 48271 mod 2^31-1). */
+export function guestRandomU32(state: { seed: number }): number {
+  state.seed = (state.seed * 48271) % 2147483647;
+  return state.seed;
+}
+
+/** Guest memory accesses, counted. */
+export class GuestStats {
+  reads = 0;
+  writes = 0;
+}
+
+/**
+ * One pass of memstress_guest_code, run inside KVM_RUN by the vCPU's thread: read the
+ * memstress_args page, then touch every page of the vCPU's region once (in order, or at random),
+ * writing with probability write_percent. The CPU walks the EPT and sets Accessed (and Dirty on a
+ * write) when A/D bits are on; a missing, access-tracked or read-only SPTE is an EPT violation.
+ */
+export function* memstressGuestPass(
+  t: SimThread,
+  vcpu: KvmVcpu,
+  args: MemstressArgs,
+  rand: { seed: number },
+  stats: GuestStats,
+): Generator<void, void, void> {
+  const va = args.vcpuArgs[vcpu.id];
+  const pool = vcpu.kvm.mmu.pool;
+  const root = vcpu.root!.table;
+  const accessNs = t.engine.profile.guestAccessNs;
+  const baseGfn = Math.floor(va.gpa / 4096);
+  const pagesPerGuestPage = args.guestPageSize / 4096;
+  yield* guestAccess(t, vcpu, args.argsGfn, false);
+  for (let i = 0; i < va.pages; i++) {
+    const page = args.randomAccess ? guestRandomU32(rand) % va.pages : i;
+    const write = guestRandomU32(rand) % 100 < args.writePercent;
+    const gfn = baseGfn + page * pagesPerGuestPage;
+    if (write) stats.writes++;
+    else stats.reads++;
+    // The common case inline: a present leaf that allows the access.
+    if (t.now > t.limit) yield;
+    if (t.pendingKickNs > 0) takeKick(t, vcpu);
+    const idx = pool.walk(root, gfn);
+    const lo = pool.lo[idx];
+    if (isShadowPresent(lo) && isLastSpte(lo, pool.walkLevel) && (write ? lo & EPT_W : lo & EPT_R)) {
+      if (spteAdEnabled(pool.hi[idx])) pool.lo[idx] = (lo | EPT_A | (write ? EPT_D : 0)) >>> 0;
+      t.advance(accessNs);
+      continue;
+    }
+    yield* guestAccess(t, vcpu, gfn, write);
+  }
+}
+
+/** One guest access, taking EPT violations until the translation allows it. */
+function* guestAccess(t: SimThread, vcpu: KvmVcpu, gfn: number, write: boolean): Generator<void, void, void> {
+  const pool = vcpu.kvm.mmu.pool;
+  const root = vcpu.root!.table;
+  for (;;) {
+    if (t.now > t.limit) yield;
+    if (t.pendingKickNs > 0) takeKick(t, vcpu);
+    const idx = pool.walk(root, gfn);
+    const lo = pool.lo[idx];
+    const present = isShadowPresent(lo) && isLastSpte(lo, pool.walkLevel);
+    if (present && (write ? lo & EPT_W : lo & EPT_R)) {
+      if (spteAdEnabled(pool.hi[idx])) pool.lo[idx] = (lo | EPT_A | (write ? EPT_D : 0)) >>> 0;
+      t.advance(t.engine.profile.guestAccessNs);
+      return;
+    }
+    yield* handleEptViolation(t, vcpu, gfn, write, present);
+  }
+}

@@ -1,0 +1,145 @@
+import type { SimThread } from '../sim/thread.ts';
+import type { Mm } from './mm.ts';
+import { PG_HEAD, PG_HUGETLB, PG_SWAPBACKED, PG_TAIL } from './page-flags.ts';
+import { mkPte, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_PSE, PTE_WRITE, ptePfn } from './page-table.ts';
+import type { Vma } from './vma.ts';
+
+/** handle_mm_fault results (a subset of vm_fault_t). */
+export const VM_FAULT_OK = 0;
+export const VM_FAULT_SIGSEGV = 1;
+export const VM_FAULT_OOM = 2;
+
+/** Host faults, counted by kind. */
+export class HostFaultStats {
+  anon = 0;
+  zeroPage = 0;
+  cow = 0;
+  shmem = 0;
+  huge = 0;
+  spurious = 0;
+}
+
+/**
+ * handle_mm_fault (mm/memory.c) for the backings the model has: anonymous 4 KiB (the zero page on a
+ * read fault, copy-on-write on the first write to it), anonymous THP and hugetlb (PMD leaves) and
+ * shmem (page-cache lookup, then a PTE). New frames are allocated, cleared and, except hugetlb,
+ * added to the LRU through the per-CPU batch.
+ */
+export function handleMmFault(t: SimThread, mm: Mm, hva: number, write: boolean): number {
+  const vma = mm.findVma(hva);
+  if (vma === null || (write && !vma.writable)) return VM_FAULT_SIGSEGV;
+  t.advance(t.jittered(mm.host.engine.profile.hostFaultNs));
+  if (vma.folioPages === 512) return faultPmd(t, mm, vma, hva, write);
+  return faultPte(t, mm, vma, hva, write);
+}
+
+function faultPte(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): number {
+  const host = mm.host;
+  const p = host.engine.profile;
+  const stats = host.faultStats;
+  const vpn = Math.floor(hva / 4096);
+  let idx = mm.pt.walk(mm.pgd, vpn, 1, true);
+  t.advance(4 * p.ptWalkLevelNs);
+  const e = mm.pt.entries[idx];
+  if (e & PTE_PRESENT) {
+    if (!write || e & PTE_WRITE) {
+      stats.spurious++;
+      mm.pt.entries[idx] = e | PTE_ACCESSED | (write ? PTE_DIRTY : 0);
+      return VM_FAULT_OK;
+    }
+    // do_wp_page on the zero page: wp_page_copy with an invalidation around the PTE change.
+    stats.cow++;
+    const pfn = newAnonFolio(t, mm, vma, hva, 0);
+    if (pfn < 0) return VM_FAULT_OOM;
+    const start = vpn * 4096;
+    const range = { mm, start, end: start + 4096, event: 'clear' as const, blockable: true };
+    host.mmuNotifier.invalidateRangeStart(t, range);
+    idx = mm.pt.walk(mm.pgd, vpn, 1, true);
+    mm.pt.entries[idx] = mkPte(pfn, PTE_PRESENT | PTE_WRITE | PTE_ACCESSED | PTE_DIRTY);
+    host.mmuNotifier.invalidateRangeEnd(t, range);
+    host.lru.add(t, pfn);
+    return VM_FAULT_OK;
+  }
+  if (vma.file !== null) {
+    // shmem_fault: find or allocate the page-cache page, then map it (shared: writable).
+    stats.shmem++;
+    const off = Math.floor((hva - vma.start) / 4096);
+    let pfn = vma.file.pages[off];
+    if (pfn < 0) {
+      pfn = newAnonFolio(t, mm, vma, hva, 0);
+      if (pfn < 0) return VM_FAULT_OOM;
+      vma.file.pages[off] = pfn;
+      host.lru.add(t, pfn);
+    }
+    idx = mm.pt.walk(mm.pgd, vpn, 1, true);
+    mm.pt.entries[idx] = mkPte(pfn, PTE_PRESENT | PTE_WRITE | PTE_ACCESSED | (write ? PTE_DIRTY : 0));
+    mm.rss++;
+    return VM_FAULT_OK;
+  }
+  if (!write) {
+    // do_anonymous_page, read: map the shared zero page read-only.
+    stats.zeroPage++;
+    mm.pt.entries[idx] = mkPte(host.mem.zeroPfn, PTE_PRESENT | PTE_ACCESSED);
+    return VM_FAULT_OK;
+  }
+  stats.anon++;
+  const pfn = newAnonFolio(t, mm, vma, hva, 0);
+  if (pfn < 0) return VM_FAULT_OOM;
+  idx = mm.pt.walk(mm.pgd, vpn, 1, true);
+  mm.pt.entries[idx] = mkPte(pfn, PTE_PRESENT | PTE_WRITE | PTE_ACCESSED | PTE_DIRTY);
+  mm.rss++;
+  host.lru.add(t, pfn);
+  return VM_FAULT_OK;
+}
+
+function faultPmd(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): number {
+  const host = mm.host;
+  const p = host.engine.profile;
+  const vpn = Math.floor(hva / 4096);
+  let idx = mm.pt.walk(mm.pgd, vpn, 2, true);
+  t.advance(3 * p.ptWalkLevelNs);
+  const e = mm.pt.entries[idx];
+  if (e & PTE_PRESENT) {
+    host.faultStats.spurious++;
+    mm.pt.entries[idx] = e | PTE_ACCESSED | (write ? PTE_DIRTY : 0);
+    return VM_FAULT_OK;
+  }
+  // do_huge_pmd_anonymous_page / hugetlb_fault: one 2 MiB folio mapped by a PMD leaf. (A read fault
+  // allocates too: the huge zero page is not modelled.)
+  host.faultStats.huge++;
+  const headVa = Math.floor(hva / (512 * 4096)) * 512 * 4096;
+  const pfn = newAnonFolio(t, mm, vma, headVa, 9);
+  if (pfn < 0) return VM_FAULT_OOM;
+  idx = mm.pt.walk(mm.pgd, vpn, 2, true);
+  mm.pt.entries[idx] = mkPte(pfn, PTE_PRESENT | PTE_WRITE | PTE_ACCESSED | PTE_DIRTY | PTE_PSE);
+  mm.rss += 512;
+  if (vma.kind !== 'anonymous_hugetlb') host.lru.add(t, pfn);
+  return VM_FAULT_OK;
+}
+
+/** Allocates, clears and charges a folio of 2^order pages for `vma` at `hva`, and sets its rmap. */
+function newAnonFolio(t: SimThread, mm: Mm, vma: Vma, hva: number, order: number): number {
+  const host = mm.host;
+  const mem = host.mem;
+  const p = host.engine.profile;
+  const pfn = mem.allocPages(t, 0, order);
+  if (pfn < 0) return -1;
+  const n = 1 << order;
+  t.advance(t.jittered(p.pageZeroNsPer4K * n));
+  const off = Math.floor((hva - vma.start) / 4096);
+  const memcg = mm.memcg.id;
+  for (let i = 0; i < n; i++) {
+    mem.flags[pfn + i] |= PG_SWAPBACKED | (order > 0 ? (i === 0 ? PG_HEAD : PG_TAIL) : 0);
+    if (vma.kind === 'anonymous_hugetlb') mem.flags[pfn + i] |= PG_HUGETLB;
+    mem.mapping[pfn + i] = vma.mappingId;
+    mem.index[pfn + i] = off + i;
+    mem.memcg[pfn + i] = memcg;
+  }
+  mm.memcg.pages += n;
+  return pfn;
+}
+
+/** The pfn a present leaf entry maps for `vpn` (adds the offset inside a huge leaf). */
+export function leafPfn(entry: number, level: number, vpn: number): number {
+  return ptePfn(entry) + (level === 2 ? vpn & 511 : level === 3 ? vpn & 0x3ffff : 0);
+}

@@ -1,0 +1,64 @@
+import { MmuNotifierDispatch } from '../mmu-notifier/mmu-notifier.ts';
+import type { Engine } from '../sim/engine.ts';
+import { RcuDomain } from '../sync/rcu.ts';
+import { HostFaultStats } from './fault.ts';
+import { LruAddBatches } from './lru-add.ts';
+import { MemcgTree } from './memcg.ts';
+import { Mm } from './mm.ts';
+import { PhysMem } from './phys-mem.ts';
+import type { Vma } from './vma.ts';
+
+/** Options of the simulated host. */
+export interface HostOptions {
+  /** Pages per NUMA node. */
+  nodePages: number[];
+}
+
+/** The host kernel's memory management: physical memory, cgroups, processes, RCU. */
+export class Host {
+  readonly mem: PhysMem;
+  readonly memcgs = new MemcgTree();
+  readonly lru: LruAddBatches;
+  readonly mms: Mm[] = [];
+  /** Classic RCU. */
+  readonly rcu: RcuDomain;
+  /** The SRCU domain of mm/mmu_notifier.c. */
+  readonly notifierSrcu: RcuDomain;
+  readonly faultStats = new HostFaultStats();
+  /** Calls into the MMU notifiers of an mm. */
+  readonly mmuNotifier = new MmuNotifierDispatch(this);
+  /** rmap owners by id (`PhysMem.mapping`): anonymous VMAs and shmem files' VMAs. */
+  private readonly mappings: Array<Vma | null> = [null];
+
+  constructor(
+    readonly engine: Engine,
+    opts: HostOptions,
+  ) {
+    this.mem = new PhysMem(engine, opts.nodePages);
+    this.lru = new LruAddBatches(this);
+    this.rcu = new RcuDomain(engine, 'rcu', engine.profile.rcuGracePeriodNs, 0);
+    this.notifierSrcu = new RcuDomain(engine, 'mmu_notifier srcu', engine.profile.srcuGracePeriodNs, 1);
+  }
+
+  /** Creates a process (its mm) charged to `memcg` (default: the root cgroup). */
+  createMm(memcg = this.memcgs.root): Mm {
+    const mm = new Mm(this, 1000 + this.mms.length, memcg);
+    this.mms.push(mm);
+    return mm;
+  }
+
+  newMappingId(): number {
+    if (this.mappings.length > 0xffff) throw new Error('too many mappings');
+    this.mappings.push(null);
+    return this.mappings.length - 1;
+  }
+
+  registerMapping(id: number, vma: Vma): void {
+    this.mappings[id] = vma;
+  }
+
+  /** The VMA that owns mapping id `id` (rmap: folio->mapping to a VMA). */
+  mappingVma(id: number): Vma | null {
+    return this.mappings[id] ?? null;
+  }
+}

@@ -1,0 +1,58 @@
+import type { SimThread } from '../sim/thread.ts';
+import { SpinLock } from '../sync/spinlock.ts';
+import type { Host } from './host.ts';
+import { PG_LRU } from './page-flags.ts';
+
+/**
+ * Per-CPU LRU addition batches (mm/swap.c: folio_add_lru, lru_add_drain): a new folio waits in its
+ * CPU's batch, and only when the batch fills is it moved onto the LRU under lru_lock and gets PG_lru.
+ * Until then page_idle ignores it, as the selftest's comment says.
+ */
+export class LruAddBatches {
+  private readonly batches: number[][] = [];
+  /** lruvec->lru_lock (one lruvec in this model until MGLRU brings per-memcg ones). */
+  readonly lruLock: SpinLock;
+  /** Folios on the LRU. */
+  onLru = 0;
+  /** Hook run for each folio as it reaches the LRU (MGLRU will place it in a generation). */
+  onAdd: ((pfn: number) => void) | null = null;
+
+  constructor(readonly host: Host) {
+    this.lruLock = new SpinLock(host.engine, 'lruvec.lru_lock');
+    for (let c = 0; c < host.engine.cpuCount; c++) this.batches.push([]);
+  }
+
+  /** folio_add_lru: queue the folio on this CPU's batch; drain the batch when it is full. */
+  add(t: SimThread, pfn: number): void {
+    const p = this.host.engine.profile;
+    const b = this.batches[t.cpu];
+    b.push(pfn);
+    t.advance(p.lruAddNs);
+    if (b.length >= p.lruBatch) this.drain(t, b);
+  }
+
+  private drain(t: SimThread, b: number[]): void {
+    this.lruLock.lock(t);
+    t.advance(this.host.engine.profile.lruDrainNs);
+    const flags = this.host.mem.flags;
+    for (const pfn of b) {
+      flags[pfn] |= PG_LRU;
+      this.onLru++;
+      this.onAdd?.(pfn);
+    }
+    b.length = 0;
+    this.lruLock.unlock(t);
+  }
+
+  /** lru_add_drain_all. */
+  drainAll(t: SimThread): void {
+    for (const b of this.batches) if (b.length > 0) this.drain(t, b);
+  }
+
+  /** Folios still waiting in per-CPU batches. */
+  get pending(): number {
+    let n = 0;
+    for (const b of this.batches) n += b.length;
+    return n;
+  }
+}

@@ -1,0 +1,35 @@
+/** A memory cgroup (v2): id, path and parent. Charging is per frame (`PhysMem.memcg`). */
+export class Memcg {
+  /** Frames charged. */
+  pages = 0;
+  constructor(
+    readonly id: number,
+    readonly path: string,
+    readonly parent: Memcg | null,
+  ) {}
+}
+
+/** The cgroup tree, root first, ids in creation order from 1. */
+export class MemcgTree {
+  readonly all: Memcg[] = [];
+  readonly root: Memcg;
+
+  constructor() {
+    this.root = this.create('/', null);
+  }
+
+  /** Creates a child cgroup (mkdir under /sys/fs/cgroup). */
+  create(path: string, parent: Memcg | null): Memcg {
+    const m = new Memcg(this.all.length + 1, path, parent);
+    this.all.push(m);
+    return m;
+  }
+
+  byId(id: number): Memcg | undefined {
+    return this.all[id - 1];
+  }
+
+  byPath(path: string): Memcg | undefined {
+    return this.all.find((m) => m.path === path);
+  }
+}

@@ -1,0 +1,68 @@
+import type { MmuNotifierSubscriptions } from '../mmu-notifier/mmu-notifier.ts';
+import { QRwLock } from '../sync/rwlock.ts';
+import type { Host } from './host.ts';
+import type { Memcg } from './memcg.ts';
+import { PageTablePool } from './page-table.ts';
+import { type BackingKind, ShmemFile, Vma } from './vma.ts';
+
+/** Where the top-down mmap allocator starts (x86-64 user space below 2^47). */
+const MMAP_BASE = 0x7f00_0000_0000;
+const HPAGE_SIZE = 2 * 1024 * 1024;
+
+/** mm_struct of one process: VMAs, the host page tables, mmap_lock and MMU-notifier subscriptions. */
+export class Mm {
+  readonly vmas: Vma[] = [];
+  readonly pt = new PageTablePool();
+  readonly pgd: number;
+  /** mmap_lock: an rwsem; GUP's slow path and pagemap reads take it for reading. */
+  readonly mmapLock: QRwLock;
+  notifiers: MmuNotifierSubscriptions | null = null;
+  private mmapTop = MMAP_BASE;
+  /** Pages mapped (rss). */
+  rss = 0;
+
+  constructor(
+    readonly host: Host,
+    readonly pid: number,
+    readonly memcg: Memcg,
+  ) {
+    this.pgd = this.pt.allocTable();
+    this.mmapLock = new QRwLock(host.engine, `mm${pid}.mmap_lock`, true);
+  }
+
+  /**
+   * mmap of `bytes` with the given backing, top-down, aligned to the folio size (the selftest aligns
+   * its regions to the backing page size). Returns the VMA.
+   */
+  mmap(bytes: number, kind: BackingKind, writable = true): Vma {
+    const align = kind === 'anonymous' || kind === 'shmem' ? 4096 : HPAGE_SIZE;
+    const len = Math.ceil(bytes / align) * align;
+    const start = Math.floor((this.mmapTop - len) / align) * align;
+    this.mmapTop = start - HPAGE_SIZE;
+    const id = this.host.newMappingId();
+    const lockName = kind === 'shmem' ? 'i_mmap_rwsem' : 'anon_vma.rwsem';
+    const rmapLock = new QRwLock(this.host.engine, `${lockName}#${id}`, true);
+    const file = kind === 'shmem' ? new ShmemFile(id, len / 4096, rmapLock) : null;
+    const vma = new Vma(this, id, start, start + len, kind, writable, rmapLock, file);
+    file?.mappers.push(vma);
+    this.host.registerMapping(id, vma);
+    this.vmas.push(vma);
+    this.vmas.sort((a, b) => a.start - b.start);
+    return vma;
+  }
+
+  /** find_vma for an address inside a VMA (vma_lookup), or null. */
+  findVma(hva: number): Vma | null {
+    const v = this.vmas;
+    let lo = 0;
+    let hi = v.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const m = v[mid];
+      if (hva < m.start) hi = mid - 1;
+      else if (hva >= m.end) lo = mid + 1;
+      else return m;
+    }
+    return null;
+  }
+}

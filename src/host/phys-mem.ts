@@ -1,0 +1,173 @@
+import type { Engine } from '../sim/engine.ts';
+import type { SimThread } from '../sim/thread.ts';
+import { SpinLock } from '../sync/spinlock.ts';
+import { PG_ALLOCATED, PG_RESERVED } from './page-flags.ts';
+
+/** Bytes of host state per physical frame (flags 4, mapping 2, memcg 2, index 4). */
+export const BYTES_PER_FRAME = 12;
+/** Order of a PMD-sized folio (2 MiB with 4 KiB pages). */
+export const HPAGE_PMD_ORDER = 9;
+
+/** One NUMA node: a pfn range with its zone lock and free lists (orders 0 and 9). */
+export class NumaNode {
+  /** zone->lock, taken to refill per-CPU lists and for large allocations. */
+  readonly zoneLock: SpinLock;
+  /** Next never-allocated pfn (the free space above it is one block). */
+  next: number;
+  readonly free0: number[] = [];
+  readonly free9: number[] = [];
+  allocated = 0;
+
+  constructor(
+    engine: Engine,
+    readonly nid: number,
+    readonly startPfn: number,
+    readonly endPfn: number,
+  ) {
+    this.zoneLock = new SpinLock(engine, `zone${nid}.lock`);
+    this.next = startPfn;
+  }
+
+  /** Pages never allocated or freed back. */
+  get freePages(): number {
+    return this.endPfn - this.next + this.free0.length + this.free9.length * 512;
+  }
+
+  /** Takes one free block of 2^order pages without locking (the caller holds zoneLock). */
+  take(order: number): number {
+    if (order === 0) {
+      if (this.free0.length > 0) return this.free0.pop()!;
+      if (this.next < this.endPfn) return this.next++;
+      const big = this.free9.pop();
+      if (big === undefined) return -1;
+      for (let i = 511; i >= 1; i--) this.free0.push(big + i);
+      return big;
+    }
+    if (this.free9.length > 0) return this.free9.pop()!;
+    const start = Math.ceil(this.next / 512) * 512;
+    if (start + 512 > this.endPfn) return -1;
+    while (this.next < start) this.free0.push(this.next++);
+    this.next = start + 512;
+    return start;
+  }
+}
+
+/**
+ * Physical memory: per-frame state as struct-of-arrays indexed by pfn, NUMA nodes with pfn ranges,
+ * and a page allocator with per-CPU lists (mm/page_alloc.c: rmqueue_pcplist / rmqueue_bulk).
+ * Frames below the first node are holes (reserved); the first frame of node 0 is the zero page.
+ */
+export class PhysMem {
+  readonly flags: Uint32Array;
+  /** rmap owner (folio->mapping): a VMA or shmem file id, 0 when unmapped. */
+  readonly mapping: Uint16Array;
+  /** Page offset inside that mapping (folio->index). */
+  readonly index: Uint32Array;
+  /** Memory cgroup id charged for the frame. */
+  readonly memcg: Uint16Array;
+  readonly nodes: NumaNode[] = [];
+  readonly maxPfn: number;
+  readonly zeroPfn: number;
+  /** Per-CPU free lists of order-0 pages. */
+  private readonly pcp: number[][] = [];
+
+  constructor(
+    readonly engine: Engine,
+    nodePages: number[],
+    readonly firstPfn = 0x1000,
+  ) {
+    let pfn = firstPfn;
+    for (let nid = 0; nid < nodePages.length; nid++) {
+      this.nodes.push(new NumaNode(engine, nid, pfn, pfn + nodePages[nid]));
+      pfn += nodePages[nid];
+    }
+    this.maxPfn = pfn;
+    this.flags = new Uint32Array(pfn);
+    this.mapping = new Uint16Array(pfn);
+    this.index = new Uint32Array(pfn);
+    this.memcg = new Uint16Array(pfn);
+    this.flags.fill(PG_RESERVED, 0, firstPfn);
+    this.zeroPfn = this.nodes[0].next++;
+    this.flags[this.zeroPfn] = PG_RESERVED;
+    for (let c = 0; c < engine.cpuCount; c++) this.pcp.push([]);
+  }
+
+  /** Node holding `pfn`, or -1 for a hole. */
+  pfnToNid(pfn: number): number {
+    for (const n of this.nodes) if (pfn >= n.startPfn && pfn < n.endPfn) return n.nid;
+    return -1;
+  }
+
+  /**
+   * alloc_pages(order) on node `nid`, falling back to the other nodes. Order 0 comes from the CPU's
+   * list, refilled by one batch under zone->lock; larger orders take zone->lock directly.
+   * Returns the first pfn, or -1 when memory is exhausted.
+   */
+  allocPages(t: SimThread, nid: number, order: number): number {
+    const p = this.engine.profile;
+    if (order === 0) {
+      const list = this.pcp[t.cpu];
+      if (list.length === 0) this.refillPcp(t, nid, list);
+      const pfn = list.pop();
+      if (pfn === undefined) return -1;
+      t.advance(p.pageAllocNs);
+      this.markAllocated(pfn, 1);
+      return pfn;
+    }
+    for (let i = 0; i < this.nodes.length; i++) {
+      const node = this.nodes[(nid + i) % this.nodes.length];
+      node.zoneLock.lock(t);
+      t.advance(p.pageAllocNs);
+      const pfn = node.take(order);
+      node.zoneLock.unlock(t);
+      if (pfn >= 0) {
+        this.markAllocated(pfn, 1 << order);
+        node.allocated += 1 << order;
+        return pfn;
+      }
+    }
+    return -1;
+  }
+
+  private refillPcp(t: SimThread, nid: number, list: number[]): void {
+    const p = this.engine.profile;
+    for (let i = 0; i < this.nodes.length && list.length === 0; i++) {
+      const node = this.nodes[(nid + i) % this.nodes.length];
+      node.zoneLock.lock(t);
+      t.advance(p.zoneRefillNs);
+      for (let k = 0; k < p.pcpBatch; k++) {
+        const pfn = node.take(0);
+        if (pfn < 0) break;
+        node.allocated++;
+        list.push(pfn);
+      }
+      // Hand pages out in ascending pfn order, as a freshly filled list does.
+      list.reverse();
+      node.zoneLock.unlock(t);
+    }
+  }
+
+  private markAllocated(pfn: number, n: number): void {
+    const f = this.flags;
+    for (let i = pfn; i < pfn + n; i++) {
+      if (f[i] & PG_ALLOCATED) throw new Error(`pfn ${i} allocated twice`);
+      f[i] = PG_ALLOCATED;
+    }
+  }
+
+  /** __free_pages: returns 2^order frames to their node's free list (no lock modelled on free). */
+  freePages(pfn: number, order: number): void {
+    const n = 1 << order;
+    for (let i = pfn; i < pfn + n; i++) {
+      if (!(this.flags[i] & PG_ALLOCATED)) throw new Error(`pfn ${i} freed twice`);
+      this.flags[i] = 0;
+      this.mapping[i] = 0;
+      this.index[i] = 0;
+      this.memcg[i] = 0;
+    }
+    const node = this.nodes[this.pfnToNid(pfn)];
+    node.allocated -= n;
+    if (order === 0) node.free0.push(pfn);
+    else node.free9.push(pfn);
+  }
+}

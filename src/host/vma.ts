@@ -1,0 +1,48 @@
+import type { QRwLock } from '../sync/rwlock.ts';
+import type { Mm } from './mm.ts';
+
+/** How a VMA is backed (the selftest's -s backing sources). */
+export type BackingKind = 'anonymous' | 'anonymous_thp' | 'anonymous_hugetlb' | 'shmem';
+
+/** Backing sources in the order the selftest lists them. */
+export const BACKING_KINDS: readonly BackingKind[] = [
+  'anonymous',
+  'anonymous_thp',
+  'anonymous_hugetlb',
+  'shmem',
+];
+
+/** A shmem file (memfd): its page cache, one frame per page offset (-1 = not cached). */
+export class ShmemFile {
+  readonly pages: Int32Array;
+  readonly mappers: Vma[] = [];
+  constructor(
+    readonly mappingId: number,
+    npages: number,
+    /** i_mmap_rwsem, taken for reading by rmap walks. */
+    readonly immapLock: QRwLock,
+  ) {
+    this.pages = new Int32Array(npages).fill(-1);
+  }
+}
+
+/** vm_area_struct: [start, end) in bytes, its backing and the lock its rmap walks take. */
+export class Vma {
+  constructor(
+    readonly mm: Mm,
+    /** rmap id stored in `PhysMem.mapping` for anonymous folios of this VMA (its anon_vma). */
+    readonly mappingId: number,
+    readonly start: number,
+    readonly end: number,
+    readonly kind: BackingKind,
+    readonly writable: boolean,
+    /** anon_vma->rwsem (anonymous) or the file's i_mmap_rwsem (shmem). */
+    readonly rmapLock: QRwLock,
+    readonly file: ShmemFile | null = null,
+  ) {}
+
+  /** Page size of the folios that back this VMA. */
+  get folioPages(): number {
+    return this.kind === 'anonymous_thp' || this.kind === 'anonymous_hugetlb' ? 512 : 1;
+  }
+}

@@ -1,0 +1,48 @@
+// mmulab's library API: explicit named exports.
+
+export { main } from './cli/main.ts';
+export { formatAccessTracking, formatSeconds } from './experiments/access-tracking/format.ts';
+export {
+  type AccessTrackingInput,
+  type AccessTrackingOptions,
+  OptionsError,
+  parseAccessTrackingOptions,
+} from './experiments/access-tracking/options.ts';
+export {
+  type AccessTrackingResult,
+  type PhaseResult,
+  runAccessTracking,
+} from './experiments/access-tracking/run.ts';
+export { errnoName } from './fs/errno.ts';
+export { type SimFile, Vfs } from './fs/vfs.ts';
+export { Host, type HostOptions } from './host/host.ts';
+export type { BackingKind } from './host/vma.ts';
+export { BACKING_KINDS } from './host/vma.ts';
+export { type AgingLock, Kvm, type KvmOptions } from './kvm/kvm.ts';
+export { KvmStats } from './kvm/kvm-stats.ts';
+export {
+  MmuNotifierDispatch,
+  type MmuNotifierOps,
+  type MmuNotifierRange,
+  mmuNotifierRegister,
+} from './mmu-notifier/mmu-notifier.ts';
+export { PAGE_IDLE_BITMAP, PageIdle } from './reclaim/page-idle/page-idle.ts';
+export { Engine, type EngineOptions } from './sim/engine.ts';
+export {
+  COST_TERMS,
+  type CostProfile,
+  type CostTerm,
+  DEFAULT_PROFILE,
+  listProfiles,
+  loadProfile,
+  ProfileError,
+  parseProfile,
+  withCosts,
+  zeroProfile,
+} from './sim/profile.ts';
+export { RandomStream } from './sim/random.ts';
+export { SimThread, type ThreadBody, type Waitable } from './sim/thread.ts';
+export { type TraceEvent, Tracer } from './sim/trace.ts';
+export { RcuDomain } from './sync/rcu.ts';
+export { QRwLock } from './sync/rwlock.ts';
+export { SpinLock } from './sync/spinlock.ts';

@@ -1,0 +1,230 @@
+import type { Host } from '../host/host.ts';
+import type { Mm } from '../host/mm.ts';
+import { mmuNotifierRegister } from '../mmu-notifier/mmu-notifier.ts';
+import type { Engine } from '../sim/engine.ts';
+import type { SimThread } from '../sim/thread.ts';
+import { RcuDomain } from '../sync/rcu.ts';
+import { QRwLock } from '../sync/rwlock.ts';
+import { WaitCount } from '../sync/wait-count.ts';
+import { KvmStats } from './kvm-stats.ts';
+import {
+  GEN_UPDATE_IN_PROGRESS,
+  invalidCopy,
+  KVM_MEM_READONLY,
+  type KvmMemorySlot,
+  KvmMemslots,
+} from './memslots.ts';
+import { KvmMmuNotifier } from './mmu-notifier.ts';
+import { KvmVcpu } from './vcpu.ts';
+import { TdpMmu } from './x86/tdp-mmu/tdp-mmu.ts';
+
+/** How kvm_age_gfn / kvm_test_age_gfn synchronise (CONFIG_KVM_MMU_LOCKLESS_AGING). */
+export type AgingLock = 'write-lock' | 'lockless';
+
+/** VM options. */
+export interface KvmOptions {
+  /** 'write-lock': Linux before 6.15; 'lockless': 6.15 and later on x86. */
+  aging: AgingLock;
+  /** EPT Accessed/Dirty bits (kvm_intel.enable_ept_ad_bits); off means access tracking by RWX. */
+  eptAd: boolean;
+  /** Address spaces (2 on x86 with SMM). */
+  nrAddressSpaces?: number;
+}
+
+/** KVM_MEM_SLOTS_NUM. */
+export const KVM_MEM_SLOTS_NUM = 32767;
+const EINVAL = -22;
+const EEXIST = -17;
+
+/**
+ * struct kvm: memslots (two sets per address space with the generation protocol), mmu_lock,
+ * kvm->srcu, the MMU-notifier invalidation state, vCPUs and the x86 TDP MMU.
+ */
+export class Kvm {
+  readonly stats = new KvmStats();
+  readonly nrAs: number;
+  /** mmu_lock: an rwlock on x86. */
+  readonly mmuLock: QRwLock;
+  readonly srcu: RcuDomain;
+  readonly mmu: TdpMmu;
+  readonly notifier: KvmMmuNotifier;
+  readonly vcpus: KvmVcpu[] = [];
+  /** __memslots[as][0..1] and the index of the active set. */
+  private readonly sets: KvmMemslots[][] = [];
+  private readonly activeIdx: number[] = [];
+  mmuInvalidateSeq = 0;
+  mmuInvalidateInProgress = 0;
+  /** mmu_invalidate_range_start/end; -1 is INVALID_GPA. */
+  mmuInvalidateRangeStart = -1;
+  mmuInvalidateRangeEnd = -1;
+  /** mn_active_invalidate_count, waited on by memslot updates. */
+  readonly mnActiveInvalidateCount: WaitCount;
+
+  constructor(
+    readonly engine: Engine,
+    readonly host: Host,
+    readonly mm: Mm,
+    readonly opts: KvmOptions,
+  ) {
+    this.nrAs = opts.nrAddressSpaces ?? 2;
+    this.mmuLock = new QRwLock(engine, 'kvm.mmu_lock');
+    this.srcu = new RcuDomain(engine, 'kvm->srcu', engine.profile.srcuGracePeriodNs, 2);
+    this.mnActiveInvalidateCount = new WaitCount(engine, false);
+    for (let as = 0; as < this.nrAs; as++) {
+      this.sets.push([new KvmMemslots(as), new KvmMemslots(as)]);
+      this.activeIdx.push(0);
+    }
+    this.mmu = new TdpMmu(this);
+    this.notifier = new KvmMmuNotifier(this);
+    mmuNotifierRegister(mm, this.notifier);
+  }
+
+  /** kvm_create_vcpu. */
+  createVcpu(): KvmVcpu {
+    const v = new KvmVcpu(this, this.vcpus.length);
+    this.vcpus.push(v);
+    return v;
+  }
+
+  /** __kvm_memslots(kvm, as_id): the active set. */
+  memslots(as: number): KvmMemslots {
+    return this.sets[as][this.activeIdx[as]];
+  }
+
+  private inactive(as: number): KvmMemslots {
+    return this.sets[as][this.activeIdx[as] ^ 1];
+  }
+
+  /**
+   * kvm_set_memory_region (caller holds slots_lock): validates, classifies the change and applies it
+   * with kvm_set_memslot. Returns 0 or a negative errno.
+   */
+  *setMemoryRegion(
+    t: SimThread,
+    as: number,
+    id: number,
+    flags: number,
+    gpa: number,
+    size: number,
+    hva: number,
+  ): Generator<void, number, void> {
+    if (size % 4096 !== 0 || gpa % 4096 !== 0 || hva % 4096 !== 0) return EINVAL;
+    if (as < 0 || as >= this.nrAs || id < 0 || id >= KVM_MEM_SLOTS_NUM) return EINVAL;
+    if (gpa + size < gpa || hva + size < hva) return EINVAL;
+    const old = this.memslots(as).byGfn.find((s) => s.id === id) ?? null;
+    if (size === 0) {
+      if (old === null) return EINVAL;
+      yield* this.setMemslot(t, as, old, null);
+      return 0;
+    }
+    const next: KvmMemorySlot = {
+      id,
+      asId: as,
+      baseGfn: gpa / 4096,
+      npages: size / 4096,
+      userspaceAddr: hva,
+      flags,
+    };
+    if (old !== null) {
+      if (old.userspaceAddr !== hva || old.npages !== next.npages) return EINVAL;
+      if ((old.flags ^ flags) & KVM_MEM_READONLY) return EINVAL;
+      if (old.baseGfn === next.baseGfn && old.flags === flags) return 0;
+    }
+    if (old === null || old.baseGfn !== next.baseGfn) {
+      const end = next.baseGfn + next.npages;
+      for (const s of this.memslots(as).byGfn) {
+        if (s.id !== id && s.baseGfn < end && next.baseGfn < s.baseGfn + s.npages) return EEXIST;
+      }
+    }
+    yield* this.setMemslot(t, as, old, next);
+    return 0;
+  }
+
+  /** kvm_set_memslot: DELETE and MOVE go through an INVALID copy first (two swaps). */
+  private *setMemslot(t: SimThread, as: number, old: KvmMemorySlot | null, next: KvmMemorySlot | null) {
+    const deleteOrMove = old !== null && (next === null || next.baseGfn !== old.baseGfn);
+    let current = old;
+    if (deleteOrMove) {
+      // kvm_invalidate_memslot: swap in an invalid copy, then kvm_arch_flush_shadow_memslot.
+      const inv = invalidCopy(old);
+      this.inactive(as).replace(old, inv);
+      yield* this.swapActiveMemslots(t, as);
+      this.inactive(as).replace(old, inv);
+      this.mmu.flushShadowMemslot(t, old);
+      current = inv;
+    }
+    this.inactive(as).replace(current, next);
+    yield* this.swapActiveMemslots(t, as);
+    this.inactive(as).replace(current, next);
+  }
+
+  /** kvm_swap_active_memslots: the generation protocol (IN_PROGRESS, wait for invalidations, SRCU). */
+  private *swapActiveMemslots(t: SimThread, as: number) {
+    const active = this.memslots(as);
+    const inactive = this.inactive(as);
+    const gen = active.generation;
+    if (gen >= GEN_UPDATE_IN_PROGRESS) throw new Error('memslot generation already in progress');
+    inactive.generation = gen + GEN_UPDATE_IN_PROGRESS;
+    yield this.mnActiveInvalidateCount.waitZero(t);
+    this.activeIdx[as] ^= 1;
+    yield this.srcu.synchronize(t);
+    // kvm_arch_memslots_updated runs here; MMIO generations come with the MMIO issue.
+    inactive.generation = gen + this.nrAs;
+  }
+
+  /** mmu_invalidate_retry_gfn (caller holds mmu_lock). */
+  mmuInvalidateRetryGfn(seq: number, gfn: number): boolean {
+    if (this.mmuInvalidateInProgress > 0) {
+      if (this.mmuInvalidateRangeStart < 0) return true;
+      if (gfn >= this.mmuInvalidateRangeStart && gfn < this.mmuInvalidateRangeEnd) return true;
+    }
+    return this.mmuInvalidateSeq !== seq;
+  }
+
+  /** mmu_invalidate_retry_gfn_unsafe: the same test without the lock (a pre-check only). */
+  mmuInvalidateRetryGfnUnsafe(seq: number, gfn: number): boolean {
+    return this.mmuInvalidateRetryGfn(seq, gfn);
+  }
+
+  /** kvm_mmu_invalidate_start (on_lock of invalidate_range_start). */
+  mmuInvalidateStart(): void {
+    if (this.mmuInvalidateInProgress++ === 0) {
+      this.mmuInvalidateRangeStart = -1;
+      this.mmuInvalidateRangeEnd = -1;
+    }
+  }
+
+  /** kvm_mmu_invalidate_range_add: widens the range to the union. */
+  mmuInvalidateRangeAdd(start: number, end: number): void {
+    if (this.mmuInvalidateRangeStart < 0) {
+      this.mmuInvalidateRangeStart = start;
+      this.mmuInvalidateRangeEnd = end;
+    } else {
+      this.mmuInvalidateRangeStart = Math.min(this.mmuInvalidateRangeStart, start);
+      this.mmuInvalidateRangeEnd = Math.max(this.mmuInvalidateRangeEnd, end);
+    }
+  }
+
+  /** kvm_mmu_invalidate_end: seq++, then in_progress--. */
+  mmuInvalidateEnd(): void {
+    this.mmuInvalidateSeq++;
+    if (--this.mmuInvalidateInProgress < 0) throw new Error('KVM_BUG_ON: mmu_invalidate_in_progress < 0');
+  }
+
+  /**
+   * kvm_flush_remote_tlbs: an IPI to every vCPU in guest mode (each takes an exit) and a wait for
+   * all acknowledgements.
+   */
+  flushRemoteTlbs(t: SimThread): void {
+    const p = this.engine.profile;
+    let ipis = 0;
+    for (const v of this.vcpus) {
+      if (!v.inGuest || v.thread === null) continue;
+      ipis++;
+      v.thread.pendingKickNs += p.vmExitNs + p.vmEntryNs;
+    }
+    this.stats.tlbFlushes++;
+    this.stats.tlbFlushIpis += ipis;
+    t.advance(p.tlbFlushBaseNs + ipis * p.tlbFlushPerVcpuNs);
+  }
+}

@@ -1,0 +1,129 @@
+import type { Mm } from '../host/mm.ts';
+import type { MmuNotifierOps, MmuNotifierRange } from '../mmu-notifier/mmu-notifier.ts';
+import type { SimThread } from '../sim/thread.ts';
+import type { Kvm } from './kvm.ts';
+import { hvaToGfnMemslot } from './memslots.ts';
+
+/** gfn_handler_t choices (kvm_null_fn, kvm_mmu_unmap_gfn_range, kvm_age_gfn, kvm_test_age_gfn). */
+enum Handler {
+  Null = 0,
+  Unmap = 1,
+  Age = 2,
+  TestAge = 3,
+}
+/** on_lock_fn_t choices. */
+enum OnLock {
+  None = 0,
+  InvalidateStart = 1,
+  InvalidateEnd = 2,
+}
+
+/**
+ * KVM's MMU-notifier subscription (virt/kvm/kvm_main.c): every callback goes through the generic
+ * hva-range walk, which takes mmu_lock (write) only when the range hits a memslot and never for a
+ * lockless walk.
+ */
+export class KvmMmuNotifier implements MmuNotifierOps {
+  /** Times `kvm_handle_hva_range` took mmu_lock. */
+  lockTaken = 0;
+
+  constructor(readonly kvm: Kvm) {}
+
+  /**
+   * kvm_handle_hva_range: for each address space and each memslot overlapping [start, end), clamp,
+   * convert to gfns and call the handler; the first matching slot takes mmu_lock and runs on_lock.
+   * Flushes remote TLBs when asked and anything returned true. Returns [ret, found_memslot].
+   */
+  handleHvaRange(
+    t: SimThread,
+    start: number,
+    end: number,
+    handler: Handler,
+    onLock: OnLock,
+    flushOnRet: boolean,
+    lockless: boolean,
+  ): boolean {
+    const kvm = this.kvm;
+    if (end <= start || (handler === Handler.Null && onLock === OnLock.None)) return false;
+    if (lockless && onLock !== OnLock.None) throw new Error('WARN: lockless walk with on_lock');
+    kvm.srcu.readLock(t);
+    t.advance(kvm.engine.profile.hvaRangeNs);
+    let ret = false;
+    let found = false;
+    outer: for (let as = 0; as < kvm.nrAs; as++) {
+      for (const slot of kvm.memslots(as).byHva) {
+        const slotEnd = slot.userspaceAddr + slot.npages * 4096;
+        if (slot.userspaceAddr >= end) break;
+        if (slotEnd <= start) continue;
+        const hvaStart = Math.max(start, slot.userspaceAddr);
+        const hvaEnd = Math.min(end, slotEnd);
+        const gfnStart = hvaToGfnMemslot(hvaStart, slot);
+        const gfnEnd = hvaToGfnMemslot(hvaEnd + 4095, slot);
+        if (!found) {
+          found = true;
+          if (!lockless) {
+            kvm.mmuLock.writeLock(t);
+            this.lockTaken++;
+            if (onLock === OnLock.InvalidateStart) kvm.mmuInvalidateStart();
+            else if (onLock === OnLock.InvalidateEnd) kvm.mmuInvalidateEnd();
+            if (handler === Handler.Null) break outer;
+          }
+        }
+        switch (handler) {
+          case Handler.Unmap:
+            // kvm_mmu_unmap_gfn_range
+            kvm.mmuInvalidateRangeAdd(gfnStart, gfnEnd);
+            ret = kvm.mmu.unmapGfnRange(t, as, gfnStart, gfnEnd) || ret;
+            break;
+          case Handler.Age:
+            kvm.stats.ageGfnCalls++;
+            ret = kvm.mmu.ageGfnRange(t, as, gfnStart, gfnEnd, false, lockless) || ret;
+            break;
+          case Handler.TestAge:
+            kvm.stats.testAgeGfnCalls++;
+            ret = kvm.mmu.ageGfnRange(t, as, gfnStart, gfnEnd, true, lockless) || ret;
+            break;
+        }
+      }
+    }
+    if (flushOnRet && ret) kvm.flushRemoteTlbs(t);
+    if (found && !lockless) kvm.mmuLock.writeUnlock(t);
+    kvm.srcu.readUnlock(t);
+    return ret;
+  }
+
+  private get lockless(): boolean {
+    return this.kvm.opts.aging === 'lockless';
+  }
+
+  /** kvm_mmu_notifier_invalidate_range_start. */
+  invalidateRangeStart(t: SimThread, range: MmuNotifierRange): number {
+    const kvm = this.kvm;
+    kvm.mnActiveInvalidateCount.add(t, 1);
+    const before = this.lockTaken;
+    this.handleHvaRange(t, range.start, range.end, Handler.Unmap, OnLock.InvalidateStart, true, false);
+    if (this.lockTaken !== before) kvm.stats.invalidations++;
+    return 0;
+  }
+
+  /** kvm_mmu_notifier_invalidate_range_end. */
+  invalidateRangeEnd(t: SimThread, range: MmuNotifierRange): void {
+    this.handleHvaRange(t, range.start, range.end, Handler.Null, OnLock.InvalidateEnd, false, false);
+    this.kvm.mnActiveInvalidateCount.add(t, -1);
+  }
+
+  /** kvm_mmu_notifier_clear_flush_young: x86 elides the flush (CONFIG_KVM_ELIDE_TLB_FLUSH_IF_YOUNG). */
+  clearFlushYoung(t: SimThread, _mm: Mm, start: number, end: number): boolean {
+    return this.handleHvaRange(t, start, end, Handler.Age, OnLock.None, false, this.lockless);
+  }
+
+  /** kvm_mmu_notifier_clear_young: no flush. */
+  clearYoung(t: SimThread, _mm: Mm, start: number, end: number): boolean {
+    return this.handleHvaRange(t, start, end, Handler.Age, OnLock.None, false, this.lockless);
+  }
+
+  /** kvm_mmu_notifier_test_young: [addr, addr + 1). */
+  testYoung(t: SimThread, _mm: Mm, addr: number): boolean {
+    return this.handleHvaRange(t, addr, addr + 1, Handler.TestAge, OnLock.None, false, this.lockless);
+  }
+}

@@ -1,0 +1,300 @@
+import type { SimThread } from '../../../sim/thread.ts';
+import type { Kvm } from '../../kvm.ts';
+import type { KvmMemorySlot } from '../../memslots.ts';
+import {
+  EPT_A,
+  EPT_D,
+  EPT_R,
+  EPT_W,
+  HI_MMU_WRITABLE,
+  isAccessedSpte,
+  isAccessTrackSpte,
+  isFrozen,
+  isLastSpte,
+  isShadowPresent,
+  makeNonleafSpte,
+  makeSpte,
+  markSpteForAccessTrack,
+  NONPRESENT_HI,
+  NONPRESENT_LO,
+  restoreAccTrackSpte,
+  type Spte,
+  spteAdEnabled,
+} from '../spte.ts';
+import { pagesPerLevel, SptePool, spteIndex } from './spte-pool.ts';
+
+/** Return codes of the x86 page-fault handlers (enum RET_PF_*). */
+export const RET_PF_CONTINUE = 0;
+export const RET_PF_RETRY = 1;
+export const RET_PF_EMULATE = 2;
+export const RET_PF_WRITE_PROTECTED = 3;
+export const RET_PF_INVALID = 4;
+export const RET_PF_FIXED = 5;
+export const RET_PF_SPURIOUS = 6;
+
+/** A TDP MMU root (struct kvm_mmu_page of level 4 on kvm->arch.tdp_mmu_roots). */
+export interface TdpRoot {
+  readonly table: number;
+  readonly asId: number;
+  refcount: number;
+  invalid: boolean;
+}
+
+/** What kvm_tdp_mmu_map needs from struct kvm_page_fault. */
+export interface TdpFault {
+  gfn: number;
+  pfn: number;
+  goalLevel: number;
+  write: boolean;
+  /** The SPTE may be writable (fault->map_writable and a writable slot). */
+  mapWritable: boolean;
+}
+
+/**
+ * The x86 TDP MMU (arch/x86/kvm/mmu/tdp_mmu.c): roots, installing SPTEs with cmpxchg under the
+ * read side of mmu_lock, zapping under the write side, and aging either under the write lock
+ * (before 6.15) or locklessly under RCU (6.15+).
+ */
+export class TdpMmu {
+  readonly pool = new SptePool();
+  readonly roots: TdpRoot[] = [];
+  readonly adEnabled: boolean;
+  /** Scratch output of the SPTE builders. */
+  private readonly tmp: Spte = { lo: 0, hi: 0 };
+
+  constructor(readonly kvm: Kvm) {
+    this.adEnabled = kvm.opts.eptAd;
+  }
+
+  /** kvm_tdp_mmu_alloc_root: reuses a valid root of the address space or makes one (refcount 2). */
+  allocRoot(asId: number): TdpRoot {
+    const r = this.roots.find((x) => !x.invalid && x.asId === asId);
+    if (r !== undefined) {
+      r.refcount++;
+      return r;
+    }
+    const root: TdpRoot = {
+      table: this.pool.alloc(4, 0, -1, NONPRESENT_HI),
+      asId,
+      refcount: 2,
+      invalid: false,
+    };
+    this.roots.push(root);
+    return root;
+  }
+
+  /**
+   * kvm_tdp_mmu_map (caller holds mmu_lock for read): walks to the goal level, linking new
+   * page-table pages with cmpxchg, then installs the leaf (tdp_mmu_map_handle_target_level).
+   */
+  map(t: SimThread, root: TdpRoot, f: TdpFault): number {
+    const kvm = this.kvm;
+    const p = kvm.engine.profile;
+    const pool = this.pool;
+    const rcu = kvm.host.rcu;
+    const tmp = this.tmp;
+    rcu.readLock(t);
+    try {
+      let table = root.table;
+      let level = 4;
+      for (;;) {
+        const idx = table * 512 + spteIndex(f.gfn, level);
+        const oldLo = pool.lo[idx];
+        const oldHi = pool.hi[idx];
+        t.advance(p.tdpWalkLevelNs);
+        if (isFrozen(oldLo, oldHi)) return RET_PF_RETRY;
+        if (level === f.goalLevel) {
+          makeSpte(tmp, f.pfn, level, f.mapWritable, f.mapWritable, this.adEnabled);
+          if (isShadowPresent(oldLo) && isLastSpte(oldLo, level)) {
+            if (
+              (oldLo === tmp.lo && oldHi === tmp.hi) ||
+              (!isAccessTrackSpte(oldLo, oldHi) && (!f.write || oldLo & EPT_W))
+            )
+              return RET_PF_SPURIOUS;
+          }
+          const newLo = tmp.lo;
+          const newHi = tmp.hi;
+          t.advance(p.spteInstallNs);
+          if (pool.lo[idx] !== oldLo || pool.hi[idx] !== oldHi) {
+            kvm.stats.mapCasFailures++;
+            return RET_PF_RETRY;
+          }
+          pool.lo[idx] = newLo;
+          pool.hi[idx] = newHi;
+          if (f.write && !(newLo & EPT_W)) return RET_PF_WRITE_PROTECTED;
+          return RET_PF_FIXED;
+        }
+        if (isShadowPresent(oldLo)) {
+          if (isLastSpte(oldLo, level)) throw new Error('splitting a huge SPTE is not modelled');
+          table = pool.child(idx);
+          level--;
+          continue;
+        }
+        // Allocate a child page table and link it with tdp_mmu_link_sp (cmpxchg).
+        const span = pagesPerLevel(level);
+        const child = pool.alloc(level - 1, Math.floor(f.gfn / span) * span, idx, NONPRESENT_HI);
+        t.advance(p.spAllocNs);
+        makeNonleafSpte(tmp, child, this.adEnabled);
+        const linkLo = tmp.lo;
+        const linkHi = tmp.hi;
+        if (pool.lo[idx] !== oldLo || pool.hi[idx] !== oldHi) {
+          pool.release(child);
+          kvm.stats.mapCasFailures++;
+          return RET_PF_RETRY;
+        }
+        pool.lo[idx] = linkLo;
+        pool.hi[idx] = linkHi;
+        table = child;
+        level--;
+      }
+    } finally {
+      rcu.readUnlock(t);
+    }
+  }
+
+  /**
+   * fast_page_fault for the TDP MMU: without mmu_lock, restore an access-tracked SPTE or make an
+   * MMU-writable SPTE writable, with one cmpxchg; up to 4 tries. RET_PF_INVALID sends the fault down
+   * the slow path.
+   */
+  fastPageFault(t: SimThread, root: TdpRoot, gfn: number, write: boolean): number {
+    const kvm = this.kvm;
+    const pool = this.pool;
+    const tmp = this.tmp;
+    const rcu = kvm.host.rcu;
+    rcu.readLock(t);
+    try {
+      for (let retry = 0; retry < 4; retry++) {
+        const idx = pool.walk(root.table, gfn);
+        const level = pool.walkLevel;
+        const oldLo = pool.lo[idx];
+        const oldHi = pool.hi[idx];
+        t.advance(kvm.engine.profile.fastPageFaultNs);
+        if (!isShadowPresent(oldLo) || !isLastSpte(oldLo, level)) return RET_PF_INVALID;
+        if (write ? oldLo & EPT_W : oldLo & EPT_R) return RET_PF_SPURIOUS;
+        let lo = oldLo;
+        let hi = oldHi;
+        if (isAccessTrackSpte(lo, hi)) {
+          restoreAccTrackSpte(tmp, lo, hi);
+          lo = tmp.lo;
+          hi = tmp.hi;
+        }
+        if (write && !(lo & EPT_W)) {
+          if (!(hi & HI_MMU_WRITABLE)) return RET_PF_INVALID;
+          lo |= EPT_W | (spteAdEnabled(hi) ? EPT_D : 0);
+        }
+        if ((lo === oldLo && hi === oldHi) || !(write ? lo & EPT_W : lo & EPT_R)) return RET_PF_INVALID;
+        if (pool.lo[idx] === oldLo && pool.hi[idx] === oldHi) {
+          pool.lo[idx] = lo >>> 0;
+          pool.hi[idx] = hi >>> 0;
+          return RET_PF_FIXED;
+        }
+      }
+      return RET_PF_INVALID;
+    } finally {
+      rcu.readUnlock(t);
+    }
+  }
+
+  /**
+   * kvm_tdp_mmu_unmap_gfn_range → tdp_mmu_zap_leafs over valid and invalid roots of the address
+   * space (caller holds mmu_lock for write). Returns whether a TLB flush is needed.
+   */
+  unmapGfnRange(t: SimThread, asId: number, start: number, end: number): boolean {
+    let flush = false;
+    for (const root of this.roots) {
+      if (root.asId !== asId) continue;
+      const zapped = this.zapLeafs(t, root, start, end);
+      if (zapped > 0 && !root.invalid) flush = true;
+    }
+    return flush;
+  }
+
+  private zapLeafs(t: SimThread, root: TdpRoot, start: number, end: number): number {
+    const pool = this.pool;
+    const p = this.kvm.engine.profile;
+    let zapped = 0;
+    for (let gfn = start; gfn < end; ) {
+      const idx = pool.walk(root.table, gfn);
+      const level = pool.walkLevel;
+      t.advance(p.tdpWalkLevelNs);
+      if (isShadowPresent(pool.lo[idx]) && isLastSpte(pool.lo[idx], level)) {
+        pool.lo[idx] = NONPRESENT_LO;
+        pool.hi[idx] = NONPRESENT_HI;
+        t.advance(p.zapSpteNs);
+        zapped++;
+      }
+      const span = pagesPerLevel(level);
+      gfn = (Math.floor(gfn / span) + 1) * span;
+    }
+    this.kvm.stats.sptesZapped += zapped;
+    return zapped;
+  }
+
+  /** kvm_arch_flush_shadow_memslot: zap the slot's range under the write lock and flush. */
+  flushShadowMemslot(t: SimThread, slot: KvmMemorySlot): void {
+    this.kvm.mmuLock.writeLock(t);
+    if (this.unmapGfnRange(t, slot.asId, slot.baseGfn, slot.baseGfn + slot.npages))
+      this.kvm.flushRemoteTlbs(t);
+    this.kvm.mmuLock.writeUnlock(t);
+  }
+
+  /**
+   * kvm_tdp_mmu_age_gfn_range / kvm_tdp_mmu_test_age_gfn over the valid roots of the address space.
+   * Lockless (6.15+): under RCU; A/D on: atomic clear of A; A/D off: one cmpxchg to the
+   * access-tracked value, and a lost cmpxchg leaves the page young. Otherwise the caller holds
+   * mmu_lock for write and the update cannot fail.
+   */
+  ageGfnRange(
+    t: SimThread,
+    asId: number,
+    start: number,
+    end: number,
+    testOnly: boolean,
+    lockless: boolean,
+  ): boolean {
+    const kvm = this.kvm;
+    const p = kvm.engine.profile;
+    const pool = this.pool;
+    const tmp = this.tmp;
+    const rcu = kvm.host.rcu;
+    let young = false;
+    rcu.readLock(t);
+    for (const root of this.roots) {
+      if (root.invalid || root.asId !== asId) continue;
+      for (let gfn = start; gfn < end; ) {
+        const idx = pool.walk(root.table, gfn);
+        const level = pool.walkLevel;
+        t.advance(p.tdpWalkLevelNs * (5 - level));
+        const lo = pool.lo[idx];
+        const hi = pool.hi[idx];
+        const span = pagesPerLevel(level);
+        gfn = (Math.floor(gfn / span) + 1) * span;
+        if (!isShadowPresent(lo) || !isLastSpte(lo, level) || !isAccessedSpte(lo, hi)) continue;
+        young = true;
+        if (testOnly) break;
+        t.advance(p.ageSpteNs);
+        if (spteAdEnabled(hi)) {
+          pool.lo[idx] = (pool.lo[idx] & ~EPT_A) >>> 0;
+          kvm.stats.sptesAged++;
+          continue;
+        }
+        markSpteForAccessTrack(tmp, lo, hi);
+        const newLo = tmp.lo;
+        const newHi = tmp.hi;
+        if (lockless) {
+          if (pool.lo[idx] !== lo || pool.hi[idx] !== hi) {
+            kvm.stats.ageCasFailures++;
+            continue;
+          }
+        }
+        pool.lo[idx] = newLo;
+        pool.hi[idx] = newHi;
+        kvm.stats.sptesAged++;
+      }
+      if (young && testOnly) break;
+    }
+    rcu.readUnlock(t);
+    return young;
+  }
+}

@@ -1,0 +1,140 @@
+import type { Host } from '../host/host.ts';
+import type { Mm } from '../host/mm.ts';
+import type { SimThread } from '../sim/thread.ts';
+
+/** Why a range is invalidated (enum mmu_notifier_event). */
+export type MmuNotifyEvent = 'unmap' | 'clear' | 'protection_vma' | 'protection_page' | 'release' | 'migrate';
+
+/** struct mmu_notifier_range. `end` is exclusive; addresses are host virtual addresses. */
+export interface MmuNotifierRange {
+  mm: Mm;
+  start: number;
+  end: number;
+  event: MmuNotifyEvent;
+  /** MMU_NOTIFIER_RANGE_BLOCKABLE. */
+  blockable: boolean;
+}
+
+/**
+ * struct mmu_notifier_ops (include/linux/mmu_notifier.h). Each op runs on the calling thread and
+ * charges its time to it. Young ops return whether anything was young.
+ */
+export interface MmuNotifierOps {
+  invalidateRangeStart?(t: SimThread, range: MmuNotifierRange): number;
+  invalidateRangeEnd?(t: SimThread, range: MmuNotifierRange): void;
+  clearFlushYoung?(t: SimThread, mm: Mm, start: number, end: number): boolean;
+  clearYoung?(t: SimThread, mm: Mm, start: number, end: number): boolean;
+  testYoung?(t: SimThread, mm: Mm, addr: number): boolean;
+  release?(t: SimThread, mm: Mm): void;
+}
+
+/** struct mmu_notifier_subscriptions: the subscribers of one mm, in registration order. */
+export class MmuNotifierSubscriptions {
+  readonly list: MmuNotifierOps[] = [];
+}
+
+/** Counters of notifier dispatch, for reports. */
+export class NotifierStats {
+  invalidateRangeStart = 0;
+  invalidateRangeEnd = 0;
+  clearFlushYoung = 0;
+  clearYoung = 0;
+  testYoung = 0;
+}
+
+/** mmu_notifier_register: subscribes `ops` to `mm`. */
+export function mmuNotifierRegister(mm: Mm, ops: MmuNotifierOps): void {
+  if (mm.notifiers === null) mm.notifiers = new MmuNotifierSubscriptions();
+  mm.notifiers.list.push(ops);
+}
+
+/** mm_has_notifiers. */
+export function mmHasNotifiers(mm: Mm): boolean {
+  return mm.notifiers !== null && mm.notifiers.list.length > 0;
+}
+
+/**
+ * The dispatch side of mm/mmu_notifier.c. Every walk of the subscription list runs inside the
+ * notifier SRCU domain and costs `notifierCallNs`.
+ */
+export class MmuNotifierDispatch {
+  readonly stats = new NotifierStats();
+  constructor(readonly host: Host) {}
+
+  /** mmu_notifier_clear_young: ORs every subscriber's answer; no TLB flush. */
+  clearYoung(t: SimThread, mm: Mm, start: number, end: number): boolean {
+    if (!mmHasNotifiers(mm)) return false;
+    this.stats.clearYoung++;
+    const srcu = this.host.notifierSrcu;
+    srcu.readLock(t);
+    t.advance(this.host.engine.profile.notifierCallNs);
+    let young = false;
+    for (const sub of mm.notifiers!.list)
+      if (sub.clearYoung) young = sub.clearYoung(t, mm, start, end) || young;
+    srcu.readUnlock(t);
+    return young;
+  }
+
+  /** mmu_notifier_clear_flush_young: ORs every subscriber's answer. */
+  clearFlushYoung(t: SimThread, mm: Mm, start: number, end: number): boolean {
+    if (!mmHasNotifiers(mm)) return false;
+    this.stats.clearFlushYoung++;
+    const srcu = this.host.notifierSrcu;
+    srcu.readLock(t);
+    t.advance(this.host.engine.profile.notifierCallNs);
+    let young = false;
+    for (const sub of mm.notifiers!.list)
+      if (sub.clearFlushYoung) young = sub.clearFlushYoung(t, mm, start, end) || young;
+    srcu.readUnlock(t);
+    return young;
+  }
+
+  /** mmu_notifier_test_young: stops at the first subscriber that reports young. */
+  testYoung(t: SimThread, mm: Mm, addr: number): boolean {
+    if (!mmHasNotifiers(mm)) return false;
+    this.stats.testYoung++;
+    const srcu = this.host.notifierSrcu;
+    srcu.readLock(t);
+    t.advance(this.host.engine.profile.notifierCallNs);
+    let young = false;
+    for (const sub of mm.notifiers!.list) {
+      if (sub.testYoung?.(t, mm, addr)) {
+        young = true;
+        break;
+      }
+    }
+    srcu.readUnlock(t);
+    return young;
+  }
+
+  /** mmu_notifier_invalidate_range_start. Returns 0 or -EAGAIN (non-blockable only). */
+  invalidateRangeStart(t: SimThread, range: MmuNotifierRange): number {
+    if (!mmHasNotifiers(range.mm)) return 0;
+    this.stats.invalidateRangeStart++;
+    const srcu = this.host.notifierSrcu;
+    srcu.readLock(t);
+    t.advance(this.host.engine.profile.notifierCallNs);
+    let ret = 0;
+    for (const sub of range.mm.notifiers!.list) {
+      if (!sub.invalidateRangeStart) continue;
+      const r = sub.invalidateRangeStart(t, range);
+      if (r !== 0) {
+        if (range.blockable) throw new Error('invalidate_range_start failed on a blockable range');
+        ret = r;
+      }
+    }
+    srcu.readUnlock(t);
+    return ret;
+  }
+
+  /** mmu_notifier_invalidate_range_end. */
+  invalidateRangeEnd(t: SimThread, range: MmuNotifierRange): void {
+    if (!mmHasNotifiers(range.mm)) return;
+    this.stats.invalidateRangeEnd++;
+    const srcu = this.host.notifierSrcu;
+    srcu.readLock(t);
+    t.advance(this.host.engine.profile.notifierCallNs);
+    for (const sub of range.mm.notifiers!.list) sub.invalidateRangeEnd?.(t, range);
+    srcu.readUnlock(t);
+  }
+}

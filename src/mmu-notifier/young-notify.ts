@@ -1,0 +1,42 @@
+import type { Mm } from '../host/mm.ts';
+import { PTE_ACCESSED } from '../host/page-table.ts';
+import type { SimThread } from '../sim/thread.ts';
+
+/**
+ * ptep_clear_young_notify / pmdp_clear_young_notify (include/linux/mmu_notifier.h): test and clear
+ * the host entry's Accessed bit, then OR in mmu_notifier_clear_young over the entry's range (a page,
+ * or PMD_SIZE for a PMD leaf). No TLB flush. `entryIdx` is the leaf's index in mm's page tables.
+ */
+export function ptepClearYoungNotify(
+  t: SimThread,
+  mm: Mm,
+  addr: number,
+  entryIdx: number,
+  size: number,
+): boolean {
+  const E = mm.pt.entries;
+  t.advance(mm.host.engine.profile.pteYoungNs);
+  let young = (E[entryIdx] & PTE_ACCESSED) !== 0;
+  if (young) E[entryIdx] &= ~PTE_ACCESSED;
+  if (mm.host.mmuNotifier.clearYoung(t, mm, addr, addr + size)) young = true;
+  return young;
+}
+
+/**
+ * ptep_clear_flush_young_notify / pmdp_clear_flush_young_notify: the same with
+ * mmu_notifier_clear_flush_young (reclaim's rmap path).
+ */
+export function ptepClearFlushYoungNotify(
+  t: SimThread,
+  mm: Mm,
+  addr: number,
+  entryIdx: number,
+  size: number,
+): boolean {
+  const E = mm.pt.entries;
+  t.advance(mm.host.engine.profile.pteYoungNs);
+  let young = (E[entryIdx] & PTE_ACCESSED) !== 0;
+  if (young) E[entryIdx] &= ~PTE_ACCESSED;
+  if (mm.host.mmuNotifier.clearFlushYoung(t, mm, addr, addr + size)) young = true;
+  return young;
+}

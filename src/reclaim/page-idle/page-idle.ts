@@ -1,0 +1,104 @@
+import { EINVAL, ENXIO } from '../../fs/errno.ts';
+import type { SimFile } from '../../fs/vfs.ts';
+import type { Host } from '../../host/host.ts';
+import { PG_IDLE, PG_LRU, PG_YOUNG } from '../../host/page-flags.ts';
+import { folioHead, type RmapHit, rmapWalk } from '../../host/rmap.ts';
+import { ptepClearYoungNotify } from '../../mmu-notifier/young-notify.ts';
+import type { SimThread } from '../../sim/thread.ts';
+
+type Gen<R> = Generator<void, R, void>;
+
+/** Path of the idle bitmap. */
+export const PAGE_IDLE_BITMAP = '/sys/kernel/mm/page_idle/bitmap';
+
+/** Counters of idle page tracking. */
+export class PageIdleStats {
+  /** page_idle_clear_pte_refs calls that walked the rmap. */
+  clearRefs = 0;
+  /** Of those, folios found young (PG_idle cleared, PG_young set). */
+  foundYoung = 0;
+  /** Folios marked idle by writes. */
+  marked = 0;
+}
+
+/**
+ * Idle page tracking (mm/page_idle.c): /sys/kernel/mm/page_idle/bitmap, native-endian u64 words
+ * indexed by pfn. Only LRU folios take part; the flag lives on the folio's head page.
+ */
+export class PageIdle implements SimFile {
+  readonly mode = 0o600;
+  readonly stats = new PageIdleStats();
+
+  private readonly hit: RmapHit = { mm: null as never, addr: 0, entryIdx: 0, size: 0 };
+  private referenced = false;
+
+  constructor(readonly host: Host) {}
+
+  /** page_idle_get_folio: the folio of an online LRU page, or -1. */
+  private getFolio(t: SimThread, pfn: number): number {
+    t.advance(this.host.engine.profile.pageIdleGetNs);
+    const mem = this.host.mem;
+    if (pfn < mem.firstPfn || pfn >= mem.maxPfn) return -1;
+    const head = folioHead(this.host, pfn);
+    return mem.flags[head] & PG_LRU ? head : -1;
+  }
+
+  /**
+   * page_idle_clear_pte_refs: an rmap walk clearing the Accessed bit of every mapping with
+   * ptep/pmdp_clear_young_notify (no TLB flush); if any was young, clear PG_idle and set PG_young.
+   */
+  clearPteRefs(t: SimThread, head: number): void {
+    if (this.host.mem.mapping[head] === 0) return;
+    this.stats.clearRefs++;
+    this.referenced = false;
+    rmapWalk(t, this.host, head, this.hit, this.clearPteRefsOne);
+    if (this.referenced) {
+      const f = this.host.mem.flags;
+      f[head] = (f[head] & ~PG_IDLE) | PG_YOUNG;
+      this.stats.foundYoung++;
+    }
+  }
+
+  /** page_idle_clear_pte_refs_one: one mapping of the folio. */
+  private readonly clearPteRefsOne = (t: SimThread, hit: RmapHit): void => {
+    if (ptepClearYoungNotify(t, hit.mm, hit.addr, hit.entryIdx, hit.size)) this.referenced = true;
+  };
+
+  /** page_idle_bitmap_read. */
+  *read(t: SimThread, pos: number, count: number): Gen<Uint8Array | number> {
+    if (pos % 8 !== 0 || count % 8 !== 0) return -EINVAL;
+    const mem = this.host.mem;
+    let pfn = pos * 8;
+    if (pfn >= mem.maxPfn) return new Uint8Array(0);
+    const end = Math.min(pfn + count * 8, mem.maxPfn);
+    const out = new Uint8Array(Math.ceil((end - pfn) / 64) * 8);
+    for (let bitIdx = 0; pfn < end; pfn++, bitIdx++) {
+      if (t.mustSync()) yield;
+      const head = this.getFolio(t, pfn);
+      if (head < 0 || !(mem.flags[head] & PG_IDLE)) continue;
+      this.clearPteRefs(t, head);
+      if (mem.flags[head] & PG_IDLE) out[bitIdx >> 3] |= 1 << (bitIdx & 7);
+    }
+    return out;
+  }
+
+  /** page_idle_bitmap_write: for each 1 bit, clear the references, then set PG_idle. */
+  *write(t: SimThread, pos: number, data: Uint8Array): Gen<number> {
+    if (pos % 8 !== 0 || data.length % 8 !== 0) return -EINVAL;
+    const mem = this.host.mem;
+    let pfn = pos * 8;
+    if (pfn >= mem.maxPfn) return -ENXIO;
+    const end = Math.min(pfn + data.length * 8, mem.maxPfn);
+    let bitIdx = 0;
+    for (; pfn < end; pfn++, bitIdx++) {
+      if (!(data[bitIdx >> 3] & (1 << (bitIdx & 7)))) continue;
+      if (t.mustSync()) yield;
+      const head = this.getFolio(t, pfn);
+      if (head < 0) continue;
+      this.clearPteRefs(t, head);
+      mem.flags[head] |= PG_IDLE;
+      this.stats.marked++;
+    }
+    return Math.floor(bitIdx / 64) * 8;
+  }
+}

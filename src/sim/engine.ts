@@ -1,0 +1,196 @@
+import { EventHeap } from './event-heap.ts';
+import type { CostProfile } from './profile.ts';
+import { RandomStream } from './random.ts';
+import { SimThread, type ThreadBody } from './thread.ts';
+import type { Tracer } from './trace.ts';
+
+/** Options of a simulation engine. */
+export interface EngineOptions {
+  profile: CostProfile;
+  seed: number;
+  /** Host CPUs (defaults to the profile's `hostCpus`). */
+  cpus?: number;
+  trace?: Tracer | null;
+}
+
+/**
+ * Discrete-event engine: an integer-nanosecond clock, simulated threads as generators and a fixed
+ * number of host CPUs.
+ *
+ * Scheduling rule: the thread with the earliest time runs; it keeps running while its time is not
+ * past any other runnable thread's (no queue traffic for a thread that stays the earliest). A thread
+ * in guest mode only has to stay behind kernel-mode threads (see `SimThread.guest`), so a vCPU
+ * touching already-mapped memory runs ahead until its next exit. Two heaps hold runnable threads:
+ * kernel mode and guest mode; at equal times kernel mode goes first, and within a heap FIFO.
+ *
+ * CPUs: a thread holds a CPU while it runs or spins; it gives the CPU up when it sleeps or exits.
+ * Threads beyond the CPU count wait in a FIFO run queue; a thread whose slice has ended gives its CPU
+ * to the head of that queue at its next step.
+ */
+export class Engine {
+  readonly profile: CostProfile;
+  readonly trace: Tracer | null;
+  readonly seed: number;
+  readonly threads: SimThread[] = [];
+  /** Time of the step being run. */
+  now = 0;
+  /** Steps run (a step is one resumption of a thread). */
+  steps = 0;
+  private readonly kernelHeap = new EventHeap();
+  private readonly guestHeap = new EventHeap();
+  private readonly freeCpus: number[] = [];
+  private readonly runQueue: SimThread[] = [];
+  private runQueueHead = 0;
+  private current: SimThread | null = null;
+  readonly cpuCount: number;
+
+  constructor(opts: EngineOptions) {
+    this.profile = opts.profile;
+    this.seed = opts.seed;
+    this.trace = opts.trace ?? null;
+    this.cpuCount = opts.cpus ?? opts.profile.hostCpus;
+    for (let c = this.cpuCount - 1; c >= 0; c--) this.freeCpus.push(c);
+  }
+
+  /** Creates a thread that starts at `at` (default: the current time) once it gets a CPU. */
+  spawn(name: string, body: (t: SimThread) => ThreadBody, at = this.now): SimThread {
+    const t = new SimThread(this, this.threads.length, name, new RandomStream(this.seed, `thread:${name}`));
+    this.threads.push(t);
+    t.body = body(t);
+    t.now = at;
+    this.getCpu(t, 0);
+    return t;
+  }
+
+  /** Runs until no thread is runnable. Returns the final time. */
+  run(): number {
+    const kh = this.kernelHeap;
+    const gh = this.guestHeap;
+    for (;;) {
+      const tk = kh.peekTime();
+      const tg = gh.peekTime();
+      let id: number;
+      if (tk <= tg) {
+        if (tk === Number.POSITIVE_INFINITY) break;
+        id = kh.pop();
+      } else id = gh.pop();
+      const t = this.threads[id];
+      this.now = t.now;
+      this.step(t);
+    }
+    this.current = null;
+    return this.now;
+  }
+
+  /** Earliest guest-mode thread's time (a thread leaving guest mode must stay behind it). */
+  guestHorizon(): number {
+    return this.guestHeap.peekTime();
+  }
+
+  /** Time up to which `t` may run before another thread must go first. */
+  private horizon(t: SimThread): number {
+    const k = this.kernelHeap.peekTime();
+    if (t.guest && t.op === null) return k;
+    const g = this.guestHeap.peekTime();
+    return Math.min(k, g);
+  }
+
+  private step(t: SimThread): void {
+    this.current = t;
+    this.steps++;
+    t.limit = this.horizon(t);
+    if (this.runQueueHead < this.runQueue.length && t.sliceEnd < t.limit) t.limit = t.sliceEnd;
+    const body = t.body!;
+    for (;;) {
+      const op = t.op;
+      if (op !== null) {
+        if (t.now > t.limit) break;
+        t.op = null;
+        if (!op.perform(t, t.opCode, t.opArg)) {
+          this.current = null;
+          return;
+        }
+        if (t.now > t.limit) break;
+      }
+      if (body.next().done) {
+        this.exit(t);
+        return;
+      }
+      if (t.op === null && t.now > t.limit) break;
+    }
+    this.current = null;
+    if (t.now >= t.sliceEnd && this.runQueueHead < this.runQueue.length) {
+      this.preempt(t);
+      return;
+    }
+    this.schedule(t);
+  }
+
+  private schedule(t: SimThread): void {
+    if (t.guest && t.op === null) this.guestHeap.push(t.now, t.id);
+    else this.kernelHeap.push(t.now, t.id);
+    // The running thread must not run past a thread that just became runnable before it.
+    const c = this.current;
+    if (c !== null && c !== t && t.now < c.limit) {
+      const toKernel = !t.guest || t.op !== null;
+      if (toKernel || !c.guest || c.op !== null) c.limit = t.now;
+    }
+  }
+
+  /**
+   * Makes a parked thread runnable at `time` (or its own time if later). `spinning` threads kept
+   * their CPU; sleeping ones need one again.
+   */
+  wake(t: SimThread, time: number, spinning: boolean): void {
+    if (time > t.now) t.now = time;
+    if (spinning) this.schedule(t);
+    else this.getCpu(t, this.profile.wakeupNs);
+  }
+
+  /** Parks `t` without a CPU (a sleeping wait); the CPU goes to the next thread in the run queue. */
+  sleep(t: SimThread): void {
+    this.putCpu(t);
+  }
+
+  private getCpu(t: SimThread, delay: number): void {
+    const cpu = this.freeCpus.pop();
+    if (cpu === undefined) {
+      this.runQueue.push(t);
+      return;
+    }
+    t.cpu = cpu;
+    t.now += delay;
+    t.sliceEnd = t.now + this.profile.timesliceNs;
+    this.schedule(t);
+  }
+
+  private putCpu(t: SimThread): void {
+    const cpu = t.cpu;
+    t.cpu = -1;
+    if (cpu < 0) return;
+    if (this.runQueueHead < this.runQueue.length) {
+      const next = this.runQueue[this.runQueueHead++];
+      if (this.runQueueHead > 1024 && this.runQueueHead * 2 > this.runQueue.length) {
+        this.runQueue.splice(0, this.runQueueHead);
+        this.runQueueHead = 0;
+      }
+      next.cpu = cpu;
+      if (next.now < t.now) next.now = t.now;
+      next.now += this.profile.contextSwitchNs;
+      next.sliceEnd = next.now + this.profile.timesliceNs;
+      this.schedule(next);
+    } else this.freeCpus.push(cpu);
+  }
+
+  private preempt(t: SimThread): void {
+    this.putCpu(t);
+    this.runQueue.push(t);
+  }
+
+  private exit(t: SimThread): void {
+    t.done = true;
+    t.body = null;
+    this.current = null;
+    this.putCpu(t);
+  }
+}

@@ -1,0 +1,128 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/**
+ * Every simulated duration comes from one of these figures. Declared once, as data: the key, its unit
+ * and what it is charged for. A profile file (profiles/NAME.json) gives each a value and a source.
+ */
+export const COST_TERMS = {
+  hostCpus: ['cpus', 'host CPUs that simulated threads run on'],
+  cacheLineLocalNs: ['ns', 'atomic read-modify-write on a cache line this CPU already owns'],
+  cacheLineTransferNs: ['ns', 'atomic read-modify-write that pulls the line from another CPU'],
+  wakeupNs: ['ns', 'waking a sleeping thread until it runs'],
+  contextSwitchNs: ['ns', 'switching a CPU from one thread to another'],
+  timesliceNs: ['ns', 'CFS slice before a runnable thread preempts another'],
+  guestAccessNs: ['ns', 'guest touching one page through a valid translation (TLB miss, cache miss)'],
+  vmExitNs: ['ns', 'VM exit to KVM, hardware and entry code'],
+  vmEntryNs: ['ns', 'VM entry back into the guest'],
+  kvmRunIoctlNs: ['ns', 'KVM_RUN ioctl round trip plus the ucall exit to userspace'],
+  kvmFaultEntryNs: ['ns', 'EPT violation handling before fault-in (memslot lookup, caches top-up)'],
+  fastPageFaultNs: ['ns', 'fast_page_fault: lockless walk and cmpxchg of the last SPTE'],
+  tdpWalkLevelNs: ['ns', 'one level of a TDP MMU iterator step'],
+  spteInstallNs: ['ns', 'make_spte plus the cmpxchg that installs a leaf'],
+  spAllocNs: ['ns', 'allocating and linking a TDP MMU page-table page'],
+  hvaRangeNs: ['ns', 'kvm_handle_hva_range: SRCU, memslot interval-tree lookup per notifier call'],
+  ageSpteNs: ['ns', 'aging one leaf SPTE (test and clear the Accessed bit)'],
+  zapSpteNs: ['ns', 'zapping one leaf SPTE'],
+  tlbFlushBaseNs: ['ns', 'kvm_flush_remote_tlbs: request and wait, fixed part'],
+  tlbFlushPerVcpuNs: ['ns', 'kvm_flush_remote_tlbs: IPI and acknowledgement per running vCPU'],
+  syscallNs: ['ns', 'system call entry and exit'],
+  hostFaultNs: ['ns', 'handle_mm_fault overhead for one fault, without allocation and zeroing'],
+  pageAllocNs: ['ns', 'taking one page from the per-CPU free list'],
+  zoneRefillNs: ['ns', 'refilling a per-CPU free list with one batch under zone->lock'],
+  pcpBatch: ['pages', 'pages moved from the zone to a per-CPU list per refill'],
+  pageZeroNsPer4K: ['ns', 'clearing 4 KiB of memory (clear_page)'],
+  lruAddNs: ['ns', 'adding one folio to the per-CPU LRU batch'],
+  lruDrainNs: ['ns', 'draining one per-CPU LRU batch into the lruvec under lru_lock'],
+  lruBatch: ['folios', 'folios in a per-CPU LRU batch before it drains (folio_batch)'],
+  gupFastNs: ['ns', 'get_user_page_fast_only: lockless host page-table walk'],
+  gupSlowNs: ['ns', 'get_user_pages_unlocked: VMA lookup and follow_page'],
+  ptWalkLevelNs: ['ns', 'one level of a host page-table walk'],
+  rmapWalkNs: ['ns', 'rmap_walk of one folio: anon_vma or i_mmap lookup, vma address'],
+  pteYoungNs: ['ns', 'ptep_test_and_clear_young on one host PTE'],
+  notifierCallNs: ['ns', 'mmu_notifier dispatch: SRCU and the subscription list, per call'],
+  pagemapReadNs: ['ns', 'pagemap_read for one entry (mmap_lock held, page-table walk)'],
+  pageIdleGetNs: ['ns', 'page_idle_get_folio for one pfn'],
+  selftestPageNs: ['ns', 'selftest userspace work per page (gva to hva translation)'],
+  rcuGracePeriodNs: ['ns', 'RCU grace period once the last old reader has left'],
+  srcuGracePeriodNs: ['ns', 'SRCU (expedited) grace period once the last old reader has left'],
+  jitter: ['fraction', 'run-to-run spread applied to fault and exit costs (0 = none)'],
+} as const;
+
+/** Name of one cost figure. */
+export type CostTerm = keyof typeof COST_TERMS;
+/** A resolved cost profile: every figure as a plain number in its unit. */
+export type CostProfile = { readonly [K in CostTerm]: number } & { readonly name: string };
+
+const figure = z.object({
+  value: z.number().nonnegative(),
+  unit: z.string(),
+  source: z.string().min(1),
+});
+const profileFile = z.object({
+  description: z.string(),
+  costs: z.object(
+    Object.fromEntries(Object.keys(COST_TERMS).map((k) => [k, figure])) as Record<CostTerm, typeof figure>,
+  ),
+});
+
+/** Thrown for an unknown or malformed profile; the CLI prints the message. */
+export class ProfileError extends Error {
+  readonly code = 'MMULAB_BAD_PROFILE';
+}
+
+const PROFILE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'profiles');
+
+/** Names of the profiles shipped in profiles/. */
+export function listProfiles(): string[] {
+  return readdirSync(PROFILE_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
+}
+
+/** Validates a parsed profile file and returns its figures. */
+export function parseProfile(name: string, json: unknown): CostProfile {
+  const r = profileFile.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new ProfileError(`profile ${name}: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  const out: Record<string, number | string> = { name };
+  for (const [k, f] of Object.entries(r.data.costs)) {
+    const want = COST_TERMS[k as CostTerm][0];
+    if (f.unit !== want) throw new ProfileError(`profile ${name}: costs.${k}: unit must be ${want}`);
+    out[k] = f.value;
+  }
+  return out as CostProfile;
+}
+
+/** Loads profiles/NAME.json. */
+export function loadProfile(name: string): CostProfile {
+  if (!/^[A-Za-z0-9._-]+$/.test(name) || !listProfiles().includes(name)) {
+    throw new ProfileError(`unknown profile '${name}' (known: ${listProfiles().join(', ')})`);
+  }
+  const text = readFileSync(join(PROFILE_DIR, `${name}.json`), 'utf8');
+  return parseProfile(name, JSON.parse(text));
+}
+
+/** The profile used when none is named. */
+export const DEFAULT_PROFILE = 'x86-tdp';
+
+/** A copy of `base` with some figures replaced (for experiments and tests). */
+export function withCosts(base: CostProfile, overrides: Partial<Record<CostTerm, number>>): CostProfile {
+  return { ...base, ...overrides };
+}
+
+/** A profile where every cost is zero except the ones given: handy for exact-time unit tests. */
+export function zeroProfile(overrides: Partial<Record<CostTerm, number>> = {}): CostProfile {
+  const out: Record<string, number | string> = { name: 'zero' };
+  for (const k of Object.keys(COST_TERMS)) out[k] = 0;
+  out.hostCpus = 64;
+  out.pcpBatch = 63;
+  out.lruBatch = 15;
+  out.timesliceNs = 3_000_000;
+  return { ...(out as CostProfile), ...overrides };
+}

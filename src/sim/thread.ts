@@ -1,0 +1,94 @@
+import type { Engine } from './engine.ts';
+import type { RandomStream } from './random.ts';
+
+/**
+ * Something a simulated thread can ask to happen at its current time (take a lock, wait for a
+ * count): the engine calls `perform` once the thread is the earliest one, so the operation sees every
+ * earlier operation of every other thread. Returns true if the thread goes on now (its `now` may
+ * have advanced), false if it was parked and will be woken with `Engine.wake`.
+ */
+export interface Waitable {
+  perform(t: SimThread, op: number, arg: number): boolean;
+}
+
+/** Maximum number of RCU/SRCU domains a thread can be inside at once. */
+export const MAX_RCU_DOMAINS = 8;
+
+/** Body of a simulated thread: a synchronous generator that yields to let time pass. */
+export type ThreadBody = Generator<void, void, void>;
+
+/**
+ * A simulated kernel or user thread (a task). Its body runs in steps; between steps the engine
+ * runs other threads. Time is the thread's own clock `now`, in integer nanoseconds.
+ */
+export class SimThread {
+  /** Thread-local simulated time (ns). */
+  now = 0;
+  /** Host CPU the thread runs on, -1 while it waits for one. */
+  cpu = -1;
+  /**
+   * In guest mode a vCPU only touches its own translations (setting Accessed/Dirty bits commutes),
+   * so it may run ahead of other guest-mode threads, but never past a kernel-mode thread.
+   */
+  guest = false;
+  /** Time up to which the thread may run without giving way (set by the engine). */
+  limit = 0;
+  /** When the thread's current CPU slice ends. */
+  sliceEnd = 0;
+  /** Pending operation, performed when the thread is the earliest. */
+  op: Waitable | null = null;
+  opCode = 0;
+  opArg = 0;
+  /** Time the thread started waiting (for wait statistics). */
+  waitStart = 0;
+  /** RCU read-side nesting and entry time, per domain. */
+  readonly rcuNest = new Int32Array(MAX_RCU_DOMAINS);
+  readonly rcuStart = new Float64Array(MAX_RCU_DOMAINS);
+  /** Cost to charge at the next exit from guest mode (IPIs received while in the guest). */
+  pendingKickNs = 0;
+  done = false;
+  body: ThreadBody | null = null;
+
+  constructor(
+    readonly engine: Engine,
+    readonly id: number,
+    readonly name: string,
+    readonly rng: RandomStream,
+  ) {}
+
+  /** Lets `ns` of simulated time pass on this thread (pure computation, no interaction). */
+  advance(ns: number): void {
+    this.now += ns;
+  }
+
+  /** True when the thread has run past another thread and must yield before touching shared state. */
+  mustSync(): boolean {
+    return this.now > this.limit;
+  }
+
+  /** VM entry: from now on the thread only touches guest-private state. */
+  enterGuest(): void {
+    this.guest = true;
+  }
+
+  /** VM exit: kernel mode again, so the thread must not run past guest-mode threads either. */
+  exitGuest(): void {
+    this.guest = false;
+    const g = this.engine.guestHorizon();
+    if (g < this.limit) this.limit = g;
+  }
+
+  /** `ns` scaled by the profile's jitter, drawn from this thread's stream. */
+  jittered(ns: number): number {
+    const j = this.engine.profile.jitter;
+    if (j === 0) return ns;
+    return Math.round(ns * (1 + j * (2 * this.rng.nextFloat() - 1)));
+  }
+
+  /** Queues `op` on `target` to be performed when the thread is the earliest; use as `yield t.request(...)`. */
+  request(target: Waitable, op: number, arg = 0): void {
+    this.op = target;
+    this.opCode = op;
+    this.opArg = arg;
+  }
+}

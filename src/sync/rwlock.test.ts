@@ -1,0 +1,99 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Engine } from '../sim/engine.ts';
+import { zeroProfile } from '../sim/profile.ts';
+import type { SimThread } from '../sim/thread.ts';
+import { QRwLock } from './rwlock.ts';
+
+const profile = zeroProfile({ cacheLineLocalNs: 1, cacheLineTransferNs: 10 });
+
+/** A thread that waits until `start`, then holds the lock for `hold` ns, logging entry and exit. */
+function* holder(t: SimThread, lock: QRwLock, write: boolean, start: number, hold: number, log: string[]) {
+  t.advance(start);
+  yield;
+  if (write) lock.writeLock(t);
+  else lock.readLock(t);
+  log.push(`${t.name}+${t.now}`);
+  t.advance(hold);
+  if (write) lock.writeUnlock(t);
+  else lock.readUnlock(t);
+  log.push(`${t.name}-${t.now}`);
+}
+
+describe('QRwLock', () => {
+  it('queues a reader behind a waiting writer (qrwlock fairness)', () => {
+    const e = new Engine({ profile, seed: 1 });
+    const lock = new QRwLock(e, 'l');
+    const log: string[] = [];
+    e.spawn('R1', (t) => holder(t, lock, false, 0, 100, log));
+    e.spawn('W', (t) => holder(t, lock, true, 20, 50, log));
+    e.spawn('R2', (t) => holder(t, lock, false, 40, 10, log));
+    e.run();
+    // R1 pulls the line (10) and leaves at 111; W waited from 20 and enters with a pull at 121;
+    // R2 arrived at 40 while W waited, so it enters after W left (172), pulling the line again.
+    expect(log).toEqual(['R1+10', 'R1-111', 'W+121', 'W-172', 'R2+182', 'R2-193']);
+    expect(lock.stats.writeContended).toBe(1);
+    expect(lock.stats.writeWaitNs).toBe(111 - 20);
+    expect(lock.stats.readContended).toBe(1);
+    expect(lock.stats.readWaitNs).toBe(172 - 40);
+    expect(lock.stats.readAcquired).toBe(2);
+  });
+
+  it('lets readers share, one line transfer each', () => {
+    const e = new Engine({ profile, seed: 1 });
+    const lock = new QRwLock(e, 'l');
+    const log: string[] = [];
+    for (let i = 0; i < 3; i++) e.spawn(`R${i}`, (t) => holder(t, lock, false, 0, 1000, log));
+    e.run();
+    expect(log.filter((s) => s.includes('+'))).toEqual(['R0+10', 'R1+20', 'R2+30']);
+    expect(lock.stats.readContended).toBe(0);
+    expect(lock.readers).toBe(0);
+  });
+
+  it('never lets a writer in with any other holder (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            write: fc.boolean(),
+            start: fc.nat(300),
+            hold: fc.nat(60),
+            gap: fc.nat(40),
+            n: fc.integer({ min: 1, max: 3 }),
+          }),
+          { minLength: 1, maxLength: 8 },
+        ),
+        (specs) => {
+          const e = new Engine({ profile, seed: 7 });
+          const lock = new QRwLock(e, 'l');
+          const holds: Array<{ write: boolean; from: number; to: number }> = [];
+          specs.forEach((s, i) => {
+            e.spawn(`T${i}`, function* (t) {
+              t.advance(s.start);
+              for (let k = 0; k < s.n; k++) {
+                yield;
+                if (s.write) lock.writeLock(t);
+                else lock.readLock(t);
+                const from = t.now;
+                t.advance(s.hold);
+                holds.push({ write: s.write, from, to: t.now });
+                if (s.write) lock.writeUnlock(t);
+                else lock.readUnlock(t);
+                t.advance(s.gap);
+              }
+            });
+          });
+          e.run();
+          for (const w of holds) {
+            if (!w.write) continue;
+            for (const o of holds) if (o !== w && o.from < w.to && w.from < o.to) return false;
+          }
+          return (
+            holds.length === specs.reduce((a, s) => a + s.n, 0) && lock.readers === 0 && lock.writer === null
+          );
+        },
+      ),
+      { numRuns: 300, seed: 42 },
+    );
+  });
+});
