@@ -96,7 +96,15 @@ export function parseProfile(name: string, json: unknown): CostProfile {
     if (f.unit !== want) throw new ProfileError(`profile ${name}: costs.${k}: unit must be ${want}`);
     out[k] = f.value;
   }
-  return out as CostProfile;
+  return fastCopy(out as CostProfile);
+}
+
+/**
+ * A copy of `p` with V8 fast properties: objects built key by key end up in dictionary mode, and
+ * profile figures are read on every simulated operation. JSON.parse builds fast-mode objects.
+ */
+function fastCopy(p: CostProfile): CostProfile {
+  return JSON.parse(JSON.stringify(p)) as CostProfile;
 }
 
 /** Loads profiles/NAME.json. */
@@ -113,7 +121,7 @@ export const DEFAULT_PROFILE = 'x86-tdp';
 
 /** A copy of `base` with some figures replaced (for experiments and tests). */
 export function withCosts(base: CostProfile, overrides: Partial<Record<CostTerm, number>>): CostProfile {
-  return { ...base, ...overrides };
+  return fastCopy({ ...base, ...overrides });
 }
 
 /** A profile where every cost is zero except the ones given: handy for exact-time unit tests. */
@@ -124,5 +132,5 @@ export function zeroProfile(overrides: Partial<Record<CostTerm, number>> = {}): 
   out.pcpBatch = 63;
   out.lruBatch = 15;
   out.timesliceNs = 3_000_000;
-  return { ...(out as CostProfile), ...overrides };
+  return fastCopy({ ...(out as CostProfile), ...overrides });
 }

@@ -1,5 +1,6 @@
-/** How many recent RMW intervals a line remembers. */
-const CALENDAR = 16;
+/** How many recent RMW intervals a line remembers at most, and how many it keeps when full. */
+const CALENDAR = 64;
+const KEEP = 16;
 
 /**
  * One contended cache line (a lock word). Atomic read-modify-writes on it never overlap: each takes
@@ -12,9 +13,9 @@ const CALENDAR = 16;
  * gap at or after its issue time.
  */
 export class CacheLine {
-  private readonly starts = new Float64Array(CALENDAR);
-  private readonly ends = new Float64Array(CALENDAR);
-  private readonly cpus = new Int32Array(CALENDAR);
+  private readonly starts = new Float64Array(CALENDAR + 1);
+  private readonly ends = new Float64Array(CALENDAR + 1);
+  private readonly cpus = new Int32Array(CALENDAR + 1);
   private n = 0;
   /** Owner before the oldest remembered RMW. */
   private oldestOwner = -1;
@@ -40,11 +41,17 @@ export class CacheLine {
       i = n;
       prev = C[n - 1];
     } else {
+      // Intervals are sorted and disjoint: find the first that ends after `at`.
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (E[mid] <= at) lo = mid + 1;
+        else hi = mid;
+      }
+      i = lo;
+      if (i > 0) prev = C[i - 1];
       for (; i < n; i++) {
-        if (E[i] <= start) {
-          prev = C[i];
-          continue;
-        }
         const cost = prev === cpu ? this.localNs : this.transferNs;
         if (start + cost <= S[i]) break;
         start = E[i];
@@ -54,27 +61,23 @@ export class CacheLine {
     const transfer = prev !== cpu;
     const end = start + (transfer ? this.transferNs : this.localNs);
     if (transfer) this.transfers++;
-    if (n === CALENDAR) {
-      // Forget the oldest RMW to make room (an RMW older than all of them is not remembered).
-      if (i === 0) return end;
-      this.oldestOwner = C[0];
-      for (let k = 1; k < i; k++) {
-        S[k - 1] = S[k];
-        E[k - 1] = E[k];
-        C[k - 1] = C[k];
-      }
-      i--;
-    } else {
-      for (let k = n; k > i; k--) {
-        S[k] = S[k - 1];
-        E[k] = E[k - 1];
-        C[k] = C[k - 1];
-      }
-      this.n = n + 1;
+    for (let k = n; k > i; k--) {
+      S[k] = S[k - 1];
+      E[k] = E[k - 1];
+      C[k] = C[k - 1];
     }
     S[i] = start;
     E[i] = end;
     C[i] = cpu;
+    if (n + 1 === CALENDAR) {
+      // Forget all but the newest RMWs (one that would land before them is not placed exactly).
+      const drop = CALENDAR - KEEP;
+      this.oldestOwner = C[drop - 1];
+      S.copyWithin(0, drop);
+      E.copyWithin(0, drop);
+      C.copyWithin(0, drop);
+      this.n = KEEP;
+    } else this.n = n + 1;
     return end;
   }
 }

@@ -73,9 +73,13 @@ export class PageIdle implements SimFile {
     const end = Math.min(pfn + count * 8, mem.maxPfn);
     const out = new Uint8Array(Math.ceil((end - pfn) / 64) * 8);
     for (let bitIdx = 0; pfn < end; pfn++, bitIdx++) {
-      if (t.mustSync()) yield;
       const head = this.getFolio(t, pfn);
       if (head < 0 || !(mem.flags[head] & PG_IDLE)) continue;
+      // Give way before the rmap walk; the folio may have changed meanwhile.
+      if (t.mustSync()) {
+        yield;
+        if (!(mem.flags[head] & PG_IDLE) || !(mem.flags[head] & PG_LRU)) continue;
+      }
       this.clearPteRefs(t, head);
       if (mem.flags[head] & PG_IDLE) out[bitIdx >> 3] |= 1 << (bitIdx & 7);
     }
