@@ -1,6 +1,15 @@
 import type { KvmVcpu } from '../kvm/vcpu.ts';
 import { handleEptViolation, takeKick } from '../kvm/vcpu.ts';
-import { EPT_A, EPT_D, EPT_R, EPT_W, isLastSpte, isShadowPresent, spteAdEnabled } from '../kvm/x86/spte.ts';
+import {
+  EPT_A,
+  EPT_D,
+  EPT_R,
+  EPT_RWX,
+  EPT_W,
+  isLastSpte,
+  isShadowPresent,
+  spteAdEnabled,
+} from '../kvm/x86/spte.ts';
 import type { SimThread } from '../sim/thread.ts';
 
 /** Guest virtual address of the test region (DEFAULT_GUEST_TEST_MEM). */
@@ -80,8 +89,13 @@ export function* memstressGuestPass(
   }
 }
 
-/** One guest access, taking EPT violations until the translation allows it. */
-function* guestAccess(t: SimThread, vcpu: KvmVcpu, gfn: number, write: boolean): Generator<void, void, void> {
+/** One guest access (the CPU), taking EPT violations until the translation allows it. */
+export function* guestAccess(
+  t: SimThread,
+  vcpu: KvmVcpu,
+  gfn: number,
+  write: boolean,
+): Generator<void, void, void> {
   const pool = vcpu.kvm.mmu.pool;
   const root = vcpu.root!.table;
   for (;;) {
@@ -89,12 +103,14 @@ function* guestAccess(t: SimThread, vcpu: KvmVcpu, gfn: number, write: boolean):
     if (t.pendingKickNs > 0) takeKick(t, vcpu);
     const idx = pool.walk(root, gfn);
     const lo = pool.lo[idx];
-    const present = isShadowPresent(lo) && isLastSpte(lo, pool.walkLevel);
-    if (present && (write ? lo & EPT_W : lo & EPT_R)) {
+    const leaf = isShadowPresent(lo) && isLastSpte(lo, pool.walkLevel);
+    if (leaf && (write ? lo & EPT_W : lo & EPT_R)) {
       if (spteAdEnabled(pool.hi[idx])) pool.lo[idx] = (lo | EPT_A | (write ? EPT_D : 0)) >>> 0;
       t.advance(t.engine.profile.guestAccessNs);
       return;
     }
-    yield* handleEptViolation(t, vcpu, gfn, write, present);
+    // The exit qualification says "present" when the entry grants any of R/W/X; an access-tracked
+    // SPTE grants none, so it faults as not present.
+    yield* handleEptViolation(t, vcpu, gfn, write, leaf && (lo & EPT_RWX) !== 0);
   }
 }

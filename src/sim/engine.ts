@@ -36,6 +36,8 @@ export class Engine {
   now = 0;
   /** Steps run (a step is one resumption of a thread). */
   steps = 0;
+  /** Latest time any thread reached when it exited. */
+  private endTime = 0;
   private readonly kernelHeap = new EventHeap();
   private readonly guestHeap = new EventHeap();
   private readonly freeCpus: number[] = [];
@@ -62,7 +64,7 @@ export class Engine {
     return t;
   }
 
-  /** Runs until no thread is runnable. Returns the final time. */
+  /** Runs until no thread is runnable. Returns the latest time reached. */
   run(): number {
     const kh = this.kernelHeap;
     const gh = this.guestHeap;
@@ -79,7 +81,7 @@ export class Engine {
       this.step(t);
     }
     this.current = null;
-    return this.now;
+    return Math.max(this.now, this.endTime);
   }
 
   /** Earliest guest-mode thread's time (a thread leaving guest mode must stay behind it). */
@@ -189,6 +191,7 @@ export class Engine {
 
   private exit(t: SimThread): void {
     t.done = true;
+    if (t.now > this.endTime) this.endTime = t.now;
     t.body = null;
     this.current = null;
     this.putCpu(t);

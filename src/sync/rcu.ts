@@ -9,7 +9,7 @@ interface GracePeriod {
   /** Such readers still inside. */
   oldReaders: number;
   waiters: SimThread[];
-  callbacks: Array<() => void>;
+  callbacks: Array<(time: number) => void>;
 }
 
 /**
@@ -66,8 +66,8 @@ export class RcuDomain implements Waitable {
     t.request(this, SYNCHRONIZE);
   }
 
-  /** call_rcu: runs `cb` after a grace period that starts no earlier than now. */
-  callRcu(now: number, cb: () => void): void {
+  /** call_rcu: runs `cb` (with the time) after a grace period that covers every reader inside now. */
+  callRcu(now: number, cb: (time: number) => void): void {
     this.pending(now).callbacks.push(cb);
     this.kick(now);
   }
@@ -80,8 +80,12 @@ export class RcuDomain implements Waitable {
     return false;
   }
 
-  /** The grace period that new requests join. */
+  /**
+   * The grace period a request made at `now` joins: the running one if it began no earlier than
+   * `now` (so it waits for every reader that was inside at `now`), else the next.
+   */
   private pending(now: number): GracePeriod {
+    if (this.current !== null && this.current.start >= now) return this.current;
     if (this.next === null) this.next = { start: now, oldReaders: 0, waiters: [], callbacks: [] };
     return this.next;
   }
@@ -107,7 +111,7 @@ export class RcuDomain implements Waitable {
     this.current = null;
     this.completed++;
     const end = now + this.gracePeriodNs;
-    for (const cb of gp.callbacks) cb();
+    for (const cb of gp.callbacks) cb(end);
     for (const w of gp.waiters) this.engine.wake(w, end, false);
     this.kick(end);
   }

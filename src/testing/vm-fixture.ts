@@ -1,0 +1,69 @@
+import {
+  createMemstressVm,
+  type MemstressVm,
+  type MemstressVmSpec,
+} from '../experiments/access-tracking/memstress-vm.ts';
+import { guestAccess } from '../guest/memstress.ts';
+import type { KvmVcpu } from '../kvm/vcpu.ts';
+import { Engine } from '../sim/engine.ts';
+import { type CostProfile, loadProfile } from '../sim/profile.ts';
+import type { SimThread, ThreadBody } from '../sim/thread.ts';
+
+/** Options of a test VM: the memstress VM shape plus the profile. */
+export interface VmFixtureOptions extends Partial<MemstressVmSpec> {
+  profile?: CostProfile;
+  cpus?: number;
+}
+
+/**
+ * Builds a memstress VM (1 vCPU, 2 MiB by default) on a main thread and runs `body` there.
+ * For unit tests: returns the engine and the VM after the run.
+ */
+export function runOnVm(
+  opts: VmFixtureOptions,
+  body: (t: SimThread, vm: MemstressVm, engine: Engine) => ThreadBody,
+): { engine: Engine; vm: MemstressVm } {
+  const engine = new Engine({ profile: opts.profile ?? loadProfile('x86-tdp'), seed: 1, cpus: opts.cpus });
+  let vm: MemstressVm | null = null;
+  engine.spawn('main', function* (t) {
+    vm = yield* createMemstressVm(t, engine, {
+      vcpus: opts.vcpus ?? 1,
+      vcpuBytes: opts.vcpuBytes ?? 2 << 20,
+      overlap: opts.overlap ?? false,
+      backing: opts.backing ?? 'anonymous',
+      aging: opts.aging ?? 'lockless',
+      eptAd: opts.eptAd ?? true,
+    });
+    yield* body(t, vm, engine);
+  });
+  engine.run();
+  return { engine, vm: vm as unknown as MemstressVm };
+}
+
+/** One guest access by `vcpu`, run on thread `t` as if it were the vCPU's thread in guest mode. */
+export function* vcpuAccess(t: SimThread, vcpu: KvmVcpu, gfn: number, write: boolean): ThreadBody {
+  if (vcpu.root === null) vcpu.root = vcpu.kvm.mmu.allocRoot(0);
+  vcpu.thread = t;
+  vcpu.inGuest = true;
+  t.enterGuest();
+  yield* guestAccess(t, vcpu, gfn, write);
+  vcpu.inGuest = false;
+  t.exitGuest();
+  if (t.mustSync()) yield;
+}
+
+/** gfn of page `i` of the test region. */
+export function testGfn(vm: MemstressVm, i: number): number {
+  return vm.args.gpa / 4096 + i;
+}
+
+/** The leaf SPTE (lo, hi) mapping `gfn` in the VM's first root, or null if none. */
+export function leafSpte(vm: MemstressVm, gfn: number): { lo: number; hi: number; level: number } | null {
+  const mmu = vm.kvm.mmu;
+  const root = mmu.roots.find((r) => !r.invalid && r.asId === 0);
+  if (root === undefined) return null;
+  const idx = mmu.pool.walk(root.table, gfn);
+  const lo = mmu.pool.lo[idx];
+  if (!(lo & (1 << 11))) return null;
+  return { lo, hi: mmu.pool.hi[idx], level: mmu.pool.walkLevel };
+}
