@@ -18,8 +18,8 @@ describe('/sys/kernel/mm/page_idle/bitmap', () => {
     runOnVm({}, function* (t, vm) {
       const f = vm.vfs;
       const max = vm.host.mem.maxPfn;
-      rs.push(yield* f.pread(t, PAGE_IDLE_BITMAP, 4, 8) as never);
-      rs.push(yield* f.pread(t, PAGE_IDLE_BITMAP, 8, 5) as never);
+      rs.push((yield* f.pread(t, PAGE_IDLE_BITMAP, 4, 8)) as number);
+      rs.push((yield* f.pread(t, PAGE_IDLE_BITMAP, 8, 5)) as number);
       rs.push(yield* f.pwrite(t, PAGE_IDLE_BITMAP, 3, new Uint8Array(8)));
       rs.push(yield* f.pwrite(t, PAGE_IDLE_BITMAP, Math.ceil(max / 64) * 8, new Uint8Array(8)));
       const past = yield* f.pread(t, PAGE_IDLE_BITMAP, Math.ceil(max / 64) * 8, 8);
