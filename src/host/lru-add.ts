@@ -1,7 +1,7 @@
 import type { SimThread } from '../sim/thread.ts';
 import { SpinLock } from '../sync/spinlock.ts';
 import type { Host } from './host.ts';
-import { PG_LRU } from './page-flags.ts';
+import { PG_HEAD, PG_LRU } from './page-flags.ts';
 
 /**
  * Per-CPU LRU addition batches (mm/swap.c: folio_add_lru, lru_add_drain): a new folio waits in its
@@ -22,13 +22,16 @@ export class LruAddBatches {
     for (let c = 0; c < host.engine.cpuCount; c++) this.batches.push([]);
   }
 
-  /** folio_add_lru: queue the folio on this CPU's batch; drain the batch when it is full. */
+  /**
+   * folio_add_lru: queue the folio on this CPU's batch; drain the batch when it is full or the folio
+   * is large (__folio_batch_add_and_move moves large folios at once).
+   */
   add(t: SimThread, pfn: number): void {
     const p = this.host.engine.profile;
     const b = this.batches[t.cpu];
     b.push(pfn);
     t.advance(p.lruAddNs);
-    if (b.length >= p.lruBatch) this.drain(t, b);
+    if (b.length >= p.lruBatch || this.host.mem.flags[pfn] & PG_HEAD) this.drain(t, b);
   }
 
   private drain(t: SimThread, b: number[]): void {

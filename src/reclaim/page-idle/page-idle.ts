@@ -1,8 +1,8 @@
 import { EINVAL, ENXIO } from '../../fs/errno.ts';
 import type { SimFile } from '../../fs/vfs.ts';
 import type { Host } from '../../host/host.ts';
-import { PG_IDLE, PG_LRU, PG_YOUNG } from '../../host/page-flags.ts';
-import { folioHead, type RmapHit, rmapWalk } from '../../host/rmap.ts';
+import { PG_IDLE, PG_LRU, PG_TAIL, PG_YOUNG } from '../../host/page-flags.ts';
+import { type RmapHit, rmapWalk } from '../../host/rmap.ts';
 import { ptepClearYoungNotify } from '../../mmu-notifier/young-notify.ts';
 import type { SimThread } from '../../sim/thread.ts';
 
@@ -34,13 +34,16 @@ export class PageIdle implements SimFile {
 
   constructor(readonly host: Host) {}
 
-  /** page_idle_get_folio: the folio of an online LRU page, or -1. */
+  /**
+   * page_idle_get_folio: the folio of an online LRU page, or -1. Tail pages of large folios are
+   * skipped: a large folio is represented by its head pfn only.
+   */
   private getFolio(t: SimThread, pfn: number): number {
     t.advance(this.host.engine.profile.pageIdleGetNs);
     const mem = this.host.mem;
     if (pfn < mem.firstPfn || pfn >= mem.maxPfn) return -1;
-    const head = folioHead(this.host, pfn);
-    return mem.flags[head] & PG_LRU ? head : -1;
+    const f = mem.flags[pfn];
+    return f & PG_LRU && !(f & PG_TAIL) ? pfn : -1;
   }
 
   /**

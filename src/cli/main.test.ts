@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { main } from './main.ts';
+import { parseSize } from './parse-size.ts';
+
+function run(...argv: string[]) {
+  let out = '';
+  let err = '';
+  const code = main(argv, { out: (s) => (out += s), err: (s) => (err += s) });
+  return { code, out, err };
+}
+
+describe('mmulab CLI', () => {
+  it('parses sizes like the selftests', () => {
+    expect(parseSize('1G')).toBe(2 ** 30);
+    expect(parseSize('64m')).toBe(64 * 2 ** 20);
+    expect(parseSize('4096')).toBe(4096);
+    expect(parseSize('12X')).toBeNaN();
+    expect(parseSize('-1')).toBeNaN();
+  });
+
+  for (const [argv, msg] of [
+    [['access-tracking', '-v', '0'], /-v must be a whole number >= 1/],
+    [['access-tracking', '-b', '12X'], /invalid size '12X'/],
+    [['access-tracking', '-b', '1000'], /multiple of the 4 KiB page size/],
+    [['access-tracking', '-s', 'tmpfs'], /Allowed choices are anonymous, anonymous_thp/],
+    [['access-tracking', '--profile', 'nope'], /unknown profile 'nope'/],
+    [['access-tracking', '--aging', 'rcu'], /Allowed choices are write-lock, lockless/],
+    [['access-tracking', '-w', 'x'], /-w takes a whole number/],
+    [['access-tracking', '-v', '4096', '-b', '1T'], /over the .* limit; at most .* GiB of guest memory fits/],
+    [['access-tracking', '--bogus'], /unknown option '--bogus'/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ] as const) {
+    it(`rejects ${argv.join(' ')} with one line and exit 2`, () => {
+      const r = run(...argv);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      expect(r.err).toMatch(msg);
+      expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(/^mmulab: /);
+    });
+  }
+
+  it('runs the experiment and prints the selftest output', () => {
+    const r = run('access-tracking', '-b', '1M');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Reading from idle memory {6}: 0\.\d{9}s\n$/);
+  });
+
+  it('prints one JSON object with --json', () => {
+    const r = run('access-tracking', '-b', '1M', '--json', '--aging', 'write-lock');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.simulated).toBe(true);
+    expect(j.options.aging).toBe('write-lock');
+    expect(j.phases).toHaveLength(7);
+    expect(j.counters.mmuLock.writeAcquired).toBe(j.counters.kvm.ageGfnCalls);
+  });
+});

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { formatAccessTracking } from './format.ts';
+import { runAccessTracking } from './run.ts';
+
+const small = { vcpus: 2, vcpuBytes: 2 << 20 };
+
+describe('runAccessTracking (page_idle mode)', () => {
+  it('runs the selftest phases and counts the work exactly', () => {
+    const r = runAccessTracking(small);
+    expect(r.failure).toBeNull();
+    expect(r.phases.map((p) => p.name)).toEqual([
+      'Populating memory',
+      'Writing to populated memory',
+      'Reading from populated memory',
+      'Mark memory idle (page_idle)',
+      'Writing to idle memory',
+      'Mark memory idle (page_idle)',
+      'Reading from idle memory',
+    ]);
+    const c = r.counters;
+    // 1024 test pages written once each, plus the memstress_args page that both vCPUs read.
+    expect(c.hostFaults).toMatchObject({ anon: 1024, zeroPage: 1 });
+    expect(c.kvm).toMatchObject({
+      eptViolations: 1026,
+      faultsFixed: 1025,
+      faultsSpurious: 1,
+      faultRetries: 0,
+    });
+    expect(c.guest).toEqual({ writes: 3 * 1024, reads: 2 * 1024 });
+    // Each marking pass marks the 1020 pages that reached the LRU (4 wait in per-CPU batches), and
+    // reading a bitmap word re-checks every idle page in it: 66656 rmap walks for 2040 marks.
+    expect(c.pageIdle).toEqual({ clearRefs: 66656, foundYoung: 2040, marked: 2040 });
+    expect(c.kvm).toMatchObject({ ageGfnCalls: 66656, sptesAged: 2040, tlbFlushes: 0 });
+    expect(c.memory).toMatchObject({ lruPages: 1020, lruBatched: 4 });
+    expect(r.markIdle.map((m) => m.map((v) => v.stillIdle))).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
+    // Lockless aging never takes mmu_lock for write; faults take it for read.
+    expect(c.mmuLock).toMatchObject({ writeAcquired: 0, readAcquired: 1026 });
+  });
+
+  it('prints the selftest lines after a header naming profile and seed', () => {
+    const out = formatAccessTracking(runAccessTracking({ vcpus: 1, vcpuBytes: 1 << 20, seed: 5 })).split(
+      '\n',
+    );
+    expect(out[0]).toMatch(/^# mmulab access-tracking/);
+    expect(out[1]).toContain('profile x86-tdp, seed 5');
+    expect(out[2]).toBe('# all times are simulated seconds');
+    expect(out.slice(3, 7)).toEqual([
+      'Using page_idle for aging',
+      'Testing guest mode: PA-bits:ANY, VA-bits:48,  4K pages',
+      'guest physical test memory: [0x3fffffeff000, 0x3ffffffff000)',
+      '',
+    ]);
+    expect(out[7]).toMatch(/^Populating memory {13}: 0\.\d{9}s$/);
+    expect(out[10]).toMatch(/^Mark memory idle \(page_idle\) {2}: 0\.\d{9}s$/);
+  });
+
+  it('is deterministic: same options and seed give byte-identical results; the seed matters', () => {
+    const a = JSON.stringify(runAccessTracking({ ...small, seed: 3 }));
+    const b = JSON.stringify(runAccessTracking({ ...small, seed: 3 }));
+    const c = JSON.stringify(runAccessTracking({ ...small, seed: 4 }));
+    expect(a).toBe(b);
+    expect(a).not.toBe(c);
+  });
+
+  it('write-locked aging makes marking slower and shows why: mmu_lock waits', () => {
+    const opts = { vcpus: 4, vcpuBytes: 2 << 20 };
+    const lockless = runAccessTracking({ ...opts, aging: 'lockless' });
+    const locked = runAccessTracking({ ...opts, aging: 'write-lock' });
+    const mark = (r: typeof locked) => r.phases.filter((p) => p.name.startsWith('Mark')).map((p) => p.ns);
+    for (let i = 0; i < 2; i++) expect(mark(locked)[i]).toBeGreaterThan(mark(lockless)[i]);
+    expect(lockless.counters.mmuLock.writeAcquired).toBe(0);
+    expect(locked.counters.mmuLock.writeAcquired).toBe(locked.counters.kvm.ageGfnCalls);
+    expect(locked.counters.mmuLock.writeContended).toBeGreaterThan(0);
+    expect(locked.counters.mmuLock.writeWaitNs).toBeGreaterThan(0);
+    // The same pages were marked either way (how many re-checks a bitmap read makes depends on how
+    // the vCPU threads interleave, so that count differs).
+    expect(locked.counters.pageIdle.marked).toBe(lockless.counters.pageIdle.marked);
+  });
+
+  it('without EPT A/D bits, touching idle memory takes fast page faults', () => {
+    const r = runAccessTracking({ vcpus: 1, vcpuBytes: 2 << 20, eptAd: false });
+    expect(r.counters.kvm.fastPageFaults).toBe(2 * 510);
+    const ad = runAccessTracking({ vcpus: 1, vcpuBytes: 2 << 20 });
+    const idx = r.phases.findIndex((p) => p.name === 'Writing to idle memory');
+    expect(r.phases[idx].ns).toBeGreaterThan(5 * ad.phases[idx].ns);
+  });
+
+  it('maps THP and hugetlb backing with 2 MiB SPTEs; page_idle tracks THP heads only, hugetlb not at all', () => {
+    const thp = runAccessTracking({ vcpus: 1, vcpuBytes: 4 << 20, backing: 'anonymous_thp' });
+    expect(thp.counters.kvm.eptViolations).toBe(3);
+    expect(thp.counters.pageIdle.marked).toBe(4);
+    const huge = runAccessTracking({ vcpus: 1, vcpuBytes: 4 << 20, backing: 'anonymous_hugetlb' });
+    expect(huge.counters.kvm.eptViolations).toBe(3);
+    expect(huge.counters.pageIdle).toEqual({ clearRefs: 0, foundYoung: 0, marked: 0 });
+    expect(huge.failure).toBeNull();
+  });
+
+  it('with overlap, vCPUs share the region and only vCPU 0 marks it', () => {
+    const r = runAccessTracking({ vcpus: 2, vcpuBytes: 2 << 20, overlap: true });
+    expect(r.markIdle[0].map((m) => m.vcpu)).toEqual([0]);
+    expect(r.markIdle[0][0].pages).toBe(1024);
+    expect(r.counters.hostFaults.anon).toBe(1024);
+  });
+
+  it('refuses a run that would not fit, saying what would', () => {
+    expect(() => runAccessTracking({ vcpus: 64, vcpuBytes: 2 ** 40, memoryLimitBytes: 2 ** 34 })).toThrow(
+      /needs .* GiB here, over the 16.00 GiB limit; at most .* GiB of guest memory fits/,
+    );
+  });
+});
