@@ -17,6 +17,8 @@ export class CacheLine {
   private readonly ends = new Float64Array(CALENDAR + 1);
   private readonly cpus = new Int32Array(CALENDAR + 1);
   private n = 0;
+  /** From this index on, no gap between remembered RMWs is wide enough for another RMW. */
+  private tailFrom = 0;
   /** Owner before the oldest remembered RMW. */
   private oldestOwner = -1;
   /** RMWs that had to pull the line from another CPU. */
@@ -40,7 +42,9 @@ export class CacheLine {
       // Common case: issued after every remembered RMW.
       i = n;
       prev = C[n - 1];
-    } else {
+      if (at - E[n - 1] >= this.localNs) this.tailFrom = n;
+    } else if (n === 0) this.tailFrom = 0;
+    else {
       // Intervals are sorted and disjoint: find the first that ends after `at`.
       let lo = 0;
       let hi = n;
@@ -54,9 +58,17 @@ export class CacheLine {
       for (; i < n; i++) {
         const cost = prev === cpu ? this.localNs : this.transferNs;
         if (start + cost <= S[i]) break;
+        if (i >= this.tailFrom) {
+          // The rest of the calendar is back to back: go to its end.
+          i = n;
+          start = E[n - 1];
+          prev = C[n - 1];
+          break;
+        }
         start = E[i];
         prev = C[i];
       }
+      if (i < n && this.tailFrom >= i) this.tailFrom++;
     }
     const transfer = prev !== cpu;
     const end = start + (transfer ? this.transferNs : this.localNs);
@@ -77,6 +89,7 @@ export class CacheLine {
       E.copyWithin(0, drop);
       C.copyWithin(0, drop);
       this.n = KEEP;
+      this.tailFrom = Math.max(0, this.tailFrom - drop);
     } else this.n = n + 1;
     return end;
   }
