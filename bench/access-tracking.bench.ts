@@ -36,7 +36,18 @@ function measure(vcpus: number, bytes: number, aging: 'lockless' | 'write-lock')
 function child(vcpus: number, bytes: number, aging: string): Measure {
   const out = execFileSync(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', '-v', String(vcpus), '-b', String(bytes), '--aging', aging],
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(import.meta.url),
+      '--child',
+      '-v',
+      String(vcpus),
+      '-b',
+      String(bytes),
+      '--aging',
+      aging,
+    ],
     { encoding: 'utf8', maxBuffer: 1 << 20 },
   );
   return JSON.parse(out) as Measure;

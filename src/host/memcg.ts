@@ -28,8 +28,4 @@ export class MemcgTree {
   byId(id: number): Memcg | undefined {
     return this.all[id - 1];
   }
-
-  byPath(path: string): Memcg | undefined {
-    return this.all.find((m) => m.path === path);
-  }
 }

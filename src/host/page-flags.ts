@@ -5,7 +5,6 @@ export const PG_LRU = 1 << 0;
 export const PG_IDLE = 1 << 1;
 export const PG_YOUNG = 1 << 2;
 export const PG_REFERENCED = 1 << 3;
-export const PG_ACTIVE = 1 << 4;
 export const PG_DIRTY = 1 << 5;
 export const PG_SWAPBACKED = 1 << 6;
 /** First page of a large folio (THP, hugetlb). */

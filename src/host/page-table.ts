@@ -40,7 +40,6 @@ export function ptIndex(vpn: number, level: number): number {
 export class PageTablePool {
   entries: Uint32Array;
   private used = 0;
-  private readonly freeTables: number[] = [];
   /** Tables currently allocated. */
   tables = 0;
   /** Level reached by the last `walk` (1 = PTE; 2 or 3 for a huge leaf). */
@@ -53,22 +52,12 @@ export class PageTablePool {
   /** Allocates a zeroed table and returns its index. */
   allocTable(): number {
     this.tables++;
-    const f = this.freeTables.pop();
-    if (f !== undefined) {
-      this.entries.fill(0, f * 512, f * 512 + 512);
-      return f;
-    }
     if ((this.used + 1) * 512 > this.entries.length) {
       const next = new Uint32Array(this.entries.length * 2);
       next.set(this.entries);
       this.entries = next;
     }
     return this.used++;
-  }
-
-  freeTable(table: number): void {
-    this.tables--;
-    this.freeTables.push(table);
   }
 
   /**

@@ -2,11 +2,10 @@ import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';
 import { SpinLock } from '../sync/spinlock.ts';
 import { PG_ALLOCATED, PG_RESERVED } from './page-flags.ts';
+import { PTE_MAX_PFN } from './page-table.ts';
 
 /** Bytes of host state per physical frame (flags 4, mapping 2, memcg 2, index 4). */
 export const BYTES_PER_FRAME = 12;
-/** Order of a PMD-sized folio (2 MiB with 4 KiB pages). */
-export const HPAGE_PMD_ORDER = 9;
 
 /** One NUMA node: a pfn range with its zone lock and free lists (orders 0 and 9). */
 export class NumaNode {
@@ -26,11 +25,6 @@ export class NumaNode {
   ) {
     this.zoneLock = new SpinLock(engine, `zone${nid}.lock`);
     this.next = startPfn;
-  }
-
-  /** Pages never allocated or freed back. */
-  get freePages(): number {
-    return this.endPfn - this.next + this.free0.length + this.free9.length * 512;
   }
 
   /** Takes one free block of 2^order pages without locking (the caller holds zoneLock). */
@@ -81,6 +75,7 @@ export class PhysMem {
       this.nodes.push(new NumaNode(engine, nid, pfn, pfn + nodePages[nid]));
       pfn += nodePages[nid];
     }
+    if (pfn > PTE_MAX_PFN) throw new Error(`host memory of ${pfn} pages exceeds what a host PTE can address`);
     this.maxPfn = pfn;
     this.flags = new Uint32Array(pfn);
     this.mapping = new Uint16Array(pfn);

@@ -1,7 +1,6 @@
 import type { SimThread } from '../sim/thread.ts';
 import type { Host } from './host.ts';
 import type { Mm } from './mm.ts';
-import { PG_TAIL } from './page-flags.ts';
 import { PTE_PRESENT, ptePfn } from './page-table.ts';
 
 /** One mapping of a folio found by an rmap walk: where it is and which page-table entry maps it. */
@@ -13,11 +12,6 @@ export interface RmapHit {
   entryIdx: number;
   /** Bytes the entry maps (4 KiB, or 2 MiB for a PMD leaf). */
   size: number;
-}
-
-/** Head pfn of the folio containing `pfn` (large folios are 512-page aligned). */
-export function folioHead(host: Host, pfn: number): number {
-  return host.mem.flags[pfn] & PG_TAIL ? pfn - (pfn % 512) : pfn;
 }
 
 /**

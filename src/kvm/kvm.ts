@@ -170,6 +170,8 @@ export class Kvm {
     yield this.srcu.synchronize(t);
     // kvm_arch_memslots_updated runs here; MMIO generations come with the MMIO issue.
     inactive.generation = gen + this.nrAs;
+    const tr = this.engine.trace;
+    if (tr !== null) tr.emit(t.now, t.name, 'memslots_swap', `as=${as} generation=${inactive.generation}`);
   }
 
   /** mmu_invalidate_retry_gfn (caller holds mmu_lock). */
@@ -225,6 +227,8 @@ export class Kvm {
     }
     this.stats.tlbFlushes++;
     this.stats.tlbFlushIpis += ipis;
+    const tr = this.engine.trace;
+    if (tr !== null) tr.emit(t.now, t.name, 'kvm_flush_remote_tlbs', `ipis=${ipis}`);
     t.advance(p.tlbFlushBaseNs + ipis * p.tlbFlushPerVcpuNs);
   }
 }

@@ -1,7 +1,5 @@
 /** KVM_MEM_READONLY. */
 export const KVM_MEM_READONLY = 1 << 1;
-/** KVM_MEM_LOG_DIRTY_PAGES. */
-export const KVM_MEM_LOG_DIRTY_PAGES = 1 << 0;
 /** KVM_MEMSLOT_INVALID: internal flag of a slot being deleted or moved. */
 export const KVM_MEMSLOT_INVALID = 1 << 16;
 /** KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS = BIT_ULL(63); generations here are plain numbers, so a flag. */

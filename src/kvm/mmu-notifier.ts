@@ -102,7 +102,17 @@ export class KvmMmuNotifier implements MmuNotifierOps {
     kvm.mnActiveInvalidateCount.add(t, 1);
     const before = this.lockTaken;
     this.handleHvaRange(t, range.start, range.end, Handler.Unmap, OnLock.InvalidateStart, true, false);
-    if (this.lockTaken !== before) kvm.stats.invalidations++;
+    if (this.lockTaken !== before) {
+      kvm.stats.invalidations++;
+      const tr = kvm.engine.trace;
+      if (tr !== null)
+        tr.emit(
+          t.now,
+          t.name,
+          'kvm_unmap_hva_range',
+          `[0x${range.start.toString(16)}, 0x${range.end.toString(16)})`,
+        );
+    }
     return 0;
   }
 

@@ -38,6 +38,9 @@ export function* handleEptViolation(
   t.exitGuest();
   vcpu.exits++;
   kvm.stats.eptViolations++;
+  const tr = kvm.engine.trace;
+  if (tr !== null)
+    tr.emit(t.now, t.name, 'ept_violation', `gfn=0x${gfn.toString(16)} ${write ? 'write' : 'read'}`);
   t.advance(t.jittered(p.vmExitNs));
   if (t.mustSync()) yield;
   kvm.srcu.readLock(t);

@@ -43,6 +43,7 @@ export class QRwLock {
     if (at < this.writerFreeAt) {
       s.readContended++;
       s.readWaitNs += this.writerFreeAt - at;
+      this.traceWait(t, 'read', this.writerFreeAt - at);
       at = this.writerFreeAt;
     }
     t.now = this.line.rmw(at, t.cpu);
@@ -67,10 +68,16 @@ export class QRwLock {
     if (at < free) {
       s.writeContended++;
       s.writeWaitNs += free - at;
+      this.traceWait(t, 'write', free - at);
       at = free;
     }
     t.now = this.line.rmw(at, t.cpu);
     this.writer = t;
+  }
+
+  private traceWait(t: SimThread, side: string, ns: number): void {
+    const tr = this.engine.trace;
+    if (tr !== null) tr.emit(t.now, t.name, 'lock_wait', `${this.name} ${side} ${ns}ns`);
   }
 
   writeUnlock(t: SimThread): void {

@@ -1,3 +1,4 @@
+import { errnoName } from '../../fs/errno.ts';
 import { putU64Words, u64Words } from '../../fs/vfs.ts';
 import { PAGE_IDLE_BITMAP } from '../../reclaim/page-idle/page-idle.ts';
 import type { SimThread } from '../../sim/thread.ts';
@@ -30,7 +31,7 @@ export function* pageidleMarkVcpuMemoryIdle(
     t.advance(p.selftestPageNs);
     const hva = hvaBase + page * vm.args.guestPageSize;
     const entry = yield* vm.vfs.pread(t, vm.pagemapPath, (hva / 4096) * 8, 8);
-    if (typeof entry === 'number') throw new Error(`pread from pagemap failed: ${entry}`);
+    if (typeof entry === 'number') throw new Error(`pread from pagemap failed: ${errnoName(entry)}`);
     const [lo, hi] = u64Words(entry);
     if (!(hi & 0x80000000)) {
       res.noPfn++;
@@ -40,7 +41,7 @@ export function* pageidleMarkVcpuMemoryIdle(
     if (pfn === 0) throw new Error('Looking up PFNs requires CAP_SYS_ADMIN');
     const wordIdx = Math.floor(pfn / 64);
     const bits = yield* vm.vfs.pread(t, PAGE_IDLE_BITMAP, wordIdx * 8, 8);
-    if (typeof bits === 'number') throw new Error(`pread from page_idle failed: ${bits}`);
+    if (typeof bits === 'number') throw new Error(`pread from page_idle failed: ${errnoName(bits)}`);
     const bit = pfn % 64;
     if (bits[bit >> 3] & (1 << (bit & 7))) {
       res.stillIdle++;
@@ -48,7 +49,8 @@ export function* pageidleMarkVcpuMemoryIdle(
     }
     putU64Words(word, 0, bit < 32 ? (1 << bit) >>> 0 : 0, bit >= 32 ? (1 << (bit - 32)) >>> 0 : 0);
     const w = yield* vm.vfs.pwrite(t, PAGE_IDLE_BITMAP, wordIdx * 8, word);
-    if (w !== 8) throw new Error(`Set page_idle bits for PFN 0x${pfn.toString(16)}: ${w}`);
+    if (w !== 8)
+      throw new Error(`Set page_idle bits for PFN 0x${pfn.toString(16)}: ${w < 0 ? errnoName(w) : w}`);
   }
   return res;
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Tracer } from '../../sim/trace.ts';
 import { formatAccessTracking } from './format.ts';
 import { runAccessTracking } from './run.ts';
 
@@ -103,6 +104,20 @@ describe('runAccessTracking (page_idle mode)', () => {
     expect(r.markIdle[0].map((m) => m.vcpu)).toEqual([0]);
     expect(r.markIdle[0][0].pages).toBe(1024);
     expect(r.counters.hostFaults.anon).toBe(1024);
+  });
+
+  it('records an event trace when asked, without changing the results', () => {
+    const tr = new Tracer();
+    const traced = runAccessTracking({ vcpus: 2, vcpuBytes: 1 << 20, aging: 'write-lock' }, 'x86-tdp', tr);
+    const plain = runAccessTracking({ vcpus: 2, vcpuBytes: 1 << 20, aging: 'write-lock' });
+    expect(traced.phases).toEqual(plain.phases);
+    const kinds = new Map<string, number>();
+    for (const e of tr.events) kinds.set(e.event, (kinds.get(e.event) ?? 0) + 1);
+    expect(kinds.get('phase_start')).toBe(7);
+    expect(kinds.get('ept_violation')).toBe(traced.counters.kvm.eptViolations);
+    expect(kinds.get('memslots_swap')).toBe(2);
+    expect(kinds.get('lock_wait')).toBeGreaterThan(0);
+    expect(tr.events[0]).toMatchObject({ event: 'memslots_swap', thread: 'main' });
   });
 
   it('refuses a run that would not fit, saying what would', () => {

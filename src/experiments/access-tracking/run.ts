@@ -105,15 +105,17 @@ export function runAccessTracking(
             marks.push(m);
             checkMarks(m);
           }
-          yield completed[vcpu.id].add(vt, 1);
+          completed[vcpu.id].add(vt, 1);
         }
       });
     }
     function* runIteration(description: string): Generator<void, void, void> {
-      yield iteration.add(t, 1);
+      iteration.add(t, 1);
       const start = t.now;
+      if (trace !== null) trace.emit(t.now, t.name, 'phase_start', description);
       for (const c of completed) yield c.waitFor(t, iteration.value);
       result.phases.push({ name: description, ns: t.now - start });
+      if (trace !== null) trace.emit(t.now, t.name, 'phase_end', description);
       result.stdout.push(`${description.padEnd(30)}: ${formatSeconds(t.now - start)}`);
       if (result.failure !== null) throw new TestFailure(result.failure);
     }
@@ -158,7 +160,7 @@ export function runAccessTracking(
       if (!(e instanceof TestFailure)) throw e;
     }
     done = true;
-    yield iteration.add(t, 1);
+    iteration.add(t, 1);
   }
 
   function* vcpuRun(

@@ -52,10 +52,6 @@ export function isShadowPresent(lo: number): boolean {
 export function isFrozen(lo: number, hi: number): boolean {
   return lo === FROZEN_LO && hi === FROZEN_HI;
 }
-/** is_large_pte. */
-export function isLargePte(lo: number): boolean {
-  return (lo & PT_PAGE_SIZE) !== 0;
-}
 /** is_last_spte: a leaf at 4K, or a large page above it. */
 export function isLastSpte(lo: number, level: number): boolean {
   return level === 1 || (lo & PT_PAGE_SIZE) !== 0;
@@ -71,9 +67,6 @@ export function isAccessTrackSpte(lo: number, hi: number): boolean {
 /** is_accessed_spte: the A bit, or for A/D-disabled SPTEs "not access-tracked". */
 export function isAccessedSpte(lo: number, hi: number): boolean {
   return spteAdEnabled(hi) ? (lo & EPT_A) !== 0 : !isAccessTrackSpte(lo, hi);
-}
-export function isWritableSpte(lo: number): boolean {
-  return (lo & EPT_W) !== 0;
 }
 export function isMmuWritable(hi: number): boolean {
   return (hi & HI_MMU_WRITABLE) !== 0;
