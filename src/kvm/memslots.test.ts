@@ -4,7 +4,7 @@ import { GEN_UPDATE_IN_PROGRESS } from './memslots.ts';
 
 describe('memslot updates', () => {
   it('starts each address space at its id and adds nr_as per swap (CREATE swaps once)', () => {
-    const { vm } = runOnVm({}, function* () {});
+    const { vm } = runOnVm({}, () => undefined);
     // Two CREATEs in address space 0 (slot 0 and the test slot).
     expect(vm.kvm.memslots(0).generation).toBe(4);
     expect(vm.kvm.memslots(1).generation).toBe(1);

@@ -19,7 +19,7 @@ describe('kvm_handle_hva_range', () => {
   });
 
   it('takes no lock and calls nothing for a range outside every memslot', () => {
-    const { vm } = runOnVm({ aging: 'write-lock' }, function* (t, vm) {
+    const { vm } = runOnVm({ aging: 'write-lock' }, (t, vm) => {
       const gapStart = vm.testVma.end;
       expect(vm.kvm.notifier.clearYoung(t, vm.mm, gapStart, gapStart + 8192)).toBe(false);
       vm.host.mmuNotifier.invalidateRangeStart(t, {
@@ -36,6 +36,7 @@ describe('kvm_handle_hva_range', () => {
         event: 'clear',
         blockable: true,
       });
+      return undefined;
     });
     expect(vm.kvm.notifier.lockTaken).toBe(0);
     expect(vm.kvm.mmuLock.stats.writeAcquired).toBe(0);

@@ -21,7 +21,7 @@ export interface VmFixtureOptions extends Partial<MemstressVmSpec> {
  */
 export function runOnVm(
   opts: VmFixtureOptions,
-  body: (t: SimThread, vm: MemstressVm, engine: Engine) => ThreadBody,
+  body: (t: SimThread, vm: MemstressVm, engine: Engine) => ThreadBody | undefined,
 ): { engine: Engine; vm: MemstressVm } {
   const engine = new Engine({ profile: opts.profile ?? loadProfile('x86-tdp'), seed: 1, cpus: opts.cpus });
   let vm: MemstressVm | null = null;
@@ -34,7 +34,8 @@ export function runOnVm(
       aging: opts.aging ?? 'lockless',
       eptAd: opts.eptAd ?? true,
     });
-    yield* body(t, vm, engine);
+    const b = body(t, vm, engine);
+    if (b !== undefined) yield* b;
   });
   engine.run();
   return { engine, vm: vm as unknown as MemstressVm };
