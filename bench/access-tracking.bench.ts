@@ -15,6 +15,7 @@ interface Measure {
   clearRefs: number;
   faults: number;
   simulatedNs: number;
+  stateBytes: number;
 }
 
 function measure(vcpus: number, bytes: number, aging: 'lockless' | 'write-lock'): Measure {
@@ -29,6 +30,7 @@ function measure(vcpus: number, bytes: number, aging: 'lockless' | 'write-lock')
     clearRefs: r.counters.pageIdle.clearRefs,
     faults: r.counters.kvm.eptViolations,
     simulatedNs: r.phases.reduce((s, p) => s + p.ns, 0),
+    stateBytes: r.counters.memory.stateBytes,
   };
 }
 
@@ -79,7 +81,7 @@ if (o.child) {
     `  page_idle rmap walks      ${m.clearRefs} (${Math.round(m.clearRefs / s)} /s)`,
     `  guest pages simulated     ${Math.round((m.pages * 7) / s)} page-phases/s (7 phases)`,
     `  peak RSS                  ${(m.maxRssBytes / 2 ** 20).toFixed(0)} MiB (base run: ${(base.maxRssBytes / 2 ** 20).toFixed(0)} MiB)`,
-    `  bytes per guest page      ${perPage.toFixed(1)} beyond the base`,
+    `  bytes per guest page      ${perPage.toFixed(1)} of peak RSS beyond the base run; ${(m.stateBytes / m.pages).toFixed(1)} in per-page state arrays`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -39,6 +39,8 @@ export class Mm {
     const len = Math.ceil(bytes / align) * align;
     const start = Math.floor((this.mmapTop - len) / align) * align;
     this.mmapTop = start - HPAGE_SIZE;
+    // PTE tables for the whole range, plus the PMD and PUD tables above them.
+    this.pt.reserve(Math.ceil(len / HPAGE_SIZE) + Math.ceil(len / 2 ** 30) + 2);
     const id = this.host.newMappingId();
     const lockName = kind === 'shmem' ? 'i_mmap_rwsem' : 'anon_vma.rwsem';
     const rmapLock = new QRwLock(this.host.engine, `${lockName}#${id}`, true);

@@ -49,6 +49,13 @@ export class PageTablePool {
     this.entries = new Uint32Array(initialTables * 512);
   }
 
+  /** Adds room for `tables` more tables at once (a large mapping should not grow the pool stepwise). */
+  reserve(tables: number): void {
+    const next = new Uint32Array(this.entries.length + tables * 512);
+    next.set(this.entries);
+    this.entries = next;
+  }
+
   /** Allocates a zeroed table and returns its index. */
   allocTable(): number {
     this.tables++;

@@ -44,6 +44,8 @@ export class SimThread {
   /** RCU read-side nesting and entry time, per domain. */
   readonly rcuNest = new Int32Array(MAX_RCU_DOMAINS);
   readonly rcuStart = new Float64Array(MAX_RCU_DOMAINS);
+  /** Time this thread spent waiting for locks (spinning). */
+  lockWaitNs = 0;
   /** Cost to charge at the next exit from guest mode (IPIs received while in the guest). */
   pendingKickNs = 0;
   done = false;

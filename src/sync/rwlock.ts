@@ -76,6 +76,7 @@ export class QRwLock {
   }
 
   private traceWait(t: SimThread, side: string, ns: number): void {
+    t.lockWaitNs += ns;
     const tr = this.engine.trace;
     if (tr !== null) tr.emit(t.now, t.name, 'lock_wait', `${this.name} ${side} ${ns}ns`);
   }

@@ -30,6 +30,7 @@ export class SpinLock {
     if (at < this.freeAt) {
       s.writeContended++;
       s.writeWaitNs += this.freeAt - at;
+      t.lockWaitNs += this.freeAt - at;
       at = this.freeAt;
     }
     t.now = this.line.rmw(at, t.cpu);

@@ -76,6 +76,11 @@ describe('runAccessTracking (page_idle mode)', () => {
     expect(locked.counters.mmuLock.writeAcquired).toBe(locked.counters.kvm.ageGfnCalls);
     expect(locked.counters.mmuLock.writeContended).toBeGreaterThan(0);
     expect(locked.counters.mmuLock.writeWaitNs).toBeGreaterThan(0);
+    // The vCPU threads do the marking: each of them spent longer waiting on locks.
+    for (let v = 0; v < 4; v++) {
+      const key = `vcpu${v}`;
+      expect(locked.counters.vcpuLockWaitNs[key]).toBeGreaterThan(lockless.counters.vcpuLockWaitNs[key]);
+    }
     // The same pages were marked either way (how many re-checks a bitmap read makes depends on how
     // the vCPU threads interleave, so that count differs).
     expect(locked.counters.pageIdle.marked).toBe(lockless.counters.pageIdle.marked);

@@ -199,6 +199,8 @@ function collectCounters(
   const host = vm.host;
   return {
     engine: { steps: engine.steps, threads: engine.threads.length, hostCpus: engine.cpuCount },
+    vcpuLockWaitNs: Object.fromEntries(vm.kvm.vcpus.map((v) => [`vcpu${v.id}`, v.thread?.lockWaitNs ?? 0])),
+    vcpuExits: Object.fromEntries(vm.kvm.vcpus.map((v) => [`vcpu${v.id}`, v.exits])),
     guest: { ...guest },
     kvm: vm.kvm.stats.snapshot(),
     mmuLock: vm.kvm.mmuLock.stats.snapshot(),
@@ -214,8 +216,25 @@ function collectCounters(
       lruBatched: host.lru.pending,
       sptePages: vm.kvm.mmu.pool.tables,
       hostPageTables: vm.mm.pt.tables,
+      stateBytes: stateBytes(vm),
     },
   };
+}
+
+/** Bytes held by the per-page typed arrays: frames, host page tables, SPTEs, shmem page cache. */
+function stateBytes(vm: MemstressVm): number {
+  const m = vm.host.mem;
+  const pool = vm.kvm.mmu.pool;
+  let bytes = m.flags.byteLength + m.mapping.byteLength + m.index.byteLength + m.memcg.byteLength;
+  for (const mm of vm.host.mms) bytes += mm.pt.entries.byteLength;
+  bytes +=
+    pool.lo.byteLength +
+    pool.hi.byteLength +
+    pool.level.byteLength +
+    pool.gfn.byteLength +
+    pool.parent.byteLength;
+  for (const v of vm.mm.vmas) bytes += v.file?.pages.byteLength ?? 0;
+  return bytes;
 }
 
 function fmtGiB(bytes: number): string {

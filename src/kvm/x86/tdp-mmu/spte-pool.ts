@@ -48,14 +48,14 @@ export class SptePool {
 
   /** Makes room for `tables` tables in total, so a large VM does not grow the arrays step by step. */
   reserve(tables: number): void {
-    while (this.level.length < tables) this.grow();
+    if (this.level.length < tables) this.grow(tables);
   }
 
   /** Allocates a table of `level` covering `baseGfn`, every SPTE SHADOW_NONPRESENT_VALUE. */
   alloc(level: number, baseGfn: number, parent: number, nonpresentHi: number): number {
     let t = this.free.pop();
     if (t === undefined) {
-      if (this.used === this.level.length) this.grow();
+      if (this.used === this.level.length) this.grow(this.level.length * 2);
       t = this.used++;
     }
     this.tables++;
@@ -97,8 +97,7 @@ export class SptePool {
     return (this.hi[idx] & 0xfffff) * 0x100000 + (this.lo[idx] >>> 12);
   }
 
-  private grow(): void {
-    const n = this.level.length * 2;
+  private grow(n: number): void {
     const lo = new Uint32Array(n * 512);
     lo.set(this.lo);
     const hi = new Uint32Array(n * 512);
