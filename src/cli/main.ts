@@ -61,6 +61,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
         .default('lockless'),
     )
     .option('--no-ept-ad', 'run EPT without Accessed/Dirty bits (access tracking by RWX)')
+    .option('--random-access', 'guest touches pages in random order (memstress random_access)', false)
     .option('--seed <n>', 'seed of the simulation', intArg('--seed', 0), 0)
     .option('--profile <name>', 'cost profile (profiles/NAME.json)', DEFAULT_PROFILE)
     .option('--host-cpus <n>', 'host CPUs (default: the profile)', intArg('--host-cpus', 1))
@@ -80,6 +81,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
           warnOnly: warn === true || (warn !== undefined && Number(warn) > 0),
           aging: opts.aging,
           eptAd: opts.eptAd,
+          randomAccess: opts.randomAccess,
           seed: opts.seed,
           hostCpus: opts.hostCpus,
           memoryLimitBytes: totalmem() * 0.75,

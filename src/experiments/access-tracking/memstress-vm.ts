@@ -34,6 +34,8 @@ export interface MemstressVmSpec {
   backing: BackingKind;
   aging: AgingLock;
   eptAd: boolean;
+  randomAccess?: boolean;
+  randomSeed?: number;
 }
 
 /** Host, VMM process, VM and the files the selftest opens. */
@@ -100,8 +102,8 @@ export function* createMemstressVm(
     size: testPages * 4096,
     guestPageSize: 4096,
     writePercent: 100,
-    randomAccess: false,
-    randomSeed: 0,
+    randomAccess: spec.randomAccess ?? false,
+    randomSeed: spec.randomSeed ?? 0,
     argsGfn: 0x100,
     vcpuArgs: [],
   };

@@ -18,6 +18,8 @@ export const accessTrackingOptionsSchema = z.object({
   overlap: z.boolean().default(false),
   /** -s: backing source. */
   backing: z.enum(BACKING_KINDS as [string, ...string[]]).default('anonymous'),
+  /** Guest touches pages in random order (memstress random_access; the selftest never sets it). */
+  randomAccess: z.boolean().default(false),
   /** -w: warn instead of failing the idle-page checks. */
   warnOnly: z.boolean().default(false),
   /** --aging: how KVM ages (write-lock before 6.15, lockless from 6.15). */

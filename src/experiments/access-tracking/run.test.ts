@@ -125,6 +125,18 @@ describe('runAccessTracking (page_idle mode)', () => {
     expect(tr.events[0]).toMatchObject({ event: 'memslots_swap', thread: 'main' });
   });
 
+  it('with random access some pages are never populated, and the no-pfn check fails as in the selftest', () => {
+    const r = runAccessTracking({ vcpus: 1, vcpuBytes: 1 << 20, randomAccess: true, warnOnly: true });
+    expect(r.counters.hostFaults.anon).toBeLessThan(256);
+    expect(r.counters.hostFaults.anon).toBeGreaterThan(100);
+    // Three passes ran (populate, write, read), then marking found pages without a pfn.
+    expect(r.counters.guest.writes + r.counters.guest.reads).toBe(3 * 256);
+    expect(r.failure).toMatch(/^vCPU 0: No PFN for \d+ out of 256 pages\.$/);
+    expect(formatAccessTracking(r)).toMatch(
+      /==== Test Assertion Failure ====\n {2}access_tracking_perf_test\.c: vCPU 0: No PFN/,
+    );
+  });
+
   it('refuses a run that would not fit, saying what would', () => {
     expect(() => runAccessTracking({ vcpus: 64, vcpuBytes: 2 ** 40, memoryLimitBytes: 2 ** 34 })).toThrow(
       /needs .* GiB here, over the 16.00 GiB limit; at most .* GiB of guest memory fits/,

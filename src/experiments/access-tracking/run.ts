@@ -1,6 +1,7 @@
 import { GuestStats, memstressGuestPass } from '../../guest/memstress.ts';
 import { Engine } from '../../sim/engine.ts';
 import { type CostProfile, DEFAULT_PROFILE, loadProfile } from '../../sim/profile.ts';
+import { RandomStream } from '../../sim/random.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import type { Tracer } from '../../sim/trace.ts';
 import { WaitCount } from '../../sync/wait-count.ts';
@@ -82,6 +83,9 @@ export function runAccessTracking(
       backing: o.backing as never,
       aging: o.aging,
       eptAd: o.eptAd,
+      randomAccess: o.randomAccess,
+      // The selftests draw guest_random_seed at start-up; here it comes from the run's seed.
+      randomSeed: 1 + (new RandomStream(o.seed, 'guest_random_seed').nextU32() % 2147483646),
     });
     const theVm = vm;
     result.guestPhysicalMemory = [vm.args.gpa, vm.args.gpa + vm.args.size];

@@ -1,4 +1,5 @@
 import type { SimThread } from '../../../sim/thread.ts';
+import { cmpxchg64, fetchAndLo } from '../../../sync/atomic64.ts';
 import type { Kvm } from '../../kvm.ts';
 import type { KvmMemorySlot } from '../../memslots.ts';
 import {
@@ -115,12 +116,10 @@ export class TdpMmu {
           const newLo = tmp.lo;
           const newHi = tmp.hi;
           t.advance(p.spteInstallNs);
-          if (pool.lo[idx] !== oldLo || pool.hi[idx] !== oldHi) {
+          if (!cmpxchg64(pool.lo, pool.hi, idx, oldLo, oldHi, newLo, newHi)) {
             kvm.stats.mapCasFailures++;
             return RET_PF_RETRY;
           }
-          pool.lo[idx] = newLo;
-          pool.hi[idx] = newHi;
           if (f.write && !(newLo & EPT_W)) return RET_PF_WRITE_PROTECTED;
           return RET_PF_FIXED;
         }
@@ -137,13 +136,11 @@ export class TdpMmu {
         makeNonleafSpte(tmp, child, this.adEnabled);
         const linkLo = tmp.lo;
         const linkHi = tmp.hi;
-        if (pool.lo[idx] !== oldLo || pool.hi[idx] !== oldHi) {
+        if (!cmpxchg64(pool.lo, pool.hi, idx, oldLo, oldHi, linkLo, linkHi)) {
           pool.release(child);
           kvm.stats.mapCasFailures++;
           return RET_PF_RETRY;
         }
-        pool.lo[idx] = linkLo;
-        pool.hi[idx] = linkHi;
         table = child;
         level--;
       }
@@ -184,11 +181,7 @@ export class TdpMmu {
           lo |= EPT_W | (spteAdEnabled(hi) ? EPT_D : 0);
         }
         if ((lo === oldLo && hi === oldHi) || !(write ? lo & EPT_W : lo & EPT_R)) return RET_PF_INVALID;
-        if (pool.lo[idx] === oldLo && pool.hi[idx] === oldHi) {
-          pool.lo[idx] = lo >>> 0;
-          pool.hi[idx] = hi >>> 0;
-          return RET_PF_FIXED;
-        }
+        if (cmpxchg64(pool.lo, pool.hi, idx, oldLo, oldHi, lo >>> 0, hi >>> 0)) return RET_PF_FIXED;
       }
       return RET_PF_INVALID;
     } finally {
@@ -275,7 +268,7 @@ export class TdpMmu {
         if (testOnly) break;
         t.advance(p.ageSpteNs);
         if (spteAdEnabled(hi)) {
-          pool.lo[idx] = (pool.lo[idx] & ~EPT_A) >>> 0;
+          fetchAndLo(pool.lo, idx, ~EPT_A);
           kvm.stats.sptesAged++;
           continue;
         }
@@ -283,10 +276,9 @@ export class TdpMmu {
         const newLo = tmp.lo;
         const newHi = tmp.hi;
         if (lockless) {
-          if (pool.lo[idx] !== lo || pool.hi[idx] !== hi) {
-            kvm.stats.ageCasFailures++;
-            continue;
-          }
+          if (!cmpxchg64(pool.lo, pool.hi, idx, lo, hi, newLo, newHi)) kvm.stats.ageCasFailures++;
+          else kvm.stats.sptesAged++;
+          continue;
         }
         pool.lo[idx] = newLo;
         pool.hi[idx] = newHi;

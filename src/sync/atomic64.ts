@@ -1,0 +1,29 @@
+/**
+ * Atomic operations on a 64-bit page-table word kept as two 32-bit words (`lo[i]`, `hi[i]`), as the
+ * kernel's try_cmpxchg64 / xchg / fetch-and on SPTEs. A simulated operation never interleaves with
+ * another thread's, so each is atomic by construction; what these helpers keep is the contract:
+ * a cmpxchg that finds a different value fails and changes nothing.
+ */
+
+/** try_cmpxchg64: installs (newLo, newHi) if the word still holds (oldLo, oldHi). */
+export function cmpxchg64(
+  lo: Uint32Array,
+  hi: Uint32Array,
+  i: number,
+  oldLo: number,
+  oldHi: number,
+  newLo: number,
+  newHi: number,
+): boolean {
+  if (lo[i] !== oldLo || hi[i] !== oldHi) return false;
+  lo[i] = newLo;
+  hi[i] = newHi;
+  return true;
+}
+
+/** atomic64_fetch_and on the low word only (bits 0-31), returning the old low word. */
+export function fetchAndLo(lo: Uint32Array, i: number, mask: number): number {
+  const old = lo[i];
+  lo[i] = (old & mask) >>> 0;
+  return old;
+}
