@@ -14,8 +14,8 @@ export class LruAddBatches {
   readonly lruLock: SpinLock;
   /** Folios on the LRU. */
   onLru = 0;
-  /** Hook run for each folio as it reaches the LRU (MGLRU will place it in a generation). */
-  onAdd: ((pfn: number) => void) | null = null;
+  /** Hook run for each folio as it reaches the LRU (MGLRU places it in a generation). */
+  onAdd: ((t: SimThread, pfn: number) => void) | null = null;
 
   constructor(readonly host: Host) {
     this.lruLock = new SpinLock(host.engine, 'lruvec.lru_lock');
@@ -41,7 +41,7 @@ export class LruAddBatches {
     for (const pfn of b) {
       flags[pfn] |= PG_LRU;
       this.onLru++;
-      this.onAdd?.(pfn);
+      this.onAdd?.(t, pfn);
     }
     b.length = 0;
     this.lruLock.unlock(t);

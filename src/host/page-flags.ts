@@ -16,3 +16,9 @@ export const PG_RESERVED = 1 << 9;
 export const PG_HUGETLB = 1 << 10;
 /** Frame handed out by the page allocator (not on a free list). */
 export const PG_ALLOCATED = 1 << 11;
+/** Folio should be added hot (MGLRU: "add as hot"); never set while on an MGLRU list. */
+export const PG_ACTIVE = 1 << 4;
+/** Folio was found in use again after being evicted or promoted (workingset). */
+export const PG_WORKINGSET = 1 << 12;
+/** Folio is being reclaimed (rotated to the tail). */
+export const PG_RECLAIM = 1 << 13;

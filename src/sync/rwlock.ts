@@ -50,6 +50,13 @@ export class QRwLock {
     this.readers++;
   }
 
+  /** read_trylock / down_read_trylock: takes the lock only if no writer holds it at `t`'s time. */
+  tryReadLock(t: SimThread): boolean {
+    if (this.writer !== null || t.now < this.writerFreeAt) return false;
+    this.readLock(t);
+    return true;
+  }
+
   readUnlock(t: SimThread): void {
     if (this.readers <= 0) throw new Error(`${this.name}: read_unlock without a reader`);
     t.now = this.line.rmw(t.now, t.cpu);

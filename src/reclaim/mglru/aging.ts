@@ -1,0 +1,175 @@
+import type { Mm } from '../../host/mm.ts';
+import { PTE_ACCESSED, PTE_PRESENT, PTE_PSE, ptePfn } from '../../host/page-table.ts';
+import type { Vma } from '../../host/vma.ts';
+import { mmHasNotifiers } from '../../mmu-notifier/mmu-notifier.ts';
+import { ptepClearYoungNotify } from '../../mmu-notifier/young-notify.ts';
+import type { SimThread } from '../../sim/thread.ts';
+import { bloomKey, newBloom, testBloom, updateBloom } from './bloom.ts';
+import { folioLruGen } from './gen-flags.ts';
+import { LRU_GEN_MM_WALK, type LruGen } from './lru-gen.ts';
+import {
+  type Lruvec,
+  lruGenFromSeq,
+  MM_LEAF_TOTAL,
+  MM_LEAF_YOUNG,
+  MM_NONLEAF_ADDED,
+  MM_NONLEAF_FOUND,
+} from './lruvec.ts';
+
+type Gen<R> = Generator<void, R, void>;
+
+/** struct lru_gen_mm_walk: one aging walker. */
+interface MmWalk {
+  lruvec: Lruvec;
+  /** Snapshot of max_seq. */
+  seq: number;
+  swappiness: number;
+  forceScan: boolean;
+  /** mm_stats[MM_*] of this walk. */
+  readonly mmStats: Float64Array;
+}
+
+const key = new Int32Array(2);
+/** suitable_to_scan on x86: 8 PTEs per cache line. */
+const PTES_PER_LINE = 8;
+
+/**
+ * try_to_inc_max_seq: walk every mm of the memcg (the mm list) unless this iteration is already
+ * done, then start a new generation. Returns false if `seq` was already reached.
+ */
+export function* tryToIncMaxSeq(
+  t: SimThread,
+  lg: LruGen,
+  l: Lruvec,
+  seq: number,
+  swappiness: number,
+  forceScan: boolean,
+): Gen<boolean> {
+  const st = l.mmState;
+  if (seq <= st.seq) return false;
+  if (lg.caps & LRU_GEN_MM_WALK) {
+    const walk: MmWalk = { lruvec: l, seq, swappiness, forceScan, mmStats: new Float64Array(4) };
+    // iterate_mm_list: the first mm of an iteration resets the next filter; one walker here.
+    st.filters[(seq + 1) % 2] = newBloom();
+    for (const mm of lg.host.mms) {
+      if (mm.memcg !== l.memcg) continue;
+      yield* walkMm(t, lg, walk, mm);
+    }
+    for (let i = 0; i < 4; i++) st.stats[i] += walk.mmStats[i];
+  }
+  st.seq++;
+  const lock = lg.lruLock(l);
+  lock.lock(t);
+  t.advance(lg.host.engine.profile.incMaxSeqNs);
+  if (seq === l.maxSeq) lg.incMaxSeq(t, l);
+  lock.unlock(t);
+  return true;
+}
+
+/** should_skip_vma for the VMAs the model has. */
+function shouldSkipVma(vma: Vma, swappiness: number): boolean {
+  if (vma.kind === 'anonymous_hugetlb') return true;
+  // Anon and shmem with swappiness 0; file-backed with swappiness > 200 (none here).
+  return swappiness === 0;
+}
+
+/**
+ * walk_mm: under mmap_read_trylock, walk the page tables of every VMA (walk_pud_range →
+ * walk_pmd_range → walk_pte_range), clearing accessed bits through ptep_clear_young_notify and
+ * promoting young folios.
+ */
+function* walkMm(t: SimThread, lg: LruGen, walk: MmWalk, mm: Mm): Gen<void> {
+  if (walk.seq !== walk.lruvec.maxSeq) return;
+  if (!mm.mmapLock.tryReadLock(t)) return;
+  for (const vma of mm.vmas) {
+    if (shouldSkipVma(vma, walk.swappiness)) continue;
+    yield* walkPmdRange(t, lg, walk, mm, vma);
+  }
+  mm.mmapLock.readUnlock(t);
+}
+
+function* walkPmdRange(t: SimThread, lg: LruGen, walk: MmWalk, mm: Mm, vma: Vma): Gen<void> {
+  const p = lg.host.engine.profile;
+  const st = walk.lruvec.mmState;
+  const E = mm.pt.entries;
+  const hpage = 512 * 4096;
+  for (let addr = vma.start; addr < vma.end; addr = (Math.floor(addr / hpage) + 1) * hpage) {
+    if (t.mustSync()) yield;
+    t.advance(p.walkPmdNs);
+    const vpn = Math.floor(addr / 4096);
+    const pmdIdx = mm.pt.walk(mm.pgd, vpn, 2, false);
+    if (pmdIdx < 0 || !(E[pmdIdx] & PTE_PRESENT)) {
+      walk.mmStats[MM_LEAF_TOTAL]++;
+      continue;
+    }
+    if (E[pmdIdx] & PTE_PSE) {
+      // A transparent huge PMD: pmdp_clear_young_notify over PMD_SIZE.
+      walk.mmStats[MM_LEAF_TOTAL]++;
+      const head = ptePfn(E[pmdIdx]);
+      if (!acceptFolio(lg, walk, head)) continue;
+      if (ptepClearYoungNotify(t, mm, Math.floor(addr / hpage) * hpage, pmdIdx, hpage)) {
+        walkUpdateFolio(t, lg, walk, head);
+        walk.mmStats[MM_LEAF_YOUNG]++;
+      }
+      continue;
+    }
+    bloomKey(pmdIdx, key);
+    if (!walk.forceScan && !testBloom(st.filters[walk.seq % 2], key)) continue;
+    walk.mmStats[MM_NONLEAF_FOUND]++;
+    if (yield* walkPteRange(t, lg, walk, mm, vma, addr, ptePfn(E[pmdIdx]))) {
+      walk.mmStats[MM_NONLEAF_ADDED]++;
+      updateBloom(st.filters[(walk.seq + 1) % 2]!, key);
+    }
+  }
+}
+
+/** walk_pte_range over one PTE table; returns suitable_to_scan(total, young). */
+function* walkPteRange(
+  t: SimThread,
+  lg: LruGen,
+  walk: MmWalk,
+  mm: Mm,
+  vma: Vma,
+  addr: number,
+  table: number,
+): Gen<boolean> {
+  const p = lg.host.engine.profile;
+  const E = mm.pt.entries;
+  const notifiers = mmHasNotifiers(mm);
+  const zero = lg.host.mem.zeroPfn;
+  const start = Math.max(vma.start, Math.floor(addr / (512 * 4096)) * 512 * 4096);
+  const end = Math.min(vma.end, (Math.floor(addr / (512 * 4096)) + 1) * 512 * 4096);
+  let total = 0;
+  let young = 0;
+  for (let a = start; a < end; a += 4096) {
+    const idx = table * 512 + (Math.floor(a / 4096) & 511);
+    total++;
+    walk.mmStats[MM_LEAF_TOTAL]++;
+    t.advance(p.walkPteNs);
+    const e = E[idx];
+    // get_pte_pfn: present, not the zero page, and young unless the mm has notifiers.
+    if (!(e & PTE_PRESENT) || ptePfn(e) === zero || (!(e & PTE_ACCESSED) && !notifiers)) continue;
+    const pfn = ptePfn(e);
+    if (!acceptFolio(lg, walk, pfn)) continue;
+    if (t.mustSync()) yield;
+    if (!ptepClearYoungNotify(t, mm, a, idx, 4096)) continue;
+    walkUpdateFolio(t, lg, walk, pfn);
+    walk.mmStats[MM_LEAF_YOUNG]++;
+    young++;
+  }
+  return young * PTES_PER_LINE >= total;
+}
+
+/** get_pfn_folio: on an MGLRU list, in this lruvec's memcg and node. */
+function acceptFolio(lg: LruGen, walk: MmWalk, pfn: number): boolean {
+  const mem = lg.host.mem;
+  if (folioLruGen(mem.flags[pfn]) < 0) return false;
+  const l = walk.lruvec;
+  return mem.memcg[pfn] === l.memcg.id && mem.pfnToNid(pfn) === l.nid;
+}
+
+/** walk_update_folio with a walker: folio_update_gen to the generation of max_seq. */
+function walkUpdateFolio(t: SimThread, lg: LruGen, walk: MmWalk, pfn: number): void {
+  t.advance(lg.host.engine.profile.folioUpdateGenNs);
+  lg.folioUpdateGen(walk.lruvec, pfn, lruGenFromSeq(walk.lruvec.maxSeq));
+}

@@ -1,0 +1,190 @@
+import type { Host } from '../../host/host.ts';
+import type { Memcg } from '../../host/memcg.ts';
+import { PG_ACTIVE, PG_HEAD, PG_REFERENCED, PG_SWAPBACKED, PG_WORKINGSET } from '../../host/page-flags.ts';
+import type { SimThread } from '../../sim/thread.ts';
+import { SpinLock } from '../../sync/spinlock.ts';
+import { folioLruGen, LRU_REFS_FLAGS, withGen } from './gen-flags.ts';
+import {
+  jiffies,
+  LRU_GEN_ANON,
+  LRU_GEN_FILE,
+  Lruvec,
+  lruGenFromSeq,
+  MAX_NR_GENS,
+  MIN_LRU_BATCH,
+} from './lruvec.ts';
+
+/** Caps of /sys/kernel/mm/lru_gen/enabled. */
+export const LRU_GEN_CORE = 0x1;
+export const LRU_GEN_MM_WALK = 0x2;
+export const LRU_GEN_NONLEAF_YOUNG = 0x4;
+
+/** Counters of the multi-gen LRU. */
+export class LruGenStats {
+  foliosAdded = 0;
+  agingPasses = 0;
+  /** Folios moved to the youngest generation by aging (folio_update_gen). */
+  promoted = 0;
+  /** Young folios given a second chance instead (PG_referenced set, not moved). */
+  secondChance = 0;
+  /** Folios moved out of the oldest generation by inc_min_seq. */
+  protectedMoves = 0;
+}
+
+/**
+ * The multi-gen LRU of the host (mm/vmscan.c, include/linux/mm_inline.h): one lruvec per (memcg,
+ * node), folio insertion, and the generation counters. Aging walks live in `aging.ts`.
+ */
+export class LruGen {
+  readonly stats = new LruGenStats();
+  /** Effective caps (x86 with hardware accessed bits: all three). */
+  caps = LRU_GEN_CORE | LRU_GEN_MM_WALK | LRU_GEN_NONLEAF_YOUNG;
+  minTtlMs = 0;
+  private readonly lruvecs = new Map<number, Lruvec>();
+  /** lruvec->lru_lock of each lruvec, by the same key. */
+  private readonly locks = new Map<number, SpinLock>();
+
+  constructor(readonly host: Host) {
+    host.lru.onAdd = (t, pfn) => this.addFolio(t, pfn);
+  }
+
+  private key(memcg: Memcg, nid: number): number {
+    return memcg.id * 1024 + nid;
+  }
+
+  /** mem_cgroup_lruvec: the lruvec of (memcg, node), created on first use. */
+  lruvec(memcg: Memcg, nid: number): Lruvec {
+    const k = this.key(memcg, nid);
+    let l = this.lruvecs.get(k);
+    if (l === undefined) {
+      l = new Lruvec(memcg, nid, this.host.engine.now);
+      this.lruvecs.set(k, l);
+      this.locks.set(k, new SpinLock(this.host.engine, `lruvec${memcg.id}.${nid}.lru_lock`));
+    }
+    return l;
+  }
+
+  lruLock(l: Lruvec): SpinLock {
+    return this.locks.get(this.key(l.memcg, l.nid))!;
+  }
+
+  /**
+   * get_swappiness: 0 without enough swap to be worth scanning anon (no swap device is modelled
+   * yet), else the memcg's swappiness (60).
+   */
+  getSwappiness(): number {
+    return this.swapPages >= MIN_LRU_BATCH ? 60 : 0;
+  }
+
+  /** Free swap slots (none until a swap device is modelled). */
+  swapPages = 0;
+
+  /** Lruvecs in creation order. */
+  all(): Lruvec[] {
+    return [...this.lruvecs.values()];
+  }
+
+  /** The lruvec a folio is charged to. */
+  folioLruvec(pfn: number): Lruvec {
+    const mem = this.host.mem;
+    return this.lruvec(this.host.memcgs.byId(mem.memcg[pfn]) ?? this.host.memcgs.root, mem.pfnToNid(pfn));
+  }
+
+  /** folio_is_file_lru: not swap-backed. */
+  folioType(flags: number): number {
+    return flags & PG_SWAPBACKED ? LRU_GEN_ANON : LRU_GEN_FILE;
+  }
+
+  /** Pages in the folio starting at `pfn`. */
+  folioPages(pfn: number): number {
+    return this.host.mem.flags[pfn] & PG_HEAD ? 512 : 1;
+  }
+
+  /**
+   * lru_gen_add_folio with lru_gen_folio_seq: a fault-in (PG_active, from in_lru_fault) or an anon
+   * folio lands in max_seq - 1 (max_seq with PG_workingset); other folios near the oldest generation.
+   */
+  addFolio(t: SimThread, pfn: number): void {
+    const mem = this.host.mem;
+    const f = mem.flags[pfn];
+    const type = this.folioType(f);
+    const l = this.folioLruvec(pfn);
+    const ws = f & PG_WORKINGSET ? 1 : 0;
+    let g: number;
+    if (f & PG_ACTIVE) g = 2 - ws;
+    else if (type === LRU_GEN_ANON) g = 2;
+    else g = 4 - ws;
+    const seq = Math.max(l.maxSeq - g + 1, l.minSeq[type]);
+    const gen = lruGenFromSeq(seq);
+    mem.flags[pfn] = withGen(f & ~PG_ACTIVE, gen);
+    l.nrPages[gen * 2 + type] += this.folioPages(pfn);
+    l.folios[gen * 2 + type].pushHead(pfn);
+    this.stats.foliosAdded++;
+    t.advance(this.host.engine.profile.lruGenAddNs);
+  }
+
+  /**
+   * folio_update_gen: the second chance. A folio seen young for the first time only gets
+   * PG_referenced; one already referenced (or workingset) moves to `gen`, loses its refs and gets
+   * PG_workingset. Returns the old generation, or -1 if it was not moved.
+   */
+  folioUpdateGen(l: Lruvec, pfn: number, gen: number): number {
+    const mem = this.host.mem;
+    const f = mem.flags[pfn];
+    if (!(f & (PG_REFERENCED | PG_WORKINGSET))) {
+      mem.flags[pfn] = (f & ~LRU_REFS_FLAGS) | PG_REFERENCED;
+      this.stats.secondChance++;
+      return -1;
+    }
+    const old = folioLruGen(f);
+    if (old < 0) return -1;
+    mem.flags[pfn] = withGen((f & ~LRU_REFS_FLAGS) | PG_WORKINGSET, gen);
+    if (old !== gen) {
+      const type = this.folioType(f);
+      const n = this.folioPages(pfn);
+      l.nrPages[old * 2 + type] -= n;
+      l.nrPages[gen * 2 + type] += n;
+      l.folios[gen * 2 + type].pushHead(pfn);
+      this.stats.promoted++;
+    }
+    return old;
+  }
+
+  /**
+   * inc_max_seq (caller holds lru_lock): types with 4 generations first retire their oldest with
+   * inc_min_seq; then the next generation is born.
+   */
+  incMaxSeq(t: SimThread, l: Lruvec): void {
+    for (const type of [LRU_GEN_ANON, LRU_GEN_FILE])
+      if (l.nrGens(type) === MAX_NR_GENS) this.incMinSeq(t, l, type);
+    l.timestamps[lruGenFromSeq(l.maxSeq + 1)] = jiffies(t.now);
+    l.maxSeq++;
+    this.stats.agingPasses++;
+  }
+
+  /**
+   * inc_min_seq: move every folio still in the oldest generation to the next one (folio_inc_gen,
+   * clearing its refs), so the oldest can retire without cold/hot inversion.
+   */
+  incMinSeq(t: SimThread, l: Lruvec, type: number): void {
+    const mem = this.host.mem;
+    const oldGen = lruGenFromSeq(l.minSeq[type]);
+    const newGen = lruGenFromSeq(l.minSeq[type] + 1);
+    const q = l.folios[oldGen * 2 + type];
+    const dst = l.folios[newGen * 2 + type];
+    const p = this.host.engine.profile;
+    for (let pfn = q.popTail(); pfn >= 0; pfn = q.popTail()) {
+      const f = mem.flags[pfn];
+      if (folioLruGen(f) !== oldGen || this.folioType(f) !== type) continue;
+      mem.flags[pfn] = withGen(f & ~LRU_REFS_FLAGS, newGen);
+      const n = this.folioPages(pfn);
+      l.nrPages[oldGen * 2 + type] -= n;
+      l.nrPages[newGen * 2 + type] += n;
+      dst.pushHead(pfn);
+      this.stats.protectedMoves++;
+      t.advance(p.folioIncGenNs);
+    }
+    l.nrPages[oldGen * 2 + type] = 0;
+    l.minSeq[type]++;
+  }
+}

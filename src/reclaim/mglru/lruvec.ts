@@ -1,0 +1,77 @@
+import type { Memcg } from '../../host/memcg.ts';
+import { FolioQueue } from './folio-queue.ts';
+
+export const MIN_NR_GENS = 2;
+export const MAX_NR_GENS = 4;
+export const MAX_NR_TIERS = 4;
+export const MIN_LRU_BATCH = 64;
+export const MAX_LRU_BATCH = MIN_LRU_BATCH * 64;
+export const LRU_GEN_ANON = 0;
+export const LRU_GEN_FILE = 1;
+/** Bloom filter size: 2^15 bits (BLOOM_FILTER_SHIFT). */
+export const BLOOM_FILTER_SHIFT = 15;
+/** Jiffies per second (CONFIG_HZ=1000). */
+export const HZ = 1000;
+
+/** lru_gen_from_seq. */
+export function lruGenFromSeq(seq: number): number {
+  return seq % MAX_NR_GENS;
+}
+
+/** Jiffies at simulated time `ns`. */
+export function jiffies(ns: number): number {
+  return Math.floor((ns * HZ) / 1e9);
+}
+
+/** walk_mm counters (MM_LEAF_TOTAL, MM_LEAF_YOUNG, MM_NONLEAF_FOUND, MM_NONLEAF_ADDED). */
+export const MM_LEAF_TOTAL = 0;
+export const MM_LEAF_YOUNG = 1;
+export const MM_NONLEAF_FOUND = 2;
+export const MM_NONLEAF_ADDED = 3;
+
+/** struct lru_gen_mm_state: the mm-list iteration and the Bloom filters of page-table pages. */
+export class LruGenMmState {
+  /** Last completed mm-list iteration (kept in step with max_seq). */
+  seq = MIN_NR_GENS;
+  /** Index of the next mm of the memcg's mm list to walk (-1: at the sentinel). */
+  head = -1;
+  /** filters[seq % 2]: null until allocated (testing an unallocated filter returns true). */
+  readonly filters: Array<Uint32Array | null> = [null, null];
+  /** stats[hist][MM_*] with NR_HIST_GENS = 1. */
+  readonly stats = new Float64Array(4);
+}
+
+/**
+ * One lruvec (memcg, node) with its multi-gen LRU state (struct lru_gen_folio): max_seq, min_seq
+ * per type, generation birth times, and per generation and type the folio lists and page counts.
+ * A single zone per node is modelled.
+ */
+export class Lruvec {
+  maxSeq = MIN_NR_GENS + 1;
+  readonly minSeq = [0, 0];
+  /** Birth time of each generation slot, in jiffies. */
+  readonly timestamps = new Float64Array(MAX_NR_GENS);
+  /** nr_pages[gen][type] as [gen * 2 + type]. */
+  readonly nrPages = new Float64Array(MAX_NR_GENS * 2);
+  readonly folios: FolioQueue[] = [];
+  readonly mmState = new LruGenMmState();
+
+  constructor(
+    readonly memcg: Memcg,
+    readonly nid: number,
+    nowNs: number,
+  ) {
+    this.timestamps.fill(jiffies(nowNs));
+    for (let i = 0; i < MAX_NR_GENS * 2; i++) this.folios.push(new FolioQueue());
+  }
+
+  /** Generations of a type: max_seq - min_seq + 1 (between 2 and 4). */
+  nrGens(type: number): number {
+    return this.maxSeq - this.minSeq[type] + 1;
+  }
+
+  /** Pages in generation `seq` of `type` (never below 0). */
+  pagesIn(seq: number, type: number): number {
+    return Math.max(this.nrPages[lruGenFromSeq(seq) * 2 + type], 0);
+  }
+}
