@@ -1,4 +1,5 @@
 import { MmuNotifierDispatch } from '../mmu-notifier/mmu-notifier.ts';
+import type { LruGen } from '../reclaim/mglru/lru-gen.ts';
 import type { Engine } from '../sim/engine.ts';
 import { RcuDomain } from '../sync/rcu.ts';
 import { HostFaultStats } from './fault.ts';
@@ -25,6 +26,8 @@ export class Host {
   /** The SRCU domain of mm/mmu_notifier.c. */
   readonly notifierSrcu: RcuDomain;
   readonly faultStats = new HostFaultStats();
+  /** The multi-gen LRU, when enabled (CONFIG_LRU_GEN_ENABLED). */
+  lruGen: LruGen | null = null;
   /** Calls into the MMU notifiers of an mm. */
   readonly mmuNotifier = new MmuNotifierDispatch(this);
   /** rmap owners by id (`PhysMem.mapping`): anonymous VMAs and shmem files' VMAs. */

@@ -33,6 +33,7 @@ export function runOnVm(
       backing: opts.backing ?? 'anonymous',
       aging: opts.aging ?? 'lockless',
       eptAd: opts.eptAd ?? true,
+      lruGen: opts.lruGen ?? false,
     });
     const b = body(t, vm, engine);
     if (b !== undefined) yield* b;

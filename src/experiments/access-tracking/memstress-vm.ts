@@ -6,6 +6,14 @@ import { Pagemap } from '../../host/pagemap.ts';
 import { BYTES_PER_FRAME } from '../../host/phys-mem.ts';
 import type { BackingKind, Vma } from '../../host/vma.ts';
 import { type AgingLock, Kvm } from '../../kvm/kvm.ts';
+import { LRU_GEN_DEBUGFS, LruGenDebugfs } from '../../reclaim/mglru/debugfs.ts';
+import { LruGen } from '../../reclaim/mglru/lru-gen.ts';
+import {
+  LRU_GEN_ENABLED,
+  LRU_GEN_MIN_TTL_MS,
+  LruGenEnabledFile,
+  LruGenMinTtlFile,
+} from '../../reclaim/mglru/sysfs.ts';
 import { PAGE_IDLE_BITMAP, PageIdle } from '../../reclaim/page-idle/page-idle.ts';
 import type { Engine } from '../../sim/engine.ts';
 import type { SimThread } from '../../sim/thread.ts';
@@ -36,6 +44,9 @@ export interface MemstressVmSpec {
   eptAd: boolean;
   randomAccess?: boolean;
   randomSeed?: number;
+  /** Run with the multi-gen LRU, the VMM in memcg `memcgName`. */
+  lruGen?: boolean;
+  memcgName?: string;
 }
 
 /** Host, VMM process, VM and the files the selftest opens. */
@@ -74,8 +85,17 @@ export function* createMemstressVm(
 ): Generator<void, MemstressVm, void> {
   const p = engine.profile;
   const host = new Host(engine, { nodePages: [hostPagesFor(spec, engine.cpuCount, p.pcpBatch)] });
-  const mm = host.createMm();
   const vfs = new Vfs();
+  let memcg = host.memcgs.root;
+  if (spec.lruGen) {
+    const lg = new LruGen(host);
+    host.lruGen = lg;
+    vfs.register(LRU_GEN_ENABLED, new LruGenEnabledFile(lg));
+    vfs.register(LRU_GEN_MIN_TTL_MS, new LruGenMinTtlFile(lg));
+    vfs.register(LRU_GEN_DEBUGFS, new LruGenDebugfs(lg));
+    memcg = host.memcgs.create(`/${spec.memcgName ?? 'access_tracking_perf_test'}`, host.memcgs.root);
+  }
+  const mm = host.createMm(memcg);
   const pageIdle = new PageIdle(host);
   vfs.register(PAGE_IDLE_BITMAP, pageIdle);
   const pagemapPath = `/proc/${mm.pid}/pagemap`;

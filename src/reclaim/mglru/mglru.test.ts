@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import { EINVAL } from '../../fs/errno.ts';
+import { followPteLockless } from '../../host/gup.ts';
+import { PG_REFERENCED, PG_WORKINGSET } from '../../host/page-flags.ts';
+import { runOnVm, testGfn, vcpuAccess } from '../../testing/vm-fixture.ts';
+import { LRU_GEN_DEBUGFS } from './debugfs.ts';
+import { folioLruGen } from './gen-flags.ts';
+import { LRU_GEN_ENABLED, LRU_GEN_MIN_TTL_MS } from './sysfs.ts';
+
+const dec = new TextDecoder();
+const enc = new TextEncoder();
+const PAGES = 1024;
+
+describe('multi-gen LRU', () => {
+  it('places faulted-in folios in max_seq - 1, gives a second chance, then promotes on aging', () => {
+    const shows: string[] = [];
+    const flags: number[] = [];
+    const errs: number[] = [];
+    const { vm } = runOnVm({ lruGen: true, vcpuBytes: PAGES * 4096 }, function* (t, vm) {
+      const vcpu = vm.kvm.vcpus[0];
+      const lg = vm.host.lruGen!;
+      const show = function* () {
+        const b = yield* vm.vfs.pread(t, LRU_GEN_DEBUGFS, 0, 1 << 16);
+        shows.push(dec.decode(b as Uint8Array));
+      };
+      const age = function* (cmd: string) {
+        errs.push(yield* vm.vfs.pwrite(t, LRU_GEN_DEBUGFS, 0, enc.encode(cmd)));
+      };
+      for (let i = 0; i < PAGES; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true);
+      lg.host.lru.drainAll(t);
+      const pfn = followPteLockless(vm.mm, vm.testVma.start, false);
+      yield* show();
+      yield* age('+ 2 0 3 1 1\n');
+      flags.push(vm.host.mem.flags[pfn]);
+      yield* show();
+      for (let i = 0; i < PAGES; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), false);
+      yield* age('+ 2 0 4 1 1');
+      flags.push(vm.host.mem.flags[pfn]);
+      yield* show();
+      // No access since: a third pass leaves them where they are.
+      yield* age('+ 2 0 5 1 1');
+      yield* show();
+      yield* age('+ 2 0 9 1 1'); // seq beyond max_seq
+      yield* age('+ 7 0 6 1 1'); // no such memcg
+      yield* age('+ 2 1 6 1 1'); // no such node
+      yield* age('+ 2 0 6 202'); // swappiness over 201
+      yield* age('* 2 0 6');
+      yield* age('+ 2 0');
+    });
+    const lines = (s: string) =>
+      s
+        .split('\n')
+        .filter((l) => l.startsWith('  '))
+        .map((l) => l.trim().split(/ +/));
+    const gens = (s: string) =>
+      lines(s)
+        .slice(-4)
+        .map(([seq, , anon, file]) => [Number(seq), Number(anon), Number(file)]);
+    // The test memcg (id 2) is listed after the root; all its pages sit in max_seq - 1 = 2.
+    expect(shows[0]).toMatch(/^memcg {5}1 \/\n node {5}0\n/);
+    expect(shows[0]).toMatch(/memcg {5}2 \/access_tracking_perf_test\n node {5}0\n/);
+    expect(gens(shows[0])).toEqual([
+      [0, 0, 0],
+      [1, 0, 0],
+      [2, PAGES, 0],
+      [3, 0, 0],
+    ]);
+    // KVM's fault marked the folios accessed (kvm_release_page_* -> folio_mark_accessed sets
+    // PG_referenced), so the first aging already promotes them to max_seq (3), with PG_workingset.
+    expect(folioLruGen(flags[0])).toBe(3);
+    expect(flags[0] & (PG_REFERENCED | PG_WORKINGSET)).toBe(PG_WORKINGSET);
+    expect(gens(shows[1])).toEqual([
+      [1, 0, 0],
+      [2, 0, 0],
+      [3, PAGES, 0],
+      [4, 0, 0],
+    ]);
+    // Re-accessed through the guest (SPTE Accessed bits) and aged again: promoted to 4.
+    expect(folioLruGen(flags[1])).toBe(0);
+    expect(flags[1] & PG_WORKINGSET).toBe(PG_WORKINGSET);
+    expect(gens(shows[2])).toEqual([
+      [2, 0, 0],
+      [3, 0, 0],
+      [4, PAGES, 0],
+      [5, 0, 0],
+    ]);
+    // Not accessed since: a third pass leaves them in 4.
+    expect(gens(shows[3])).toEqual([
+      [3, 0, 0],
+      [4, PAGES, 0],
+      [5, 0, 0],
+      [6, 0, 0],
+    ]);
+    expect(errs).toEqual([12, 11, 11, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL]);
+    expect(vm.host.lruGen!.stats.promoted).toBe(2 * PAGES);
+  });
+
+  it('folio_update_gen gives a folio seen young for the first time a second chance', () => {
+    runOnVm({ lruGen: true }, function* (t, vm) {
+      yield* vcpuAccess(t, vm.kvm.vcpus[0], testGfn(vm, 0), true);
+      vm.host.lru.drainAll(t);
+      const lg = vm.host.lruGen!;
+      const pfn = followPteLockless(vm.mm, vm.testVma.start, false);
+      const l = lg.folioLruvec(pfn);
+      vm.host.mem.flags[pfn] &= ~PG_REFERENCED;
+      expect(lg.folioUpdateGen(l, pfn, 3)).toBe(-1);
+      expect(folioLruGen(vm.host.mem.flags[pfn])).toBe(2);
+      expect(vm.host.mem.flags[pfn] & PG_REFERENCED).toBe(PG_REFERENCED);
+      expect(lg.folioUpdateGen(l, pfn, 3)).toBe(2);
+      expect(folioLruGen(vm.host.mem.flags[pfn])).toBe(3);
+      expect(vm.host.mem.flags[pfn] & (PG_REFERENCED | PG_WORKINGSET)).toBe(PG_WORKINGSET);
+      expect(l.pagesIn(3, 0)).toBe(1);
+      expect(lg.stats.secondChance).toBe(1);
+    });
+  });
+
+  it('reads and writes /sys/kernel/mm/lru_gen/{enabled,min_ttl_ms} with the kernel formats and errnos', () => {
+    const out: Array<string | number> = [];
+    runOnVm({ lruGen: true }, function* (t, vm) {
+      const rd = function* (path: string) {
+        out.push(dec.decode((yield* vm.vfs.pread(t, path, 0, 64)) as Uint8Array));
+      };
+      const wr = function* (path: string, s: string) {
+        out.push(yield* vm.vfs.pwrite(t, path, 0, enc.encode(s)));
+      };
+      yield* rd(LRU_GEN_ENABLED);
+      yield* wr(LRU_GEN_ENABLED, 'n\n');
+      yield* rd(LRU_GEN_ENABLED);
+      yield* wr(LRU_GEN_ENABLED, '0x3\n');
+      yield* rd(LRU_GEN_ENABLED);
+      yield* wr(LRU_GEN_ENABLED, 'y');
+      yield* rd(LRU_GEN_ENABLED);
+      yield* wr(LRU_GEN_ENABLED, 'maybe');
+      yield* wr(LRU_GEN_MIN_TTL_MS, '1000\n');
+      yield* rd(LRU_GEN_MIN_TTL_MS);
+      yield* wr(LRU_GEN_MIN_TTL_MS, '-1');
+    });
+    expect(out).toEqual([
+      '0x0007\n',
+      2,
+      '0x0000\n',
+      4,
+      '0x0003\n',
+      1,
+      '0x0007\n',
+      -EINVAL,
+      5,
+      '1000\n',
+      -EINVAL,
+    ]);
+  });
+});
