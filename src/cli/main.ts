@@ -49,6 +49,11 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     .option('-v, --vcpus <n>', 'number of vCPUs', intArg('-v', 1), 1)
     .option('-b, --bytes <size>', 'guest memory per vCPU (K/M/G suffixes)', sizeArg, 2 ** 30)
     .option('-o, --overlap', 'all vCPUs access one shared region; vCPU 0 marks it idle', false)
+    .option(
+      '-l, --lru-gen',
+      'mark memory idle with MGLRU aging (debugfs lru_gen) instead of page_idle',
+      false,
+    )
     .addOption(
       new Option('-s, --backing <type>', 'backing source')
         .choices(BACKING_KINDS as string[])
@@ -77,6 +82,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
           vcpus: opts.vcpus,
           vcpuBytes: opts.bytes,
           overlap: opts.overlap,
+          lruGen: opts.lruGen,
           backing: opts.backing,
           warnOnly: warn === true || (warn !== undefined && Number(warn) > 0),
           aging: opts.aging,

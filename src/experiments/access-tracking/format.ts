@@ -1,7 +1,7 @@
 import type { AccessTrackingResult } from './run.ts';
 
 /** vm_guest_mode_string(VM_MODE_PXXV48_4K). */
-const GUEST_MODE = 'PA-bits:ANY, VA-bits:48,  4K pages';
+export const GUEST_MODE = 'PA-bits:ANY, VA-bits:48,  4K pages';
 
 /** "%ld.%09lds" of a duration in ns. */
 export function formatSeconds(ns: number): string {
@@ -13,13 +13,9 @@ export function formatSeconds(ns: number): string {
 export function formatAccessTracking(r: AccessTrackingResult): string {
   const o = r.options;
   const lines = [
-    '# mmulab access-tracking: the KVM selftest access_tracking_perf_test (page_idle mode), simulated',
+    `# mmulab access-tracking: the KVM selftest access_tracking_perf_test (${r.mode} mode), simulated`,
     `# profile ${r.profile}, seed ${r.seed}, ${o.vcpus} vCPU(s) x ${o.vcpuBytes} bytes, ${o.backing}, aging ${o.aging}, EPT A/D ${o.eptAd ? 'on' : 'off'}`,
     '# all times are simulated seconds',
-    'Using page_idle for aging',
-    `Testing guest mode: ${GUEST_MODE}`,
-    `guest physical test memory: [0x${r.guestPhysicalMemory[0].toString(16)}, 0x${r.guestPhysicalMemory[1].toString(16)})`,
-    '',
     ...r.stdout,
   ];
   if (r.failure !== null)

@@ -1,5 +1,6 @@
 import { Vfs } from '../../fs/vfs.ts';
 import { DEFAULT_GUEST_TEST_MEM, type MemstressArgs } from '../../guest/memstress.ts';
+import { handleMmFault, VM_FAULT_OK } from '../../host/fault.ts';
 import { Host } from '../../host/host.ts';
 import type { Mm } from '../../host/mm.ts';
 import { Pagemap } from '../../host/pagemap.ts';
@@ -22,8 +23,12 @@ import type { SimThread } from '../../sim/thread.ts';
 export const GUEST_PA_BITS = 46;
 /** MEMSTRESS_MEM_SLOT_INDEX. */
 export const MEMSTRESS_MEM_SLOT_INDEX = 1;
-/** Pages of memslot 0 (code, data, stacks and guest page tables), DEFAULT_GUEST_PHY_PAGES-like. */
+/** Pages of memslot 0 besides the guest page tables (DEFAULT_GUEST_PHY_PAGES). */
 const SLOT0_BASE_PAGES = 512;
+/** Pages of the test binary that kvm_vm_elf_load copies into memslot 0. */
+const ELF_PAGES = 256;
+/** DEFAULT_STACK_PGS per vCPU. */
+const STACK_PAGES = 5;
 /** Host memory beyond the guest's: the host's own use and free headroom (64 MiB). */
 const HOST_HEADROOM_PAGES = 16384;
 /** Fixed simulator memory beyond the per-page state (code, heaps, small tables). */
@@ -61,16 +66,23 @@ export interface MemstressVm {
   testVma: Vma;
   slot0Vma: Vma;
   testPages: number;
+  /** Memslot-0 pages the library wrote from the host (binary, guest page tables, stacks). */
+  slot0Written: number;
 }
 
 /** Host pages the run needs. */
 export function hostPagesFor(spec: MemstressVmSpec, cpus: number, pcpBatch: number): number {
   const testPages = (spec.vcpus * spec.vcpuBytes) / 4096;
-  return testPages + slot0Pages(testPages) + HOST_HEADROOM_PAGES + cpus * pcpBatch + 1024;
+  return testPages + slot0Pages(testPages, spec.vcpus) + HOST_HEADROOM_PAGES + cpus * pcpBatch + 1024;
 }
 
-function slot0Pages(testPages: number): number {
-  return SLOT0_BASE_PAGES + 2 * Math.ceil(testPages / 512);
+/** Guest page-table pages that map the test region with 4 KiB pages (virt_map). */
+function guestPtPages(testPages: number): number {
+  return Math.ceil(testPages / 512) + Math.ceil(testPages / 512 / 512) + 2;
+}
+
+function slot0Pages(testPages: number, vcpus: number): number {
+  return SLOT0_BASE_PAGES + guestPtPages(testPages) + STACK_PAGES * vcpus;
 }
 
 /**
@@ -103,7 +115,7 @@ export function* createMemstressVm(
   const kvm = new Kvm(engine, host, mm, { aging: spec.aging, eptAd: spec.eptAd });
 
   const testPages = (spec.vcpus * spec.vcpuBytes) / 4096;
-  const s0 = slot0Pages(testPages);
+  const s0 = slot0Pages(testPages, spec.vcpus);
   const slot0Vma = mm.mmap(s0 * 4096, 'anonymous');
   let r = yield* kvm.setMemoryRegion(t, 0, 0, 0, 0, s0 * 4096, slot0Vma.start);
   if (r !== 0) throw new Error(`memslot 0: ${r}`);
@@ -116,6 +128,14 @@ export function* createMemstressVm(
   r = yield* kvm.setMemoryRegion(t, 0, MEMSTRESS_MEM_SLOT_INDEX, 0, gpa, testPages * 4096, testVma.start);
   if (r !== 0) throw new Error(`memslot ${MEMSTRESS_MEM_SLOT_INDEX}: ${r}`);
   kvm.mmu.pool.reserve(Math.ceil(testPages / 512) + Math.ceil(s0 / 512) + 64);
+  // The library writes the test binary, the guest page tables of the test region and the vCPU
+  // stacks into memslot 0 from the host: those pages are faulted in by the VMM itself.
+  const written = ELF_PAGES + guestPtPages(testPages) + STACK_PAGES * spec.vcpus;
+  for (let i = 0; i < written; i++) {
+    if (handleMmFault(t, mm, slot0Vma.start + i * 4096, true) !== VM_FAULT_OK)
+      throw new Error('slot 0 fault failed');
+    if (t.mustSync()) yield;
+  }
 
   const args: MemstressArgs = {
     gpa,
@@ -124,7 +144,7 @@ export function* createMemstressVm(
     writePercent: 100,
     randomAccess: spec.randomAccess ?? false,
     randomSeed: spec.randomSeed ?? 0,
-    argsGfn: 0x100,
+    argsGfn: 0x80,
     vcpuArgs: [],
   };
   for (let i = 0; i < spec.vcpus; i++) {
@@ -140,5 +160,17 @@ export function* createMemstressVm(
           },
     );
   }
-  return { host, mm, kvm, vfs, pageIdle, pagemapPath, args, testVma, slot0Vma, testPages };
+  return {
+    host,
+    mm,
+    kvm,
+    vfs,
+    pageIdle,
+    pagemapPath,
+    args,
+    testVma,
+    slot0Vma,
+    testPages,
+    slot0Written: written,
+  };
 }

@@ -20,6 +20,8 @@ export const accessTrackingOptionsSchema = z.object({
   backing: z.enum(BACKING_KINDS as [string, ...string[]]).default('anonymous'),
   /** Guest touches pages in random order (memstress random_access; the selftest never sets it). */
   randomAccess: z.boolean().default(false),
+  /** -l: age with MGLRU through debugfs lru_gen instead of page_idle. */
+  lruGen: z.boolean().default(false),
   /** -w: warn instead of failing the idle-page checks. */
   warnOnly: z.boolean().default(false),
   /** --aging: how KVM ages (write-lock before 6.15, lockless from 6.15). */

@@ -1,11 +1,21 @@
 import { GuestStats, memstressGuestPass } from '../../guest/memstress.ts';
+import type { LruGen } from '../../reclaim/mglru/lru-gen.ts';
 import { Engine } from '../../sim/engine.ts';
 import { type CostProfile, DEFAULT_PROFILE, loadProfile } from '../../sim/profile.ts';
 import { RandomStream } from '../../sim/random.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import type { Tracer } from '../../sim/trace.ts';
 import { WaitCount } from '../../sync/wait-count.ts';
-import { formatSeconds } from './format.ts';
+import { formatSeconds, GUEST_MODE } from './format.ts';
+import {
+  findTestGeneration,
+  lruGenDoAging,
+  lruGenReadMemcgStats,
+  lruGenUsable,
+  TEST_MEMCG_NAME,
+  TestFailure,
+} from './lru-gen-mark.ts';
+import { sumForGen } from './lru-gen-util.ts';
 import { BASE_BYTES, bytesPerGuestPage, createMemstressVm, type MemstressVm } from './memstress-vm.ts';
 import { type AccessTrackingInput, OptionsError, parseAccessTrackingOptions } from './options.ts';
 import { type MarkIdleResult, pageidleMarkVcpuMemoryIdle } from './page-idle-mark.ts';
@@ -20,11 +30,15 @@ export interface PhaseResult {
 export interface AccessTrackingResult {
   profile: string;
   seed: number;
+  /** How memory was marked idle: 'page_idle' or 'lru_gen'. */
+  mode: 'page_idle' | 'lru_gen';
   options: ReturnType<typeof parseAccessTrackingOptions>;
   guestPhysicalMemory: [number, number];
   phases: PhaseResult[];
   /** What the selftest printed after creating the VM, line by line, in order. */
   stdout: string[];
+  /** lru_gen mode: the generation find_generation reported after re-populating and each marking. */
+  lruGenGenerations: number[];
   /** A failed selftest assertion, if any (the run stops there, as the selftest does). */
   failure: string | null;
   markIdle: MarkIdleResult[][];
@@ -33,8 +47,6 @@ export interface AccessTrackingResult {
 
 const ITERATION_ACCESS_MEMORY = 0;
 const ITERATION_MARK_IDLE = 1;
-
-class TestFailure extends Error {}
 
 /**
  * Runs the KVM selftest access_tracking_perf_test in its page_idle mode against the model:
@@ -63,12 +75,14 @@ export function runAccessTracking(
   const result: AccessTrackingResult = {
     profile: profile.name,
     seed: o.seed,
+    mode: 'page_idle',
     options: o,
     guestPhysicalMemory: [0, 0],
     phases: [],
     stdout: [],
     failure: null,
     markIdle: [],
+    lruGenGenerations: [],
     counters: {},
   };
   let vm: MemstressVm | null = null;
@@ -86,9 +100,25 @@ export function runAccessTracking(
       randomAccess: o.randomAccess,
       // The selftests draw guest_random_seed at start-up; here it comes from the run's seed.
       randomSeed: 1 + (new RandomStream(o.seed, 'guest_random_seed').nextU32() % 2147483646),
+      lruGen: o.lruGen,
+      memcgName: TEST_MEMCG_NAME,
     });
     const theVm = vm;
+    const out = result.stdout;
+    const useLruGen = o.lruGen && (yield* lruGenUsable(t, vm.vfs, out));
+    const cgroup = `/sys/fs/cgroup/${TEST_MEMCG_NAME}`;
+    if (useLruGen) {
+      result.mode = 'lru_gen';
+      out.push('Using lru_gen for aging', `Creating cgroup: ${cgroup}`);
+    } else out.push('Using page_idle for aging');
     result.guestPhysicalMemory = [vm.args.gpa, vm.args.gpa + vm.args.size];
+    out.push(
+      `Testing guest mode: ${GUEST_MODE}`,
+      `guest physical test memory: [0x${vm.args.gpa.toString(16)}, 0x${(vm.args.gpa + vm.args.size).toString(16)})`,
+      '',
+    );
+    const testPages = (o.vcpus * o.vcpuBytes) / 4096;
+    let lastGen = -1;
     const iteration = new WaitCount(engine, true);
     const completed = vm.kvm.vcpus.map(() => new WaitCount(engine, true));
     let work = ITERATION_ACCESS_MEMORY;
@@ -129,11 +159,30 @@ export function runAccessTracking(
       yield* runIteration(description);
     }
     function* markMemoryIdle() {
+      if (useLruGen) return yield* lruGenMarkMemoryIdle();
       work = ITERATION_MARK_IDLE;
       marks = [];
       yield* runIteration('Mark memory idle (page_idle)');
       marks.sort((a, b) => a.vcpu - b.vcpu);
       result.markIdle.push(marks);
+    }
+    // lru_gen_mark_memory_idle: one aging pass, timed; the pages must have moved to a newer generation.
+    function* lruGenMarkMemoryIdle() {
+      const start = t.now;
+      const stats = yield* lruGenDoAging(t, theVm.vfs, TEST_MEMCG_NAME);
+      const ns = t.now - start;
+      const newGen = findTestGeneration(stats, testPages, o.warnOnly, out);
+      result.lruGenGenerations.push(newGen);
+      if (newGen <= lastGen) {
+        const idle = Math.min(sumForGen(stats, lastGen), testPages);
+        if (!o.warnOnly) throw new TestFailure(`Too many pages still idle (${idle} out of ${testPages})`);
+        out.push(
+          `WARNING: Too many pages still idle (${idle} out of ${testPages}), this will affect performance results.`,
+        );
+      }
+      result.phases.push({ name: 'Mark memory idle (lru_gen)', ns });
+      out.push(`${'Mark memory idle (lru_gen)'.padEnd(30)}: ${formatSeconds(ns)}`);
+      lastGen = newGen;
     }
     // The checks at the end of pageidle_mark_vcpu_memory_idle, in the vCPU's thread.
     function checkMarks(m: MarkIdleResult): void {
@@ -154,6 +203,19 @@ export function runAccessTracking(
     }
     try {
       yield* accessMemory(100, 'Populating memory');
+      if (useLruGen) {
+        // An initial aging pass, so that later passes always move pages to a newer generation.
+        out.push('Initial aging pass (lru_gen)');
+        const stats = yield* lruGenDoAging(t, theVm.vfs, TEST_MEMCG_NAME);
+        if (sumForGen(stats, -1) < testPages)
+          throw new TestFailure(
+            `Not all pages accounted for (looking for ${testPages}). Was the memcg set up correctly?`,
+          );
+        yield* accessMemory(100, 'Re-populating memory');
+        const again = yield* lruGenReadMemcgStats(t, theVm.vfs, TEST_MEMCG_NAME);
+        lastGen = findTestGeneration(again, testPages, o.warnOnly, out);
+        result.lruGenGenerations.push(lastGen);
+      }
       yield* accessMemory(100, 'Writing to populated memory');
       yield* accessMemory(0, 'Reading from populated memory');
       yield* markMemoryIdle();
@@ -162,7 +224,9 @@ export function runAccessTracking(
       yield* accessMemory(0, 'Reading from idle memory');
     } catch (e) {
       if (!(e instanceof TestFailure)) throw e;
+      result.failure ??= e.message;
     }
+    if (useLruGen) out.push(`Destroying cgroup: ${cgroup}`);
     done = true;
     iteration.add(t, 1);
   }
@@ -212,16 +276,31 @@ function collectCounters(
     rmapLock: vm.testVma.rmapLock.stats.snapshot(),
     mmuNotifier: { ...host.mmuNotifier.stats },
     pageIdle: { ...vm.pageIdle.stats },
+    ...(host.lruGen !== null ? { lruGen: lruGenCounters(host.lruGen) } : {}),
     hostFaults: { ...host.faultStats },
     memory: {
       maxPfn: host.mem.maxPfn,
       framesAllocated: host.mem.nodes.reduce((s, n) => s + n.allocated, 0),
+      slot0Written: vm.slot0Written,
       lruPages: host.lru.onLru,
       lruBatched: host.lru.pending,
       sptePages: vm.kvm.mmu.pool.tables,
       hostPageTables: vm.mm.pt.tables,
       stateBytes: stateBytes(vm),
     },
+  };
+}
+
+/** MGLRU counters and the mm-walk statistics summed over lruvecs. */
+function lruGenCounters(lg: LruGen): Record<string, number> {
+  const walk = [0, 0, 0, 0];
+  for (const l of lg.all()) for (let i = 0; i < 4; i++) walk[i] += l.mmState.stats[i];
+  return {
+    ...lg.stats,
+    mmLeafTotal: walk[0],
+    mmLeafYoung: walk[1],
+    mmNonleafFound: walk[2],
+    mmNonleafAdded: walk[3],
   };
 }
 
