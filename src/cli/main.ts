@@ -1,12 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
+import { Presets, SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { formatAccessTracking } from '../experiments/access-tracking/format.ts';
 import { OptionsError } from '../experiments/access-tracking/options.ts';
 import { runAccessTracking } from '../experiments/access-tracking/run.ts';
+import { formatTable, runTable, tableCsv } from '../experiments/table.ts';
 import { BACKING_KINDS } from '../host/vma.ts';
-import { DEFAULT_PROFILE, ProfileError } from '../sim/profile.ts';
+import { DEFAULT_PROFILE, loadProfile, ProfileError } from '../sim/profile.ts';
 import { Tracer } from '../sim/trace.ts';
+import { DEFAULT_KERNEL, KERNEL_VARIANTS } from '../variants/kernel-variant.ts';
 import { parseSize } from './parse-size.ts';
 
 /** Where the CLI writes. */
@@ -54,6 +57,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
       'mark memory idle with MGLRU aging (debugfs lru_gen) instead of page_idle',
       false,
     )
+    .option('-p, --benchmark', 'benchmark MGLRU aging while the vCPUs fault memory in (seed 003)', false)
     .addOption(
       new Option('-s, --backing <type>', 'backing source')
         .choices(BACKING_KINDS as string[])
@@ -61,9 +65,15 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     )
     .option('-w, --warn-only [n]', 'warn instead of failing the idle-page checks (0 keeps failing)')
     .addOption(
-      new Option('--aging <lock>', 'how KVM ages SPTEs')
-        .choices(['write-lock', 'lockless'])
-        .default('lockless'),
+      new Option('--kernel <name>', 'kernel variant to simulate')
+        .choices(KERNEL_VARIANTS.map((v) => v.name))
+        .default(DEFAULT_KERNEL),
+    )
+    .addOption(
+      new Option('--aging <lock>', "how KVM ages SPTEs (default: the kernel's)").choices([
+        'write-lock',
+        'lockless',
+      ]),
     )
     .option('--no-ept-ad', 'run EPT without Accessed/Dirty bits (access tracking by RWX)')
     .option('--random-access', 'guest touches pages in random order (memstress random_access)', false)
@@ -83,8 +93,10 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
           vcpuBytes: opts.bytes,
           overlap: opts.overlap,
           lruGen: opts.lruGen,
+          benchmark: opts.benchmark,
           backing: opts.backing,
           warnOnly: warn === true || (warn !== undefined && Number(warn) > 0),
+          kernel: opts.kernel,
           aging: opts.aging,
           eptAd: opts.eptAd,
           randomAccess: opts.randomAccess,
@@ -102,7 +114,54 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
       } else io.out(formatAccessTracking(r));
       onExit(r.failure === null ? 0 : 1);
     });
+  program
+    .command('table')
+    .description("run seed 003's table: access-tracking -p -l with no aging and each kernel, per vCPU count")
+    .option('--vcpus <list>', 'vCPU counts, comma-separated', listArg('--vcpus'), [1, 2, 4, 8])
+    .option('-b, --bytes <size>', 'guest memory per vCPU (K/M/G suffixes)', sizeArg, 2 ** 30)
+    .option('--kernels <list>', 'kernel variants, comma-separated (6.12 = no opt, 6.15 = opt)', '6.12,6.15')
+    .option('--seed <n>', 'seed of the simulation', intArg('--seed', 0), 0)
+    .option('--profile <name>', 'cost profile (profiles/NAME.json)', DEFAULT_PROFILE)
+    .addOption(new Option('--json', 'print rows and ratios as JSON').conflicts('csv'))
+    .option('--csv', 'print the rows as CSV')
+    .action((opts) => {
+      const kernels = String(opts.kernels)
+        .split(',')
+        .map((k) => k.trim())
+        .filter((k) => k !== '');
+      const bar = process.stderr.isTTY
+        ? new SingleBar({ format: 'table {bar} {value}/{total} runs' }, Presets.shades_classic)
+        : null;
+      const total = opts.vcpus.length * (kernels.length + 1);
+      bar?.start(total, 0);
+      let t: ReturnType<typeof runTable>;
+      try {
+        t = runTable({
+          vcpus: opts.vcpus,
+          vcpuBytes: opts.bytes,
+          kernels,
+          seed: opts.seed,
+          profile: loadProfile(opts.profile),
+          onProgress: (done) => bar?.update(done),
+        });
+      } finally {
+        bar?.stop();
+      }
+      if (opts.json) io.out(`${JSON.stringify({ simulated: true, ...t })}\n`);
+      else if (opts.csv) io.out(tableCsv(t.rows));
+      else io.out(formatTable(t, kernels));
+      onExit(0);
+    });
   return program;
+}
+
+function listArg(name: string): (v: string) => number[] {
+  return (v) => {
+    const xs = v.split(',').map((s) => s.trim());
+    if (xs.some((x) => !/^\d+$/.test(x) || Number(x) < 1))
+      throw new InvalidArgumentError(`${name} takes whole numbers >= 1, comma-separated`);
+    return xs.map(Number);
+  };
 }
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit status. */

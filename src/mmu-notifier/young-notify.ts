@@ -2,6 +2,15 @@ import type { Mm } from '../host/mm.ts';
 import { PTE_ACCESSED } from '../host/page-table.ts';
 import type { SimThread } from '../sim/thread.ts';
 
+/** ptep_test_and_clear_young / pmdp_test_and_clear_young: the primary MMU's Accessed bit only. */
+export function ptepTestAndClearYoung(t: SimThread, mm: Mm, entryIdx: number): boolean {
+  const E = mm.pt.entries;
+  t.advance(mm.host.engine.profile.pteYoungNs);
+  const young = (E[entryIdx] & PTE_ACCESSED) !== 0;
+  if (young) E[entryIdx] &= ~PTE_ACCESSED;
+  return young;
+}
+
 /**
  * ptep_clear_young_notify / pmdp_clear_young_notify (include/linux/mmu_notifier.h): test and clear
  * the host entry's Accessed bit, then OR in mmu_notifier_clear_young over the entry's range (a page,
@@ -14,10 +23,7 @@ export function ptepClearYoungNotify(
   entryIdx: number,
   size: number,
 ): boolean {
-  const E = mm.pt.entries;
-  t.advance(mm.host.engine.profile.pteYoungNs);
-  let young = (E[entryIdx] & PTE_ACCESSED) !== 0;
-  if (young) E[entryIdx] &= ~PTE_ACCESSED;
+  let young = ptepTestAndClearYoung(t, mm, entryIdx);
   if (mm.host.mmuNotifier.clearYoung(t, mm, addr, addr + size)) young = true;
   return young;
 }
@@ -33,10 +39,7 @@ export function ptepClearFlushYoungNotify(
   entryIdx: number,
   size: number,
 ): boolean {
-  const E = mm.pt.entries;
-  t.advance(mm.host.engine.profile.pteYoungNs);
-  let young = (E[entryIdx] & PTE_ACCESSED) !== 0;
-  if (young) E[entryIdx] &= ~PTE_ACCESSED;
+  let young = ptepTestAndClearYoung(t, mm, entryIdx);
   if (mm.host.mmuNotifier.clearFlushYoung(t, mm, addr, addr + size)) young = true;
   return young;
 }

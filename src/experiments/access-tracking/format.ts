@@ -14,7 +14,7 @@ export function formatAccessTracking(r: AccessTrackingResult): string {
   const o = r.options;
   const lines = [
     `# mmulab access-tracking: the KVM selftest access_tracking_perf_test (${r.mode} mode), simulated`,
-    `# profile ${r.profile}, seed ${r.seed}, ${o.vcpus} vCPU(s) x ${o.vcpuBytes} bytes, ${o.backing}, aging ${o.aging}, EPT A/D ${o.eptAd ? 'on' : 'off'}`,
+    `# profile ${r.profile}, seed ${r.seed}, kernel ${o.kernel}, ${o.vcpus} vCPU(s) x ${o.vcpuBytes} bytes, ${o.backing}, KVM aging ${o.aging}, EPT A/D ${o.eptAd ? 'on' : 'off'}`,
     '# all times are simulated seconds',
     ...r.stdout,
   ];

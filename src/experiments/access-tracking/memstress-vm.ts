@@ -51,6 +51,8 @@ export interface MemstressVmSpec {
   randomSeed?: number;
   /** Run with the multi-gen LRU, the VMM in memcg `memcgName`. */
   lruGen?: boolean;
+  /** MGLRU aging walks ask the secondary MMUs (Linux 6.12 and later). */
+  walkSecondaryMmu?: boolean;
   memcgName?: string;
 }
 
@@ -101,6 +103,7 @@ export function* createMemstressVm(
   let memcg = host.memcgs.root;
   if (spec.lruGen) {
     const lg = new LruGen(host);
+    lg.walkSecondaryMmu = spec.walkSecondaryMmu ?? true;
     host.lruGen = lg;
     vfs.register(LRU_GEN_ENABLED, new LruGenEnabledFile(lg));
     vfs.register(LRU_GEN_MIN_TTL_MS, new LruGenMinTtlFile(lg));

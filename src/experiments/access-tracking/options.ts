@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { BACKING_KINDS } from '../../host/vma.ts';
+import type { AgingLock } from '../../kvm/kvm.ts';
+import { DEFAULT_KERNEL, KERNEL_VARIANTS, kernelVariant } from '../../variants/kernel-variant.ts';
 
 /** KVM_MAX_VCPUS on x86. */
 export const KVM_MAX_VCPUS = 4096;
@@ -22,10 +24,21 @@ export const accessTrackingOptionsSchema = z.object({
   randomAccess: z.boolean().default(false),
   /** -l: age with MGLRU through debugfs lru_gen instead of page_idle. */
   lruGen: z.boolean().default(false),
+  /** -p: benchmark MGLRU aging passes while the vCPUs fault memory in (implies -l). */
+  benchmark: z.boolean().default(false),
+  /** With -p: run the aging passes (false measures the vCPUs alone, the "no aging" row). */
+  benchmarkAging: z.boolean().default(true),
   /** -w: warn instead of failing the idle-page checks. */
   warnOnly: z.boolean().default(false),
-  /** --aging: how KVM ages (write-lock before 6.15, lockless from 6.15). */
-  aging: z.enum(['write-lock', 'lockless']).default('lockless'),
+  /** --kernel: the kernel variant simulated (src/variants). */
+  kernel: z
+    .string()
+    .default(DEFAULT_KERNEL)
+    .refine((k) => kernelVariant(k) !== undefined, {
+      message: `unknown kernel (known: ${KERNEL_VARIANTS.map((v) => v.name).join(', ')})`,
+    }),
+  /** --aging: how KVM ages, overriding the kernel's (write-lock before 6.15, lockless from 6.15). */
+  aging: z.enum(['write-lock', 'lockless']).optional(),
   /** EPT A/D bits (off: access tracking by clearing RWX). */
   eptAd: z.boolean().default(true),
   seed: z.number().int().min(0).max(0xffffffff).default(0),
@@ -37,7 +50,7 @@ export const accessTrackingOptionsSchema = z.object({
 
 /** Options as the caller gives them (defaults filled in by the schema). */
 export type AccessTrackingInput = z.input<typeof accessTrackingOptionsSchema>;
-export type AccessTrackingOptions = z.output<typeof accessTrackingOptionsSchema>;
+export type AccessTrackingOptions = z.output<typeof accessTrackingOptionsSchema> & { aging: AgingLock };
 
 /** A bad option or a run that cannot be done; the CLI prints the message and exits 2. */
 export class OptionsError extends Error {
@@ -57,5 +70,5 @@ export function parseAccessTrackingOptions(input: AccessTrackingInput): AccessTr
     (o.vcpus * o.vcpuBytes) % (2 << 20) !== 0
   )
     throw new OptionsError(`vcpuBytes: ${o.backing} needs guest memory in whole 2 MiB pages`);
-  return o;
+  return { ...o, aging: o.aging ?? kernelVariant(o.kernel)!.kvmAging };
 }

@@ -6,6 +6,7 @@ import { RandomStream } from '../../sim/random.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import type { Tracer } from '../../sim/trace.ts';
 import { WaitCount } from '../../sync/wait-count.ts';
+import { kernelVariant } from '../../variants/kernel-variant.ts';
 import { formatSeconds, GUEST_MODE } from './format.ts';
 import {
   findTestGeneration,
@@ -37,6 +38,8 @@ export interface AccessTrackingResult {
   phases: PhaseResult[];
   /** What the selftest printed after creating the VM, line by line, in order. */
   stdout: string[];
+  /** -p: the vCPUs' wall time and the aging passes run meanwhile. */
+  benchmark: { vcpuWallNs: number; passes: number; agingTotalNs: number; avgPassNs: number } | null;
   /** lru_gen mode: the generation find_generation reported after re-populating and each marking. */
   lruGenGenerations: number[];
   /** A failed selftest assertion, if any (the run stops there, as the selftest does). */
@@ -44,6 +47,9 @@ export interface AccessTrackingResult {
   markIdle: MarkIdleResult[][];
   counters: Record<string, Record<string, number>>;
 }
+
+/** Ends the run after the benchmark, skipping the test's phases. */
+class BenchmarkDone extends Error {}
 
 const ITERATION_ACCESS_MEMORY = 0;
 const ITERATION_MARK_IDLE = 1;
@@ -82,6 +88,7 @@ export function runAccessTracking(
     stdout: [],
     failure: null,
     markIdle: [],
+    benchmark: null,
     lruGenGenerations: [],
     counters: {},
   };
@@ -100,12 +107,13 @@ export function runAccessTracking(
       randomAccess: o.randomAccess,
       // The selftests draw guest_random_seed at start-up; here it comes from the run's seed.
       randomSeed: 1 + (new RandomStream(o.seed, 'guest_random_seed').nextU32() % 2147483646),
-      lruGen: o.lruGen,
+      lruGen: o.lruGen || o.benchmark,
+      walkSecondaryMmu: kernelVariant(o.kernel)!.walkSecondaryMmu,
       memcgName: TEST_MEMCG_NAME,
     });
     const theVm = vm;
     const out = result.stdout;
-    const useLruGen = o.lruGen && (yield* lruGenUsable(t, vm.vfs, out));
+    const useLruGen = (o.lruGen || o.benchmark) && (yield* lruGenUsable(t, vm.vfs, out));
     const cgroup = `/sys/fs/cgroup/${TEST_MEMCG_NAME}`;
     if (useLruGen) {
       result.mode = 'lru_gen';
@@ -124,6 +132,7 @@ export function runAccessTracking(
     let work = ITERATION_ACCESS_MEMORY;
     let done = false;
     let marks: MarkIdleResult[] = [];
+    const vcpuDoneAt = vm.kvm.vcpus.map(() => 0);
     for (const vcpu of vm.kvm.vcpus) {
       engine.spawn(`vcpu${vcpu.id}`, function* (vt) {
         vcpu.thread = vt;
@@ -139,6 +148,7 @@ export function runAccessTracking(
             marks.push(m);
             checkMarks(m);
           }
+          vcpuDoneAt[vcpu.id] = vt.now;
           completed[vcpu.id].add(vt, 1);
         }
       });
@@ -201,7 +211,41 @@ export function runAccessTracking(
           );
       }
     }
+    // run_benchmark (seed 003's -p): aging passes back to back until the slowest vCPU has faulted
+    // its memory in.
+    function* runBenchmark() {
+      out.push('Running lru_gen benchmark...');
+      theVm.args.writePercent = 100;
+      work = ITERATION_ACCESS_MEMORY;
+      iteration.add(t, 1);
+      const start = t.now;
+      const target = iteration.value;
+      let passes = 0;
+      if (o.benchmarkAging) {
+        for (;;) {
+          if (t.mustSync()) yield;
+          if (completed.every((c) => c.value >= target)) break;
+          yield* lruGenDoAging(t, theVm.vfs, TEST_MEMCG_NAME);
+          passes++;
+        }
+      }
+      const agingTotalNs = t.now - start;
+      for (const c of completed) yield c.waitFor(t, target);
+      const vcpuWallNs = Math.max(...vcpuDoneAt) - start;
+      const avgPassNs = passes > 0 ? Math.floor(agingTotalNs / passes) : 0;
+      result.benchmark = { vcpuWallNs, passes, agingTotalNs, avgPassNs };
+      out.push(`${'vcpu wall time'.padEnd(30)}: ${formatSeconds(vcpuWallNs)}`);
+      if (passes > 0)
+        out.push(
+          `${'lru_gen avg pass duration'.padEnd(30)}: ${formatSeconds(avgPassNs)}, (passes:${passes}, total:${formatSeconds(agingTotalNs)})`,
+        );
+    }
     try {
+      if (o.benchmark) {
+        if (!useLruGen) throw new TestFailure('lru_gen is not usable: the -p benchmark needs it');
+        yield* runBenchmark();
+        throw new BenchmarkDone();
+      }
       yield* accessMemory(100, 'Populating memory');
       if (useLruGen) {
         // An initial aging pass, so that later passes always move pages to a newer generation.
@@ -223,8 +267,8 @@ export function runAccessTracking(
       yield* markMemoryIdle();
       yield* accessMemory(0, 'Reading from idle memory');
     } catch (e) {
-      if (!(e instanceof TestFailure)) throw e;
-      result.failure ??= e.message;
+      if (e instanceof TestFailure) result.failure ??= e.message;
+      else if (!(e instanceof BenchmarkDone)) throw e;
     }
     if (useLruGen) out.push(`Destroying cgroup: ${cgroup}`);
     done = true;

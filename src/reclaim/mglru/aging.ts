@@ -2,7 +2,7 @@ import type { Mm } from '../../host/mm.ts';
 import { PTE_ACCESSED, PTE_PRESENT, PTE_PSE, ptePfn } from '../../host/page-table.ts';
 import type { Vma } from '../../host/vma.ts';
 import { mmHasNotifiers } from '../../mmu-notifier/mmu-notifier.ts';
-import { ptepClearYoungNotify } from '../../mmu-notifier/young-notify.ts';
+import { ptepClearYoungNotify, ptepTestAndClearYoung } from '../../mmu-notifier/young-notify.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { bloomKey, newBloom, testBloom, updateBloom } from './bloom.ts';
 import { folioLruGen } from './gen-flags.ts';
@@ -107,7 +107,7 @@ function* walkPmdRange(t: SimThread, lg: LruGen, walk: MmWalk, mm: Mm, vma: Vma)
       walk.mmStats[MM_LEAF_TOTAL]++;
       const head = ptePfn(E[pmdIdx]);
       if (!acceptFolio(lg, walk, head)) continue;
-      if (ptepClearYoungNotify(t, mm, Math.floor(addr / hpage) * hpage, pmdIdx, hpage)) {
+      if (clearYoung(t, lg, mm, Math.floor(addr / hpage) * hpage, pmdIdx, hpage)) {
         walkUpdateFolio(t, lg, walk, head);
         walk.mmStats[MM_LEAF_YOUNG]++;
       }
@@ -135,7 +135,7 @@ function* walkPteRange(
 ): Gen<boolean> {
   const p = lg.host.engine.profile;
   const E = mm.pt.entries;
-  const notifiers = mmHasNotifiers(mm);
+  const notifiers = lg.walkSecondaryMmu && mmHasNotifiers(mm);
   const zero = lg.host.mem.zeroPfn;
   const start = Math.max(vma.start, Math.floor(addr / (512 * 4096)) * 512 * 4096);
   const end = Math.min(vma.end, (Math.floor(addr / (512 * 4096)) + 1) * 512 * 4096);
@@ -152,12 +152,19 @@ function* walkPteRange(
     const pfn = ptePfn(e);
     if (!acceptFolio(lg, walk, pfn)) continue;
     if (t.mustSync()) yield;
-    if (!ptepClearYoungNotify(t, mm, a, idx, 4096)) continue;
+    if (!clearYoung(t, lg, mm, a, idx, 4096)) continue;
     walkUpdateFolio(t, lg, walk, pfn);
     walk.mmStats[MM_LEAF_YOUNG]++;
     young++;
   }
   return young * PTES_PER_LINE >= total;
+}
+
+/** {ptep,pmdp}_clear_young_notify (6.12+), or only the primary MMU's bit before. */
+function clearYoung(t: SimThread, lg: LruGen, mm: Mm, addr: number, idx: number, size: number): boolean {
+  return lg.walkSecondaryMmu
+    ? ptepClearYoungNotify(t, mm, addr, idx, size)
+    : ptepTestAndClearYoung(t, mm, idx);
 }
 
 /** get_pfn_folio: on an MGLRU list, in this lruvec's memcg and node. */

@@ -40,6 +40,8 @@ export class LruGen {
   /** Effective caps (x86 with hardware accessed bits: all three). */
   caps = LRU_GEN_CORE | LRU_GEN_MM_WALK | LRU_GEN_NONLEAF_YOUNG;
   minTtlMs = 0;
+  /** Aging walks consult secondary MMUs through clear_young (Linux 6.12+; see src/variants). */
+  walkSecondaryMmu = true;
   private readonly lruvecs = new Map<number, Lruvec>();
   /** lruvec->lru_lock of each lruvec, by the same key. */
   private readonly locks = new Map<number, SpinLock>();

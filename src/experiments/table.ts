@@ -1,0 +1,128 @@
+import type { CostProfile } from '../sim/profile.ts';
+import { kernelVariant } from '../variants/kernel-variant.ts';
+import { formatSeconds } from './access-tracking/format.ts';
+import { OptionsError } from './access-tracking/options.ts';
+import { runAccessTracking } from './access-tracking/run.ts';
+
+/** Options of `runTable`. */
+export interface TableOptions {
+  vcpus: number[];
+  vcpuBytes: number;
+  /** Kernel variants to compare with the no-aging baseline (6.12 is "no opt", 6.15 "opt"). */
+  kernels: string[];
+  seed?: number;
+  profile?: CostProfile | string;
+  /** Called after each run with (done, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** One row of seed 003's table. */
+export interface TableRow {
+  vcpus: number;
+  /** 'no aging', 'no opt', 'opt' or a kernel name. */
+  label: string;
+  kernel: string | null;
+  vcpuWallNs: number;
+  /** Mean aging pass, null without aging. */
+  avgPassNs: number | null;
+  passes: number;
+}
+
+/** The per-vCPU-count comparison printed after the table. */
+export interface TableRatio {
+  vcpus: number;
+  /** Aging pass time of the first kernel over the second (no opt / opt). */
+  passRatio: number | null;
+  /** Wall-time overhead of each kernel against no aging, as a fraction. */
+  overhead: Record<string, number>;
+}
+
+/** The name seed 003 gives a kernel's rows. */
+export function kernelLabel(kernel: string): string {
+  return kernel === '6.12' ? 'no opt' : kernel === '6.15' ? 'opt' : kernel;
+}
+
+/**
+ * seed 003's table: `access_tracking_perf_test -p -l -b B -v N` with no aging and with each kernel,
+ * for each vCPU count. Every number comes from a full simulated run.
+ */
+export function runTable(o: TableOptions): { rows: TableRow[]; ratios: TableRatio[] } {
+  for (const k of o.kernels)
+    if (kernelVariant(k) === undefined) throw new OptionsError(`unknown kernel '${k}'`);
+  if (o.vcpus.length === 0 || o.vcpus.some((v) => !Number.isInteger(v) || v < 1))
+    throw new OptionsError('--vcpus takes a list of whole numbers >= 1');
+  const rows: TableRow[] = [];
+  const total = o.vcpus.length * (o.kernels.length + 1);
+  for (const v of o.vcpus) {
+    for (const kernel of [null, ...o.kernels]) {
+      const r = runAccessTracking(
+        {
+          vcpus: v,
+          vcpuBytes: o.vcpuBytes,
+          benchmark: true,
+          benchmarkAging: kernel !== null,
+          kernel: kernel ?? '6.15',
+          seed: o.seed ?? 0,
+        },
+        o.profile,
+      );
+      if (r.benchmark === null) throw new OptionsError(`run failed: ${r.failure ?? 'no benchmark result'}`);
+      rows.push({
+        vcpus: v,
+        label: kernel === null ? 'no aging' : kernelLabel(kernel),
+        kernel,
+        vcpuWallNs: r.benchmark.vcpuWallNs,
+        avgPassNs: kernel === null ? null : r.benchmark.avgPassNs,
+        passes: r.benchmark.passes,
+      });
+      o.onProgress?.(rows.length, total);
+    }
+  }
+  const ratios = o.vcpus.map((v) => {
+    const of = rows.filter((r) => r.vcpus === v);
+    const base = of.find((r) => r.kernel === null)!;
+    const aged = of.filter((r) => r.kernel !== null);
+    const overhead: Record<string, number> = {};
+    for (const r of aged) overhead[r.label] = r.vcpuWallNs / base.vcpuWallNs - 1;
+    const passRatio = aged.length >= 2 && aged[1].avgPassNs ? aged[0].avgPassNs! / aged[1].avgPassNs : null;
+    return { vcpus: v, passRatio, overhead };
+  });
+  return { rows, ratios };
+}
+
+/** The table in seed 003's layout, then the ratios. */
+export function formatTable(t: { rows: TableRow[]; ratios: TableRatio[] }, kernels: string[]): string {
+  const lines = ['num_vcpus vcpu wall time aging avg pass time'];
+  let last = -1;
+  for (const r of t.rows) {
+    if (r.vcpus !== last) lines.push('');
+    last = r.vcpus;
+    const sec = (ns: number) => formatSeconds(ns).slice(0, -1);
+    lines.push(
+      `${r.vcpus} (${r.label}) ${sec(r.vcpuWallNs)} ${r.avgPassNs === null ? 'n/a' : sec(r.avgPassNs)}`,
+    );
+  }
+  lines.push('', '# simulated seconds; per row:');
+  const names = kernels.map(kernelLabel);
+  const head = ['num_vcpus'];
+  if (names.length >= 2) head.push(`pass ${names[0]}/${names[1]}`);
+  for (const n of names) head.push(`overhead ${n}`);
+  lines.push(`# ${head.join('  ')}`);
+  for (const r of t.ratios) {
+    const cols = [String(r.vcpus)];
+    if (names.length >= 2) cols.push(r.passRatio === null ? 'n/a' : `${r.passRatio.toFixed(2)}x`);
+    for (const n of names) cols.push(`${((r.overhead[n] ?? 0) * 100).toFixed(1)}%`);
+    lines.push(`# ${cols.join('  ')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The rows as CSV. */
+export function tableCsv(rows: TableRow[]): string {
+  const out = ['vcpus,variant,kernel,vcpu_wall_s,aging_avg_pass_s,aging_passes'];
+  for (const r of rows)
+    out.push(
+      `${r.vcpus},${r.label},${r.kernel ?? ''},${r.vcpuWallNs / 1e9},${r.avgPassNs === null ? '' : r.avgPassNs / 1e9},${r.passes}`,
+    );
+  return `${out.join('\n')}\n`;
+}

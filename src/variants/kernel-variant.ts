@@ -1,0 +1,52 @@
+import type { AgingLock } from '../kvm/kvm.ts';
+
+/**
+ * A kernel to simulate, as data: which design each mechanism follows. Variants are parameter sets,
+ * not forks of the code.
+ */
+export interface KernelVariant {
+  readonly name: string;
+  /** Where it comes from and what it changes. */
+  readonly description: string;
+  /** How kvm_age_gfn / kvm_test_age_gfn synchronise on x86 (CONFIG_KVM_MMU_LOCKLESS_AGING). */
+  readonly kvmAging: AgingLock;
+  /**
+   * MGLRU aging walks (walk_pte_range, walk_pmd_range) examine every present PTE of an mm with
+   * MMU notifiers and clear its young state with {ptep,pmdp}_clear_young_notify. Without it the
+   * walk only looks at PTEs whose CPU Accessed bit is set and never asks the secondary MMU.
+   */
+  readonly walkSecondaryMmu: boolean;
+}
+
+/** The kernels mmulab knows, by name. */
+export const KERNEL_VARIANTS: readonly KernelVariant[] = [
+  {
+    name: 'pre-6.12',
+    description:
+      'Linux before 6.12: MGLRU aging walks only test-and-clear the CPU Accessed bit (ptep_test_and_clear_young) and skip PTEs that are not young, so pages used only through KVM never look young to aging; KVM is consulted at eviction time only. KVM ages under mmu_lock for write.',
+    kvmAging: 'write-lock',
+    walkSecondaryMmu: false,
+  },
+  {
+    name: '6.12',
+    description:
+      'Linux 6.12 (commits 1d4832becdc2, ddd6d8e975b1, "mm: multi-gen LRU: Have secondary MMUs participate in MM_WALK"): aging walks call mmu_notifier_clear_young for every present PTE of an mm with notifiers; KVM ages under mmu_lock for write. The "no opt" rows of seed 003.',
+    kvmAging: 'write-lock',
+    walkSecondaryMmu: true,
+  },
+  {
+    name: '6.15',
+    description:
+      'Linux 6.15 (kvm-x86 "mmu changes for 6.15", "KVM: x86/mmu: Age sptes locklessly"): the same walk, with KVM aging x86 TDP MMU SPTEs under RCU with atomics, no mmu_lock. The "opt" rows of seed 003.',
+    kvmAging: 'lockless',
+    walkSecondaryMmu: true,
+  },
+];
+
+/** The kernel simulated when none is named. */
+export const DEFAULT_KERNEL = '6.15';
+
+/** Looks a variant up by name; undefined if unknown. */
+export function kernelVariant(name: string): KernelVariant | undefined {
+  return KERNEL_VARIANTS.find((v) => v.name === name);
+}
