@@ -29,6 +29,10 @@ describe('mmulab CLI', () => {
     [['access-tracking', '-v', '4096', '-b', '1T'], /over the .* limit; at most .* GiB of guest memory fits/],
     [['access-tracking', '--bogus'], /unknown option '--bogus'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
+    [['access-tracking', '--kernel', '4.19'], /Allowed choices are pre-6.12, 6.12, 6.15/],
+    [['table', '--vcpus', '1,0'], /--vcpus takes whole numbers >= 1/],
+    [['table', '--kernels', 'v9', '-b', '1M'], /unknown kernel 'v9'/],
+    [['table', '--json', '--csv'], /cannot be used with option/],
   ] as const) {
     it(`rejects ${argv.join(' ')} with one line and exit 2`, () => {
       const r = run(...argv);
@@ -44,6 +48,17 @@ describe('mmulab CLI', () => {
     const r = run('access-tracking', '-b', '1M');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Reading from idle memory {6}: 0\.\d{9}s\n$/);
+  });
+
+  it('runs the seed-003 table as CSV', () => {
+    const r = run('table', '--vcpus', '1', '-b', '1M', '--csv');
+    expect(r.code).toBe(0);
+    expect(
+      r.out
+        .split('\n')
+        .slice(1, 4)
+        .map((l) => l.split(',').slice(0, 3).join(',')),
+    ).toEqual(['1,no aging,', '1,no opt,6.12', '1,opt,6.15']);
   });
 
   it('prints one JSON object with --json', () => {

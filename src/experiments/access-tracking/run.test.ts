@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Tracer } from '../../sim/trace.ts';
-import { formatAccessTracking } from './format.ts';
+import { formatAccessTracking, formatSeconds } from './format.ts';
 import { runAccessTracking } from './run.ts';
 
 const small = { vcpus: 2, vcpuBytes: 2 << 20 };
@@ -171,6 +171,41 @@ describe('runAccessTracking (page_idle mode)', () => {
     expect(locked.counters.mmuLock.writeAcquired).toBe(locked.counters.kvm.ageGfnCalls);
     const mark = (x: typeof r) => x.phases.filter((p) => p.name.startsWith('Mark')).map((p) => p.ns);
     for (let i = 0; i < 2; i++) expect(mark(locked)[i]).toBeGreaterThan(mark(r)[i]);
+  });
+
+  it('-p runs aging passes back to back while the vCPUs fault memory in', () => {
+    const r = runAccessTracking({ vcpus: 2, vcpuBytes: 8 << 20, benchmark: true });
+    expect(r.failure).toBeNull();
+    const b = r.benchmark!;
+    expect(b.passes).toBeGreaterThan(5);
+    expect(b.avgPassNs).toBe(Math.floor(b.agingTotalNs / b.passes));
+    // The last pass starts before the slowest vCPU is done and ends after it.
+    expect(b.agingTotalNs).toBeGreaterThanOrEqual(b.vcpuWallNs);
+    expect(b.agingTotalNs).toBeLessThan(2 * b.vcpuWallNs);
+    expect(r.stdout.slice(-3, -1)).toEqual([
+      `vcpu wall time                : ${formatSeconds(b.vcpuWallNs)}`,
+      `lru_gen avg pass duration     : ${formatSeconds(b.avgPassNs)}, (passes:${b.passes}, total:${formatSeconds(b.agingTotalNs)})`,
+    ]);
+    expect(r.phases).toEqual([]);
+  });
+
+  it('on a pre-6.12 kernel the lru_gen checks fail: aging never sees pages used only by the guest', () => {
+    const r = runAccessTracking({ vcpus: 1, vcpuBytes: 4 << 20, lruGen: true, kernel: 'pre-6.12' });
+    expect(r.options.aging).toBe('write-lock');
+    expect(r.failure).toMatch(/^Too many pages still idle \(\d+ out of 1024\)$/);
+    expect(r.counters.kvm.ageGfnCalls).toBe(0);
+    const warn = runAccessTracking({
+      vcpus: 1,
+      vcpuBytes: 4 << 20,
+      lruGen: true,
+      kernel: 'pre-6.12',
+      warnOnly: true,
+    });
+    expect(warn.failure).toBeNull();
+    expect(warn.stdout.filter((l) => l.startsWith('WARNING: Too many pages still idle'))).toHaveLength(2);
+    for (const k of ['6.12', '6.15']) {
+      expect(runAccessTracking({ vcpus: 1, vcpuBytes: 4 << 20, lruGen: true, kernel: k }).failure).toBeNull();
+    }
   });
 
   it('refuses a run that would not fit, saying what would', () => {

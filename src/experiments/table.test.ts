@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { formatTable, runTable, tableCsv } from './table.ts';
+
+describe('mmulab table', () => {
+  it("prints seed 003's layout with no aging, no opt (6.12) and opt (6.15) rows, then the ratios", () => {
+    const t = runTable({ vcpus: [1, 2], vcpuBytes: 4 << 20, kernels: ['6.12', '6.15'] });
+    expect(t.rows.map((r) => `${r.vcpus} ${r.label}`)).toEqual([
+      '1 no aging',
+      '1 no opt',
+      '1 opt',
+      '2 no aging',
+      '2 no opt',
+      '2 opt',
+    ]);
+    for (const r of t.rows) {
+      if (r.kernel === null) expect([r.avgPassNs, r.passes]).toEqual([null, 0]);
+      else expect(r.passes).toBeGreaterThan(0);
+    }
+    // Write-locked aging (6.12) is slower per pass than lockless aging (6.15).
+    for (const ratio of t.ratios) expect(ratio.passRatio).toBeGreaterThan(1);
+    const text = formatTable(t, ['6.12', '6.15']).split('\n');
+    expect(text[0]).toBe('num_vcpus vcpu wall time aging avg pass time');
+    expect(text[1]).toBe('');
+    expect(text[2]).toMatch(/^1 \(no aging\) 0\.\d{9} n\/a$/);
+    expect(text[3]).toMatch(/^1 \(no opt\) 0\.\d{9} 0\.\d{9}$/);
+    expect(text.at(-3)).toMatch(/^# 1 {2}\d+\.\d\dx {2}-?\d+\.\d% {2}-?\d+\.\d%$/);
+    expect(tableCsv(t.rows).split('\n')[0]).toBe(
+      'vcpus,variant,kernel,vcpu_wall_s,aging_avg_pass_s,aging_passes',
+    );
+  });
+
+  it('rejects unknown kernels and bad vCPU lists', () => {
+    expect(() => runTable({ vcpus: [1], vcpuBytes: 1 << 20, kernels: ['5.0'] })).toThrow(
+      /unknown kernel '5.0'/,
+    );
+    expect(() => runTable({ vcpus: [], vcpuBytes: 1 << 20, kernels: ['6.15'] })).toThrow(/--vcpus/);
+  });
+});
