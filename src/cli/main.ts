@@ -5,6 +5,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { formatAccessTracking } from '../experiments/access-tracking/format.ts';
 import { OptionsError } from '../experiments/access-tracking/options.ts';
 import { runAccessTracking } from '../experiments/access-tracking/run.ts';
+import { describeErrno, runSysfs } from '../experiments/sysfs.ts';
 import { formatTable, runTable, tableCsv } from '../experiments/table.ts';
 import { BACKING_KINDS } from '../host/vma.ts';
 import { DEFAULT_PROFILE, loadProfile, ProfileError } from '../sim/profile.ts';
@@ -152,7 +153,37 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
       else io.out(formatTable(t, kernels));
       onExit(0);
     });
+  sysfsCommand(program, io, onExit);
   return program;
+}
+
+function sysfsCommand(program: Command, io: CliIo, onExit: (code: number) => void): void {
+  program
+    .command('sysfs')
+    .description('read (or write) a simulated kernel file of a small MGLRU scenario')
+    .argument('<path>', 'file path, e.g. /sys/kernel/debug/lru_gen')
+    .option('--write <text>', 'write TEXT (\\n for newlines) instead of reading')
+    .addOption(
+      new Option('--kernel <name>', 'kernel variant')
+        .choices(KERNEL_VARIANTS.map((v) => v.name))
+        .default(DEFAULT_KERNEL),
+    )
+    .option('-v, --vcpus <n>', 'vCPUs of the scenario', intArg('-v', 1), 1)
+    .option('-b, --bytes <size>', 'guest memory per vCPU', sizeArg, 64 * 2 ** 20)
+    .action((path: string, opts) => {
+      const write = opts.write === undefined ? undefined : String(opts.write).replaceAll('\\n', '\n');
+      const r = runSysfs({ path, write, kernel: opts.kernel, vcpus: opts.vcpus, vcpuBytes: opts.bytes });
+      if (r.ret < 0) {
+        const known = r.ret === -2 ? ` (files: ${r.files.join(', ')})` : '';
+        io.err(
+          `mmulab: ${write === undefined ? 'read' : 'write'} ${path}: ${describeErrno(r.ret)}${known}\n`,
+        );
+        onExit(1);
+        return;
+      }
+      io.out(write === undefined ? (r.text ?? '') : `wrote ${r.ret} bytes\n${r.after ?? ''}`);
+      onExit(0);
+    });
 }
 
 function listArg(name: string): (v: string) => number[] {

@@ -22,6 +22,11 @@ export class Vfs {
     this.files.set(path, file);
   }
 
+  /** Registered paths, sorted. */
+  paths(): string[] {
+    return [...this.files.keys()].sort();
+  }
+
   /** pread(2). */
   *pread(t: SimThread, path: string, pos: number, count: number): Gen<Uint8Array | number> {
     const f = this.files.get(path);

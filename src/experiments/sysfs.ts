@@ -1,0 +1,91 @@
+import { errnoName } from '../fs/errno.ts';
+import { GuestStats, memstressGuestPass } from '../guest/memstress.ts';
+import { Engine } from '../sim/engine.ts';
+import { type CostProfile, DEFAULT_PROFILE, loadProfile } from '../sim/profile.ts';
+import { DEFAULT_KERNEL, kernelVariant } from '../variants/kernel-variant.ts';
+import { createMemstressVm, type MemstressVm } from './access-tracking/memstress-vm.ts';
+import { OptionsError } from './access-tracking/options.ts';
+
+/** Options of `runSysfs`. */
+export interface SysfsOptions {
+  path: string;
+  /** Text to write; without it the file is read. */
+  write?: string;
+  kernel?: string;
+  vcpus?: number;
+  vcpuBytes?: number;
+  seed?: number;
+}
+
+/** What the file access returned: the text read, or the bytes written, or a negative errno. */
+export interface SysfsResult {
+  path: string;
+  text: string | null;
+  ret: number;
+  /** After a write, the file read back (when it can be read). */
+  after: string | null;
+  /** Every simulated file of the scenario. */
+  files: string[];
+}
+
+const dec = new TextDecoder();
+
+/**
+ * Reads or writes one simulated kernel file against a scenario: a memstress VM (MGLRU on, the VMM
+ * in memcg access_tracking_perf_test) whose vCPUs have written all their memory once.
+ */
+export function runSysfs(
+  o: SysfsOptions,
+  profileOrName: CostProfile | string = DEFAULT_PROFILE,
+): SysfsResult {
+  const kernel = kernelVariant(o.kernel ?? DEFAULT_KERNEL);
+  if (kernel === undefined) throw new OptionsError(`unknown kernel '${o.kernel}'`);
+  const profile = typeof profileOrName === 'string' ? loadProfile(profileOrName) : profileOrName;
+  const engine = new Engine({ profile, seed: o.seed ?? 0 });
+  const res: SysfsResult = { path: o.path, text: null, ret: 0, after: null, files: [] };
+  engine.spawn('main', function* (t) {
+    const vm: MemstressVm = yield* createMemstressVm(t, engine, {
+      vcpus: o.vcpus ?? 1,
+      vcpuBytes: o.vcpuBytes ?? 64 << 20,
+      overlap: false,
+      backing: 'anonymous',
+      aging: kernel.kvmAging,
+      eptAd: true,
+      lruGen: true,
+      walkSecondaryMmu: kernel.walkSecondaryMmu,
+    });
+    res.files = vm.vfs.paths();
+    const stats = new GuestStats();
+    for (const vcpu of vm.kvm.vcpus) {
+      vcpu.root ??= vm.kvm.mmu.allocRoot(0);
+      vcpu.thread = t;
+      vcpu.inGuest = true;
+      t.enterGuest();
+      yield* memstressGuestPass(t, vcpu, vm.args, { seed: 1 }, stats);
+      vcpu.inGuest = false;
+      t.exitGuest();
+      if (t.mustSync()) yield;
+    }
+    vm.host.lru.drainAll(t);
+    const read = function* () {
+      const r = yield* vm.vfs.pread(t, o.path, 0, 1 << 20);
+      return typeof r === 'number' ? r : dec.decode(r);
+    };
+    if (o.write === undefined) {
+      const r = yield* read();
+      if (typeof r === 'number') res.ret = r;
+      else res.text = r;
+    } else {
+      res.ret = yield* vm.vfs.pwrite(t, o.path, 0, new TextEncoder().encode(o.write));
+      const r = yield* read();
+      if (typeof r === 'string') res.after = r;
+    }
+  });
+  engine.run();
+  return res;
+}
+
+/** "-EINVAL (errno 22)"-style text for a negative return. */
+export function describeErrno(ret: number): string {
+  return `-${errnoName(ret)}`;
+}
