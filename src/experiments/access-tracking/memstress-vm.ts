@@ -7,7 +7,7 @@ import { Pagemap } from '../../host/pagemap.ts';
 import { BYTES_PER_FRAME } from '../../host/phys-mem.ts';
 import type { BackingKind, Vma } from '../../host/vma.ts';
 import { type AgingLock, Kvm } from '../../kvm/kvm.ts';
-import { LRU_GEN_DEBUGFS, LruGenDebugfs } from '../../reclaim/mglru/debugfs.ts';
+import { LRU_GEN_DEBUGFS, LRU_GEN_FULL_DEBUGFS, LruGenDebugfs } from '../../reclaim/mglru/debugfs.ts';
 import { LruGen } from '../../reclaim/mglru/lru-gen.ts';
 import {
   LRU_GEN_ENABLED,
@@ -108,6 +108,7 @@ export function* createMemstressVm(
     vfs.register(LRU_GEN_ENABLED, new LruGenEnabledFile(lg));
     vfs.register(LRU_GEN_MIN_TTL_MS, new LruGenMinTtlFile(lg));
     vfs.register(LRU_GEN_DEBUGFS, new LruGenDebugfs(lg));
+    vfs.register(LRU_GEN_FULL_DEBUGFS, new LruGenDebugfs(lg, true));
     memcg = host.memcgs.create(`/${spec.memcgName ?? 'access_tracking_perf_test'}`, host.memcgs.root);
   }
   const mm = host.createMm(memcg);

@@ -1,14 +1,24 @@
-import { EEXIST, EINVAL } from '../../fs/errno.ts';
+import { EACCES, EEXIST, EINVAL } from '../../fs/errno.ts';
 import type { SimFile } from '../../fs/vfs.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { tryToIncMaxSeq } from './aging.ts';
 import type { LruGen } from './lru-gen.ts';
-import { HZ, jiffies, LRU_GEN_ANON, LRU_GEN_FILE, type Lruvec, lruGenFromSeq } from './lruvec.ts';
+import {
+  HZ,
+  jiffies,
+  LRU_GEN_ANON,
+  LRU_GEN_FILE,
+  type Lruvec,
+  lruGenFromSeq,
+  MAX_NR_GENS,
+  MAX_NR_TIERS,
+} from './lruvec.ts';
 
 type Gen<R> = Generator<void, R, void>;
 
-/** Path of the debugfs file. */
+/** Paths of the debugfs files. */
 export const LRU_GEN_DEBUGFS = '/sys/kernel/debug/lru_gen';
+export const LRU_GEN_FULL_DEBUGFS = '/sys/kernel/debug/lru_gen_full';
 /** MAX_SWAPPINESS + 1: "swappiness=max", anon only. */
 export const SWAPPINESS_ANON_ONLY = 201;
 /** Highest node id the model accepts (MAX_NUMNODES). */
@@ -22,8 +32,14 @@ const dec = new TextDecoder();
  * every memcg and node, and the `+` (aging) command. The `-` (eviction) command comes with eviction.
  */
 export class LruGenDebugfs implements SimFile {
-  readonly mode = 0o644;
-  constructor(readonly lg: LruGen) {}
+  readonly mode: number;
+  constructor(
+    readonly lg: LruGen,
+    /** lru_gen_full: read-only, every generation with tier and mm-walk rows. */
+    readonly full = false,
+  ) {
+    this.mode = full ? 0o444 : 0o644;
+  }
 
   /** The whole file as the kernel prints it. */
   show(nowNs: number): string {
@@ -35,7 +51,7 @@ export class LruGenDebugfs implements SimFile {
         const l = this.lg.lruvec(memcg, nid);
         if (nid === 0) out += `memcg ${String(memcg.id).padStart(5)} ${memcg.path}\n`;
         out += ` node ${String(nid).padStart(5)}\n`;
-        out += showGens(l, now);
+        out += showGens(l, now, this.full);
       }
     }
     return out;
@@ -49,6 +65,7 @@ export class LruGenDebugfs implements SimFile {
 
   /** lru_gen_seq_write: commands separated by `,` `;` or newlines; stops at the first error. */
   *write(t: SimThread, _pos: number, data: Uint8Array): Gen<number> {
+    if (this.full) return -EACCES;
     for (const raw of dec.decode(data).split(/[,;\n]/)) {
       const tok = raw.replace(/^ +/, '');
       if (tok === '') continue;
@@ -83,16 +100,57 @@ export class LruGenDebugfs implements SimFile {
   }
 }
 
-/** The generation lines of one lruvec (lru_gen_seq_show without the full details). */
-function showGens(l: Lruvec, now: number): string {
+const pad = (n: number) => String(n).padStart(10);
+
+/**
+ * The generation lines of one lruvec (lru_gen_seq_show): from the older min_seq for lru_gen, the
+ * last MAX_NR_GENS for lru_gen_full, which marks retired generations with 'x' and adds the tier and
+ * mm-walk rows (lru_gen_seq_show_full).
+ */
+function showGens(l: Lruvec, now: number, full: boolean): string {
   let out = '';
-  const minSeq = Math.min(l.minSeq[LRU_GEN_ANON], l.minSeq[LRU_GEN_FILE]);
-  for (let seq = minSeq; seq <= l.maxSeq; seq++) {
+  let seq = full
+    ? Math.max(l.maxSeq - MAX_NR_GENS + 1, 0)
+    : Math.min(l.minSeq[LRU_GEN_ANON], l.minSeq[LRU_GEN_FILE]);
+  for (; seq <= l.maxSeq; seq++) {
     const gen = lruGenFromSeq(seq);
     const ageMs = Math.floor(((now - l.timestamps[gen]) * 1000) / HZ);
-    out += ` ${String(seq).padStart(10)} ${String(ageMs).padStart(10)}`;
-    for (const type of [LRU_GEN_ANON, LRU_GEN_FILE]) out += ` ${String(l.pagesIn(seq, type)).padStart(10)} `;
+    out += ` ${pad(seq)} ${pad(ageMs)}`;
+    for (const type of [LRU_GEN_ANON, LRU_GEN_FILE]) {
+      const mark = full && seq < l.minSeq[type] ? 'x' : ' ';
+      out += ` ${pad(l.pagesIn(seq, type))}${mark}`;
+    }
     out += '\n';
+    if (full) out += showFull(l, seq);
   }
   return out;
+}
+
+/** lru_gen_seq_show_full: four tier rows, then the mm-walk statistics. */
+function showFull(l: Lruvec, seq: number): string {
+  let out = '';
+  for (let tier = 0; tier < MAX_NR_TIERS; tier++) {
+    out += `            ${pad(tier)}`;
+    for (const type of [LRU_GEN_ANON, LRU_GEN_FILE]) {
+      const i = type * MAX_NR_TIERS + tier;
+      let s = 'xxx';
+      let n = [0, 0, 0];
+      if (seq === l.maxSeq) {
+        s = 'RTx';
+        n = [l.avgRefaulted[i], l.avgTotal[i], 0];
+      } else if (seq === l.minSeq[type]) {
+        s = 'rep';
+        n = [l.refaulted[i], l.evicted[i], l.protected[i]];
+      }
+      for (let k = 0; k < 3; k++) out += ` ${pad(n[k])}${s[k]}`;
+    }
+    out += '\n';
+  }
+  out += '                      ';
+  for (let i = 0; i < 4; i++) {
+    // NR_HIST_GENS is 1: the statistics show on the max_seq row only.
+    const mine = seq === l.maxSeq;
+    out += ` ${pad(mine ? l.mmState.stats[i] : 0)}${mine ? 'TYFA'[i] : 'x'}`;
+  }
+  return `${out}\n`;
 }

@@ -3,7 +3,14 @@ import type { Memcg } from '../../host/memcg.ts';
 import { PG_ACTIVE, PG_HEAD, PG_REFERENCED, PG_SWAPBACKED, PG_WORKINGSET } from '../../host/page-flags.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { SpinLock } from '../../sync/spinlock.ts';
-import { folioLruGen, LRU_REFS_FLAGS, withGen } from './gen-flags.ts';
+import {
+  folioLruGen,
+  folioLruRefs,
+  LRU_REFS_FLAGS,
+  LRU_REFS_WIDTH,
+  lruTierFromRefs,
+  withGen,
+} from './gen-flags.ts';
 import {
   jiffies,
   LRU_GEN_ANON,
@@ -11,6 +18,7 @@ import {
   Lruvec,
   lruGenFromSeq,
   MAX_NR_GENS,
+  MAX_NR_TIERS,
   MIN_LRU_BATCH,
 } from './lruvec.ts';
 
@@ -180,6 +188,11 @@ export class LruGen {
       if (folioLruGen(f) !== oldGen || this.folioType(f) !== type) continue;
       mem.flags[pfn] = withGen(f & ~LRU_REFS_FLAGS, newGen);
       const n = this.folioPages(pfn);
+      // Counted as protected in its tier, unless it is a lazily promoted workingset folio.
+      const refs = folioLruRefs(f);
+      const ws = f & PG_WORKINGSET ? 1 : 0;
+      if (refs + ws !== (1 << LRU_REFS_WIDTH) + 1)
+        l.protected[type * MAX_NR_TIERS + lruTierFromRefs(refs, ws === 1)] += n;
       l.nrPages[oldGen * 2 + type] -= n;
       l.nrPages[newGen * 2 + type] += n;
       dst.pushHead(pfn);
@@ -187,6 +200,7 @@ export class LruGen {
       t.advance(p.folioIncGenNs);
     }
     l.nrPages[oldGen * 2 + type] = 0;
+    l.resetCtrlPos(type);
     l.minSeq[type]++;
   }
 }

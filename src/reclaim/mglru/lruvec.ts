@@ -55,6 +55,15 @@ export class Lruvec {
   readonly nrPages = new Float64Array(MAX_NR_GENS * 2);
   readonly folios: FolioQueue[] = [];
   readonly mmState = new LruGenMmState();
+  /**
+   * PID-controller bookkeeping per [type * MAX_NR_TIERS + tier] (NR_HIST_GENS = 1): running
+   * averages, and the counts since min_seq last moved.
+   */
+  readonly avgRefaulted = new Float64Array(2 * MAX_NR_TIERS);
+  readonly avgTotal = new Float64Array(2 * MAX_NR_TIERS);
+  readonly refaulted = new Float64Array(2 * MAX_NR_TIERS);
+  readonly evicted = new Float64Array(2 * MAX_NR_TIERS);
+  readonly protected = new Float64Array(2 * MAX_NR_TIERS);
 
   constructor(
     readonly memcg: Memcg,
@@ -68,6 +77,21 @@ export class Lruvec {
   /** Generations of a type: max_seq - min_seq + 1 (between 2 and 4). */
   nrGens(type: number): number {
     return this.maxSeq - this.minSeq[type] + 1;
+  }
+
+  /**
+   * reset_ctrl_pos when min_seq of `type` moves (carryover): fold the counts into the averages and,
+   * with one histogram generation, clear them.
+   */
+  resetCtrlPos(type: number): void {
+    for (let tier = 0; tier < MAX_NR_TIERS; tier++) {
+      const i = type * MAX_NR_TIERS + tier;
+      this.avgRefaulted[i] = Math.floor((this.avgRefaulted[i] + this.refaulted[i]) / 2);
+      this.avgTotal[i] = Math.floor((this.avgTotal[i] + this.evicted[i] + this.protected[i]) / 2);
+      this.refaulted[i] = 0;
+      this.evicted[i] = 0;
+      this.protected[i] = 0;
+    }
   }
 
   /** Pages in generation `seq` of `type` (never below 0). */

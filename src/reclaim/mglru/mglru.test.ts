@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { EINVAL } from '../../fs/errno.ts';
+import { EACCES, EINVAL } from '../../fs/errno.ts';
 import { followPteLockless } from '../../host/gup.ts';
 import { PG_REFERENCED, PG_WORKINGSET } from '../../host/page-flags.ts';
 import { runOnVm, testGfn, vcpuAccess } from '../../testing/vm-fixture.ts';
-import { LRU_GEN_DEBUGFS } from './debugfs.ts';
+import { LRU_GEN_DEBUGFS, LRU_GEN_FULL_DEBUGFS } from './debugfs.ts';
 import { folioLruGen } from './gen-flags.ts';
 import { LRU_GEN_ENABLED, LRU_GEN_MIN_TTL_MS } from './sysfs.ts';
 
@@ -119,6 +119,33 @@ describe('multi-gen LRU', () => {
       expect(l.pagesIn(3, 0)).toBe(1);
       expect(lg.stats.secondChance).toBe(1);
     });
+  });
+
+  it('lru_gen_full shows the last four generations with tier rows and the mm-walk statistics', () => {
+    let text = '';
+    let ret = 0;
+    const { vm } = runOnVm({ lruGen: true, vcpuBytes: PAGES * 4096 }, function* (t, vm) {
+      for (let i = 0; i < PAGES; i++) yield* vcpuAccess(t, vm.kvm.vcpus[0], testGfn(vm, i), true);
+      vm.host.lru.drainAll(t);
+      yield* vm.vfs.pwrite(t, LRU_GEN_DEBUGFS, 0, enc.encode('+ 2 0 3 1 1'));
+      text = dec.decode((yield* vm.vfs.pread(t, LRU_GEN_FULL_DEBUGFS, 0, 1 << 16)) as Uint8Array);
+      ret = yield* vm.vfs.pwrite(t, LRU_GEN_FULL_DEBUGFS, 0, enc.encode('+ 2 0 4'));
+    });
+    const memcg2 = text.slice(text.indexOf('memcg     2'));
+    const lines = memcg2.split('\n');
+    // After one aging pass: min_seq 1, max_seq 4; lru_gen_full shows 1..4. The min_seq rows are
+    // r/e/p, the middle generations' rows all 'x', the max_seq rows R/T/x.
+    expect(lines[2]).toMatch(/^ {10}1 +\d+ {10}0 {11}0 $/);
+    expect(lines[3]).toMatch(/^ {21}0( +0r +0e +0p){2}$/);
+    const gen2 = lines.findIndex((l) => /^ {10}2 /.test(l));
+    expect(lines[gen2 + 1]).toBe(`            ${'0'.padStart(10)}${' 0x'.padStart(12).repeat(6)}`);
+    const gen4 = lines.findIndex((l) => /^ {10}4 /.test(l));
+    expect(lines[gen4 + 1]).toMatch(/^ {21}0( +\d+R +\d+T +0x){2}$/);
+    const walk = lines[gen4 + 5].trim().split(/ +/);
+    expect(walk.map((w) => w.slice(-1))).toEqual(['T', 'Y', 'F', 'A']);
+    // Young: the KVM-accessed test pages and the host-written memslot-0 pages.
+    expect(Number(walk[1].slice(0, -1))).toBe(PAGES + vm.slot0Written);
+    expect(ret).toBe(-EACCES);
   });
 
   it('reads and writes /sys/kernel/mm/lru_gen/{enabled,min_ttl_ms} with the kernel formats and errnos', () => {
