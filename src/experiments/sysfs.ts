@@ -53,6 +53,7 @@ export function runSysfs(
       eptAd: true,
       lruGen: true,
       walkSecondaryMmu: kernel.walkSecondaryMmu,
+      secondaryMmuCap: kernel.secondaryMmuCap,
     });
     res.files = vm.vfs.paths();
     const stats = new GuestStats();

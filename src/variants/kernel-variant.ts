@@ -16,6 +16,11 @@ export interface KernelVariant {
    * walk only looks at PTEs whose CPU Accessed bit is set and never asks the secondary MMU.
    */
   readonly walkSecondaryMmu: boolean;
+  /**
+   * The walk of secondary MMUs is a runtime cap (0x8 in /sys/kernel/mm/lru_gen/enabled, seed 003's
+   * LRU_GEN_SECONDARY_MMU_WALK) instead of always on.
+   */
+  readonly secondaryMmuCap: boolean;
 }
 
 /** The kernels mmulab knows, by name. */
@@ -26,6 +31,7 @@ export const KERNEL_VARIANTS: readonly KernelVariant[] = [
       'Linux before 6.12: MGLRU aging walks only test-and-clear the CPU Accessed bit (ptep_test_and_clear_young) and skip PTEs that are not young, so pages used only through KVM never look young to aging; KVM is consulted at eviction time only. KVM ages under mmu_lock for write.',
     kvmAging: 'write-lock',
     walkSecondaryMmu: false,
+    secondaryMmuCap: false,
   },
   {
     name: '6.12',
@@ -33,6 +39,7 @@ export const KERNEL_VARIANTS: readonly KernelVariant[] = [
       'Linux 6.12 (commits 1d4832becdc2, ddd6d8e975b1, "mm: multi-gen LRU: Have secondary MMUs participate in MM_WALK"): aging walks call mmu_notifier_clear_young for every present PTE of an mm with notifiers; KVM ages under mmu_lock for write. The "no opt" rows of seed 003.',
     kvmAging: 'write-lock',
     walkSecondaryMmu: true,
+    secondaryMmuCap: false,
   },
   {
     name: '6.15',
@@ -40,6 +47,15 @@ export const KERNEL_VARIANTS: readonly KernelVariant[] = [
       'Linux 6.15 (kvm-x86 "mmu changes for 6.15", "KVM: x86/mmu: Age sptes locklessly"): the same walk, with KVM aging x86 TDP MMU SPTEs under RCU with atomics, no mmu_lock. The "opt" rows of seed 003.',
     kvmAging: 'lockless',
     walkSecondaryMmu: true,
+    secondaryMmuCap: false,
+  },
+  {
+    name: 'v4',
+    description:
+      'Seed 003 as posted ("[PATCH v4 0/7] mm: multi-gen LRU: Walk secondary MMU page tables while aging", 2024-05-29): CONFIG_LRU_GEN_WALKS_SECONDARY_MMU=y and cap 0x8, so enabled reads 0x000f and writing a value without 0x8 stops aging walks from consulting secondary MMUs at run time; lockless x86 KVM aging; look-around only when no secondary MMU is subscribed.',
+    kvmAging: 'lockless',
+    walkSecondaryMmu: true,
+    secondaryMmuCap: true,
   },
 ];
 

@@ -53,6 +53,8 @@ export interface MemstressVmSpec {
   lruGen?: boolean;
   /** MGLRU aging walks ask the secondary MMUs (Linux 6.12 and later). */
   walkSecondaryMmu?: boolean;
+  /** ... behind the runtime cap 0x8 (seed 003 v4). */
+  secondaryMmuCap?: boolean;
   memcgName?: string;
 }
 
@@ -103,7 +105,9 @@ export function* createMemstressVm(
   let memcg = host.memcgs.root;
   if (spec.lruGen) {
     const lg = new LruGen(host);
-    lg.walkSecondaryMmu = spec.walkSecondaryMmu ?? true;
+    lg.secondaryMmuWalkSupported = spec.walkSecondaryMmu ?? true;
+    lg.secondaryMmuCap = spec.secondaryMmuCap ?? false;
+    lg.caps = lg.allCaps;
     host.lruGen = lg;
     vfs.register(LRU_GEN_ENABLED, new LruGenEnabledFile(lg));
     vfs.register(LRU_GEN_MIN_TTL_MS, new LruGenMinTtlFile(lg));

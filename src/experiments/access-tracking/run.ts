@@ -109,6 +109,7 @@ export function runAccessTracking(
       randomSeed: 1 + (new RandomStream(o.seed, 'guest_random_seed').nextU32() % 2147483646),
       lruGen: o.lruGen || o.benchmark,
       walkSecondaryMmu: kernelVariant(o.kernel)!.walkSecondaryMmu,
+      secondaryMmuCap: kernelVariant(o.kernel)!.secondaryMmuCap,
       memcgName: TEST_MEMCG_NAME,
     });
     const theVm = vm;

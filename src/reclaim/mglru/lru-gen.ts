@@ -26,6 +26,8 @@ import {
 export const LRU_GEN_CORE = 0x1;
 export const LRU_GEN_MM_WALK = 0x2;
 export const LRU_GEN_NONLEAF_YOUNG = 0x4;
+/** Seed 003 v4 only: aging walks clear young bits in secondary MMUs. */
+export const LRU_GEN_SECONDARY_MMU_WALK = 0x8;
 
 /** Counters of the multi-gen LRU. */
 export class LruGenStats {
@@ -48,8 +50,28 @@ export class LruGen {
   /** Effective caps (x86 with hardware accessed bits: all three). */
   caps = LRU_GEN_CORE | LRU_GEN_MM_WALK | LRU_GEN_NONLEAF_YOUNG;
   minTtlMs = 0;
-  /** Aging walks consult secondary MMUs through clear_young (Linux 6.12+; see src/variants). */
-  walkSecondaryMmu = true;
+  /** The kernel's aging walks can consult secondary MMUs (Linux 6.12+, v4; see src/variants). */
+  secondaryMmuWalkSupported = true;
+  /** That support is the runtime cap 0x8 (v4) rather than always on. */
+  secondaryMmuCap = false;
+
+  /** Whether aging walks consult secondary MMUs now. */
+  get walkSecondaryMmu(): boolean {
+    return (
+      this.secondaryMmuWalkSupported &&
+      (!this.secondaryMmuCap || (this.caps & LRU_GEN_SECONDARY_MMU_WALK) !== 0)
+    );
+  }
+
+  /** Every cap this kernel has (what 'y' enables). */
+  get allCaps(): number {
+    return (
+      LRU_GEN_CORE |
+      LRU_GEN_MM_WALK |
+      LRU_GEN_NONLEAF_YOUNG |
+      (this.secondaryMmuCap ? LRU_GEN_SECONDARY_MMU_WALK : 0)
+    );
+  }
   private readonly lruvecs = new Map<number, Lruvec>();
   /** lruvec->lru_lock of each lruvec, by the same key. */
   private readonly locks = new Map<number, SpinLock>();

@@ -148,6 +148,42 @@ describe('multi-gen LRU', () => {
     expect(ret).toBe(-EACCES);
   });
 
+  it('v4: cap 0x8 switches the secondary-MMU walk at run time', () => {
+    const gens: number[] = [];
+    const reads: string[] = [];
+    runOnVm({ lruGen: true, vcpuBytes: 64 * 4096 }, function* (t, vm) {
+      const lg = vm.host.lruGen!;
+      lg.secondaryMmuCap = true;
+      lg.caps = lg.allCaps;
+      const vcpu = vm.kvm.vcpus[0];
+      const touch = function* () {
+        for (let i = 0; i < 64; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), false);
+      };
+      const age = function* () {
+        yield* vm.vfs.pwrite(
+          t,
+          LRU_GEN_DEBUGFS,
+          0,
+          enc.encode(`+ 2 0 ${lg.lruvec(vm.mm.memcg, 0).maxSeq} 1 1`),
+        );
+        gens.push(folioLruGen(vm.host.mem.flags[followPteLockless(vm.mm, vm.testVma.start, false)]));
+      };
+      for (let i = 0; i < 64; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true);
+      vm.host.lru.drainAll(t);
+      reads.push(dec.decode((yield* vm.vfs.pread(t, LRU_GEN_ENABLED, 0, 8)) as Uint8Array));
+      yield* age(); // promoted: the fault left the host PTE young and PG_referenced
+      yield* vm.vfs.pwrite(t, LRU_GEN_ENABLED, 0, enc.encode('0x7'));
+      reads.push(dec.decode((yield* vm.vfs.pread(t, LRU_GEN_ENABLED, 0, 8)) as Uint8Array));
+      yield* touch();
+      yield* age(); // guest accesses are invisible without the secondary-MMU walk: stays
+      yield* vm.vfs.pwrite(t, LRU_GEN_ENABLED, 0, enc.encode('y'));
+      yield* touch();
+      yield* age(); // seen again through clear_young: promoted
+    });
+    expect(reads).toEqual(['0x000f\n', '0x0007\n']);
+    expect(gens).toEqual([3, 3, 1]);
+  });
+
   it('reads and writes /sys/kernel/mm/lru_gen/{enabled,min_ttl_ms} with the kernel formats and errnos', () => {
     const out: Array<string | number> = [];
     runOnVm({ lruGen: true }, function* (t, vm) {

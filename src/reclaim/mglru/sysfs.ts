@@ -1,13 +1,12 @@
 import { EINVAL } from '../../fs/errno.ts';
 import type { SimFile } from '../../fs/vfs.ts';
 import type { SimThread } from '../../sim/thread.ts';
-import { LRU_GEN_CORE, LRU_GEN_MM_WALK, LRU_GEN_NONLEAF_YOUNG, type LruGen } from './lru-gen.ts';
+import type { LruGen } from './lru-gen.ts';
 
 type Gen<R> = Generator<void, R, void>;
 
 export const LRU_GEN_ENABLED = '/sys/kernel/mm/lru_gen/enabled';
 export const LRU_GEN_MIN_TTL_MS = '/sys/kernel/mm/lru_gen/min_ttl_ms';
-const ALL_CAPS = LRU_GEN_CORE | LRU_GEN_MM_WALK | LRU_GEN_NONLEAF_YOUNG;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -43,12 +42,12 @@ export class LruGenEnabledFile implements SimFile {
     const s = dec.decode(data);
     let caps: number;
     if (/^[nN]/.test(s)) caps = 0;
-    else if (/^[yY]/.test(s)) caps = ALL_CAPS;
+    else if (/^[yY]/.test(s)) caps = this.lg.allCaps;
     else {
       caps = kstrtouint(s);
       if (Number.isNaN(caps)) return -EINVAL;
     }
-    this.lg.caps = caps & ALL_CAPS;
+    this.lg.caps = caps & this.lg.allCaps;
     return data.length;
   }
 }
