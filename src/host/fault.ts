@@ -1,7 +1,7 @@
 import type { SimThread } from '../sim/thread.ts';
 import type { Mm } from './mm.ts';
 import { PG_HEAD, PG_HUGETLB, PG_SWAPBACKED, PG_TAIL } from './page-flags.ts';
-import { mkPte, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_PSE, PTE_WRITE, ptePfn } from './page-table.ts';
+import { isSwapPte, mkPte, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_PSE, PTE_WRITE, ptePfn } from './page-table.ts';
 import type { Vma } from './vma.ts';
 
 /** handle_mm_fault results (a subset of vm_fault_t). */
@@ -12,6 +12,10 @@ export const VM_FAULT_OOM = 2;
 /** Host faults, counted by kind. */
 export class HostFaultStats {
   anon = 0;
+  /** do_swap_page: swap-ins of evicted pages (refaults). */
+  swapIn = 0;
+  /** do_wp_page reusing an exclusive anonymous page (after a read-only swap-in). */
+  wpReuse = 0;
   zeroPage = 0;
   cow = 0;
   shmem = 0;
@@ -47,6 +51,12 @@ function faultPte(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): 
       mm.pt.entries[idx] = e | PTE_ACCESSED | (write ? PTE_DIRTY : 0);
       return VM_FAULT_OK;
     }
+    if (ptePfn(e) !== host.mem.zeroPfn && vma.file === null) {
+      // do_wp_page on an exclusive anonymous page: reuse it.
+      stats.wpReuse++;
+      mm.pt.entries[idx] = e | PTE_WRITE | PTE_ACCESSED | PTE_DIRTY;
+      return VM_FAULT_OK;
+    }
     // do_wp_page on the zero page: wp_page_copy with an invalidation around the PTE change.
     stats.cow++;
     const pfn = newAnonFolio(t, mm, vma, hva, 0);
@@ -76,6 +86,7 @@ function faultPte(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): 
     mm.rss++;
     return VM_FAULT_OK;
   }
+  if (isSwapPte(e)) return doSwapPage(t, mm, vma, hva, idx, write);
   if (!write) {
     // do_anonymous_page, read: map the shared zero page read-only.
     stats.zeroPage++;
@@ -114,6 +125,29 @@ function faultPmd(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): 
   mm.pt.entries[idx] = mkPte(pfn, PTE_PRESENT | PTE_WRITE | PTE_ACCESSED | PTE_DIRTY | PTE_PSE);
   mm.rss += 512;
   if (vma.kind !== 'anonymous_hugetlb') host.lru.add(t, pfn);
+  return VM_FAULT_OK;
+}
+
+/**
+ * do_swap_page: bring an evicted page back: allocate a frame, read the slot, free it, map the page
+ * (writable and dirty on a write fault, read-only otherwise) and put the folio on the LRU.
+ */
+function doSwapPage(t: SimThread, mm: Mm, vma: Vma, hva: number, idx: number, write: boolean): number {
+  const host = mm.host;
+  const swap = host.swap;
+  if (swap === null) return VM_FAULT_SIGSEGV;
+  const slot = ptePfn(mm.pt.entries[idx]);
+  const pfn = newAnonFolio(t, mm, vma, hva, 0);
+  if (pfn < 0) return VM_FAULT_OOM;
+  t.advance(t.jittered(host.engine.profile.swapInNs));
+  host.mem.data[pfn] = swap.data[slot];
+  swap.freeSlot(slot);
+  swap.swapIns++;
+  host.faultStats.swapIn++;
+  const i = mm.pt.walk(mm.pgd, Math.floor(hva / 4096), 1, true);
+  mm.pt.entries[i] = mkPte(pfn, PTE_PRESENT | PTE_ACCESSED | (write ? PTE_WRITE | PTE_DIRTY : 0));
+  mm.rss++;
+  host.lru.add(t, pfn);
   return VM_FAULT_OK;
 }
 

@@ -5,6 +5,7 @@ import { RcuDomain } from '../sync/rcu.ts';
 import { HostFaultStats } from './fault.ts';
 import { LruAddBatches } from './lru-add.ts';
 import { MemcgTree } from './memcg.ts';
+import { SwapDevice } from './swap.ts';
 import { Mm } from './mm.ts';
 import { PhysMem } from './phys-mem.ts';
 import type { Vma } from './vma.ts';
@@ -13,6 +14,8 @@ import type { Vma } from './vma.ts';
 export interface HostOptions {
   /** Pages per NUMA node. */
   nodePages: number[];
+  /** Slots of the swap device (none: no swap). */
+  swapPages?: number;
 }
 
 /** The host kernel's memory management: physical memory, cgroups, processes, RCU. */
@@ -26,6 +29,8 @@ export class Host {
   /** The SRCU domain of mm/mmu_notifier.c. */
   readonly notifierSrcu: RcuDomain;
   readonly faultStats = new HostFaultStats();
+  /** The swap device, if any. */
+  readonly swap: SwapDevice | null;
   /** The multi-gen LRU, when enabled (CONFIG_LRU_GEN_ENABLED). */
   lruGen: LruGen | null = null;
   /** Calls into the MMU notifiers of an mm. */
@@ -38,6 +43,7 @@ export class Host {
     opts: HostOptions,
   ) {
     this.mem = new PhysMem(engine, opts.nodePages);
+    this.swap = opts.swapPages ? new SwapDevice(opts.swapPages) : null;
     this.lru = new LruAddBatches(this);
     this.rcu = new RcuDomain(engine, 'rcu', engine.profile.rcuGracePeriodNs, 0);
     this.notifierSrcu = new RcuDomain(engine, 'mmu_notifier srcu', engine.profile.srcuGracePeriodNs, 1);

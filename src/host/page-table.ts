@@ -14,6 +14,22 @@ const SHIFT = 5;
 /** Largest pfn or table index an entry can hold. */
 export const PTE_MAX_PFN = 2 ** 27 - 1;
 
+/**
+ * A non-present PTE holding a swap entry: the PSE bit (meaningless when not present) marks it, the
+ * swap slot is in bits 5-31.
+ */
+export const PTE_SWAP = PTE_PSE;
+
+/** A swap-entry PTE for `slot`. */
+export function mkSwapPte(slot: number): number {
+  return ((slot << 5) | PTE_SWAP) >>> 0;
+}
+
+/** True for a non-present PTE that holds a swap entry. */
+export function isSwapPte(e: number): boolean {
+  return (e & (PTE_PRESENT | PTE_SWAP)) === PTE_SWAP;
+}
+
 /** Builds an entry. */
 export function mkPte(pfn: number, bits: number): number {
   return ((pfn << SHIFT) | bits) >>> 0;

@@ -4,8 +4,8 @@ import { SpinLock } from '../sync/spinlock.ts';
 import { PG_ALLOCATED, PG_RESERVED } from './page-flags.ts';
 import { PTE_MAX_PFN } from './page-table.ts';
 
-/** Bytes of host state per physical frame (flags 4, mapping 2, memcg 2, index 4). */
-export const BYTES_PER_FRAME = 12;
+/** Bytes of host state per physical frame (flags 4, mapping 2, memcg 2, index 4, data 4). */
+export const BYTES_PER_FRAME = 16;
 
 /** One NUMA node: a pfn range with its zone lock and free lists (orders 0 and 9). */
 export class NumaNode {
@@ -59,6 +59,8 @@ export class PhysMem {
   readonly index: Uint32Array;
   /** Memory cgroup id charged for the frame. */
   readonly memcg: Uint16Array;
+  /** The page's content, reduced to the last 32-bit value written to it (checks swap round trips). */
+  readonly data: Uint32Array;
   readonly nodes: NumaNode[] = [];
   readonly maxPfn: number;
   readonly zeroPfn: number;
@@ -81,6 +83,7 @@ export class PhysMem {
     this.mapping = new Uint16Array(pfn);
     this.index = new Uint32Array(pfn);
     this.memcg = new Uint16Array(pfn);
+    this.data = new Uint32Array(pfn);
     this.flags.fill(PG_RESERVED, 0, firstPfn);
     this.zeroPfn = this.nodes[0].next++;
     this.flags[this.zeroPfn] = PG_RESERVED;
@@ -159,6 +162,7 @@ export class PhysMem {
       this.mapping[i] = 0;
       this.index[i] = 0;
       this.memcg[i] = 0;
+      this.data[i] = 0;
     }
     const node = this.nodes[this.pfnToNid(pfn)];
     node.allocated -= n;

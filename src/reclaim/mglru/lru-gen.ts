@@ -101,15 +101,13 @@ export class LruGen {
   }
 
   /**
-   * get_swappiness: 0 without enough swap to be worth scanning anon (no swap device is modelled
-   * yet), else the memcg's swappiness (60).
+   * get_swappiness: 0 without enough free swap to be worth scanning anon, else the memcg's
+   * swappiness (60).
    */
   getSwappiness(): number {
-    return this.swapPages >= MIN_LRU_BATCH ? 60 : 0;
+    const swap = this.host.swap;
+    return swap !== null && swap.freeSlots >= MIN_LRU_BATCH ? 60 : 0;
   }
-
-  /** Free swap slots (none until a swap device is modelled). */
-  swapPages = 0;
 
   /** Lruvecs in creation order. */
   all(): Lruvec[] {
