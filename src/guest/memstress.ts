@@ -9,8 +9,12 @@ import {
   isLastSpte,
   isShadowPresent,
   spteAdEnabled,
+  sptePfn,
 } from '../kvm/x86/spte.ts';
 import type { SimThread } from '../sim/thread.ts';
+
+/** The u64 memstress writes, 0x0123456789ABCDEF; frames keep its low 32 bits. */
+export const MEMSTRESS_WRITE_VALUE = 0x89abcdef;
 
 /** Guest virtual address of the test region (DEFAULT_GUEST_TEST_MEM). */
 export const DEFAULT_GUEST_TEST_MEM = 0xc0000000;
@@ -66,6 +70,7 @@ export function* memstressGuestPass(
   const pool = vcpu.kvm.mmu.pool;
   const root = vcpu.root!.table;
   const accessNs = t.engine.profile.guestAccessNs;
+  const data = vcpu.kvm.host.mem.data;
   const baseGfn = Math.floor(va.gpa / 4096);
   const pagesPerGuestPage = args.guestPageSize / 4096;
   yield* guestAccess(t, vcpu, args.argsGfn, false);
@@ -81,7 +86,9 @@ export function* memstressGuestPass(
     const idx = pool.walk(root, gfn);
     const lo = pool.lo[idx];
     if (isShadowPresent(lo) && isLastSpte(lo, pool.walkLevel) && (write ? lo & EPT_W : lo & EPT_R)) {
-      if (spteAdEnabled(pool.hi[idx])) pool.lo[idx] = (lo | EPT_A | (write ? EPT_D : 0)) >>> 0;
+      const hi = pool.hi[idx];
+      if (spteAdEnabled(hi)) pool.lo[idx] = (lo | EPT_A | (write ? EPT_D : 0)) >>> 0;
+      if (write) data[leafPfn(lo, hi, pool.walkLevel, gfn)] = MEMSTRESS_WRITE_VALUE;
       t.advance(accessNs);
       continue;
     }
@@ -89,12 +96,21 @@ export function* memstressGuestPass(
   }
 }
 
-/** One guest access (the CPU), taking EPT violations until the translation allows it. */
+/** The host frame a leaf SPTE maps for `gfn` (adds the offset inside a 2 MiB leaf). */
+function leafPfn(lo: number, hi: number, level: number, gfn: number): number {
+  return sptePfn(lo, hi) + (level === 2 ? gfn & 511 : 0);
+}
+
+/**
+ * One guest access (the CPU), taking EPT violations until the translation allows it. A write stores
+ * `value` in the page.
+ */
 export function* guestAccess(
   t: SimThread,
   vcpu: KvmVcpu,
   gfn: number,
   write: boolean,
+  value = MEMSTRESS_WRITE_VALUE,
 ): Generator<void, void, void> {
   const pool = vcpu.kvm.mmu.pool;
   const root = vcpu.root!.table;
@@ -105,7 +121,9 @@ export function* guestAccess(
     const lo = pool.lo[idx];
     const leaf = isShadowPresent(lo) && isLastSpte(lo, pool.walkLevel);
     if (leaf && (write ? lo & EPT_W : lo & EPT_R)) {
-      if (spteAdEnabled(pool.hi[idx])) pool.lo[idx] = (lo | EPT_A | (write ? EPT_D : 0)) >>> 0;
+      const hi = pool.hi[idx];
+      if (spteAdEnabled(hi)) pool.lo[idx] = (lo | EPT_A | (write ? EPT_D : 0)) >>> 0;
+      if (write) vcpu.kvm.host.mem.data[leafPfn(lo, hi, pool.walkLevel, gfn)] = value;
       t.advance(t.engine.profile.guestAccessNs);
       return;
     }

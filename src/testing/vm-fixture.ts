@@ -43,12 +43,18 @@ export function runOnVm(
 }
 
 /** One guest access by `vcpu`, run on thread `t` as if it were the vCPU's thread in guest mode. */
-export function* vcpuAccess(t: SimThread, vcpu: KvmVcpu, gfn: number, write: boolean): ThreadBody {
+export function* vcpuAccess(
+  t: SimThread,
+  vcpu: KvmVcpu,
+  gfn: number,
+  write: boolean,
+  value?: number,
+): ThreadBody {
   if (vcpu.root === null) vcpu.root = vcpu.kvm.mmu.allocRoot(0);
   vcpu.thread = t;
   vcpu.inGuest = true;
   t.enterGuest();
-  yield* guestAccess(t, vcpu, gfn, write);
+  yield* guestAccess(t, vcpu, gfn, write, value);
   vcpu.inGuest = false;
   t.exitGuest();
   if (t.mustSync()) yield;
