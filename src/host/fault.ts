@@ -1,7 +1,16 @@
 import type { SimThread } from '../sim/thread.ts';
 import type { Mm } from './mm.ts';
 import { PG_HEAD, PG_HUGETLB, PG_SWAPBACKED, PG_TAIL } from './page-flags.ts';
-import { isSwapPte, mkPte, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_PSE, PTE_WRITE, ptePfn } from './page-table.ts';
+import {
+  isSwapPte,
+  mkPte,
+  PTE_ACCESSED,
+  PTE_DIRTY,
+  PTE_PRESENT,
+  PTE_PSE,
+  PTE_WRITE,
+  ptePfn,
+} from './page-table.ts';
 import type { Vma } from './vma.ts';
 
 /** handle_mm_fault results (a subset of vm_fault_t). */
@@ -141,6 +150,7 @@ function doSwapPage(t: SimThread, mm: Mm, vma: Vma, hva: number, idx: number, wr
   if (pfn < 0) return VM_FAULT_OOM;
   t.advance(t.jittered(host.engine.profile.swapInNs));
   host.mem.data[pfn] = swap.data[slot];
+  host.lruGen?.onRefault(pfn, swap.tier[slot]);
   swap.freeSlot(slot);
   swap.swapIns++;
   host.faultStats.swapIn++;

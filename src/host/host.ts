@@ -5,9 +5,9 @@ import { RcuDomain } from '../sync/rcu.ts';
 import { HostFaultStats } from './fault.ts';
 import { LruAddBatches } from './lru-add.ts';
 import { MemcgTree } from './memcg.ts';
-import { SwapDevice } from './swap.ts';
 import { Mm } from './mm.ts';
 import { PhysMem } from './phys-mem.ts';
+import { SwapDevice } from './swap.ts';
 import type { Vma } from './vma.ts';
 
 /** Options of the simulated host. */

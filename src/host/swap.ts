@@ -4,6 +4,8 @@
  */
 export class SwapDevice {
   readonly data: Uint32Array;
+  /** The folio's tier when it was evicted (the shadow entry's refs), for refault accounting. */
+  readonly tier: Uint8Array;
   private readonly free: number[] = [];
   private next = 1;
   swapOuts = 0;
@@ -11,6 +13,7 @@ export class SwapDevice {
 
   constructor(readonly nrSlots: number) {
     this.data = new Uint32Array(nrSlots);
+    this.tier = new Uint8Array(nrSlots);
   }
 
   /** Free slots. */

@@ -34,6 +34,7 @@ export function runOnVm(
       aging: opts.aging ?? 'lockless',
       eptAd: opts.eptAd ?? true,
       lruGen: opts.lruGen ?? false,
+      swapPages: opts.swapPages ?? 0,
     });
     const b = body(t, vm, engine);
     if (b !== undefined) yield* b;

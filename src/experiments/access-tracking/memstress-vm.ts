@@ -7,6 +7,7 @@ import { Pagemap } from '../../host/pagemap.ts';
 import { BYTES_PER_FRAME } from '../../host/phys-mem.ts';
 import type { BackingKind, Vma } from '../../host/vma.ts';
 import { type AgingLock, Kvm } from '../../kvm/kvm.ts';
+import { MemoryReclaimFile, memoryReclaimPath } from '../../reclaim/memory-reclaim.ts';
 import { LRU_GEN_DEBUGFS, LRU_GEN_FULL_DEBUGFS, LruGenDebugfs } from '../../reclaim/mglru/debugfs.ts';
 import { LruGen } from '../../reclaim/mglru/lru-gen.ts';
 import {
@@ -55,6 +56,8 @@ export interface MemstressVmSpec {
   walkSecondaryMmu?: boolean;
   /** ... behind the runtime cap 0x8 (seed 003 v4). */
   secondaryMmuCap?: boolean;
+  /** Slots of a swap device (0: none). */
+  swapPages?: number;
   memcgName?: string;
 }
 
@@ -100,7 +103,10 @@ export function* createMemstressVm(
   spec: MemstressVmSpec,
 ): Generator<void, MemstressVm, void> {
   const p = engine.profile;
-  const host = new Host(engine, { nodePages: [hostPagesFor(spec, engine.cpuCount, p.pcpBatch)] });
+  const host = new Host(engine, {
+    nodePages: [hostPagesFor(spec, engine.cpuCount, p.pcpBatch)],
+    swapPages: spec.swapPages ?? 0,
+  });
   const vfs = new Vfs();
   let memcg = host.memcgs.root;
   if (spec.lruGen) {
@@ -114,6 +120,8 @@ export function* createMemstressVm(
     vfs.register(LRU_GEN_DEBUGFS, new LruGenDebugfs(lg));
     vfs.register(LRU_GEN_FULL_DEBUGFS, new LruGenDebugfs(lg, true));
     memcg = host.memcgs.create(`/${spec.memcgName ?? 'access_tracking_perf_test'}`, host.memcgs.root);
+    for (const m of [host.memcgs.root, memcg])
+      vfs.register(memoryReclaimPath(m), new MemoryReclaimFile(lg, m));
   }
   const mm = host.createMm(memcg);
   const pageIdle = new PageIdle(host);

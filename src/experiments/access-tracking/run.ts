@@ -353,7 +353,8 @@ function lruGenCounters(lg: LruGen): Record<string, number> {
 function stateBytes(vm: MemstressVm): number {
   const m = vm.host.mem;
   const pool = vm.kvm.mmu.pool;
-  let bytes = m.flags.byteLength + m.mapping.byteLength + m.index.byteLength + m.memcg.byteLength;
+  let bytes =
+    m.flags.byteLength + m.mapping.byteLength + m.index.byteLength + m.memcg.byteLength + m.data.byteLength;
   for (const mm of vm.host.mms) bytes += mm.pt.entries.byteLength;
   bytes +=
     pool.lo.byteLength +

@@ -2,6 +2,7 @@ import { EACCES, EEXIST, EINVAL } from '../../fs/errno.ts';
 import type { SimFile } from '../../fs/vfs.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { tryToIncMaxSeq } from './aging.ts';
+import { evictFolios } from './eviction.ts';
 import type { LruGen } from './lru-gen.ts';
 import {
   HZ,
@@ -10,8 +11,10 @@ import {
   LRU_GEN_FILE,
   type Lruvec,
   lruGenFromSeq,
+  MAX_LRU_BATCH,
   MAX_NR_GENS,
   MAX_NR_TIERS,
+  MIN_NR_GENS,
 } from './lruvec.ts';
 
 type Gen<R> = Generator<void, R, void>;
@@ -29,7 +32,7 @@ const dec = new TextDecoder();
 
 /**
  * /sys/kernel/debug/lru_gen (mm/vmscan.c lru_gen_seq_show, lru_gen_seq_write): the generations of
- * every memcg and node, and the `+` (aging) command. The `-` (eviction) command comes with eviction.
+ * every memcg and node, and the `+` (aging) and `-` (eviction) commands.
  */
 export class LruGenDebugfs implements SimFile {
   readonly mode: number;
@@ -75,7 +78,7 @@ export class LruGenDebugfs implements SimFile {
     return data.length;
   }
 
-  /** run_cmd: parse "%c %u %u %lu %n %u %n %lu %n" and check it. */
+  /** run_cmd: parse "%c %u %u %lu %n %u %n %lu %n" and check it, then run_aging or run_eviction. */
   private *runCmd(t: SimThread, tok: string): Gen<number> {
     const m = /^(\S) +(\d+) +(\d+) +(\d+)(?: +(\d+)(?: +(\d+))?)? *$/.exec(tok);
     if (m === null) return -EINVAL;
@@ -95,7 +98,22 @@ export class LruGenDebugfs implements SimFile {
       const ok = yield* tryToIncMaxSeq(t, this.lg, l, l.maxSeq, swappiness, opt !== 0);
       return ok ? 0 : -EEXIST;
     }
-    if (cmd === '-') return -EINVAL;
+    if (cmd === '-') {
+      // run_eviction: evict from generations up to `seq`, at most `opt` pages (default: no limit).
+      if (seq + MIN_NR_GENS > l.maxSeq) return -EINVAL;
+      const nrToReclaim = opt < 0 ? Number.POSITIVE_INFINITY : opt;
+      let reclaimed = 0;
+      for (;;) {
+        const ems =
+          swappiness === 0
+            ? l.minSeq[LRU_GEN_FILE]
+            : Math.min(l.minSeq[LRU_GEN_ANON], l.minSeq[LRU_GEN_FILE]);
+        if (seq < ems || reclaimed >= nrToReclaim) return 0;
+        const r = yield* evictFolios(t, this.lg, l, swappiness, MAX_LRU_BATCH);
+        reclaimed += r.reclaimed;
+        if (r.scanned === 0) return 0;
+      }
+    }
     return -EINVAL;
   }
 }

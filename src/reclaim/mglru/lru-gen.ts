@@ -1,8 +1,10 @@
 import type { Host } from '../../host/host.ts';
 import type { Memcg } from '../../host/memcg.ts';
 import { PG_ACTIVE, PG_HEAD, PG_REFERENCED, PG_SWAPBACKED, PG_WORKINGSET } from '../../host/page-flags.ts';
+import type { RmapHit } from '../../host/rmap.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { SpinLock } from '../../sync/spinlock.ts';
+import { EvictionStats } from './eviction.ts';
 import {
   folioLruGen,
   folioLruRefs,
@@ -20,6 +22,7 @@ import {
   MAX_NR_GENS,
   MAX_NR_TIERS,
   MIN_LRU_BATCH,
+  MIN_NR_GENS,
 } from './lruvec.ts';
 
 /** Caps of /sys/kernel/mm/lru_gen/enabled. */
@@ -47,6 +50,9 @@ export class LruGenStats {
  */
 export class LruGen {
   readonly stats = new LruGenStats();
+  readonly evictionStats = new EvictionStats();
+  /** Scratch for rmap walks of eviction. */
+  readonly hit: RmapHit = { mm: null as never, addr: 0, entryIdx: 0, size: 0 };
   /** Effective caps (x86 with hardware accessed bits: all three). */
   caps = LRU_GEN_CORE | LRU_GEN_MM_WALK | LRU_GEN_NONLEAF_YOUNG;
   minTtlMs = 0;
@@ -178,6 +184,46 @@ export class LruGen {
       this.stats.promoted++;
     }
     return old;
+  }
+
+  /**
+   * workingset_refault with MGLRU: count the refault in the tier the folio was evicted from (every
+   * refault counts as recent here: shadow entries' generations are not modelled).
+   */
+  onRefault(pfn: number, tier: number): void {
+    const l = this.folioLruvec(pfn);
+    l.refaulted[this.folioType(this.host.mem.flags[pfn]) * MAX_NR_TIERS + tier]++;
+    this.evictionStats.refaults++;
+  }
+
+  /** folio_inc_gen: from the oldest generation of `type` into the next one, refs cleared. */
+  folioIncGen(l: Lruvec, pfn: number, type: number): void {
+    const mem = this.host.mem;
+    const f = mem.flags[pfn];
+    const old = folioLruGen(f);
+    const next = lruGenFromSeq(l.minSeq[type] + 1);
+    mem.flags[pfn] = withGen(f & ~LRU_REFS_FLAGS, next);
+    const n = this.folioPages(pfn);
+    l.nrPages[old * 2 + type] -= n;
+    l.nrPages[next * 2 + type] += n;
+    l.folios[next * 2 + type].pushHead(pfn);
+  }
+
+  /**
+   * try_to_inc_min_seq: retire the oldest generations of `type` that are empty, keeping at least
+   * MIN_NR_GENS. Returns whether min_seq moved.
+   */
+  tryToIncMinSeq(l: Lruvec, type: number): boolean {
+    let moved = false;
+    while (l.minSeq[type] + MIN_NR_GENS <= l.maxSeq) {
+      const gen = lruGenFromSeq(l.minSeq[type]);
+      if (l.nrPages[gen * 2 + type] > 0) break;
+      l.folios[gen * 2 + type].clear();
+      l.resetCtrlPos(type);
+      l.minSeq[type]++;
+      moved = true;
+    }
+    return moved;
   }
 
   /**

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { EAGAIN, EINVAL } from '../../fs/errno.ts';
+import { followPteLockless } from '../../host/gup.ts';
+import { isSwapPte } from '../../host/page-table.ts';
+import { leafSpte, runOnVm, testGfn, vcpuAccess } from '../../testing/vm-fixture.ts';
+import { LRU_GEN_DEBUGFS } from './debugfs.ts';
+
+const enc = new TextEncoder();
+const PAGES = 1024;
+const RECLAIM = '/sys/fs/cgroup/access_tracking_perf_test/memory.reclaim';
+const value = (i: number) => Math.imul(i, 2654435761) >>> 0;
+
+describe('MGLRU eviction', () => {
+  it('memory.reclaim evicts cold folios to swap (KVM zaps them) and no guest write is lost on refault', () => {
+    const seen: Record<string, number> = {};
+    const { vm } = runOnVm({ lruGen: true, vcpuBytes: PAGES * 4096, swapPages: 8192 }, function* (t, vm) {
+      const vcpu = vm.kvm.vcpus[0];
+      for (let i = 0; i < PAGES; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true, value(i));
+      vm.host.lru.drainAll(t);
+      seen.ret = yield* vm.vfs.pwrite(t, RECLAIM, 0, enc.encode('2M'));
+      let swapped = 0;
+      for (let i = 0; i < PAGES; i++) {
+        const hva = vm.testVma.start + i * 4096;
+        const e = vm.mm.pt.entries[vm.mm.pt.walk(vm.mm.pgd, hva / 4096, 1, false)];
+        if (isSwapPte(e)) {
+          swapped++;
+          // An evicted page has no SPTE left: KVM zapped it in invalidate_range_start.
+          if (leafSpte(vm, testGfn(vm, i)) !== null) seen.staleSpte = (seen.staleSpte ?? 0) + 1;
+        }
+      }
+      seen.swapped = swapped;
+      let lost = 0;
+      for (let i = 0; i < PAGES; i++) {
+        yield* vcpuAccess(t, vcpu, testGfn(vm, i), false);
+        if (vm.host.mem.data[followPteLockless(vm.mm, vm.testVma.start + i * 4096, false)] !== value(i))
+          lost++;
+      }
+      seen.lost = lost;
+    });
+    const ev = vm.host.lruGen!.evictionStats;
+    // 2 MiB = 512 pages asked; the batches reclaimed 530: first the memslot-0 pages the library
+    // wrote (cold: never touched by the guest), then test pages.
+    expect(seen.ret).toBe(2);
+    expect(ev.reclaimed).toBe(530);
+    expect(vm.host.swap!.swapOuts).toBe(530);
+    expect(seen.swapped).toBe(530 - vm.slot0Written);
+    expect(seen.staleSpte).toBeUndefined();
+    expect(vm.kvm.stats.sptesZapped).toBe(seen.swapped);
+    expect(vm.kvm.stats.invalidations).toBe(530);
+    // Every evicted test page refaulted through KVM and the host, and read back what was written.
+    expect(vm.host.faultStats.swapIn).toBe(seen.swapped);
+    expect(ev.refaults).toBe(seen.swapped);
+    expect(seen.lost).toBe(0);
+    // After the refaults the memcg holds the test pages again; the memslot-0 pages stay in swap.
+    expect(vm.host.memcgs.byId(2)!.pages).toBe(PAGES);
+  });
+
+  it('memory.reclaim and the debugfs `-` command return the kernel errnos', () => {
+    const rs: number[] = [];
+    runOnVm({ lruGen: true, vcpuBytes: 64 * 4096, swapPages: 4096 }, function* (t, vm) {
+      for (let i = 0; i < 64; i++) yield* vcpuAccess(t, vm.kvm.vcpus[0], testGfn(vm, i), true);
+      const w = function* (path: string, s: string) {
+        rs.push(yield* vm.vfs.pwrite(t, path, 0, enc.encode(s)));
+      };
+      yield* w(LRU_GEN_DEBUGFS, '- 2 0 2'); // seq + 2 > max_seq (3)
+      yield* w(LRU_GEN_DEBUGFS, '- 2 0 1 60 10'); // generations up to 1 are empty: nothing to evict
+      rs.push(vm.host.swap!.swapOuts);
+      yield* w(RECLAIM, 'swappiness=5'); // no size
+      yield* w(RECLAIM, '1M foo=1'); // unknown key
+      yield* w(RECLAIM, '1M swappiness=201'); // out of range
+      yield* w(RECLAIM, '64K swappiness=0'); // file only, and there are no file pages
+      yield* w(RECLAIM, '64K swappiness=max'); // anon only
+      rs.push(vm.host.swap!.swapOuts);
+    });
+    // 64K asks for 16 pages; try_to_free_mem_cgroup_pages works in at least SWAP_CLUSTER_MAX (32)
+    // and whole eviction batches, so it over-reclaims, as the kernel documents.
+    expect(rs).toEqual([-EINVAL, 13, 0, -EINVAL, -EINVAL, -EINVAL, -EAGAIN, 18, 62]);
+  });
+});

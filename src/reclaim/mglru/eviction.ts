@@ -1,0 +1,218 @@
+import { PG_ACTIVE, PG_HEAD, PG_IDLE, PG_LRU, PG_WORKINGSET, PG_YOUNG } from '../../host/page-flags.ts';
+import { mkSwapPte } from '../../host/page-table.ts';
+import { type RmapHit, rmapWalk } from '../../host/rmap.ts';
+import { ptepClearYoungNotify } from '../../mmu-notifier/young-notify.ts';
+import type { SimThread } from '../../sim/thread.ts';
+import { folioLruGen, folioLruRefs, lruTierFromRefs, withGen } from './gen-flags.ts';
+import type { LruGen } from './lru-gen.ts';
+import {
+  LRU_GEN_ANON,
+  LRU_GEN_FILE,
+  type Lruvec,
+  lruGenFromSeq,
+  MAX_LRU_BATCH,
+  MAX_NR_TIERS,
+  MIN_LRU_BATCH,
+  MIN_NR_GENS,
+} from './lruvec.ts';
+
+type Gen<R> = Generator<void, R, void>;
+
+/** What one evict_folios call did. */
+export interface EvictResult {
+  scanned: number;
+  reclaimed: number;
+}
+
+/** Counters of eviction. */
+export class EvictionStats {
+  scanned = 0;
+  isolated = 0;
+  /** Folios found referenced at eviction time and put back. */
+  referenced = 0;
+  /** Folios written to swap and freed. */
+  reclaimed = 0;
+  /** Folios that could not be evicted (no swap slot, large folio). */
+  kept = 0;
+  /** Evicted pages faulted back in. */
+  refaults = 0;
+}
+
+/**
+ * evict_folios (mm/vmscan.c): under lru_lock take folios from the tail of the oldest generation
+ * (scan_folios with sort_folio and isolate_folio), advance min_seq over empty generations, then
+ * shrink_folio_list without the lock: a folio referenced since (rmap walk with
+ * ptep_clear_young_notify, which asks KVM, or PG_young from page_idle) goes back; the others are
+ * unmapped (an MMU-notifier invalidation zaps KVM's SPTEs), written to swap and freed.
+ */
+export function* evictFolios(
+  t: SimThread,
+  lg: LruGen,
+  l: Lruvec,
+  swappiness: number,
+  nrToScan: number,
+): Gen<EvictResult> {
+  const host = lg.host;
+  const mem = host.mem;
+  const stats = lg.evictionStats;
+  // get_type_to_scan: swappiness <= 1 scans file, >= 200 anon; the model's folios are anon.
+  const type = swappiness <= 1 ? LRU_GEN_FILE : LRU_GEN_ANON;
+  const lock = lg.lruLock(l);
+  const isolated: number[] = [];
+  let scanned = 0;
+  lock.lock(t);
+  if (l.nrGens(type) > MIN_NR_GENS) {
+    const oldest = lruGenFromSeq(l.minSeq[type]);
+    const q = l.folios[oldest * 2 + type];
+    const budget = Math.min(nrToScan, MAX_LRU_BATCH);
+    const tierIdx = getTierIdx(l, type);
+    for (let pfn = q.popTail(); pfn >= 0; pfn = q.popTail()) {
+      const f = mem.flags[pfn];
+      if (folioLruGen(f) !== oldest || lg.folioType(f) !== type) continue;
+      scanned++;
+      t.advance(host.engine.profile.folioIncGenNs);
+      // sort_folio: referenced folios (tier above 0) and large folios move on to the next generation.
+      const tier = lruTierFromRefs(folioLruRefs(f), (f & PG_WORKINGSET) !== 0);
+      if (tier > tierIdx || f & PG_HEAD) {
+        lg.folioIncGen(l, pfn, type);
+        if (tier > tierIdx) l.protected[type * MAX_NR_TIERS + tier] += lg.folioPages(pfn);
+      } else {
+        // isolate_folio: off the LRU and out of the generation counts.
+        mem.flags[pfn] = withGen(f & ~PG_LRU, -1);
+        l.nrPages[oldest * 2 + type] -= lg.folioPages(pfn);
+        host.lru.onLru--;
+        isolated.push(pfn);
+      }
+      if (scanned >= budget) break;
+    }
+  }
+  // try_to_inc_min_seq over every evictable type.
+  for (const ty of swappiness === 0
+    ? [LRU_GEN_FILE]
+    : swappiness > 200
+      ? [LRU_GEN_ANON]
+      : [LRU_GEN_ANON, LRU_GEN_FILE])
+    lg.tryToIncMinSeq(l, ty);
+  lock.unlock(t);
+  stats.scanned += scanned;
+  stats.isolated += isolated.length;
+
+  let reclaimed = 0;
+  for (const pfn of isolated) {
+    if (t.mustSync()) yield;
+    if (folioReferenced(t, lg, pfn)) {
+      stats.referenced++;
+      // folio_check_references with MGLRU: activate on a second sighting, else keep; either way
+      // it must not land in min_seq again, so it goes back as active.
+      mem.flags[pfn] |= PG_ACTIVE;
+      putback(t, lg, pfn);
+      continue;
+    }
+    const f = mem.flags[pfn];
+    const tier = lruTierFromRefs(folioLruRefs(f), (f & PG_WORKINGSET) !== 0);
+    if (tryToUnmapAndSwapOut(t, lg, pfn, tier)) {
+      l.evicted[type * MAX_NR_TIERS + tier]++;
+      reclaimed++;
+      stats.reclaimed++;
+    } else {
+      stats.kept++;
+      putback(t, lg, pfn);
+    }
+  }
+  return { scanned, reclaimed };
+}
+
+/** A PID-controller reading (struct ctrl_pos). */
+interface CtrlPos {
+  refaulted: number;
+  total: number;
+  gain: number;
+}
+
+function readCtrlPos(l: Lruvec, type: number, tier: number, gain: number): CtrlPos {
+  const i = type * MAX_NR_TIERS + tier;
+  return {
+    refaulted: l.avgRefaulted[i] + l.refaulted[i],
+    total: l.avgTotal[i] + l.protected[i] + l.evicted[i],
+    gain,
+  };
+}
+
+/** positive_ctrl_err: pv's refault rate is no worse than sp's (or too little data to tell). */
+function positiveCtrlErr(sp: CtrlPos, pv: CtrlPos): boolean {
+  return (
+    pv.refaulted < MIN_LRU_BATCH ||
+    pv.refaulted * (sp.total + MIN_LRU_BATCH) * sp.gain <= (sp.refaulted + 1) * pv.total * pv.gain
+  );
+}
+
+/**
+ * get_tier_idx: the highest tier whose refault rate is no worse than tier 0's; folios above it are
+ * protected. With no refaults yet every tier is evictable.
+ */
+function getTierIdx(l: Lruvec, type: number): number {
+  const sp = readCtrlPos(l, type, 0, 2);
+  let tier = 1;
+  for (; tier < MAX_NR_TIERS; tier++) if (!positiveCtrlErr(sp, readCtrlPos(l, type, tier, 3))) break;
+  return tier - 1;
+}
+
+/** move_folios_to_lru: back on the LRU (lru_gen_add_folio). */
+function putback(t: SimThread, lg: LruGen, pfn: number): void {
+  lg.host.mem.flags[pfn] |= PG_LRU;
+  lg.host.lru.onLru++;
+  lg.addFolio(t, pfn);
+}
+
+/**
+ * folio_referenced for an isolated folio: an rmap walk asking the primary and secondary MMUs
+ * (ptep_clear_young_notify, as lru_gen_look_around starts with), plus PG_young left by page_idle.
+ * A reference clears PG_idle.
+ */
+function folioReferenced(t: SimThread, lg: LruGen, pfn: number): boolean {
+  const host = lg.host;
+  const mem = host.mem;
+  let young = false;
+  rmapWalk(t, host, pfn, lg.hit, (tt: SimThread, hit: RmapHit) => {
+    if (ptepClearYoungNotify(tt, hit.mm, hit.addr, hit.entryIdx, hit.size)) young = true;
+  });
+  if (mem.flags[pfn] & PG_YOUNG) {
+    mem.flags[pfn] &= ~PG_YOUNG;
+    young = true;
+  }
+  if (young) mem.flags[pfn] &= ~PG_IDLE;
+  return young;
+}
+
+/**
+ * try_to_unmap + pageout for an anonymous folio: take a swap slot, invalidate the secondary MMUs
+ * (KVM zaps the SPTE), replace the PTE by the swap entry, write the page out and free the frame.
+ */
+function tryToUnmapAndSwapOut(t: SimThread, lg: LruGen, pfn: number, tier: number): boolean {
+  const host = lg.host;
+  const mem = host.mem;
+  const swap = host.swap;
+  if (swap === null || mem.flags[pfn] & PG_HEAD) return false;
+  const vma = host.mappingVma(mem.mapping[pfn]);
+  if (vma === null || vma.file !== null) return false;
+  const slot = swap.allocSlot();
+  if (slot < 0) return false;
+  const p = host.engine.profile;
+  const mm = vma.mm;
+  const addr = vma.start + mem.index[pfn] * 4096;
+  const range = { mm, start: addr, end: addr + 4096, event: 'unmap' as const, blockable: true };
+  host.mmuNotifier.invalidateRangeStart(t, range);
+  const idx = mm.pt.walk(mm.pgd, Math.floor(addr / 4096), 1, false);
+  t.advance(p.unmapNs);
+  if (idx >= 0) mm.pt.entries[idx] = mkSwapPte(slot);
+  host.mmuNotifier.invalidateRangeEnd(t, range);
+  swap.data[slot] = mem.data[pfn];
+  swap.tier[slot] = tier;
+  swap.swapOuts++;
+  t.advance(t.jittered(p.swapOutNs));
+  const memcg = host.memcgs.byId(mem.memcg[pfn]);
+  if (memcg !== undefined) memcg.pages--;
+  mm.rss--;
+  mem.freePages(pfn, 0);
+  return true;
+}
