@@ -17,7 +17,11 @@ export class CacheLine {
   private readonly ends = new Float64Array(CALENDAR + 1);
   private readonly cpus = new Int32Array(CALENDAR + 1);
   private n = 0;
-  /** From this index on, no gap between remembered RMWs is wide enough for another RMW. */
+  /**
+   * From this index on, no gap between remembered RMWs is as wide as a transfer; an RMW issued
+   * there goes to the end (one by the CPU that owns the line could have fitted a local RMW into a
+   * narrower gap: that is the approximation).
+   */
   private tailFrom = 0;
   /** Owner before the oldest remembered RMW. */
   private oldestOwner = -1;
@@ -42,7 +46,7 @@ export class CacheLine {
       // Common case: issued after every remembered RMW.
       i = n;
       prev = C[n - 1];
-      if (at - E[n - 1] >= this.localNs) this.tailFrom = n;
+      if (at - E[n - 1] >= this.transferNs) this.tailFrom = n;
     } else if (n === 0) this.tailFrom = 0;
     else {
       // Intervals are sorted and disjoint: find the first that ends after `at`.
