@@ -1,9 +1,11 @@
 import { MmuNotifierDispatch } from '../mmu-notifier/mmu-notifier.ts';
 import type { LruGen } from '../reclaim/mglru/lru-gen.ts';
 import type { Engine } from '../sim/engine.ts';
+import type { SimThread } from '../sim/thread.ts';
 import { RcuDomain } from '../sync/rcu.ts';
 import { HostFaultStats } from './fault.ts';
 import { LruAddBatches } from './lru-add.ts';
+import type { Memcg } from './memcg.ts';
 import { MemcgTree } from './memcg.ts';
 import { Mm } from './mm.ts';
 import { PhysMem } from './phys-mem.ts';
@@ -31,6 +33,11 @@ export class Host {
   readonly faultStats = new HostFaultStats();
   /** The swap device, if any. */
   readonly swap: SwapDevice | null;
+  /**
+   * Direct reclaim of a memcg whose charge would exceed memory.max (try_charge →
+   * try_to_free_mem_cgroup_pages), provided by the reclaim policy. Returns pages reclaimed.
+   */
+  memcgReclaim: ((t: SimThread, memcg: Memcg, pages: number) => Generator<void, number, void>) | null = null;
   /** The multi-gen LRU, when enabled (CONFIG_LRU_GEN_ENABLED). */
   lruGen: LruGen | null = null;
   /** Calls into the MMU notifiers of an mm. */

@@ -2,6 +2,10 @@
 export class Memcg {
   /** Frames charged. */
   pages = 0;
+  /** memory.max in pages (Infinity: no limit). */
+  max = Number.POSITIVE_INFINITY;
+  /** Times a charge hit memory.max and reclaimed directly. */
+  directReclaims = 0;
   constructor(
     readonly id: number,
     readonly path: string,

@@ -7,6 +7,7 @@ import { Pagemap } from '../../host/pagemap.ts';
 import { BYTES_PER_FRAME } from '../../host/phys-mem.ts';
 import type { BackingKind, Vma } from '../../host/vma.ts';
 import { type AgingLock, Kvm } from '../../kvm/kvm.ts';
+import { MemoryMaxFile, memoryMaxPath } from '../../reclaim/memory-max.ts';
 import { MemoryReclaimFile, memoryReclaimPath } from '../../reclaim/memory-reclaim.ts';
 import { LRU_GEN_DEBUGFS, LRU_GEN_FULL_DEBUGFS, LruGenDebugfs } from '../../reclaim/mglru/debugfs.ts';
 import { LruGen } from '../../reclaim/mglru/lru-gen.ts';
@@ -122,6 +123,7 @@ export function* createMemstressVm(
     memcg = host.memcgs.create(`/${spec.memcgName ?? 'access_tracking_perf_test'}`, host.memcgs.root);
     for (const m of [host.memcgs.root, memcg])
       vfs.register(memoryReclaimPath(m), new MemoryReclaimFile(lg, m));
+    vfs.register(memoryMaxPath(memcg), new MemoryMaxFile(lg, memcg));
   }
   const mm = host.createMm(memcg);
   const pageIdle = new PageIdle(host);

@@ -67,6 +67,16 @@ export function* kvmTdpMmuPageFault(
     kvm.stats.faultRetries++;
     return RET_PF_RETRY;
   }
+  // mem_cgroup_charge of the page the fault may allocate: at memory.max, reclaim directly first. (The
+  // host fault path is synchronous in the model, so the charge is checked before fault-in.)
+  const memcg = kvm.mm.memcg;
+  const reclaim = kvm.host.memcgReclaim;
+  if (memcg.pages + 1 > memcg.max && reclaim !== null) {
+    memcg.directReclaims++;
+    // try_charge: reclaim and retry, up to MAX_RECLAIM_RETRIES (16) times, before the OOM killer.
+    for (let retries = 16; memcg.pages + 1 > memcg.max && retries > 0; retries--) yield* reclaim(t, memcg, 1);
+    if (memcg.pages + 1 > memcg.max) throw new Error(`memcg ${memcg.path} out of memory (OOM kill)`);
+  }
   const fp: FollowPfn = { pfn: 0, writable: false };
   kvmFollowPfn(t, kvm, slot, gfn, write, fp);
   if (fp.pfn < 0) throw new Error(`kvm_follow_pfn failed for gfn 0x${gfn.toString(16)} (${fp.pfn})`);

@@ -6,8 +6,9 @@ import { ptepClearYoungNotify, ptepTestAndClearYoung } from '../../mmu-notifier/
 import type { SimThread } from '../../sim/thread.ts';
 import { bloomKey, newBloom, testBloom, updateBloom } from './bloom.ts';
 import { folioLruGen } from './gen-flags.ts';
-import { LRU_GEN_MM_WALK, type LruGen } from './lru-gen.ts';
+import type { LruGen } from './lru-gen.ts';
 import {
+  LRU_GEN_MM_WALK,
   type Lruvec,
   lruGenFromSeq,
   MM_LEAF_TOTAL,

@@ -1,5 +1,6 @@
 import { EACCES, EEXIST, EINVAL } from '../../fs/errno.ts';
 import type { SimFile } from '../../fs/vfs.ts';
+import type { NumaNode } from '../../host/phys-mem.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { tryToIncMaxSeq } from './aging.ts';
 import { evictFolios } from './eviction.ts';
@@ -18,6 +19,11 @@ import {
 } from './lruvec.ts';
 
 type Gen<R> = Generator<void, R, void>;
+
+/** N_MEMORY: the node has memory. */
+function hasMemory(node: NumaNode): boolean {
+  return node.endPfn > node.startPfn;
+}
 
 /** Paths of the debugfs files. */
 export const LRU_GEN_DEBUGFS = '/sys/kernel/debug/lru_gen';
@@ -50,9 +56,12 @@ export class LruGenDebugfs implements SimFile {
     let out = '';
     const now = jiffies(nowNs);
     for (const memcg of host.memcgs.all) {
+      let first = true;
       for (let nid = 0; nid < host.mem.nodes.length; nid++) {
+        if (!hasMemory(host.mem.nodes[nid])) continue;
         const l = this.lg.lruvec(memcg, nid);
-        if (nid === 0) out += `memcg ${String(memcg.id).padStart(5)} ${memcg.path}\n`;
+        if (first) out += `memcg ${String(memcg.id).padStart(5)} ${memcg.path}\n`;
+        first = false;
         out += ` node ${String(nid).padStart(5)}\n`;
         out += showGens(l, now, this.full);
       }
@@ -86,7 +95,9 @@ export class LruGenDebugfs implements SimFile {
     let swappiness = m[5] === undefined ? -1 : Number(m[5]);
     const opt = m[6] === undefined ? -1 : Number(m[6]);
     const host = this.lg.host;
-    if (nid >= MAX_NUMNODES || nid >= host.mem.nodes.length) return -EINVAL;
+    // Not a node, or a node without memory (node_state(nid, N_MEMORY)).
+    if (nid >= MAX_NUMNODES || nid >= host.mem.nodes.length || !hasMemory(host.mem.nodes[nid]))
+      return -EINVAL;
     const memcg = host.memcgs.byId(memcgId);
     if (memcg === undefined) return -EINVAL;
     if (swappiness < 0) swappiness = this.lg.getSwappiness();

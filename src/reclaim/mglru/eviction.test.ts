@@ -55,6 +55,34 @@ describe('MGLRU eviction', () => {
     expect(vm.host.memcgs.byId(2)!.pages).toBe(PAGES);
   });
 
+  it('under a memcg limit the guest keeps running: evictions, refaults, and every write survives', () => {
+    let lost = 0;
+    let maxRead = '';
+    const { vm } = runOnVm({ lruGen: true, vcpuBytes: PAGES * 4096, swapPages: 8192 }, function* (t, vm) {
+      const vcpu = vm.kvm.vcpus[0];
+      const max = '/sys/fs/cgroup/access_tracking_perf_test/memory.max';
+      // The memcg holds the memslot-0 pages; allow it 600 more: 2.3 MiB for 4 MiB of guest memory.
+      const limit = (vm.slot0Written + 600) * 4096;
+      expect(yield* vm.vfs.pwrite(t, max, 0, enc.encode(String(limit)))).toBe(String(limit).length);
+      maxRead = new TextDecoder().decode((yield* vm.vfs.pread(t, max, 0, 64)) as Uint8Array);
+      for (let pass = 0; pass < 3; pass++) {
+        for (let i = 0; i < PAGES; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true, value(i) + pass);
+      }
+      for (let i = 0; i < PAGES; i++) {
+        yield* vcpuAccess(t, vcpu, testGfn(vm, i), false);
+        if (vm.host.mem.data[followPteLockless(vm.mm, vm.testVma.start + i * 4096, false)] !== value(i) + 2)
+          lost++;
+      }
+      expect(vm.mm.memcg.pages).toBeLessThanOrEqual(vm.slot0Written + 600);
+    });
+    expect(maxRead).toBe(`${(vm.slot0Written + 600) * 4096}\n`);
+    expect(lost).toBe(0);
+    expect(vm.mm.memcg.directReclaims).toBeGreaterThan(0);
+    expect(vm.host.lruGen!.evictionStats.reclaimed).toBeGreaterThan(PAGES);
+    expect(vm.host.faultStats.swapIn).toBeGreaterThan(PAGES);
+    expect(vm.kvm.stats.sptesZapped).toBeGreaterThan(PAGES);
+  });
+
   it('memory.reclaim and the debugfs `-` command return the kernel errnos', () => {
     const rs: number[] = [];
     runOnVm({ lruGen: true, vcpuBytes: 64 * 4096, swapPages: 4096 }, function* (t, vm) {

@@ -16,7 +16,11 @@ import {
 import {
   jiffies,
   LRU_GEN_ANON,
+  LRU_GEN_CORE,
   LRU_GEN_FILE,
+  LRU_GEN_MM_WALK,
+  LRU_GEN_NONLEAF_YOUNG,
+  LRU_GEN_SECONDARY_MMU_WALK,
   Lruvec,
   lruGenFromSeq,
   MAX_NR_GENS,
@@ -24,13 +28,7 @@ import {
   MIN_LRU_BATCH,
   MIN_NR_GENS,
 } from './lruvec.ts';
-
-/** Caps of /sys/kernel/mm/lru_gen/enabled. */
-export const LRU_GEN_CORE = 0x1;
-export const LRU_GEN_MM_WALK = 0x2;
-export const LRU_GEN_NONLEAF_YOUNG = 0x4;
-/** Seed 003 v4 only: aging walks clear young bits in secondary MMUs. */
-export const LRU_GEN_SECONDARY_MMU_WALK = 0x8;
+import { tryToFreeMemCgroupPages } from './shrink.ts';
 
 /** Counters of the multi-gen LRU. */
 export class LruGenStats {
@@ -84,6 +82,7 @@ export class LruGen {
 
   constructor(readonly host: Host) {
     host.lru.onAdd = (t, pfn) => this.addFolio(t, pfn);
+    host.memcgReclaim = (t, memcg, pages) => tryToFreeMemCgroupPages(t, this, memcg, pages, null);
   }
 
   private key(memcg: Memcg, nid: number): number {

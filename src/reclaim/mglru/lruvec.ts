@@ -13,6 +13,13 @@ export const BLOOM_FILTER_SHIFT = 15;
 /** Jiffies per second (CONFIG_HZ=1000). */
 export const HZ = 1000;
 
+/** Caps of /sys/kernel/mm/lru_gen/enabled. */
+export const LRU_GEN_CORE = 0x1;
+export const LRU_GEN_MM_WALK = 0x2;
+export const LRU_GEN_NONLEAF_YOUNG = 0x4;
+/** Seed 003 v4 only: aging walks clear young bits in secondary MMUs. */
+export const LRU_GEN_SECONDARY_MMU_WALK = 0x8;
+
 /** lru_gen_from_seq. */
 export function lruGenFromSeq(seq: number): number {
   return seq % MAX_NR_GENS;

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { EACCES, EINVAL } from '../../fs/errno.ts';
 import { followPteLockless } from '../../host/gup.ts';
+import { Host } from '../../host/host.ts';
 import { PG_REFERENCED, PG_WORKINGSET } from '../../host/page-flags.ts';
+import { Engine } from '../../sim/engine.ts';
+import { loadProfile } from '../../sim/profile.ts';
 import { runOnVm, testGfn, vcpuAccess } from '../../testing/vm-fixture.ts';
-import { LRU_GEN_DEBUGFS, LRU_GEN_FULL_DEBUGFS } from './debugfs.ts';
+import { LRU_GEN_DEBUGFS, LRU_GEN_FULL_DEBUGFS, LruGenDebugfs } from './debugfs.ts';
 import { folioLruGen } from './gen-flags.ts';
+import { LruGen } from './lru-gen.ts';
 import { LRU_GEN_ENABLED, LRU_GEN_MIN_TTL_MS } from './sysfs.ts';
 
 const dec = new TextDecoder();
@@ -182,6 +186,22 @@ describe('multi-gen LRU', () => {
     });
     expect(reads).toEqual(['0x000f\n', '0x0007\n']);
     expect(gens).toEqual([3, 3, 1]);
+  });
+
+  it('debugfs skips nodes without memory and refuses commands naming them', () => {
+    let text = '';
+    let ret = 0;
+    const e = new Engine({ profile: loadProfile('x86-tdp'), seed: 1 });
+    e.spawn('t', function* (t) {
+      const host = new Host(e, { nodePages: [4096, 0] });
+      const lg = new LruGen(host);
+      const f = new LruGenDebugfs(lg);
+      text = dec.decode((yield* f.read(t, 0, 4096)) as Uint8Array);
+      ret = yield* f.write(t, 0, enc.encode('+ 1 1 3'));
+    });
+    e.run();
+    expect(text.split('\n').filter((l) => l.startsWith(' node'))).toEqual([' node     0']);
+    expect(ret).toBe(-EINVAL);
   });
 
   it('reads and writes /sys/kernel/mm/lru_gen/{enabled,min_ttl_ms} with the kernel formats and errnos', () => {
