@@ -120,7 +120,13 @@ export class LruGenDebugfs implements SimFile {
             ? l.minSeq[LRU_GEN_FILE]
             : Math.min(l.minSeq[LRU_GEN_ANON], l.minSeq[LRU_GEN_FILE]);
         if (seq < ems || reclaimed >= nrToReclaim) return 0;
-        const r = yield* evictFolios(t, this.lg, l, swappiness, MAX_LRU_BATCH);
+        const r = yield* evictFolios(
+          t,
+          this.lg,
+          l,
+          swappiness,
+          Math.min(nrToReclaim - reclaimed, MAX_LRU_BATCH),
+        );
         reclaimed += r.reclaimed;
         if (r.scanned === 0) return 0;
       }

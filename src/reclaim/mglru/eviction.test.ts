@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { EAGAIN, EINVAL } from '../../fs/errno.ts';
 import { followPteLockless } from '../../host/gup.ts';
 import { isSwapPte } from '../../host/page-table.ts';
+import { rmapWalk } from '../../host/rmap.ts';
 import { leafSpte, runOnVm, testGfn, vcpuAccess } from '../../testing/vm-fixture.ts';
 import { LRU_GEN_DEBUGFS } from './debugfs.ts';
+import { withGen } from './gen-flags.ts';
+import { folioReferencedOne } from './look-around.ts';
 
 const enc = new TextEncoder();
 const PAGES = 1024;
@@ -83,6 +86,34 @@ describe('MGLRU eviction', () => {
     expect(vm.kvm.stats.sptesZapped).toBeGreaterThan(PAGES);
   });
 
+  it('look-around at eviction asks KVM about the neighbours and activates the young ones', () => {
+    const r: Record<string, number | boolean> = {};
+    runOnVm({ lruGen: true, vcpuBytes: 64 * 4096, swapPages: 4096 }, function* (t, vm) {
+      const vcpu = vm.kvm.vcpus[0];
+      const lg = vm.host.lruGen!;
+      const l = lg.lruvec(vm.mm.memcg, 0);
+      for (let i = 0; i < 64; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true);
+      vm.host.lru.drainAll(t);
+      // Two aging passes: the test pages are promoted (PG_workingset) and then left in place.
+      for (let k = 0; k < 2; k++)
+        yield* vm.vfs.pwrite(t, LRU_GEN_DEBUGFS, 0, enc.encode(`+ 2 0 ${l.maxSeq} 1 1`));
+      for (let i = 0; i < 64; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), false);
+      const before = lg.stats.promoted;
+      const calls = vm.kvm.stats.ageGfnCalls;
+      const pfn = followPteLockless(vm.mm, vm.testVma.start, false);
+      // Isolated for eviction: off its generation, so the window skips it.
+      vm.host.mem.flags[pfn] = withGen(vm.host.mem.flags[pfn], -1);
+      rmapWalk(t, vm.host, pfn, lg.hit, (tt, hit) => {
+        r.referenced = folioReferencedOne(tt, lg, l, hit);
+      });
+      r.activated = lg.stats.promoted - before;
+      r.kvmCalls = vm.kvm.stats.ageGfnCalls - calls;
+    });
+    // The folio was young through KVM, and its 63 neighbours in the page table were too: each was
+    // asked about through clear_young and moved to the youngest generation.
+    expect(r).toEqual({ referenced: true, activated: 63, kvmCalls: 64 });
+  });
+
   it('memory.reclaim and the debugfs `-` command return the kernel errnos', () => {
     const rs: number[] = [];
     runOnVm({ lruGen: true, vcpuBytes: 64 * 4096, swapPages: 4096 }, function* (t, vm) {
@@ -102,6 +133,6 @@ describe('MGLRU eviction', () => {
     });
     // 64K asks for 16 pages; try_to_free_mem_cgroup_pages works in at least SWAP_CLUSTER_MAX (32)
     // and whole eviction batches, so it over-reclaims, as the kernel documents.
-    expect(rs).toEqual([-EINVAL, 13, 0, -EINVAL, -EINVAL, -EINVAL, -EAGAIN, 18, 62]);
+    expect(rs).toEqual([-EINVAL, 13, 0, -EINVAL, -EINVAL, -EINVAL, -EAGAIN, 18, 63]);
   });
 });

@@ -1,9 +1,9 @@
 import { PG_ACTIVE, PG_HEAD, PG_IDLE, PG_LRU, PG_WORKINGSET, PG_YOUNG } from '../../host/page-flags.ts';
 import { mkSwapPte } from '../../host/page-table.ts';
 import { type RmapHit, rmapWalk } from '../../host/rmap.ts';
-import { ptepClearYoungNotify } from '../../mmu-notifier/young-notify.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { folioLruGen, folioLruRefs, lruTierFromRefs, withGen } from './gen-flags.ts';
+import { folioReferencedOne } from './look-around.ts';
 import type { LruGen } from './lru-gen.ts';
 import {
   LRU_GEN_ANON,
@@ -100,7 +100,7 @@ export function* evictFolios(
   let reclaimed = 0;
   for (const pfn of isolated) {
     if (t.mustSync()) yield;
-    if (folioReferenced(t, lg, pfn)) {
+    if (folioReferenced(t, lg, l, pfn)) {
       stats.referenced++;
       // folio_check_references with MGLRU: activate on a second sighting, else keep; either way
       // it must not land in min_seq again, so it goes back as active.
@@ -165,16 +165,16 @@ function putback(t: SimThread, lg: LruGen, pfn: number): void {
 }
 
 /**
- * folio_referenced for an isolated folio: an rmap walk asking the primary and secondary MMUs
- * (ptep_clear_young_notify, as lru_gen_look_around starts with), plus PG_young left by page_idle.
- * A reference clears PG_idle.
+ * folio_referenced for an isolated folio: an rmap walk with folio_referenced_one (look-around,
+ * which asks the secondary MMUs on 6.12+), plus PG_young left by page_idle. A reference clears
+ * PG_idle.
  */
-function folioReferenced(t: SimThread, lg: LruGen, pfn: number): boolean {
+function folioReferenced(t: SimThread, lg: LruGen, l: Lruvec, pfn: number): boolean {
   const host = lg.host;
   const mem = host.mem;
   let young = false;
   rmapWalk(t, host, pfn, lg.hit, (tt: SimThread, hit: RmapHit) => {
-    if (ptepClearYoungNotify(tt, hit.mm, hit.addr, hit.entryIdx, hit.size)) young = true;
+    if (folioReferencedOne(tt, lg, l, hit)) young = true;
   });
   if (mem.flags[pfn] & PG_YOUNG) {
     mem.flags[pfn] &= ~PG_YOUNG;

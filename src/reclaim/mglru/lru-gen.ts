@@ -186,6 +186,38 @@ export class LruGen {
   }
 
   /**
+   * lru_gen_set_refs: a folio with neither PG_referenced nor PG_workingset gets PG_referenced and
+   * false; otherwise PG_workingset, its refs cleared, and true.
+   */
+  lruGenSetRefs(pfn: number): boolean {
+    const mem = this.host.mem;
+    const f = mem.flags[pfn];
+    if (!(f & (PG_REFERENCED | PG_WORKINGSET))) {
+      mem.flags[pfn] = (f & ~LRU_REFS_FLAGS) | PG_REFERENCED;
+      return false;
+    }
+    mem.flags[pfn] = (f & ~LRU_REFS_FLAGS) | PG_WORKINGSET;
+    return true;
+  }
+
+  /** folio_activate with MGLRU: move the folio to the youngest generation (lru_gen_activate_folio). */
+  folioActivate(t: SimThread, l: Lruvec, pfn: number): void {
+    const mem = this.host.mem;
+    const f = mem.flags[pfn];
+    const old = folioLruGen(f);
+    if (old < 0) return;
+    const gen = lruGenFromSeq(l.maxSeq);
+    const type = this.folioType(f);
+    const n = this.folioPages(pfn);
+    mem.flags[pfn] = withGen(f, gen);
+    l.nrPages[old * 2 + type] -= n;
+    l.nrPages[gen * 2 + type] += n;
+    l.folios[gen * 2 + type].pushHead(pfn);
+    this.stats.promoted++;
+    t.advance(this.host.engine.profile.folioUpdateGenNs);
+  }
+
+  /**
    * workingset_refault with MGLRU: count the refault in the tier the folio was evicted from (every
    * refault counts as recent here: shadow entries' generations are not modelled).
    */
