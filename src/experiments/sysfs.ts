@@ -52,8 +52,7 @@ export function runSysfs(
       aging: kernel.kvmAging,
       eptAd: true,
       lruGen: true,
-      walkSecondaryMmu: kernel.walkSecondaryMmu,
-      secondaryMmuCap: kernel.secondaryMmuCap,
+      kernel,
     });
     res.files = vm.vfs.paths();
     const stats = new GuestStats();

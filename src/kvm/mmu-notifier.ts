@@ -1,5 +1,11 @@
 import type { Mm } from '../host/mm.ts';
-import type { MmuNotifierOps, MmuNotifierRange } from '../mmu-notifier/mmu-notifier.ts';
+import {
+  MMU_NOTIFIER_YOUNG,
+  MMU_NOTIFIER_YOUNG_BITMAP_UNRELIABLE,
+  MMU_NOTIFIER_YOUNG_FAST,
+  type MmuNotifierOps,
+  type MmuNotifierRange,
+} from '../mmu-notifier/mmu-notifier.ts';
 import type { SimThread } from '../sim/thread.ts';
 import type { Kvm } from './kvm.ts';
 import { hvaToGfnMemslot } from './memslots.ts';
@@ -11,6 +17,7 @@ enum Handler {
   Age = 2,
   TestAge = 3,
 }
+
 /** on_lock_fn_t choices. */
 enum OnLock {
   None = 0,
@@ -26,6 +33,9 @@ enum OnLock {
 export class KvmMmuNotifier implements MmuNotifierOps {
   /** Times `kvm_handle_hva_range` took mmu_lock. */
   lockTaken = 0;
+  /** The bitmap of the current bitmap call (test_clear_young_metadata), or null. */
+  private bitmap: Uint32Array | null = null;
+  private bitmapEnd = 0;
 
   constructor(readonly kvm: Kvm) {}
 
@@ -76,13 +86,14 @@ export class KvmMmuNotifier implements MmuNotifierOps {
             ret = kvm.mmu.unmapGfnRange(t, as, gfnStart, gfnEnd) || ret;
             break;
           case Handler.Age:
-            kvm.stats.ageGfnCalls++;
-            ret = kvm.mmu.ageGfnRange(t, as, gfnStart, gfnEnd, false, lockless) || ret;
+          case Handler.TestAge: {
+            const test = handler === Handler.TestAge;
+            if (test) kvm.stats.testAgeGfnCalls++;
+            else kvm.stats.ageGfnCalls++;
+            const last = this.bitmap === null ? 0 : hvaToGfnMemslot(this.bitmapEnd - 1, slot);
+            ret = kvm.mmu.ageGfnRange(t, as, gfnStart, gfnEnd, test, lockless, this.bitmap, last) || ret;
             break;
-          case Handler.TestAge:
-            kvm.stats.testAgeGfnCalls++;
-            ret = kvm.mmu.ageGfnRange(t, as, gfnStart, gfnEnd, true, lockless) || ret;
-            break;
+          }
         }
       }
     }
@@ -94,6 +105,11 @@ export class KvmMmuNotifier implements MmuNotifierOps {
 
   private get lockless(): boolean {
     return this.kvm.opts.aging === 'lockless';
+  }
+
+  /** has_fast_aging (seed 003 v7): x86 ages fast when it needs no mmu_lock. */
+  get hasFastAging(): boolean {
+    return this.lockless;
   }
 
   /** kvm_mmu_notifier_invalidate_range_start. */
@@ -130,6 +146,35 @@ export class KvmMmuNotifier implements MmuNotifierOps {
   /** kvm_mmu_notifier_clear_young: no flush. */
   clearYoung(t: SimThread, _mm: Mm, start: number, end: number): boolean {
     return this.handleHvaRange(t, start, end, Handler.Age, OnLock.None, false, this.lockless);
+  }
+
+  /**
+   * kvm_mmu_notifier_test_clear_young of the bitmap series (seed 000): with lockless aging, one
+   * hva-range walk tests (or clears, for the pages whose bits are set) a whole window;
+   * MMU_NOTIFIER_YOUNG_FAST says it was answered without mmu_lock. Where KVM would need the lock
+   * (kvm_arch_prepare_bitmap_age false) the bitmap is unreliable and nothing is done.
+   */
+  testClearYoungBitmap(
+    t: SimThread,
+    start: number,
+    end: number,
+    bitmap: Uint32Array,
+    clear: boolean,
+  ): number {
+    if (!this.lockless) return MMU_NOTIFIER_YOUNG_BITMAP_UNRELIABLE;
+    this.bitmap = bitmap;
+    this.bitmapEnd = end;
+    const young = this.handleHvaRange(
+      t,
+      start,
+      end,
+      clear ? Handler.Age : Handler.TestAge,
+      OnLock.None,
+      false,
+      true,
+    );
+    this.bitmap = null;
+    return young ? MMU_NOTIFIER_YOUNG | MMU_NOTIFIER_YOUNG_FAST : 0;
   }
 
   /** kvm_mmu_notifier_test_young: [addr, addr + 1). */

@@ -2,6 +2,11 @@ import type { Host } from '../host/host.ts';
 import type { Mm } from '../host/mm.ts';
 import type { SimThread } from '../sim/thread.ts';
 
+/** Return bits of the bitmap young ops (seed 000: mmu_notifier.h of the bitmap series). */
+export const MMU_NOTIFIER_YOUNG = 1 << 0;
+export const MMU_NOTIFIER_YOUNG_BITMAP_UNRELIABLE = 1 << 1;
+export const MMU_NOTIFIER_YOUNG_FAST = 1 << 2;
+
 /** Why a range is invalidated (enum mmu_notifier_event). */
 export type MmuNotifyEvent = 'unmap' | 'clear' | 'protection_vma' | 'protection_page' | 'release' | 'migrate';
 
@@ -25,6 +30,19 @@ export interface MmuNotifierOps {
   clearFlushYoung?(t: SimThread, mm: Mm, start: number, end: number): boolean;
   clearYoung?(t: SimThread, mm: Mm, start: number, end: number): boolean;
   testYoung?(t: SimThread, mm: Mm, addr: number): boolean;
+  /** struct mmu_notifier.has_fast_aging (seed 003 v7): can answer aging without blocking. */
+  readonly hasFastAging?: boolean;
+  /**
+   * The bitmap variant of test_young / clear_young (seed 000): bit (pages - 1 - i) of `bitmap` is
+   * page i of [start, end). Returns MMU_NOTIFIER_YOUNG* bits.
+   */
+  testClearYoungBitmap?(
+    t: SimThread,
+    start: number,
+    end: number,
+    bitmap: Uint32Array,
+    clear: boolean,
+  ): number;
   release?(t: SimThread, mm: Mm): void;
 }
 
@@ -75,6 +93,23 @@ export class MmuNotifierDispatch {
     return young;
   }
 
+  /**
+   * mmu_notifier_clear_young_fast_only (seed 003 v7): like clear_young, but only subscribers with
+   * has_fast_aging are asked; the others are skipped (their pages look old).
+   */
+  clearYoungFastOnly(t: SimThread, mm: Mm, start: number, end: number): boolean {
+    if (!mmHasNotifiers(mm)) return false;
+    this.stats.clearYoung++;
+    const srcu = this.host.notifierSrcu;
+    srcu.readLock(t);
+    t.advance(this.host.engine.profile.notifierCallNs);
+    let young = false;
+    for (const sub of mm.notifiers!.list)
+      if (sub.hasFastAging && sub.clearYoung) young = sub.clearYoung(t, mm, start, end) || young;
+    srcu.readUnlock(t);
+    return young;
+  }
+
   /** mmu_notifier_clear_flush_young: ORs every subscriber's answer. */
   clearFlushYoung(t: SimThread, mm: Mm, start: number, end: number): boolean {
     if (!mmHasNotifiers(mm)) return false;
@@ -105,6 +140,34 @@ export class MmuNotifierDispatch {
     }
     srcu.readUnlock(t);
     return young;
+  }
+
+  /**
+   * mmu_notifier_{test,clear}_young_bitmap: ORs the subscribers' bits; one without bitmap support
+   * makes the result MMU_NOTIFIER_YOUNG_BITMAP_UNRELIABLE.
+   */
+  testClearYoungBitmap(
+    t: SimThread,
+    mm: Mm,
+    start: number,
+    end: number,
+    bitmap: Uint32Array,
+    clear: boolean,
+  ): number {
+    if (!mmHasNotifiers(mm)) return 0;
+    if (clear) this.stats.clearYoung++;
+    else this.stats.testYoung++;
+    const srcu = this.host.notifierSrcu;
+    srcu.readLock(t);
+    t.advance(this.host.engine.profile.notifierCallNs);
+    let ret = 0;
+    for (const sub of mm.notifiers!.list) {
+      ret |= sub.testClearYoungBitmap
+        ? sub.testClearYoungBitmap(t, start, end, bitmap, clear)
+        : MMU_NOTIFIER_YOUNG_BITMAP_UNRELIABLE;
+    }
+    srcu.readUnlock(t);
+    return ret;
   }
 
   /** mmu_notifier_invalidate_range_start. Returns 0 or -EAGAIN (non-blockable only). */

@@ -28,6 +28,19 @@ export function ptepClearYoungNotify(
   return young;
 }
 
+/** ptep_clear_young_notify with mmu_notifier_clear_young_fast_only (seed 003 v7). */
+export function ptepClearYoungNotifyFastOnly(
+  t: SimThread,
+  mm: Mm,
+  addr: number,
+  entryIdx: number,
+  size: number,
+): boolean {
+  let young = ptepTestAndClearYoung(t, mm, entryIdx);
+  if (mm.host.mmuNotifier.clearYoungFastOnly(t, mm, addr, addr + size)) young = true;
+  return young;
+}
+
 /**
  * ptep_clear_flush_young_notify / pmdp_clear_flush_young_notify: the same with
  * mmu_notifier_clear_flush_young (reclaim's rmap path).

@@ -21,6 +21,13 @@ export interface KernelVariant {
    * LRU_GEN_SECONDARY_MMU_WALK) instead of always on.
    */
   readonly secondaryMmuCap: boolean;
+  /** Secondary MMUs are asked about up to 64 PTEs per call with a bitmap (seed 000's series). */
+  readonly bitmapYoung?: boolean;
+  /**
+   * Aging uses the fast_only notifier calls: subscribers without has_fast_aging are skipped, and
+   * one that cannot answer quickly reports "not young" (seed 003 v7).
+   */
+  readonly fastOnly?: boolean;
 }
 
 /** The kernels mmulab knows, by name. */
@@ -56,6 +63,24 @@ export const KERNEL_VARIANTS: readonly KernelVariant[] = [
     kvmAging: 'lockless',
     walkSecondaryMmu: true,
     secondaryMmuCap: true,
+  },
+  {
+    name: 'v2-bitmap',
+    description:
+      'The bitmap series reviewed in seed 000 ("mm/kvm: Improve parallelism for secondary MMU page fault handling", v2/v3, 2024): test_young/clear_young take a bitmap of up to 64 pages and return MMU_NOTIFIER_YOUNG, _FAST or _BITMAP_UNRELIABLE; aging walks and look-around test a window of PTEs in one call and clear the young ones in a second. KVM answers bitmaps only where it can age without mmu_lock (x86 TDP MMU, lockless); otherwise the bitmap is unreliable and MGLRU falls back to one call per PTE.',
+    kvmAging: 'lockless',
+    walkSecondaryMmu: true,
+    secondaryMmuCap: false,
+    bitmapYoung: true,
+  },
+  {
+    name: 'v7-fast-only',
+    description:
+      'Seed 003 v7 (2024-09-26, 18 patches): aging walks call mmu_notifier_clear_young_fast_only, which skips subscribers without has_fast_aging; KVM x86 has fast aging when it can age without mmu_lock. With write-locked KVM aging (--aging write-lock) aging never sees guest accesses. Cap 0x8 kept.',
+    kvmAging: 'lockless',
+    walkSecondaryMmu: true,
+    secondaryMmuCap: true,
+    fastOnly: true,
   },
 ];
 

@@ -20,6 +20,7 @@ import {
 import { PAGE_IDLE_BITMAP, PageIdle } from '../../reclaim/page-idle/page-idle.ts';
 import type { Engine } from '../../sim/engine.ts';
 import type { SimThread } from '../../sim/thread.ts';
+import { DEFAULT_KERNEL, type KernelVariant, kernelVariant } from '../../variants/kernel-variant.ts';
 
 /** Guest physical address bits (x86 host MAXPHYADDR of a typical server part). */
 export const GUEST_PA_BITS = 46;
@@ -53,10 +54,8 @@ export interface MemstressVmSpec {
   randomSeed?: number;
   /** Run with the multi-gen LRU, the VMM in memcg `memcgName`. */
   lruGen?: boolean;
-  /** MGLRU aging walks ask the secondary MMUs (Linux 6.12 and later). */
-  walkSecondaryMmu?: boolean;
-  /** ... behind the runtime cap 0x8 (seed 003 v4). */
-  secondaryMmuCap?: boolean;
+  /** The kernel variant whose MGLRU design to follow (default: mainline 6.15). */
+  kernel?: KernelVariant;
   /** Slots of a swap device (0: none). */
   swapPages?: number;
   memcgName?: string;
@@ -112,9 +111,7 @@ export function* createMemstressVm(
   let memcg = host.memcgs.root;
   if (spec.lruGen) {
     const lg = new LruGen(host);
-    lg.secondaryMmuWalkSupported = spec.walkSecondaryMmu ?? true;
-    lg.secondaryMmuCap = spec.secondaryMmuCap ?? false;
-    lg.caps = lg.allCaps;
+    lg.applyVariant(spec.kernel ?? kernelVariant(DEFAULT_KERNEL)!);
     host.lruGen = lg;
     vfs.register(LRU_GEN_ENABLED, new LruGenEnabledFile(lg));
     vfs.register(LRU_GEN_MIN_TTL_MS, new LruGenMinTtlFile(lg));

@@ -108,8 +108,7 @@ export function runAccessTracking(
       // The selftests draw guest_random_seed at start-up; here it comes from the run's seed.
       randomSeed: 1 + (new RandomStream(o.seed, 'guest_random_seed').nextU32() % 2147483646),
       lruGen: o.lruGen || o.benchmark,
-      walkSecondaryMmu: kernelVariant(o.kernel)!.walkSecondaryMmu,
-      secondaryMmuCap: kernelVariant(o.kernel)!.secondaryMmuCap,
+      kernel: kernelVariant(o.kernel)!,
       memcgName: TEST_MEMCG_NAME,
     });
     const theVm = vm;

@@ -1,8 +1,12 @@
 import type { Mm } from '../../host/mm.ts';
 import { PTE_ACCESSED, PTE_PRESENT, PTE_PSE, ptePfn } from '../../host/page-table.ts';
 import type { Vma } from '../../host/vma.ts';
-import { mmHasNotifiers } from '../../mmu-notifier/mmu-notifier.ts';
-import { ptepClearYoungNotify, ptepTestAndClearYoung } from '../../mmu-notifier/young-notify.ts';
+import { MMU_NOTIFIER_YOUNG_BITMAP_UNRELIABLE, mmHasNotifiers } from '../../mmu-notifier/mmu-notifier.ts';
+import {
+  ptepClearYoungNotify,
+  ptepClearYoungNotifyFastOnly,
+  ptepTestAndClearYoung,
+} from '../../mmu-notifier/young-notify.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { bloomKey, newBloom, testBloom, updateBloom } from './bloom.ts';
 import { folioLruGen } from './gen-flags.ts';
@@ -11,6 +15,7 @@ import {
   LRU_GEN_MM_WALK,
   type Lruvec,
   lruGenFromSeq,
+  MIN_LRU_BATCH,
   MM_LEAF_TOTAL,
   MM_LEAF_YOUNG,
   MM_NONLEAF_ADDED,
@@ -142,30 +147,59 @@ function* walkPteRange(
   const end = Math.min(vma.end, (Math.floor(addr / (512 * 4096)) + 1) * 512 * 4096);
   let total = 0;
   let young = 0;
-  for (let a = start; a < end; a += 4096) {
-    const idx = table * 512 + (Math.floor(a / 4096) & 511);
-    total++;
-    walk.mmStats[MM_LEAF_TOTAL]++;
-    t.advance(p.walkPteNs);
-    const e = E[idx];
-    // get_pte_pfn: present, not the zero page, and young unless the mm has notifiers.
-    if (!(e & PTE_PRESENT) || ptePfn(e) === zero || (!(e & PTE_ACCESSED) && !notifiers)) continue;
-    const pfn = ptePfn(e);
-    if (!acceptFolio(lg, walk, pfn)) continue;
-    if (t.mustSync()) yield;
-    if (!clearYoung(t, lg, mm, a, idx, 4096)) continue;
-    walkUpdateFolio(t, lg, walk, pfn);
-    walk.mmStats[MM_LEAF_YOUNG]++;
-    young++;
+  // The v2-bitmap series asks the secondary MMUs about up to 64 PTEs per call, test then clear.
+  const useBitmap = lg.bitmapYoung && notifiers;
+  const notifier = lg.host.mmuNotifier;
+  for (let chunk = start; chunk < end; chunk += MIN_LRU_BATCH * 4096) {
+    const chunkEnd = Math.min(end, chunk + MIN_LRU_BATCH * 4096);
+    const last = Math.floor((chunkEnd - 4096) / 4096);
+    let tested: Uint32Array | null = null;
+    let toClear: Uint32Array | null = null;
+    if (useBitmap) {
+      if (t.mustSync()) yield;
+      tested = new Uint32Array(2);
+      if (
+        notifier.testClearYoungBitmap(t, mm, chunk, chunkEnd, tested, false) &
+        MMU_NOTIFIER_YOUNG_BITMAP_UNRELIABLE
+      )
+        tested = null;
+      else toClear = new Uint32Array(2);
+    }
+    for (let a = chunk; a < chunkEnd; a += 4096) {
+      const idx = table * 512 + (Math.floor(a / 4096) & 511);
+      total++;
+      walk.mmStats[MM_LEAF_TOTAL]++;
+      t.advance(p.walkPteNs);
+      const e = E[idx];
+      // get_pte_pfn: present, not the zero page, and young unless the mm has notifiers.
+      if (!(e & PTE_PRESENT) || ptePfn(e) === zero || (!(e & PTE_ACCESSED) && !notifiers)) continue;
+      const pfn = ptePfn(e);
+      if (!acceptFolio(lg, walk, pfn)) continue;
+      if (t.mustSync()) yield;
+      let isYoung: boolean;
+      if (tested !== null && toClear !== null) {
+        const bit = last - Math.floor(a / 4096);
+        const secondary = ((tested[bit >>> 5] >>> (bit & 31)) & 1) === 1;
+        if (secondary) toClear[bit >>> 5] |= 1 << (bit & 31);
+        isYoung = ptepTestAndClearYoung(t, mm, idx) || secondary;
+      } else isYoung = clearYoung(t, lg, mm, a, idx, 4096);
+      if (!isYoung) continue;
+      walkUpdateFolio(t, lg, walk, pfn);
+      walk.mmStats[MM_LEAF_YOUNG]++;
+      young++;
+    }
+    if (toClear !== null && (toClear[0] | toClear[1]) !== 0)
+      notifier.testClearYoungBitmap(t, mm, chunk, chunkEnd, toClear, true);
   }
   return young * PTES_PER_LINE >= total;
 }
 
 /** {ptep,pmdp}_clear_young_notify (6.12+), or only the primary MMU's bit before. */
 function clearYoung(t: SimThread, lg: LruGen, mm: Mm, addr: number, idx: number, size: number): boolean {
-  return lg.walkSecondaryMmu
-    ? ptepClearYoungNotify(t, mm, addr, idx, size)
-    : ptepTestAndClearYoung(t, mm, idx);
+  if (!lg.walkSecondaryMmu) return ptepTestAndClearYoung(t, mm, idx);
+  return lg.fastOnly
+    ? ptepClearYoungNotifyFastOnly(t, mm, addr, idx, size)
+    : ptepClearYoungNotify(t, mm, addr, idx, size);
 }
 
 /** get_pfn_folio: on an MGLRU list, in this lruvec's memcg and node. */

@@ -4,6 +4,7 @@ import { PG_ACTIVE, PG_HEAD, PG_REFERENCED, PG_SWAPBACKED, PG_WORKINGSET } from 
 import type { RmapHit } from '../../host/rmap.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { SpinLock } from '../../sync/spinlock.ts';
+import type { KernelVariant } from '../../variants/kernel-variant.ts';
 import { EvictionStats } from './eviction.ts';
 import {
   folioLruGen,
@@ -58,6 +59,19 @@ export class LruGen {
   secondaryMmuWalkSupported = true;
   /** That support is the runtime cap 0x8 (v4) rather than always on. */
   secondaryMmuCap = false;
+  /** Secondary MMUs are asked up to 64 PTEs per call with a bitmap (the v2-bitmap series). */
+  bitmapYoung = false;
+  /** Aging uses fast_only notifier calls (seed 003 v7). */
+  fastOnly = false;
+
+  /** Follows a kernel variant's MGLRU design; all its caps enabled. */
+  applyVariant(v: KernelVariant): void {
+    this.secondaryMmuWalkSupported = v.walkSecondaryMmu;
+    this.secondaryMmuCap = v.secondaryMmuCap;
+    this.bitmapYoung = v.bitmapYoung ?? false;
+    this.fastOnly = v.fastOnly ?? false;
+    this.caps = this.allCaps;
+  }
 
   /** Whether aging walks consult secondary MMUs now. */
   get walkSecondaryMmu(): boolean {

@@ -245,6 +245,8 @@ export class TdpMmu {
     end: number,
     testOnly: boolean,
     lockless: boolean,
+    bitmap: Uint32Array | null = null,
+    lastGfn = 0,
   ): boolean {
     const kvm = this.kvm;
     const p = kvm.engine.profile;
@@ -262,10 +264,19 @@ export class TdpMmu {
         const lo = pool.lo[idx];
         const hi = pool.hi[idx];
         const span = pagesPerLevel(level);
+        const g = gfn;
         gfn = (Math.floor(gfn / span) + 1) * span;
         if (!isShadowPresent(lo) || !isLastSpte(lo, level) || !isAccessedSpte(lo, hi)) continue;
+        // Seed 000's bitmap: bit (last gfn - gfn); test records young gfns, clear ages only those set
+        // (kvm_gfn_record_young, kvm_gfn_should_age).
+        const bit = lastGfn - g;
+        if (bitmap !== null && !testOnly && !((bitmap[bit >>> 5] >>> (bit & 31)) & 1)) continue;
         young = true;
-        if (testOnly) break;
+        if (testOnly) {
+          if (bitmap === null) break;
+          bitmap[bit >>> 5] |= 1 << (bit & 31);
+          continue;
+        }
         t.advance(p.ageSpteNs);
         if (spteAdEnabled(hi)) {
           fetchAndLo(pool.lo, idx, ~EPT_A);
@@ -284,7 +295,7 @@ export class TdpMmu {
         pool.hi[idx] = newHi;
         kvm.stats.sptesAged++;
       }
-      if (young && testOnly) break;
+      if (young && testOnly && bitmap === null) break;
     }
     rcu.readUnlock(t);
     return young;
