@@ -7,6 +7,7 @@ import { OptionsError } from '../experiments/access-tracking/options.ts';
 import { runAccessTracking } from '../experiments/access-tracking/run.ts';
 import { describeErrno, runSysfs } from '../experiments/sysfs.ts';
 import { formatTable, runTable, tableCsv } from '../experiments/table.ts';
+import { formatValidate, runValidate } from '../experiments/validate.ts';
 import { BACKING_KINDS } from '../host/vma.ts';
 import { DEFAULT_PROFILE, loadProfile, ProfileError } from '../sim/profile.ts';
 import { Tracer } from '../sim/trace.ts';
@@ -154,6 +155,34 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
       onExit(0);
     });
   sysfsCommand(program, io, onExit);
+  program
+    .command('validate')
+    .description("compare simulated runs of seed 003's experiment with the published rows")
+    .option('--profile <name>', 'cost profile (profiles/NAME.json)', DEFAULT_PROFILE)
+    .option('--vcpus <list>', 'published vCPU counts to compare', listArg('--vcpus'), [1, 2, 4, 8])
+    .option('--predict <list>', 'vCPU counts without published rows to predict', listArg('--predict'), [])
+    .option('-b, --bytes <size>', 'guest memory per vCPU (the published runs use 1G)', sizeArg, 2 ** 30)
+    .option('--json', 'print rows and shape as JSON', false)
+    .action((opts) => {
+      const bar = process.stderr.isTTY
+        ? new SingleBar({ format: 'validate {bar} {value}/{total} runs' }, Presets.shades_classic)
+        : null;
+      bar?.start((opts.vcpus.length + opts.predict.length) * 3, 0);
+      let v: ReturnType<typeof runValidate>;
+      try {
+        v = runValidate({
+          vcpus: opts.vcpus,
+          predict: opts.predict,
+          vcpuBytes: opts.bytes,
+          profile: loadProfile(opts.profile),
+          onProgress: (done) => bar?.update(done),
+        });
+      } finally {
+        bar?.stop();
+      }
+      io.out(opts.json ? `${JSON.stringify({ simulated: true, ...v })}\n` : formatValidate(v));
+      onExit(0);
+    });
   return program;
 }
 

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { SEED003_ROWS } from './published.ts';
+import { formatValidate, runValidate } from './validate.ts';
+
+describe('mmulab validate', () => {
+  it('holds the twelve published rows of seed 003 (1-8 vCPUs)', () => {
+    expect(SEED003_ROWS).toHaveLength(12);
+    expect(SEED003_ROWS.find((r) => r.vcpus === 8 && r.label === 'no opt')).toEqual({
+      vcpus: 8,
+      label: 'no opt',
+      vcpuWallS: 1.589441079,
+      agingPassS: 0.227419586,
+    });
+  });
+
+  it('lines simulated runs up with the published rows and predicts the others', () => {
+    const v = runValidate({ vcpus: [1], predict: [3], vcpuBytes: 4 << 20 });
+    expect(v.rows.map((r) => [r.vcpus, r.label, r.publishedWallS])).toEqual([
+      [1, 'no aging', 0.878822016],
+      [1, 'no opt', 0.938250568],
+      [1, 'opt', 0.91227019],
+      [3, 'no aging', null],
+      [3, 'no opt', null],
+      [3, 'opt', null],
+    ]);
+    expect(v.shape[0].passRatio.published).toBeCloseTo(0.008236007 / 0.007314582, 9);
+    expect(v.shape[0].passRatio.simulated).toBeGreaterThan(1);
+    expect(v.shape[1].passRatio.published).toBeNull();
+    const text = formatValidate(v);
+    expect(text).toContain('# note: simulated with 4194304 bytes per vCPU; the published runs used 1 GiB');
+    expect(text).toMatch(/ {4}1 no opt {4}0\.938250568 0\.\d{9}/);
+  });
+});

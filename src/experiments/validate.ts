@@ -1,0 +1,131 @@
+import type { CostProfile } from '../sim/profile.ts';
+import { type PublishedRow, SEED003_BYTES_PER_VCPU, SEED003_ROWS } from './published.ts';
+import { runTable, type TableRow } from './table.ts';
+
+/** One published row next to its simulation. */
+export interface ValidationRow {
+  vcpus: number;
+  label: string;
+  simulatedWallS: number;
+  publishedWallS: number | null;
+  simulatedPassS: number | null;
+  publishedPassS: number | null;
+}
+
+/** Per vCPU count: the shape of the results. */
+export interface ValidationShape {
+  vcpus: number;
+  /** Aging pass no opt / opt. */
+  passRatio: { simulated: number | null; published: number | null };
+  /** Wall-time overhead against no aging, no opt and opt. */
+  overheadNoOpt: { simulated: number; published: number | null };
+  overheadOpt: { simulated: number; published: number | null };
+}
+
+/** Options of `runValidate`. */
+export interface ValidateOptions {
+  /** vCPU counts with published rows to compare (default: all, 1-8). */
+  vcpus?: number[];
+  /** vCPU counts without published rows to predict. */
+  predict?: number[];
+  vcpuBytes?: number;
+  profile?: CostProfile | string;
+  seed?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+function published(vcpus: number, label: string): PublishedRow | undefined {
+  return SEED003_ROWS.find((r) => r.vcpus === vcpus && r.label === label);
+}
+
+/**
+ * Runs seed 003's experiment (no aging, 6.12 "no opt", 6.15 "opt") for the published vCPU counts and
+ * any to predict, and lines the simulated numbers up with the published ones.
+ */
+export function runValidate(o: ValidateOptions = {}): {
+  vcpuBytes: number;
+  rows: ValidationRow[];
+  shape: ValidationShape[];
+} {
+  const counts = [...(o.vcpus ?? [...new Set(SEED003_ROWS.map((r) => r.vcpus))]), ...(o.predict ?? [])];
+  const t = runTable({
+    vcpus: counts,
+    vcpuBytes: o.vcpuBytes ?? SEED003_BYTES_PER_VCPU,
+    kernels: ['6.12', '6.15'],
+    seed: o.seed,
+    profile: o.profile,
+    onProgress: o.onProgress,
+  });
+  const rows = t.rows.map((r: TableRow) => {
+    const p = published(r.vcpus, r.label);
+    return {
+      vcpus: r.vcpus,
+      label: r.label,
+      simulatedWallS: r.vcpuWallNs / 1e9,
+      publishedWallS: p?.vcpuWallS ?? null,
+      simulatedPassS: r.avgPassNs === null ? null : r.avgPassNs / 1e9,
+      publishedPassS: p?.agingPassS ?? null,
+    };
+  });
+  const shape = counts.map((v) => {
+    const get = (label: string) => rows.find((r) => r.vcpus === v && r.label === label)!;
+    const [base, noOpt, opt] = [get('no aging'), get('no opt'), get('opt')];
+    const ratio = (a: number | null, b: number | null) =>
+      a === null || b === null || b === 0 ? null : a / b;
+    const over = (a: number | null, b: number | null) => (a === null || b === null ? null : a / b - 1);
+    return {
+      vcpus: v,
+      passRatio: {
+        simulated: ratio(noOpt.simulatedPassS, opt.simulatedPassS),
+        published: ratio(noOpt.publishedPassS, opt.publishedPassS),
+      },
+      overheadNoOpt: {
+        simulated: noOpt.simulatedWallS / base.simulatedWallS - 1,
+        published: over(noOpt.publishedWallS, base.publishedWallS),
+      },
+      overheadOpt: {
+        simulated: opt.simulatedWallS / base.simulatedWallS - 1,
+        published: over(opt.publishedWallS, base.publishedWallS),
+      },
+    };
+  });
+  return { vcpuBytes: o.vcpuBytes ?? SEED003_BYTES_PER_VCPU, rows, shape };
+}
+
+const f9 = (x: number | null) => (x === null ? 'n/a'.padStart(11) : x.toFixed(9).padStart(11));
+const pct = (x: number | null) => (x === null ? 'n/a'.padStart(7) : `${(x * 100).toFixed(1)}%`.padStart(7));
+const rx = (x: number | null) => (x === null ? 'n/a'.padStart(6) : `${x.toFixed(2)}x`.padStart(6));
+
+/** The comparison as text. */
+export function formatValidate(v: {
+  vcpuBytes: number;
+  rows: ValidationRow[];
+  shape: ValidationShape[];
+}): string {
+  const lines = [
+    '# seed 003: access_tracking_perf_test -p -l, published (real hardware) vs simulated (seconds)',
+    ...(v.vcpuBytes === SEED003_BYTES_PER_VCPU
+      ? []
+      : [`# note: simulated with ${v.vcpuBytes} bytes per vCPU; the published runs used 1 GiB`]),
+    'vcpus variant    wall: published  simulated  sim/pub | pass: published  simulated  sim/pub',
+  ];
+  for (const r of v.rows) {
+    const wr = r.publishedWallS === null ? null : r.simulatedWallS / r.publishedWallS;
+    const pr =
+      r.publishedPassS === null || r.simulatedPassS === null ? null : r.simulatedPassS / r.publishedPassS;
+    lines.push(
+      `${String(r.vcpus).padStart(5)} ${r.label.padEnd(9)} ${f9(r.publishedWallS)} ${f9(r.simulatedWallS)} ${rx(wr)} | ${f9(r.publishedPassS)} ${f9(r.simulatedPassS)} ${rx(pr)}`,
+    );
+  }
+  lines.push(
+    '',
+    '# shape: aging pass no opt/opt, and wall-time overhead against no aging',
+    'vcpus  pass ratio pub/sim   overhead no opt pub/sim   overhead opt pub/sim',
+  );
+  for (const s of v.shape) {
+    lines.push(
+      `${String(s.vcpus).padStart(5)}  ${rx(s.passRatio.published)} ${rx(s.passRatio.simulated)}        ${pct(s.overheadNoOpt.published)} ${pct(s.overheadNoOpt.simulated)}           ${pct(s.overheadOpt.published)} ${pct(s.overheadOpt.simulated)}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
