@@ -20,5 +20,3 @@ export const PG_ALLOCATED = 1 << 11;
 export const PG_ACTIVE = 1 << 4;
 /** Folio was found in use again after being evicted or promoted (workingset). */
 export const PG_WORKINGSET = 1 << 12;
-/** Folio is being reclaimed (rotated to the tail). */
-export const PG_RECLAIM = 1 << 13;

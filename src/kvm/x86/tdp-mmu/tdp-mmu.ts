@@ -25,9 +25,7 @@ import {
 import { pagesPerLevel, SptePool, spteIndex } from './spte-pool.ts';
 
 /** Return codes of the x86 page-fault handlers (enum RET_PF_*). */
-export const RET_PF_CONTINUE = 0;
 export const RET_PF_RETRY = 1;
-export const RET_PF_EMULATE = 2;
 export const RET_PF_WRITE_PROTECTED = 3;
 export const RET_PF_INVALID = 4;
 export const RET_PF_FIXED = 5;
