@@ -13,9 +13,27 @@ export {
   type PhaseResult,
   runAccessTracking,
 } from './experiments/access-tracking/run.ts';
+export { type PublishedRow, SEED003_ROWS } from './experiments/published.ts';
+export { runSysfs, type SysfsOptions, type SysfsResult } from './experiments/sysfs.ts';
+export {
+  formatTable,
+  runTable,
+  type TableOptions,
+  type TableRatio,
+  type TableRow,
+  tableCsv,
+} from './experiments/table.ts';
+export {
+  formatValidate,
+  runValidate,
+  type ValidateOptions,
+  type ValidationRow,
+  type ValidationShape,
+} from './experiments/validate.ts';
 export { errnoName } from './fs/errno.ts';
 export { type SimFile, Vfs } from './fs/vfs.ts';
 export { Host, type HostOptions } from './host/host.ts';
+export { SwapDevice } from './host/swap.ts';
 export type { BackingKind } from './host/vma.ts';
 export { BACKING_KINDS } from './host/vma.ts';
 export { type AgingLock, Kvm, type KvmOptions } from './kvm/kvm.ts';
@@ -26,6 +44,8 @@ export {
   type MmuNotifierRange,
   mmuNotifierRegister,
 } from './mmu-notifier/mmu-notifier.ts';
+export { LRU_GEN_DEBUGFS, LRU_GEN_FULL_DEBUGFS, LruGenDebugfs } from './reclaim/mglru/debugfs.ts';
+export { LruGen, LruGenStats } from './reclaim/mglru/lru-gen.ts';
 export { PAGE_IDLE_BITMAP, PageIdle } from './reclaim/page-idle/page-idle.ts';
 export { Engine, type EngineOptions } from './sim/engine.ts';
 export {
@@ -46,3 +66,9 @@ export { type TraceEvent, Tracer } from './sim/trace.ts';
 export { RcuDomain } from './sync/rcu.ts';
 export { QRwLock } from './sync/rwlock.ts';
 export { SpinLock } from './sync/spinlock.ts';
+export {
+  DEFAULT_KERNEL,
+  KERNEL_VARIANTS,
+  type KernelVariant,
+  kernelVariant,
+} from './variants/kernel-variant.ts';
