@@ -29,6 +29,16 @@ describe('mmulab table', () => {
     );
   });
 
+  it('widens the no-opt/opt aging-pass gap as vCPUs are added (seed 003 shape)', () => {
+    const t = runTable({ vcpus: [1, 2, 4], vcpuBytes: 16 << 20, kernels: ['6.12', '6.15'] });
+    const r = t.ratios.map((x) => x.passRatio);
+    expect(r[0]).toBeGreaterThan(1);
+    expect(r[1]).toBeGreaterThan(r[0]);
+    expect(r[2]).toBeGreaterThan(r[1]);
+    // Lockless aging costs the vCPUs nothing measurable; write-locked aging slows them.
+    for (const x of t.ratios) expect(x.overhead['no opt']).toBeGreaterThan(x.overhead.opt);
+  });
+
   it('rejects unknown kernels and bad vCPU lists', () => {
     expect(() => runTable({ vcpus: [1], vcpuBytes: 1 << 20, kernels: ['5.0'] })).toThrow(
       /unknown kernel '5.0'/,

@@ -3,6 +3,7 @@ import type { Mm } from '../host/mm.ts';
 import { mmuNotifierRegister } from '../mmu-notifier/mmu-notifier.ts';
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';
+import { CacheLine } from '../sync/cache-line.ts';
 import { RcuDomain } from '../sync/rcu.ts';
 import { QRwLock } from '../sync/rwlock.ts';
 import { WaitCount } from '../sync/wait-count.ts';
@@ -46,6 +47,11 @@ export class Kvm {
   /** mmu_lock: an rwlock on x86. */
   readonly mmuLock: QRwLock;
   readonly srcu: RcuDomain;
+  /**
+   * The line of kvm->stat.pages[]: kvm_update_page_stats (from handle_changed_spte) does an
+   * atomic64_add on it whenever a leaf SPTE appears or goes, from every vCPU that faults.
+   */
+  readonly statPagesLine: CacheLine;
   readonly mmu: TdpMmu;
   readonly notifier: KvmMmuNotifier;
   readonly vcpus: KvmVcpu[] = [];
@@ -68,6 +74,7 @@ export class Kvm {
   ) {
     this.nrAs = opts.nrAddressSpaces ?? 2;
     this.mmuLock = new QRwLock(engine, 'kvm.mmu_lock');
+    this.statPagesLine = new CacheLine(engine.profile.cacheLineLocalNs, engine.profile.cacheLineTransferNs);
     this.srcu = new RcuDomain(engine, 'kvm->srcu', engine.profile.srcuGracePeriodNs, 2);
     this.mnActiveInvalidateCount = new WaitCount(engine, false);
     for (let as = 0; as < this.nrAs; as++) {

@@ -23,6 +23,10 @@ export const COST_TERMS = {
   tdpWalkLevelNs: ['ns', 'one level of a TDP MMU iterator step'],
   spteInstallNs: ['ns', 'make_spte plus the cmpxchg that installs a leaf'],
   spAllocNs: ['ns', 'allocating and linking a TDP MMU page-table page'],
+  releaseFaultinNs: [
+    'ns',
+    'kvm_release_faultin_page under mmu_lock: mark the folio accessed and dirty, put it',
+  ],
   hvaRangeNs: ['ns', 'kvm_handle_hva_range: SRCU, memslot interval-tree lookup per notifier call'],
   ageSpteNs: ['ns', 'aging one leaf SPTE (test and clear the Accessed bit)'],
   zapSpteNs: ['ns', 'zapping one leaf SPTE'],

@@ -91,7 +91,7 @@ export function* kvmTdpMmuPageFault(
     const fault: TdpFault = { gfn, pfn, goalLevel: goal, write, mapWritable: fp.writable };
     r = mmu.map(t, root, fault);
   }
-  if (r !== RET_PF_RETRY) kvmReleaseFaultinPage(kvm, fp.pfn, fp.writable);
+  if (r !== RET_PF_RETRY) kvmReleaseFaultinPage(t, kvm, fp.pfn, fp.writable);
   kvm.mmuLock.readUnlock(t);
   if (r === RET_PF_RETRY) kvm.stats.faultRetries++;
   else if (r === RET_PF_SPURIOUS) kvm.stats.faultsSpurious++;
@@ -103,9 +103,10 @@ export function* kvmTdpMmuPageFault(
  * kvm_release_faultin_page with unused = false: kvm_release_page_dirty/clean mark the folio
  * accessed (folio_mark_accessed clears PG_idle) and, when mapped writable, dirty.
  */
-function kvmReleaseFaultinPage(kvm: Kvm, pfn: number, dirty: boolean): void {
+function kvmReleaseFaultinPage(t: SimThread, kvm: Kvm, pfn: number, dirty: boolean): void {
   const mem = kvm.host.mem;
   if (pfn === mem.zeroPfn) return;
+  t.advance(kvm.engine.profile.releaseFaultinNs);
   const head = mem.flags[pfn] & PG_TAIL ? pfn - (pfn % 512) : pfn;
   mem.flags[head] = (mem.flags[head] & ~PG_IDLE) | PG_REFERENCED | (dirty ? PG_DIRTY : 0);
 }

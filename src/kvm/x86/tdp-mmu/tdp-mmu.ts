@@ -118,6 +118,9 @@ export class TdpMmu {
             kvm.stats.mapCasFailures++;
             return RET_PF_RETRY;
           }
+          // handle_changed_spte: a new leaf updates kvm->stat.pages[level] (kvm_update_page_stats).
+          if (!isShadowPresent(oldLo) || !isLastSpte(oldLo, level))
+            t.now = kvm.statPagesLine.rmw(t.now, t.cpu);
           if (f.write && !(newLo & EPT_W)) return RET_PF_WRITE_PROTECTED;
           return RET_PF_FIXED;
         }
@@ -213,6 +216,8 @@ export class TdpMmu {
         pool.lo[idx] = NONPRESENT_LO;
         pool.hi[idx] = NONPRESENT_HI;
         t.advance(p.zapSpteNs);
+        // handle_changed_spte: kvm_update_page_stats on the shared counter line.
+        t.now = this.kvm.statPagesLine.rmw(t.now, t.cpu);
         zapped++;
       }
       const span = pagesPerLevel(level);
