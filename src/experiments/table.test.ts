@@ -31,7 +31,7 @@ describe('mmulab table', () => {
 
   it('widens the no-opt/opt aging-pass gap as vCPUs are added (seed 003 shape)', () => {
     const t = runTable({ vcpus: [1, 2, 4], vcpuBytes: 16 << 20, kernels: ['6.12', '6.15'] });
-    const r = t.ratios.map((x) => x.passRatio);
+    const r = t.ratios.map((x) => x.passRatio ?? 0);
     expect(r[0]).toBeGreaterThan(1);
     expect(r[1]).toBeGreaterThan(r[0]);
     expect(r[2]).toBeGreaterThan(r[1]);

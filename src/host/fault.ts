@@ -150,7 +150,7 @@ function doSwapPage(t: SimThread, mm: Mm, vma: Vma, hva: number, idx: number, wr
   if (pfn < 0) return VM_FAULT_OOM;
   t.advance(t.jittered(host.engine.profile.swapInNs));
   host.mem.data[pfn] = swap.data[slot];
-  host.lruGen?.onRefault(pfn, swap.tier[slot]);
+  host.lruGen?.onRefault(pfn, swap, slot);
   swap.freeSlot(slot);
   swap.swapIns++;
   host.faultStats.swapIn++;

@@ -4,8 +4,16 @@
  */
 export class SwapDevice {
   readonly data: Uint32Array;
-  /** The folio's tier when it was evicted (the shadow entry's refs), for refault accounting. */
-  readonly tier: Uint8Array;
+  /**
+   * The shadow entry left by an eviction (pack_shadow in mm/workingset.c): the evicting lruvec's
+   * memcg id and node, the token's sequence (min_seq at eviction) and its refs (max(refs - 1, 0)),
+   * and whether the folio had PG_workingset.
+   */
+  readonly shadowMemcg: Uint16Array;
+  readonly shadowNid: Uint8Array;
+  readonly shadowSeq: Uint32Array;
+  /** Bits 0-1: the token's refs; bit 2: workingset. */
+  readonly shadowRefs: Uint8Array;
   private readonly free: number[] = [];
   private next = 1;
   swapOuts = 0;
@@ -13,7 +21,10 @@ export class SwapDevice {
 
   constructor(readonly nrSlots: number) {
     this.data = new Uint32Array(nrSlots);
-    this.tier = new Uint8Array(nrSlots);
+    this.shadowMemcg = new Uint16Array(nrSlots);
+    this.shadowNid = new Uint8Array(nrSlots);
+    this.shadowSeq = new Uint32Array(nrSlots);
+    this.shadowRefs = new Uint8Array(nrSlots);
   }
 
   /** Free slots. */

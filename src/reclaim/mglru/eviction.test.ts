@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EAGAIN, EINVAL } from '../../fs/errno.ts';
 import { followPteLockless } from '../../host/gup.ts';
+import { PG_WORKINGSET } from '../../host/page-flags.ts';
 import { isSwapPte } from '../../host/page-table.ts';
 import { rmapWalk } from '../../host/rmap.ts';
 import { leafSpte, runOnVm, testGfn, vcpuAccess } from '../../testing/vm-fixture.ts';
@@ -56,6 +57,60 @@ describe('MGLRU eviction', () => {
     expect(seen.lost).toBe(0);
     // After the refaults the memcg holds the test pages again; the memslot-0 pages stay in swap.
     expect(vm.host.memcgs.byId(2)!.pages).toBe(PAGES);
+  });
+
+  it('counts a refault as recent only while its eviction is within MAX_NR_GENS of max_seq', () => {
+    const seen: Record<string, number> = {};
+    const { vm } = runOnVm({ lruGen: true, vcpuBytes: PAGES * 4096, swapPages: 8192 }, function* (t, vm) {
+      const vcpu = vm.kvm.vcpus[0];
+      const lg = vm.host.lruGen!;
+      const l = lg.lruvec(vm.mm.memcg, 0);
+      for (let i = 0; i < PAGES; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true, value(i));
+      vm.host.lru.drainAll(t);
+      seen.minSeqAtEviction = l.minSeq[0];
+      yield* vm.vfs.pwrite(t, RECLAIM, 0, enc.encode('2M'));
+      const swapped: number[] = [];
+      for (let i = 0; i < PAGES; i++) {
+        const e = vm.mm.pt.entries[vm.mm.pt.walk(vm.mm.pgd, (vm.testVma.start + i * 4096) / 4096, 1, false)];
+        if (isSwapPte(e)) swapped.push(i);
+      }
+      seen.swapped = swapped.length;
+      const half = swapped.length >> 1;
+      // Refault the first half at once: recent.
+      for (const i of swapped.slice(0, half)) yield* vcpuAccess(t, vcpu, testGfn(vm, i), false);
+      seen.recentAfterFirst = lg.evictionStats.recentRefaults;
+      // They were evicted with PG_workingset (set by lru_gen_set_refs when an earlier batch of the
+      // reclaim found them young): tier 3, and the refault gives PG_workingset back.
+      seen.tier3 = l.refaulted[3];
+      seen.otherTiers = l.refaulted[0] + l.refaulted[1] + l.refaulted[2];
+      seen.workingset = 0;
+      for (const i of swapped.slice(0, half)) {
+        const pfn = followPteLockless(vm.mm, vm.testVma.start + i * 4096, false);
+        if (vm.host.mem.flags[pfn] & PG_WORKINGSET) seen.workingset++;
+      }
+      // Four aging passes move max_seq MAX_NR_GENS past the evictions' min_seq.
+      for (let k = 0; k < 4; k++)
+        yield* vm.vfs.pwrite(t, LRU_GEN_DEBUGFS, 0, enc.encode(`+ 2 0 ${l.maxSeq} 1 1`));
+      seen.maxSeq = l.maxSeq;
+      for (const i of swapped.slice(half)) yield* vcpuAccess(t, vcpu, testGfn(vm, i), false);
+      seen.refaults = lg.evictionStats.refaults;
+      seen.recent = lg.evictionStats.recentRefaults;
+      let refaulted = 0;
+      for (const n of l.refaulted) refaulted += n;
+      seen.refaulted = refaulted;
+      seen.avgRefaulted = l.avgRefaulted[3];
+    });
+    expect(seen.swapped).toBe(530 - vm.slot0Written);
+    const half = seen.swapped >> 1;
+    expect(seen.recentAfterFirst).toBe(half);
+    expect([seen.tier3, seen.otherTiers, seen.workingset]).toEqual([half, 0, half]);
+    expect(seen.maxSeq - seen.minSeqAtEviction).toBeGreaterThanOrEqual(4);
+    expect(seen.refaults).toBe(seen.swapped);
+    expect(seen.recent).toBe(half);
+    // The aging passes moved min_seq, which folded refaulted[] into the averages (reset_ctrl_pos), and
+    // the late refaults added nothing.
+    expect(seen.refaulted).toBe(0);
+    expect(seen.avgRefaulted).toBeGreaterThan(0);
   });
 
   it('under a memcg limit the guest keeps running: evictions, refaults, and every write survives', () => {

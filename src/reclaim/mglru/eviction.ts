@@ -34,8 +34,10 @@ export class EvictionStats {
   reclaimed = 0;
   /** Folios that could not be evicted (no swap slot, large folio). */
   kept = 0;
-  /** Evicted pages faulted back in. */
+  /** Evicted pages faulted back in (WORKINGSET_REFAULT). */
   refaults = 0;
+  /** Of those, recent ones (lru_gen_test_recent), counted in the tiers' refaulted[]. */
+  recentRefaults = 0;
 }
 
 /**
@@ -110,7 +112,7 @@ export function* evictFolios(
     }
     const f = mem.flags[pfn];
     const tier = lruTierFromRefs(folioLruRefs(f), (f & PG_WORKINGSET) !== 0);
-    if (tryToUnmapAndSwapOut(t, lg, pfn, tier)) {
+    if (tryToUnmapAndSwapOut(t, lg, l, type, pfn)) {
       l.evicted[type * MAX_NR_TIERS + tier]++;
       reclaimed++;
       stats.reclaimed++;
@@ -188,7 +190,7 @@ function folioReferenced(t: SimThread, lg: LruGen, l: Lruvec, pfn: number): bool
  * try_to_unmap + pageout for an anonymous folio: take a swap slot, invalidate the secondary MMUs
  * (KVM zaps the SPTE), replace the PTE by the swap entry, write the page out and free the frame.
  */
-function tryToUnmapAndSwapOut(t: SimThread, lg: LruGen, pfn: number, tier: number): boolean {
+function tryToUnmapAndSwapOut(t: SimThread, lg: LruGen, l: Lruvec, type: number, pfn: number): boolean {
   const host = lg.host;
   const mem = host.mem;
   const swap = host.swap;
@@ -207,7 +209,12 @@ function tryToUnmapAndSwapOut(t: SimThread, lg: LruGen, pfn: number, tier: numbe
   if (idx >= 0) mm.pt.entries[idx] = mkSwapPte(slot);
   host.mmuNotifier.invalidateRangeEnd(t, range);
   swap.data[slot] = mem.data[pfn];
-  swap.tier[slot] = tier;
+  // lru_gen_eviction: the shadow entry's token is (min_seq << LRU_REFS_WIDTH) | max(refs - 1, 0).
+  const f = mem.flags[pfn];
+  swap.shadowMemcg[slot] = mem.memcg[pfn];
+  swap.shadowNid[slot] = mem.pfnToNid(pfn);
+  swap.shadowSeq[slot] = l.minSeq[type];
+  swap.shadowRefs[slot] = Math.max(folioLruRefs(f) - 1, 0) | (f & PG_WORKINGSET ? 4 : 0);
   swap.swapOuts++;
   t.advance(t.jittered(p.swapOutNs));
   const memcg = host.memcgs.byId(mem.memcg[pfn]);

@@ -2,6 +2,7 @@ import type { Host } from '../../host/host.ts';
 import type { Memcg } from '../../host/memcg.ts';
 import { PG_ACTIVE, PG_HEAD, PG_REFERENCED, PG_SWAPBACKED, PG_WORKINGSET } from '../../host/page-flags.ts';
 import type { RmapHit } from '../../host/rmap.ts';
+import type { SwapDevice } from '../../host/swap.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { SpinLock } from '../../sync/spinlock.ts';
 import type { KernelVariant } from '../../variants/kernel-variant.ts';
@@ -10,6 +11,8 @@ import {
   folioLruGen,
   folioLruRefs,
   LRU_REFS_FLAGS,
+  LRU_REFS_MASK,
+  LRU_REFS_PGOFF,
   LRU_REFS_WIDTH,
   lruTierFromRefs,
   withGen,
@@ -232,13 +235,25 @@ export class LruGen {
   }
 
   /**
-   * workingset_refault with MGLRU: count the refault in the tier the folio was evicted from (every
-   * refault counts as recent here: shadow entries' generations are not modelled).
+   * lru_gen_refault (mm/workingset.c): a swapped-in folio whose shadow entry names its own lruvec
+   * counts as a refault; if recent (lru_gen_test_recent: the token's sequence within MAX_NR_GENS of
+   * max_seq) it is added to refaulted[] in its tier, and the folio gets back PG_workingset, or the
+   * refs it had. Called before the folio goes on the LRU.
    */
-  onRefault(pfn: number, tier: number): void {
+  onRefault(pfn: number, swap: SwapDevice, slot: number): void {
+    const mem = this.host.mem;
     const l = this.folioLruvec(pfn);
-    l.refaulted[this.folioType(this.host.mem.flags[pfn]) * MAX_NR_TIERS + tier]++;
+    const memcg = this.host.memcgs.byId(swap.shadowMemcg[slot]) ?? this.host.memcgs.root;
+    if (this.lruvec(memcg, swap.shadowNid[slot]) !== l) return;
     this.evictionStats.refaults++;
+    if (Math.abs(l.maxSeq - swap.shadowSeq[slot]) >= MAX_NR_GENS) return;
+    const workingset = (swap.shadowRefs[slot] & 4) !== 0;
+    const refs = (swap.shadowRefs[slot] & 3) + 1;
+    const type = this.folioType(mem.flags[pfn]);
+    l.refaulted[type * MAX_NR_TIERS + lruTierFromRefs(refs, workingset)]++;
+    this.evictionStats.recentRefaults++;
+    if (workingset) mem.flags[pfn] |= PG_WORKINGSET;
+    else mem.flags[pfn] = (mem.flags[pfn] & ~LRU_REFS_MASK) | ((refs - 1) << LRU_REFS_PGOFF);
   }
 
   /** folio_inc_gen: from the oldest generation of `type` into the next one, refs cleared. */
