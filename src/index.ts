@@ -32,7 +32,7 @@ export {
 } from './experiments/validate.ts';
 export { errnoName } from './fs/errno.ts';
 export { type SimFile, Vfs } from './fs/vfs.ts';
-export { Host, type HostOptions } from './host/host.ts';
+export { Host, type HostOptions, OomKill } from './host/host.ts';
 export { SwapDevice } from './host/swap.ts';
 export type { BackingKind } from './host/vma.ts';
 export { BACKING_KINDS } from './host/vma.ts';
@@ -45,6 +45,7 @@ export {
   mmuNotifierRegister,
 } from './mmu-notifier/mmu-notifier.ts';
 export { LRU_GEN_DEBUGFS, LRU_GEN_FULL_DEBUGFS, LruGenDebugfs } from './reclaim/mglru/debugfs.ts';
+export { Kswapd, KswapdStats } from './reclaim/mglru/kswapd.ts';
 export { LruGen, LruGenStats } from './reclaim/mglru/lru-gen.ts';
 export { PAGE_IDLE_BITMAP, PageIdle } from './reclaim/page-idle/page-idle.ts';
 export { Engine, type EngineOptions } from './sim/engine.ts';

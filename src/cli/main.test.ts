@@ -33,6 +33,14 @@ describe('mmulab CLI', () => {
     [['table', '--vcpus', '1,0'], /--vcpus takes whole numbers >= 1/],
     [['table', '--kernels', 'v9', '-b', '1M'], /unknown kernel 'v9'/],
     [['table', '--json', '--csv'], /cannot be used with option/],
+    [
+      ['access-tracking', '-b', '1M', '--host-memory', '1G'],
+      /needs -l \(global reclaim is modelled with MGLRU only\)/,
+    ],
+    [
+      ['access-tracking', '-l', '--host-memory', '1000'],
+      /hostMemoryBytes must be a multiple of the 4 KiB page size/,
+    ],
   ] as const) {
     it(`rejects ${argv.join(' ')} with one line and exit 2`, () => {
       const r = run(...argv);
@@ -43,6 +51,14 @@ describe('mmulab CLI', () => {
       expect(r.err).toMatch(/^mmulab: /);
     });
   }
+
+  it('reports an OOM kill by the simulated kernel in one line, exit 1', () => {
+    const r = run('access-tracking', '-l', '-b', '8M', '--host-memory', '4M');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /^mmulab: Out of memory \(page allocation failure: no reclaim progress\): Killed process \d+, anon-rss:\d+kB\n$/,
+    );
+  });
 
   it('runs the experiment and prints the selftest output', () => {
     const r = run('access-tracking', '-b', '1M');

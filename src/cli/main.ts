@@ -8,6 +8,7 @@ import { runAccessTracking } from '../experiments/access-tracking/run.ts';
 import { describeErrno, runSysfs } from '../experiments/sysfs.ts';
 import { formatTable, runTable, tableCsv } from '../experiments/table.ts';
 import { formatValidate, runValidate } from '../experiments/validate.ts';
+import { OomKill } from '../host/host.ts';
 import { BACKING_KINDS } from '../host/vma.ts';
 import { DEFAULT_PROFILE, loadProfile, ProfileError } from '../sim/profile.ts';
 import { Tracer } from '../sim/trace.ts';
@@ -82,6 +83,12 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     .option('--seed <n>', 'seed of the simulation', intArg('--seed', 0), 0)
     .option('--profile <name>', 'cost profile (profiles/NAME.json)', DEFAULT_PROFILE)
     .option('--host-cpus <n>', 'host CPUs (default: the profile)', intArg('--host-cpus', 1))
+    .option(
+      '--host-memory <size>',
+      'host RAM (default: enough); with -l, kswapd and direct reclaim keep it within',
+      sizeArg,
+    )
+    .option('--swap <size>', 'swap device size (default: none)', sizeArg, 0)
     .option('--trace <file>', 'write an event trace (JSON lines) to a file')
     .option('--json', 'print results and counters as one JSON object', false)
     .action((opts) => {
@@ -104,6 +111,8 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
           randomAccess: opts.randomAccess,
           seed: opts.seed,
           hostCpus: opts.hostCpus,
+          hostMemoryBytes: opts.hostMemory,
+          swapBytes: opts.swap,
           memoryLimitBytes: totalmem() * 0.75,
         },
         opts.profile,
@@ -247,6 +256,11 @@ export function main(argv: string[], io: CliIo): number {
     if (e instanceof UsageError || e instanceof OptionsError || e instanceof ProfileError) {
       io.err(`mmulab: ${e.message}\n`);
       return 2;
+    }
+    if (e instanceof OomKill) {
+      // The simulated kernel killed the selftest, as a real one would: a failed run, not a crash.
+      io.err(`mmulab: ${e.message}\n`);
+      return 1;
     }
     throw e;
   }

@@ -12,6 +12,11 @@ import { PhysMem } from './phys-mem.ts';
 import { SwapDevice } from './swap.ts';
 import type { Vma } from './vma.ts';
 
+/** Thrown when the OOM killer ends the simulated process; the CLI prints the message. */
+export class OomKill extends Error {
+  readonly code = 'MMULAB_OOM_KILL';
+}
+
 /** Options of the simulated host. */
 export interface HostOptions {
   /** Pages per NUMA node. */
@@ -38,6 +43,11 @@ export class Host {
    * try_to_free_mem_cgroup_pages), provided by the reclaim policy. Returns pages reclaimed.
    */
   memcgReclaim: ((t: SimThread, memcg: Memcg, pages: number) => Generator<void, number, void>) | null = null;
+  /**
+   * The allocator's slow path before a fault allocates (wake kswapd, direct reclaim below the min
+   * watermark), provided by the reclaim policy when global reclaim runs.
+   */
+  allocSlowpath: ((t: SimThread) => Generator<void, void, void>) | null = null;
   /** The multi-gen LRU, when enabled (CONFIG_LRU_GEN_ENABLED). */
   lruGen: LruGen | null = null;
   /** Calls into the MMU notifiers of an mm. */
@@ -54,6 +64,17 @@ export class Host {
     this.lru = new LruAddBatches(this);
     this.rcu = new RcuDomain(engine, 'rcu', engine.profile.rcuGracePeriodNs, 0);
     this.notifierSrcu = new RcuDomain(engine, 'mmu_notifier srcu', engine.profile.srcuGracePeriodNs, 1);
+  }
+  /**
+   * out_of_memory: the OOM killer picks the process with the largest rss (oom_badness) and kills
+   * it. The simulated processes cannot die on their own, so this ends the run with the kernel's
+   * message.
+   */
+  outOfMemory(reason: string): never {
+    let victim: Mm | null = null;
+    for (const mm of this.mms) if (victim === null || mm.rss > victim.rss) victim = mm;
+    const who = victim === null ? 'no process' : `process ${victim.pid}, anon-rss:${victim.rss * 4}kB`;
+    throw new OomKill(`Out of memory (${reason}): Killed ${who}`);
   }
 
   /** Creates a process (its mm) charged to `memcg` (default: the root cgroup). */

@@ -16,6 +16,10 @@ export class NumaNode {
   readonly free0: number[] = [];
   readonly free9: number[] = [];
   allocated = 0;
+  /** Watermarks in pages (__setup_per_zone_wmarks with min_free_kbytes for this node alone). */
+  readonly wmarkMin: number;
+  readonly wmarkLow: number;
+  readonly wmarkHigh: number;
 
   constructor(
     engine: Engine,
@@ -25,6 +29,19 @@ export class NumaNode {
   ) {
     this.zoneLock = new SpinLock(engine, `zone${nid}.lock`);
     this.next = startPfn;
+    // calculate_min_free_kbytes: sqrt(lowmem_kbytes * 16), within [128 KiB, 256 MiB]; then
+    // watermark_scale_factor 10: low = min + max(min / 4, managed * 10 / 10000), high = min + 2 x that.
+    const managed = endPfn - startPfn;
+    const minFreeKb = Math.min(Math.max(Math.floor(Math.sqrt(managed * 4 * 16)), 128), 262144);
+    this.wmarkMin = Math.floor(minFreeKb / 4);
+    const delta = Math.max(this.wmarkMin >> 2, Math.floor((managed * 10) / 10000));
+    this.wmarkLow = this.wmarkMin + delta;
+    this.wmarkHigh = this.wmarkMin + 2 * delta;
+  }
+
+  /** NR_FREE_PAGES of the node (pages on per-CPU lists count as allocated, as in the kernel). */
+  freePages(): number {
+    return this.endPfn - this.startPfn - this.allocated;
   }
 
   /** Takes one free block of 2^order pages without locking (the caller holds zoneLock). */
@@ -66,6 +83,8 @@ export class PhysMem {
   readonly zeroPfn: number;
   /** Per-CPU free lists of order-0 pages. */
   private readonly pcp: number[][] = [];
+  /** wakeup_kswapd, set when kswapd runs: called when an allocation leaves a node below its low watermark. */
+  kswapdWakeup: ((t: SimThread, nid: number) => void) | null = null;
 
   constructor(
     readonly engine: Engine,
@@ -110,6 +129,7 @@ export class PhysMem {
       if (pfn === undefined) return -1;
       t.advance(p.pageAllocNs);
       this.markAllocated(pfn, 1);
+      this.checkLowWatermark(t, this.pfnToNid(pfn));
       return pfn;
     }
     for (let i = 0; i < this.nodes.length; i++) {
@@ -121,10 +141,17 @@ export class PhysMem {
       if (pfn >= 0) {
         this.markAllocated(pfn, 1 << order);
         node.allocated += 1 << order;
+        this.checkLowWatermark(t, node.nid);
         return pfn;
       }
     }
     return -1;
+  }
+
+  /** The allocator's side of wakeup_kswapd: below the low watermark, wake the node's kswapd. */
+  private checkLowWatermark(t: SimThread, nid: number): void {
+    const node = this.nodes[nid];
+    if (this.kswapdWakeup !== null && node.freePages() < node.wmarkLow) this.kswapdWakeup(t, nid);
   }
 
   private refillPcp(t: SimThread, nid: number, list: number[]): void {

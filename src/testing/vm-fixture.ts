@@ -35,6 +35,8 @@ export function runOnVm(
       eptAd: opts.eptAd ?? true,
       lruGen: opts.lruGen ?? false,
       swapPages: opts.swapPages ?? 0,
+      hostPages: opts.hostPages,
+      kswapd: opts.kswapd,
     });
     const b = body(t, vm, engine);
     if (b !== undefined) yield* b;

@@ -10,6 +10,7 @@ import { type AgingLock, Kvm } from '../../kvm/kvm.ts';
 import { MemoryMaxFile, memoryMaxPath } from '../../reclaim/memory-max.ts';
 import { MemoryReclaimFile, memoryReclaimPath } from '../../reclaim/memory-reclaim.ts';
 import { LRU_GEN_DEBUGFS, LRU_GEN_FULL_DEBUGFS, LruGenDebugfs } from '../../reclaim/mglru/debugfs.ts';
+import { allocSlowpath, Kswapd } from '../../reclaim/mglru/kswapd.ts';
 import { LruGen } from '../../reclaim/mglru/lru-gen.ts';
 import {
   LRU_GEN_ENABLED,
@@ -58,6 +59,10 @@ export interface MemstressVmSpec {
   kernel?: KernelVariant;
   /** Slots of a swap device (0: none). */
   swapPages?: number;
+  /** Host RAM in pages (default: what the run needs plus headroom, so memory never runs short). */
+  hostPages?: number;
+  /** Run kswapd (with lruGen): global reclaim at the watermarks, and min_ttl's OOM kill. */
+  kswapd?: boolean;
   memcgName?: string;
 }
 
@@ -104,7 +109,7 @@ export function* createMemstressVm(
 ): Generator<void, MemstressVm, void> {
   const p = engine.profile;
   const host = new Host(engine, {
-    nodePages: [hostPagesFor(spec, engine.cpuCount, p.pcpBatch)],
+    nodePages: [spec.hostPages ?? hostPagesFor(spec, engine.cpuCount, p.pcpBatch)],
     swapPages: spec.swapPages ?? 0,
   });
   const vfs = new Vfs();
@@ -117,6 +122,13 @@ export function* createMemstressVm(
     vfs.register(LRU_GEN_MIN_TTL_MS, new LruGenMinTtlFile(lg));
     vfs.register(LRU_GEN_DEBUGFS, new LruGenDebugfs(lg));
     vfs.register(LRU_GEN_FULL_DEBUGFS, new LruGenDebugfs(lg, true));
+    if (spec.kswapd) {
+      const daemons = host.mem.nodes.map((node) => new Kswapd(lg, node));
+      for (const k of daemons) engine.spawn(`kswapd${k.node.nid}`, (kt) => k.run(kt));
+      host.mem.kswapdWakeup = (wt, nid) => daemons[nid].wakeup(wt);
+      lg.kswapd = daemons;
+      host.allocSlowpath = (at) => allocSlowpath(at, lg);
+    }
     memcg = host.memcgs.create(`/${spec.memcgName ?? 'access_tracking_perf_test'}`, host.memcgs.root);
     for (const m of [host.memcgs.root, memcg])
       vfs.register(memoryReclaimPath(m), new MemoryReclaimFile(lg, m));

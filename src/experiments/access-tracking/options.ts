@@ -44,6 +44,23 @@ export const accessTrackingOptionsSchema = z.object({
   seed: z.number().int().min(0).max(0xffffffff).default(0),
   /** Host CPUs (default: the profile's). */
   hostCpus: z.number().int().min(1).max(4096).optional(),
+  /**
+   * Host RAM, bytes (default: what the run needs plus headroom). Given, kswapd runs and memory can
+   * run short: global reclaim, direct reclaim, and min_ttl's OOM kill. Needs -l (MGLRU).
+   */
+  hostMemoryBytes: z
+    .number()
+    .int()
+    .positive('hostMemoryBytes must be positive')
+    .refine((b) => b % 4096 === 0, 'hostMemoryBytes must be a multiple of the 4 KiB page size')
+    .optional(),
+  /** Swap device size, bytes (default: no swap). */
+  swapBytes: z
+    .number()
+    .int()
+    .min(0)
+    .refine((b) => b % 4096 === 0, 'swapBytes must be a multiple of the 4 KiB page size')
+    .default(0),
   /** Refuse runs whose simulated state would exceed this many bytes. */
   memoryLimitBytes: z.number().positive().optional(),
 });
@@ -70,5 +87,7 @@ export function parseAccessTrackingOptions(input: AccessTrackingInput): AccessTr
     (o.vcpus * o.vcpuBytes) % (2 << 20) !== 0
   )
     throw new OptionsError(`vcpuBytes: ${o.backing} needs guest memory in whole 2 MiB pages`);
+  if (o.hostMemoryBytes !== undefined && !o.lruGen && !o.benchmark)
+    throw new OptionsError('hostMemoryBytes: needs -l (global reclaim is modelled with MGLRU only)');
   return { ...o, aging: o.aging ?? kernelVariant(o.kernel)!.kvmAging };
 }

@@ -110,6 +110,9 @@ export function runAccessTracking(
       lruGen: o.lruGen || o.benchmark,
       kernel: kernelVariant(o.kernel)!,
       memcgName: TEST_MEMCG_NAME,
+      swapPages: o.swapBytes / 4096,
+      hostPages: o.hostMemoryBytes === undefined ? undefined : o.hostMemoryBytes / 4096,
+      kswapd: o.hostMemoryBytes !== undefined,
     });
     const theVm = vm;
     const out = result.stdout;
@@ -345,6 +348,13 @@ function lruGenCounters(lg: LruGen): Record<string, number> {
     mmLeafYoung: walk[1],
     mmNonleafFound: walk[2],
     mmNonleafAdded: walk[3],
+    evicted: lg.evictionStats.reclaimed,
+    refaults: lg.evictionStats.refaults,
+    recentRefaults: lg.evictionStats.recentRefaults,
+    kswapdWakeups: lg.kswapd.reduce((n, k) => n + k.stats.wakeups, 0),
+    kswapdReclaimed: lg.kswapd.reduce((n, k) => n + k.stats.reclaimed, 0),
+    directReclaims: lg.directReclaims,
+    reclaimThrottled: lg.reclaimThrottled,
   };
 }
 

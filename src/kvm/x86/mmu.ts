@@ -77,6 +77,8 @@ export function* kvmTdpMmuPageFault(
     for (let retries = 16; memcg.pages + 1 > memcg.max && retries > 0; retries--) yield* reclaim(t, memcg, 1);
     if (memcg.pages + 1 > memcg.max) throw new Error(`memcg ${memcg.path} out of memory (OOM kill)`);
   }
+  // The page allocation's slow path (global reclaim), checked before fault-in for the same reason.
+  if (kvm.host.allocSlowpath !== null) yield* kvm.host.allocSlowpath(t);
   const fp: FollowPfn = { pfn: 0, writable: false };
   kvmFollowPfn(t, kvm, slot, gfn, write, fp);
   if (fp.pfn < 0) throw new Error(`kvm_follow_pfn failed for gfn 0x${gfn.toString(16)} (${fp.pfn})`);

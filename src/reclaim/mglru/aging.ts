@@ -53,7 +53,12 @@ export function* tryToIncMaxSeq(
 ): Gen<boolean> {
   const st = l.mmState;
   if (seq <= st.seq) return false;
+  // iterate_mm_list: a walker joining an iteration in progress gets the mms not yet handed out;
+  // with one mm per memcg there are none, and only the walker that finishes the list may start the
+  // new generation.
+  if (st.walkingSeq === seq) return false;
   if (lg.caps & LRU_GEN_MM_WALK) {
+    st.walkingSeq = seq;
     const walk: MmWalk = { lruvec: l, seq, swappiness, forceScan, mmStats: new Float64Array(4) };
     // iterate_mm_list: the first mm of an iteration resets the next filter; one walker here.
     st.filters[(seq + 1) % 2] = newBloom();
@@ -62,6 +67,7 @@ export function* tryToIncMaxSeq(
       yield* walkMm(t, lg, walk, mm);
     }
     for (let i = 0; i < 4; i++) st.stats[i] += walk.mmStats[i];
+    st.walkingSeq = -1;
   }
   st.seq++;
   const lock = lg.lruLock(l);

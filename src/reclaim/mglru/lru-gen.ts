@@ -17,6 +17,7 @@ import {
   lruTierFromRefs,
   withGen,
 } from './gen-flags.ts';
+import type { Kswapd } from './kswapd.ts';
 import {
   jiffies,
   LRU_GEN_ANON,
@@ -58,6 +59,12 @@ export class LruGen {
   /** Effective caps (x86 with hardware accessed bits: all three). */
   caps = LRU_GEN_CORE | LRU_GEN_MM_WALK | LRU_GEN_NONLEAF_YOUNG;
   minTtlMs = 0;
+  /** The nodes' kswapd threads, when they run. */
+  kswapd: Kswapd[] = [];
+  /** Global direct reclaims by allocating threads (allocSlowpath). */
+  directReclaims = 0;
+  /** Direct reclaims without progress that waited for kswapd (reclaim_throttle). */
+  reclaimThrottled = 0;
   /** The kernel's aging walks can consult secondary MMUs (Linux 6.12+, v4; see src/variants). */
   secondaryMmuWalkSupported = true;
   /** That support is the runtime cap 0x8 (v4) rather than always on. */

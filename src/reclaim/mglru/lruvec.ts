@@ -42,6 +42,8 @@ export class LruGenMmState {
   seq = MIN_NR_GENS;
   /** Index of the next mm of the memcg's mm list to walk (-1: at the sentinel). */
   head = -1;
+  /** The max_seq an aging walker is iterating the mm list for now, or -1. */
+  walkingSeq = -1;
   /** filters[seq % 2]: null until allocated (testing an unallocated filter returns true). */
   readonly filters: Array<Uint32Array | null> = [null, null];
   /** stats[hist][MM_*] with NR_HIST_GENS = 1. */

@@ -89,3 +89,24 @@ export function* tryToFreeMemCgroupPages(
   }
   return reclaimed;
 }
+
+/**
+ * shrink_node for kswapd and direct reclaim → lru_gen_shrink_node: one round at `priority` over
+ * every memcg's lruvec on node `nid`, stopping once `nrToReclaim` pages are reclaimed. The kernel
+ * picks memcgs from the node's memcg LRU (shrink_many, random bins); here they go in creation order.
+ */
+export function* shrinkNode(
+  t: SimThread,
+  lg: LruGen,
+  nid: number,
+  priority: number,
+  nrToReclaim: number,
+): Gen<number> {
+  const swp = lg.host.swap === null ? 0 : lg.getSwappiness();
+  let reclaimed = 0;
+  for (const memcg of lg.host.memcgs.all) {
+    if (reclaimed >= nrToReclaim) break;
+    reclaimed += yield* tryToShrinkLruvec(t, lg, lg.lruvec(memcg, nid), priority, swp);
+  }
+  return reclaimed;
+}
