@@ -148,7 +148,7 @@ function doSwapPage(t: SimThread, mm: Mm, vma: Vma, hva: number, idx: number, wr
   const slot = ptePfn(mm.pt.entries[idx]);
   const pfn = newAnonFolio(t, mm, vma, hva, 0);
   if (pfn < 0) return VM_FAULT_OOM;
-  t.advance(t.jittered(host.engine.profile.swapInNs));
+  swap.io(t, t.jittered(host.engine.profile.swapInNs), host.engine.profile.swapPageTransferNs);
   host.mem.data[pfn] = swap.data[slot];
   host.lruGen?.onRefault(pfn, swap, slot);
   swap.freeSlot(slot);

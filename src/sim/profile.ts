@@ -58,6 +58,10 @@ export const COST_TERMS = {
   incMaxSeqNs: ['ns', 'inc_max_seq: starting a generation under lru_lock'],
   swapOutNs: ['ns', 'pageout: writing one 4 KiB page to the swap device'],
   swapInNs: ['ns', 'swap-in: reading one 4 KiB page back on a fault'],
+  swapPageTransferNs: [
+    'ns',
+    'time the swap device is busy per 4 KiB page (its bandwidth), shared by all I/O',
+  ],
   unmapNs: ['ns', 'try_to_unmap of one folio, without the notifier call'],
   rcuGracePeriodNs: ['ns', 'RCU grace period once the last old reader has left'],
   srcuGracePeriodNs: ['ns', 'SRCU (expedited) grace period once the last old reader has left'],

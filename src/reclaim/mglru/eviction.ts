@@ -216,7 +216,7 @@ function tryToUnmapAndSwapOut(t: SimThread, lg: LruGen, l: Lruvec, type: number,
   swap.shadowSeq[slot] = l.minSeq[type];
   swap.shadowRefs[slot] = Math.max(folioLruRefs(f) - 1, 0) | (f & PG_WORKINGSET ? 4 : 0);
   swap.swapOuts++;
-  t.advance(t.jittered(p.swapOutNs));
+  swap.io(t, t.jittered(p.swapOutNs), p.swapPageTransferNs);
   const memcg = host.memcgs.byId(mem.memcg[pfn]);
   if (memcg !== undefined) memcg.pages--;
   mm.rss--;
