@@ -1,4 +1,5 @@
 import type { SimThread } from '../sim/thread.ts';
+import type { Host } from './host.ts';
 import type { Mm } from './mm.ts';
 import { PG_HEAD, PG_HUGETLB, PG_SWAPBACKED, PG_TAIL } from './page-flags.ts';
 import {
@@ -11,7 +12,7 @@ import {
   PTE_WRITE,
   ptePfn,
 } from './page-table.ts';
-import type { Vma } from './vma.ts';
+import { shmemSwapSlot, type Vma } from './vma.ts';
 
 /** handle_mm_fault results (a subset of vm_fault_t). */
 export const VM_FAULT_OK = 0;
@@ -84,9 +85,12 @@ function faultPte(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): 
     stats.shmem++;
     const off = Math.floor((hva - vma.start) / 4096);
     let pfn = vma.file.pages[off];
+    const slot = shmemSwapSlot(pfn);
     if (pfn < 0) {
       pfn = newAnonFolio(t, mm, vma, hva, 0);
       if (pfn < 0) return VM_FAULT_OOM;
+      // shmem_swapin_folio: a page written out earlier comes back from its slot.
+      if (slot >= 0) swapIn(t, host, pfn, slot);
       vma.file.pages[off] = pfn;
       host.lru.add(t, pfn);
     }
@@ -148,12 +152,7 @@ function doSwapPage(t: SimThread, mm: Mm, vma: Vma, hva: number, idx: number, wr
   const slot = ptePfn(mm.pt.entries[idx]);
   const pfn = newAnonFolio(t, mm, vma, hva, 0);
   if (pfn < 0) return VM_FAULT_OOM;
-  swap.io(t, t.jittered(host.engine.profile.swapInNs), host.engine.profile.swapPageTransferNs);
-  host.mem.data[pfn] = swap.data[slot];
-  host.lruGen?.onRefault(pfn, swap, slot);
-  swap.freeSlot(slot);
-  swap.swapIns++;
-  host.faultStats.swapIn++;
+  swapIn(t, host, pfn, slot);
   const i = mm.pt.walk(mm.pgd, Math.floor(hva / 4096), 1, true);
   mm.pt.entries[i] = mkPte(pfn, PTE_PRESENT | PTE_ACCESSED | (write ? PTE_WRITE | PTE_DIRTY : 0));
   mm.rss++;
@@ -186,4 +185,15 @@ function newAnonFolio(t: SimThread, mm: Mm, vma: Vma, hva: number, order: number
 /** The pfn a present leaf entry maps for `vpn` (adds the offset inside a huge leaf). */
 export function leafPfn(entry: number, level: number, vpn: number): number {
   return ptePfn(entry) + (level === 2 ? vpn & 511 : level === 3 ? vpn & 0x3ffff : 0);
+}
+
+/** swap_read_folio into the new folio `pfn`, then workingset_refault and swap_free of the slot. */
+function swapIn(t: SimThread, host: Host, pfn: number, slot: number): void {
+  const swap = host.swap!;
+  swap.io(t, t.jittered(host.engine.profile.swapInNs), host.engine.profile.swapPageTransferNs);
+  host.mem.data[pfn] = swap.data[slot];
+  host.lruGen?.onRefault(pfn, swap, slot);
+  swap.freeSlot(slot);
+  swap.swapIns++;
+  host.faultStats.swapIn++;
 }

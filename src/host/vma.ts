@@ -12,7 +12,20 @@ export const BACKING_KINDS: readonly BackingKind[] = [
   'shmem',
 ];
 
-/** A shmem file (memfd): its page cache, one frame per page offset (-1 = not cached). */
+/** A swapped-out shmem page's page-cache value for swap slot `slot` (the xarray's swap entry). */
+export function shmemSwapEntry(slot: number): number {
+  return -2 - slot;
+}
+
+/** The swap slot held by a page-cache value, or -1 if it is a frame or empty. */
+export function shmemSwapSlot(v: number): number {
+  return v < -1 ? -2 - v : -1;
+}
+
+/**
+ * A shmem file (memfd): its page cache, one value per page offset: a frame, -1 (not cached) or a
+ * swap entry (shmemSwapEntry) once the page was written out.
+ */
 export class ShmemFile {
   readonly pages: Int32Array;
   readonly mappers: Vma[] = [];

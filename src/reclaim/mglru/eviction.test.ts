@@ -4,6 +4,7 @@ import { followPteLockless } from '../../host/gup.ts';
 import { PG_WORKINGSET } from '../../host/page-flags.ts';
 import { isSwapPte } from '../../host/page-table.ts';
 import { rmapWalk } from '../../host/rmap.ts';
+import { shmemSwapSlot } from '../../host/vma.ts';
 import { leafSpte, runOnVm, testGfn, vcpuAccess } from '../../testing/vm-fixture.ts';
 import { LRU_GEN_DEBUGFS } from './debugfs.ts';
 import { withGen } from './gen-flags.ts';
@@ -57,6 +58,48 @@ describe('MGLRU eviction', () => {
     expect(seen.lost).toBe(0);
     // After the refaults the memcg holds the test pages again; the memslot-0 pages stay in swap.
     expect(vm.host.memcgs.byId(2)!.pages).toBe(PAGES);
+  });
+
+  it('shmem: memory.reclaim writes page-cache pages to swap, unmaps them, and they come back intact', () => {
+    const seen: Record<string, number> = {};
+    const { vm } = runOnVm(
+      { lruGen: true, vcpuBytes: PAGES * 4096, swapPages: 8192, backing: 'shmem' },
+      function* (t, vm) {
+        const vcpu = vm.kvm.vcpus[0];
+        for (let i = 0; i < PAGES; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true, value(i));
+        vm.host.lru.drainAll(t);
+        seen.rssBefore = vm.mm.rss;
+        yield* vm.vfs.pwrite(t, RECLAIM, 0, enc.encode('3M'));
+        seen.swapOuts = vm.host.swap!.swapOuts;
+        const file = vm.testVma.file!;
+        let inSwap = 0;
+        let mappedSwapped = 0;
+        for (let i = 0; i < PAGES; i++) {
+          if (shmemSwapSlot(file.pages[i]) < 0) continue;
+          inSwap++;
+          const e =
+            vm.mm.pt.entries[vm.mm.pt.walk(vm.mm.pgd, (vm.testVma.start + i * 4096) / 4096, 1, false)];
+          if (e !== 0 || leafSpte(vm, testGfn(vm, i)) !== null) mappedSwapped++;
+        }
+        seen.inSwap = inSwap;
+        seen.mappedSwapped = mappedSwapped;
+        seen.rssAfter = vm.mm.rss;
+        let lost = 0;
+        for (let i = 0; i < PAGES; i++) {
+          yield* vcpuAccess(t, vcpu, testGfn(vm, i), false);
+          if (vm.host.mem.data[file.pages[i]] !== value(i)) lost++;
+        }
+        seen.lost = lost;
+      },
+    );
+    // Page-cache slots hold swap entries; no PTE or SPTE maps those pages any more.
+    expect(seen.inSwap).toBeGreaterThan(0);
+    expect(seen.mappedSwapped).toBe(0);
+    // Every page written out was unmapped: the memslot-0 (anonymous) ones and the shmem ones.
+    expect(seen.rssBefore - seen.rssAfter).toBe(seen.swapOuts);
+    expect(vm.host.faultStats.swapIn).toBe(seen.inSwap);
+    expect(vm.host.lruGen!.evictionStats.refaults).toBe(seen.inSwap);
+    expect(seen.lost).toBe(0);
   });
 
   it('counts a refault as recent only while its eviction is within MAX_NR_GENS of max_seq', () => {

@@ -1,6 +1,8 @@
 import { PG_ACTIVE, PG_HEAD, PG_IDLE, PG_LRU, PG_WORKINGSET, PG_YOUNG } from '../../host/page-flags.ts';
-import { mkSwapPte } from '../../host/page-table.ts';
+import { mkSwapPte, PTE_PRESENT } from '../../host/page-table.ts';
 import { type RmapHit, rmapWalk } from '../../host/rmap.ts';
+import type { Vma } from '../../host/vma.ts';
+import { shmemSwapEntry } from '../../host/vma.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { folioLruGen, folioLruRefs, lruTierFromRefs, withGen } from './gen-flags.ts';
 import { folioReferencedOne } from './look-around.ts';
@@ -187,8 +189,10 @@ function folioReferenced(t: SimThread, lg: LruGen, l: Lruvec, pfn: number): bool
 }
 
 /**
- * try_to_unmap + pageout for an anonymous folio: take a swap slot, invalidate the secondary MMUs
- * (KVM zaps the SPTE), replace the PTE by the swap entry, write the page out and free the frame.
+ * try_to_unmap + pageout: take a swap slot, unmap the folio (an MMU-notifier invalidation around
+ * each PTE change, so KVM zaps the SPTE), write the page out and free the frame. An anonymous folio's
+ * PTE becomes the swap entry; a shmem folio is unmapped from every mapper of its file and its
+ * page-cache slot holds the swap entry instead (shmem_writeout).
  */
 function tryToUnmapAndSwapOut(t: SimThread, lg: LruGen, l: Lruvec, type: number, pfn: number): boolean {
   const host = lg.host;
@@ -196,18 +200,16 @@ function tryToUnmapAndSwapOut(t: SimThread, lg: LruGen, l: Lruvec, type: number,
   const swap = host.swap;
   if (swap === null || mem.flags[pfn] & PG_HEAD) return false;
   const vma = host.mappingVma(mem.mapping[pfn]);
-  if (vma === null || vma.file !== null) return false;
+  if (vma === null) return false;
   const slot = swap.allocSlot();
   if (slot < 0) return false;
   const p = host.engine.profile;
-  const mm = vma.mm;
-  const addr = vma.start + mem.index[pfn] * 4096;
-  const range = { mm, start: addr, end: addr + 4096, event: 'unmap' as const, blockable: true };
-  host.mmuNotifier.invalidateRangeStart(t, range);
-  const idx = mm.pt.walk(mm.pgd, Math.floor(addr / 4096), 1, false);
-  t.advance(p.unmapNs);
-  if (idx >= 0) mm.pt.entries[idx] = mkSwapPte(slot);
-  host.mmuNotifier.invalidateRangeEnd(t, range);
+  const off = mem.index[pfn];
+  if (vma.file === null) unmapOne(t, vma, off, mkSwapPte(slot));
+  else {
+    for (const m of vma.file.mappers) unmapOne(t, m, off, 0);
+    vma.file.pages[off] = shmemSwapEntry(slot);
+  }
   swap.data[slot] = mem.data[pfn];
   // lru_gen_eviction: the shadow entry's token is (min_seq << LRU_REFS_WIDTH) | max(refs - 1, 0).
   const f = mem.flags[pfn];
@@ -219,7 +221,22 @@ function tryToUnmapAndSwapOut(t: SimThread, lg: LruGen, l: Lruvec, type: number,
   swap.io(t, t.jittered(p.swapOutNs), p.swapPageTransferNs);
   const memcg = host.memcgs.byId(mem.memcg[pfn]);
   if (memcg !== undefined) memcg.pages--;
-  mm.rss--;
   mem.freePages(pfn, 0);
   return true;
+}
+
+/** try_to_unmap_one: replace `vma`'s PTE for page `off` by `newPte`, inside an invalidation. */
+function unmapOne(t: SimThread, vma: Vma, off: number, newPte: number): void {
+  const mm = vma.mm;
+  const host = mm.host;
+  const addr = vma.start + off * 4096;
+  const range = { mm, start: addr, end: addr + 4096, event: 'unmap' as const, blockable: true };
+  host.mmuNotifier.invalidateRangeStart(t, range);
+  const idx = mm.pt.walk(mm.pgd, Math.floor(addr / 4096), 1, false);
+  t.advance(host.engine.profile.unmapNs);
+  if (idx >= 0) {
+    if (mm.pt.entries[idx] & PTE_PRESENT) mm.rss--;
+    mm.pt.entries[idx] = newPte;
+  }
+  host.mmuNotifier.invalidateRangeEnd(t, range);
 }
