@@ -12,7 +12,7 @@ import {
   PTE_WRITE,
   ptePfn,
 } from './page-table.ts';
-import { shmemSwapSlot, type Vma } from './vma.ts';
+import { FILE_SHADOW, shmemSwapSlot, type Vma } from './vma.ts';
 
 /** handle_mm_fault results (a subset of vm_fault_t). */
 export const VM_FAULT_OK = 0;
@@ -29,6 +29,9 @@ export class HostFaultStats {
   zeroPage = 0;
   cow = 0;
   shmem = 0;
+  /** filemap_fault on a regular file: page-cache hits and reads from disk. */
+  file = 0;
+  fileReads = 0;
   huge = 0;
   spurious = 0;
 }
@@ -81,21 +84,32 @@ function faultPte(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): 
     return VM_FAULT_OK;
   }
   if (vma.file !== null) {
-    // shmem_fault: find or allocate the page-cache page, then map it (shared: writable).
-    stats.shmem++;
+    // shmem_fault or filemap_fault: find the page-cache page or bring it in, then map it.
+    const file = vma.file;
+    if (file.shmem) stats.shmem++;
+    else stats.file++;
     const off = Math.floor((hva - vma.start) / 4096);
-    let pfn = vma.file.pages[off];
-    const slot = shmemSwapSlot(pfn);
+    let pfn = file.pages[off];
     if (pfn < 0) {
-      pfn = newAnonFolio(t, mm, vma, hva, 0);
+      const old = pfn;
+      pfn = newAnonFolio(t, mm, vma, hva, 0, file.shmem);
       if (pfn < 0) return VM_FAULT_OOM;
+      const slot = shmemSwapSlot(old);
       // shmem_swapin_folio: a page written out earlier comes back from its slot.
-      if (slot >= 0) swapIn(t, host, pfn, slot);
-      vma.file.pages[off] = pfn;
+      if (file.shmem && slot >= 0) swapIn(t, host, pfn, slot);
+      else if (file.disk !== null) {
+        // filemap_read_folio: the page comes from disk; a dropped page's shadow judges the refault.
+        stats.fileReads++;
+        t.advance(t.jittered(p.fileReadNs));
+        host.mem.data[pfn] = file.disk[off];
+        if (old === FILE_SHADOW && file.shadow !== null) host.lruGen?.onRefault(pfn, file.shadow, off);
+      }
+      file.pages[off] = pfn;
       host.lru.add(t, pfn);
     }
     idx = mm.pt.walk(mm.pgd, vpn, 1, true);
-    mm.pt.entries[idx] = mkPte(pfn, PTE_PRESENT | PTE_WRITE | PTE_ACCESSED | (write ? PTE_DIRTY : 0));
+    const prot = PTE_PRESENT | PTE_ACCESSED | (vma.writable ? PTE_WRITE : 0) | (write ? PTE_DIRTY : 0);
+    mm.pt.entries[idx] = mkPte(pfn, prot);
     mm.rss++;
     return VM_FAULT_OK;
   }
@@ -160,8 +174,11 @@ function doSwapPage(t: SimThread, mm: Mm, vma: Vma, hva: number, idx: number, wr
   return VM_FAULT_OK;
 }
 
-/** Allocates, clears and charges a folio of 2^order pages for `vma` at `hva`, and sets its rmap. */
-function newAnonFolio(t: SimThread, mm: Mm, vma: Vma, hva: number, order: number): number {
+/**
+ * Allocates, clears and charges a folio of 2^order pages for `vma` at `hva`, and sets its rmap;
+ * swap-backed (anonymous, shmem) unless it is a regular file's page-cache folio.
+ */
+function newAnonFolio(t: SimThread, mm: Mm, vma: Vma, hva: number, order: number, swapBacked = true): number {
   const host = mm.host;
   const mem = host.mem;
   const p = host.engine.profile;
@@ -172,7 +189,7 @@ function newAnonFolio(t: SimThread, mm: Mm, vma: Vma, hva: number, order: number
   const off = Math.floor((hva - vma.start) / 4096);
   const memcg = mm.memcg.id;
   for (let i = 0; i < n; i++) {
-    mem.flags[pfn + i] |= PG_SWAPBACKED | (order > 0 ? (i === 0 ? PG_HEAD : PG_TAIL) : 0);
+    mem.flags[pfn + i] |= (swapBacked ? PG_SWAPBACKED : 0) | (order > 0 ? (i === 0 ? PG_HEAD : PG_TAIL) : 0);
     if (vma.kind === 'anonymous_hugetlb') mem.flags[pfn + i] |= PG_HUGETLB;
     mem.mapping[pfn + i] = vma.mappingId;
     mem.index[pfn + i] = off + i;
@@ -192,7 +209,7 @@ function swapIn(t: SimThread, host: Host, pfn: number, slot: number): void {
   const swap = host.swap!;
   swap.io(t, t.jittered(host.engine.profile.swapInNs), host.engine.profile.swapPageTransferNs);
   host.mem.data[pfn] = swap.data[slot];
-  host.lruGen?.onRefault(pfn, swap, slot);
+  host.lruGen?.onRefault(pfn, swap.shadow, slot);
   swap.freeSlot(slot);
   swap.swapIns++;
   host.faultStats.swapIn++;

@@ -3,7 +3,7 @@ import { QRwLock } from '../sync/rwlock.ts';
 import type { Host } from './host.ts';
 import type { Memcg } from './memcg.ts';
 import { PageTablePool } from './page-table.ts';
-import { type BackingKind, ShmemFile, Vma } from './vma.ts';
+import { type BackingKind, FileMapping, Vma } from './vma.ts';
 
 /** Where the top-down mmap allocator starts (x86-64 user space below 2^47). */
 const MMAP_BASE = 0x7f00_0000_0000;
@@ -35,16 +35,17 @@ export class Mm {
    * its regions to the backing page size). Returns the VMA.
    */
   mmap(bytes: number, kind: BackingKind, writable = true): Vma {
-    const align = kind === 'anonymous' || kind === 'shmem' ? 4096 : HPAGE_SIZE;
+    const align = kind === 'anonymous' || kind === 'shmem' || kind === 'file' ? 4096 : HPAGE_SIZE;
     const len = Math.ceil(bytes / align) * align;
     const start = Math.floor((this.mmapTop - len) / align) * align;
     this.mmapTop = start - HPAGE_SIZE;
     // PTE tables for the whole range, plus the PMD and PUD tables above them.
     this.pt.reserve(Math.ceil(len / HPAGE_SIZE) + Math.ceil(len / 2 ** 30) + 2);
     const id = this.host.newMappingId();
-    const lockName = kind === 'shmem' ? 'i_mmap_rwsem' : 'anon_vma.rwsem';
+    const hasFile = kind === 'shmem' || kind === 'file';
+    const lockName = hasFile ? 'i_mmap_rwsem' : 'anon_vma.rwsem';
     const rmapLock = new QRwLock(this.host.engine, `${lockName}#${id}`, true);
-    const file = kind === 'shmem' ? new ShmemFile(id, len / 4096, rmapLock) : null;
+    const file = hasFile ? new FileMapping(id, len / 4096, rmapLock, kind === 'shmem') : null;
     const vma = new Vma(this, id, start, start + len, kind, writable, rmapLock, file);
     file?.mappers.push(vma);
     this.host.registerMapping(id, vma);

@@ -1,4 +1,5 @@
 import type { SimThread } from '../sim/thread.ts';
+import { ShadowEntries } from './shadow.ts';
 
 /**
  * A swap device: slots holding evicted pages (their content word), a free-slot stack, and counters.
@@ -6,16 +7,8 @@ import type { SimThread } from '../sim/thread.ts';
  */
 export class SwapDevice {
   readonly data: Uint32Array;
-  /**
-   * The shadow entry left by an eviction (pack_shadow in mm/workingset.c): the evicting lruvec's
-   * memcg id and node, the token's sequence (min_seq at eviction) and its refs (max(refs - 1, 0)),
-   * and whether the folio had PG_workingset.
-   */
-  readonly shadowMemcg: Uint16Array;
-  readonly shadowNid: Uint8Array;
-  readonly shadowSeq: Uint32Array;
-  /** Bits 0-1: the token's refs; bit 2: workingset. */
-  readonly shadowRefs: Uint8Array;
+  /** The shadow entries of evicted pages, by slot. */
+  readonly shadow: ShadowEntries;
   private readonly free: number[] = [];
   private next = 1;
   swapOuts = 0;
@@ -27,10 +20,7 @@ export class SwapDevice {
 
   constructor(readonly nrSlots: number) {
     this.data = new Uint32Array(nrSlots);
-    this.shadowMemcg = new Uint16Array(nrSlots);
-    this.shadowNid = new Uint8Array(nrSlots);
-    this.shadowSeq = new Uint32Array(nrSlots);
-    this.shadowRefs = new Uint8Array(nrSlots);
+    this.shadow = new ShadowEntries(nrSlots);
   }
 
   /** Free slots. */

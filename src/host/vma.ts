@@ -1,8 +1,9 @@
 import type { QRwLock } from '../sync/rwlock.ts';
 import type { Mm } from './mm.ts';
+import { ShadowEntries } from './shadow.ts';
 
-/** How a VMA is backed (the selftest's -s backing sources). */
-export type BackingKind = 'anonymous' | 'anonymous_thp' | 'anonymous_hugetlb' | 'shmem';
+/** How a VMA is backed: the selftest's -s backing sources, and 'file' (a regular file, page cache). */
+export type BackingKind = 'anonymous' | 'anonymous_thp' | 'anonymous_hugetlb' | 'shmem' | 'file';
 
 /** Backing sources in the order the selftest lists them. */
 export const BACKING_KINDS: readonly BackingKind[] = [
@@ -22,20 +23,31 @@ export function shmemSwapSlot(v: number): number {
   return v < -1 ? -2 - v : -1;
 }
 
+/** Page-cache value of a regular file's page that was evicted: its shadow entry is in `shadow`. */
+export const FILE_SHADOW = -2;
+
 /**
- * A shmem file (memfd): its page cache, one value per page offset: a frame, -1 (not cached) or a
- * swap entry (shmemSwapEntry) once the page was written out.
+ * A file's page cache (struct address_space) for shmem (a memfd) or a regular file: one value per
+ * page offset: a frame, -1 (not cached), for shmem a swap entry (shmemSwapEntry) once the page was
+ * written out, for a regular file FILE_SHADOW once a clean page was dropped. A regular file's
+ * contents on disk are one word per page.
  */
-export class ShmemFile {
+export class FileMapping {
   readonly pages: Int32Array;
   readonly mappers: Vma[] = [];
+  /** Regular files: the data word of each page on disk, and the shadow entries of dropped pages. */
+  readonly disk: Uint32Array | null;
+  readonly shadow: ShadowEntries | null;
   constructor(
     readonly mappingId: number,
     npages: number,
     /** i_mmap_rwsem, taken for reading by rmap walks. */
     readonly immapLock: QRwLock,
+    readonly shmem: boolean,
   ) {
     this.pages = new Int32Array(npages).fill(-1);
+    this.disk = shmem ? null : new Uint32Array(npages);
+    this.shadow = shmem ? null : new ShadowEntries(npages);
   }
 }
 
@@ -51,7 +63,7 @@ export class Vma {
     readonly writable: boolean,
     /** anon_vma->rwsem (anonymous) or the file's i_mmap_rwsem (shmem). */
     readonly rmapLock: QRwLock,
-    readonly file: ShmemFile | null = null,
+    readonly file: FileMapping | null = null,
   ) {}
 
   /** Page size of the folios that back this VMA. */

@@ -58,6 +58,7 @@ export const COST_TERMS = {
   incMaxSeqNs: ['ns', 'inc_max_seq: starting a generation under lru_lock'],
   swapOutNs: ['ns', 'pageout: writing one 4 KiB page to the swap device'],
   swapInNs: ['ns', 'swap-in: reading one 4 KiB page back on a fault'],
+  fileReadNs: ['ns', 'filemap_fault: reading one 4 KiB page of a regular file from disk'],
   swapPageTransferNs: [
     'ns',
     'time the swap device is busy per 4 KiB page (its bandwidth), shared by all I/O',

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { EAGAIN, EINVAL } from '../../fs/errno.ts';
+import { handleMmFault } from '../../host/fault.ts';
 import { followPteLockless } from '../../host/gup.ts';
 import { PG_WORKINGSET } from '../../host/page-flags.ts';
 import { isSwapPte } from '../../host/page-table.ts';
 import { rmapWalk } from '../../host/rmap.ts';
-import { shmemSwapSlot } from '../../host/vma.ts';
+import { FILE_SHADOW, shmemSwapSlot } from '../../host/vma.ts';
 import { leafSpte, runOnVm, testGfn, vcpuAccess } from '../../testing/vm-fixture.ts';
 import { LRU_GEN_DEBUGFS } from './debugfs.ts';
 import { withGen } from './gen-flags.ts';
@@ -100,6 +101,47 @@ describe('MGLRU eviction', () => {
     expect(vm.host.faultStats.swapIn).toBe(seen.inSwap);
     expect(vm.host.lruGen!.evictionStats.refaults).toBe(seen.inSwap);
     expect(seen.lost).toBe(0);
+  });
+
+  it('drops clean file pages without swap; they are read back from disk on the next fault', () => {
+    const seen: Record<string, number> = {};
+    const { vm } = runOnVm({ lruGen: true, vcpuBytes: 64 * 4096 }, function* (t, vm) {
+      // A read-only mapping of a 1 MiB file (the VMM's own binary, say), read by the VMM.
+      const v = vm.mm.mmap(256 * 4096, 'file', false);
+      const file = v.file!;
+      for (let i = 0; i < 256; i++) file.disk![i] = value(i);
+      for (let i = 0; i < 256; i++) expect(handleMmFault(t, vm.mm, v.start + i * 4096, false)).toBe(0);
+      vm.host.lru.drainAll(t);
+      seen.rssBefore = vm.mm.rss;
+      seen.ret = yield* vm.vfs.pwrite(t, RECLAIM, 0, enc.encode('512K'));
+      let dropped = 0;
+      let stillMapped = 0;
+      for (let i = 0; i < 256; i++) {
+        if (file.pages[i] !== FILE_SHADOW) continue;
+        dropped++;
+        if (vm.mm.pt.entries[vm.mm.pt.walk(vm.mm.pgd, v.start / 4096 + i, 1, false)] !== 0) stillMapped++;
+      }
+      seen.dropped = dropped;
+      seen.stillMapped = stillMapped;
+      seen.rssAfter = vm.mm.rss;
+      let wrong = 0;
+      for (let i = 0; i < 256; i++) {
+        handleMmFault(t, vm.mm, v.start + i * 4096, false);
+        if (vm.host.mem.data[file.pages[i]] !== value(i)) wrong++;
+      }
+      seen.wrong = wrong;
+    });
+    const ev = vm.host.lruGen!.evictionStats;
+    expect(seen.ret).toBe(4);
+    // Only file pages could go (no swap device): 128 pages asked, whole batches taken.
+    expect(seen.dropped).toBe(ev.reclaimed);
+    expect(seen.dropped).toBe(156);
+    expect(seen.stillMapped).toBe(0);
+    expect(seen.rssBefore - seen.rssAfter).toBe(seen.dropped);
+    expect(vm.host.faultStats.fileReads).toBe(256 + seen.dropped);
+    expect(ev.refaults).toBe(seen.dropped);
+    expect(ev.recentRefaults).toBe(seen.dropped);
+    expect(seen.wrong).toBe(0);
   });
 
   it('counts a refault as recent only while its eviction is within MAX_NR_GENS of max_seq', () => {

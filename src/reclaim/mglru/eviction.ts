@@ -1,8 +1,8 @@
 import { PG_ACTIVE, PG_HEAD, PG_IDLE, PG_LRU, PG_WORKINGSET, PG_YOUNG } from '../../host/page-flags.ts';
-import { mkSwapPte, PTE_PRESENT } from '../../host/page-table.ts';
+import { mkSwapPte, PTE_DIRTY, PTE_PRESENT } from '../../host/page-table.ts';
 import { type RmapHit, rmapWalk } from '../../host/rmap.ts';
 import type { Vma } from '../../host/vma.ts';
-import { shmemSwapEntry } from '../../host/vma.ts';
+import { FILE_SHADOW, shmemSwapEntry } from '../../host/vma.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { folioLruGen, folioLruRefs, lruTierFromRefs, withGen } from './gen-flags.ts';
 import { folioReferencedOne } from './look-around.ts';
@@ -189,40 +189,59 @@ function folioReferenced(t: SimThread, lg: LruGen, l: Lruvec, pfn: number): bool
 }
 
 /**
- * try_to_unmap + pageout: take a swap slot, unmap the folio (an MMU-notifier invalidation around
- * each PTE change, so KVM zaps the SPTE), write the page out and free the frame. An anonymous folio's
- * PTE becomes the swap entry; a shmem folio is unmapped from every mapper of its file and its
- * page-cache slot holds the swap entry instead (shmem_writeout).
+ * try_to_unmap + pageout: unmap the folio (an MMU-notifier invalidation around each PTE change, so
+ * KVM zaps the SPTE), leave a shadow entry and free the frame. An anonymous folio is written to a
+ * swap slot and its PTE becomes the swap entry; a shmem folio is written to a slot too, unmapped
+ * from every mapper, and its page-cache slot holds the swap entry (shmem_writeout); a clean
+ * regular-file folio is just dropped from the page cache (a dirty one would need writeback, which
+ * is not modelled: it stays).
  */
 function tryToUnmapAndSwapOut(t: SimThread, lg: LruGen, l: Lruvec, type: number, pfn: number): boolean {
   const host = lg.host;
   const mem = host.mem;
-  const swap = host.swap;
-  if (swap === null || mem.flags[pfn] & PG_HEAD) return false;
+  if (mem.flags[pfn] & PG_HEAD) return false;
   const vma = host.mappingVma(mem.mapping[pfn]);
   if (vma === null) return false;
-  const slot = swap.allocSlot();
-  if (slot < 0) return false;
-  const p = host.engine.profile;
+  const file = vma.file;
   const off = mem.index[pfn];
-  if (vma.file === null) unmapOne(t, vma, off, mkSwapPte(slot));
-  else {
-    for (const m of vma.file.mappers) unmapOne(t, m, off, 0);
-    vma.file.pages[off] = shmemSwapEntry(slot);
-  }
-  swap.data[slot] = mem.data[pfn];
-  // lru_gen_eviction: the shadow entry's token is (min_seq << LRU_REFS_WIDTH) | max(refs - 1, 0).
   const f = mem.flags[pfn];
-  swap.shadowMemcg[slot] = mem.memcg[pfn];
-  swap.shadowNid[slot] = mem.pfnToNid(pfn);
-  swap.shadowSeq[slot] = l.minSeq[type];
-  swap.shadowRefs[slot] = Math.max(folioLruRefs(f) - 1, 0) | (f & PG_WORKINGSET ? 4 : 0);
-  swap.swapOuts++;
-  swap.io(t, t.jittered(p.swapOutNs), p.swapPageTransferNs);
+  const refs = Math.max(folioLruRefs(f) - 1, 0);
+  const ws = (f & PG_WORKINGSET) !== 0;
+  // lru_gen_eviction: the shadow's token is (min_seq << LRU_REFS_WIDTH) | max(refs - 1, 0).
+  const seq = l.minSeq[type];
+  if (file !== null && file.shadow !== null) {
+    if (file.mappers.some((m) => pteDirty(m, off))) return false;
+    for (const m of file.mappers) unmapOne(t, m, off, 0);
+    file.pages[off] = FILE_SHADOW;
+    file.shadow.store(off, mem.memcg[pfn], mem.pfnToNid(pfn), seq, refs, ws);
+  } else {
+    const swap = host.swap;
+    if (swap === null) return false;
+    const slot = swap.allocSlot();
+    if (slot < 0) return false;
+    if (file === null) unmapOne(t, vma, off, mkSwapPte(slot));
+    else {
+      for (const m of file.mappers) unmapOne(t, m, off, 0);
+      file.pages[off] = shmemSwapEntry(slot);
+    }
+    swap.data[slot] = mem.data[pfn];
+    swap.shadow.store(slot, mem.memcg[pfn], mem.pfnToNid(pfn), seq, refs, ws);
+    swap.swapOuts++;
+    const p = host.engine.profile;
+    swap.io(t, t.jittered(p.swapOutNs), p.swapPageTransferNs);
+  }
   const memcg = host.memcgs.byId(mem.memcg[pfn]);
   if (memcg !== undefined) memcg.pages--;
   mem.freePages(pfn, 0);
   return true;
+}
+
+/** Whether `vma`'s PTE for page `off` is dirty (try_to_unmap_one would mark the folio dirty). */
+function pteDirty(vma: Vma, off: number): boolean {
+  const mm = vma.mm;
+  const idx = mm.pt.walk(mm.pgd, Math.floor(vma.start / 4096) + off, 1, false);
+  const e = idx >= 0 ? mm.pt.entries[idx] : 0;
+  return (e & PTE_PRESENT) !== 0 && (e & PTE_DIRTY) !== 0;
 }
 
 /** try_to_unmap_one: replace `vma`'s PTE for page `off` by `newPte`, inside an invalidation. */

@@ -2,7 +2,7 @@ import type { Host } from '../../host/host.ts';
 import type { Memcg } from '../../host/memcg.ts';
 import { PG_ACTIVE, PG_HEAD, PG_REFERENCED, PG_SWAPBACKED, PG_WORKINGSET } from '../../host/page-flags.ts';
 import type { RmapHit } from '../../host/rmap.ts';
-import type { SwapDevice } from '../../host/swap.ts';
+import type { ShadowEntries } from '../../host/shadow.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { SpinLock } from '../../sync/spinlock.ts';
 import type { KernelVariant } from '../../variants/kernel-variant.ts';
@@ -247,15 +247,15 @@ export class LruGen {
    * max_seq) it is added to refaulted[] in its tier, and the folio gets back PG_workingset, or the
    * refs it had. Called before the folio goes on the LRU.
    */
-  onRefault(pfn: number, swap: SwapDevice, slot: number): void {
+  onRefault(pfn: number, shadow: ShadowEntries, slot: number): void {
     const mem = this.host.mem;
     const l = this.folioLruvec(pfn);
-    const memcg = this.host.memcgs.byId(swap.shadowMemcg[slot]) ?? this.host.memcgs.root;
-    if (this.lruvec(memcg, swap.shadowNid[slot]) !== l) return;
+    const memcg = this.host.memcgs.byId(shadow.memcg[slot]) ?? this.host.memcgs.root;
+    if (this.lruvec(memcg, shadow.nid[slot]) !== l) return;
     this.evictionStats.refaults++;
-    if (Math.abs(l.maxSeq - swap.shadowSeq[slot]) >= MAX_NR_GENS) return;
-    const workingset = (swap.shadowRefs[slot] & 4) !== 0;
-    const refs = (swap.shadowRefs[slot] & 3) + 1;
+    if (Math.abs(l.maxSeq - shadow.seq[slot]) >= MAX_NR_GENS) return;
+    const workingset = (shadow.refs[slot] & 4) !== 0;
+    const refs = (shadow.refs[slot] & 3) + 1;
     const type = this.folioType(mem.flags[pfn]);
     l.refaulted[type * MAX_NR_TIERS + lruTierFromRefs(refs, workingset)]++;
     this.evictionStats.recentRefaults++;
