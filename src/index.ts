@@ -13,6 +13,17 @@ export {
   type PhaseResult,
   runAccessTracking,
 } from './experiments/access-tracking/run.ts';
+export {
+  type CalibrateOptions,
+  type CalibrationStep,
+  calibrate,
+  calibrationError,
+  FREE_PARAMETERS,
+  type FreeParameter,
+  fittedProfileFile,
+  loadReference,
+  type Reference,
+} from './experiments/calibrate.ts';
 export { type PublishedRow, SEED003_ROWS } from './experiments/published.ts';
 export { runSysfs, type SysfsOptions, type SysfsResult } from './experiments/sysfs.ts';
 export {

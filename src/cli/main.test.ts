@@ -1,4 +1,8 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadProfile, parseProfile } from '../sim/profile.ts';
 import { main } from './main.ts';
 import { parseSize } from './parse-size.ts';
 
@@ -33,6 +37,15 @@ describe('mmulab CLI', () => {
     [['table', '--vcpus', '1,0'], /--vcpus takes whole numbers >= 1/],
     [['table', '--kernels', 'v9', '-b', '1M'], /unknown kernel 'v9'/],
     [['table', '--json', '--csv'], /cannot be used with option/],
+    [['calibrate', '--out', '/tmp/x.json'], /required option '--reference <file>' not specified/],
+    [
+      ['calibrate', '--reference', 'references/seed003.yaml', '--out', '/tmp/x.json', '--params', 'vmExitNs'],
+      /--params: 'vmExitNs' is not a free parameter/,
+    ],
+    [
+      ['calibrate', '--reference', 'nope.yaml', '--out', '/tmp/x.json'],
+      /--reference: cannot read 'nope.yaml'/,
+    ],
     [
       ['access-tracking', '-b', '1M', '--host-memory', '1G'],
       /needs -l \(global reclaim is modelled with MGLRU only\)/,
@@ -58,6 +71,34 @@ describe('mmulab CLI', () => {
     expect(r.err).toMatch(
       /^mmulab: Out of memory \(page allocation failure: no reclaim progress\): Killed process \d+, anon-rss:\d+kB\n$/,
     );
+  });
+
+  it('calibrates a profile and writes one that loads', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmulab-cal-'));
+    const ref = join(dir, 'ref.yaml');
+    writeFileSync(
+      ref,
+      'vcpuBytes: 1048576\nrows:\n  - { vcpus: 1, label: no aging, vcpuWallS: 0.01, agingPassS: null }\n',
+    );
+    const out = join(dir, 'fitted.json');
+    const r = run(
+      'calibrate',
+      '--reference',
+      ref,
+      '--out',
+      out,
+      '--params',
+      'hostFaultNs',
+      '--max-evaluations',
+      '3',
+    );
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^# mmulab calibrate: 3 simulations of 1 rows; error /);
+    expect(r.out).toMatch(/hostFaultNs +520 -> +\d+/);
+    expect(r.err.trimEnd().split('\n')).toHaveLength(3);
+    const fitted = parseProfile('fitted', JSON.parse(readFileSync(out, 'utf8')));
+    expect(fitted.hostFaultNs).toBeGreaterThan(520);
+    expect(fitted.walkPteNs).toBe(loadProfile('x86-tdp').walkPteNs);
   });
 
   it('runs the experiment and prints the selftest output', () => {

@@ -13,6 +13,7 @@ import { BACKING_KINDS } from '../host/vma.ts';
 import { DEFAULT_PROFILE, loadProfile, ProfileError } from '../sim/profile.ts';
 import { Tracer } from '../sim/trace.ts';
 import { DEFAULT_KERNEL, KERNEL_VARIANTS } from '../variants/kernel-variant.ts';
+import { calibrateCommand } from './calibrate-command.ts';
 import { parseSize } from './parse-size.ts';
 
 /** Where the CLI writes. */
@@ -164,6 +165,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
       onExit(0);
     });
   sysfsCommand(program, io, onExit);
+  calibrateCommand(program, io, onExit);
   program
     .command('validate')
     .description("compare simulated runs of seed 003's experiment with the published rows")

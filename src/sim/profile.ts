@@ -125,13 +125,17 @@ function fastCopy(p: CostProfile): CostProfile {
   return JSON.parse(JSON.stringify(p)) as CostProfile;
 }
 
-/** Loads profiles/NAME.json. */
-export function loadProfile(name: string): CostProfile {
+/** The parsed JSON of profiles/NAME.json, unvalidated (for tools that write a derived profile). */
+export function readProfileFile(name: string): unknown {
   if (!/^[A-Za-z0-9._-]+$/.test(name) || !listProfiles().includes(name)) {
     throw new ProfileError(`unknown profile '${name}' (known: ${listProfiles().join(', ')})`);
   }
-  const text = readFileSync(join(PROFILE_DIR, `${name}.json`), 'utf8');
-  return parseProfile(name, JSON.parse(text));
+  return JSON.parse(readFileSync(join(PROFILE_DIR, `${name}.json`), 'utf8'));
+}
+
+/** Loads profiles/NAME.json. */
+export function loadProfile(name: string): CostProfile {
+  return parseProfile(name, readProfileFile(name));
 }
 
 /** The profile used when none is named. */

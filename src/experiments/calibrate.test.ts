@@ -1,0 +1,76 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadProfile, withCosts } from '../sim/profile.ts';
+import { calibrate, FREE_PARAMETERS, loadReference, type Reference } from './calibrate.ts';
+import { SEED003_BYTES_PER_VCPU, SEED003_ROWS } from './published.ts';
+import { runTable } from './table.ts';
+
+const base = loadProfile('x86-tdp');
+const params = FREE_PARAMETERS.filter((p) => p.term === 'hostFaultNs' || p.term === 'walkPteNs');
+
+/** A reference made by the model itself with known values of the two free parameters. */
+function syntheticReference(hostFaultNs: number, walkPteNs: number): Reference {
+  const truth = withCosts(base, { hostFaultNs, walkPteNs });
+  const t = runTable({ vcpus: [1], vcpuBytes: 2 << 20, kernels: ['6.12', '6.15'], profile: truth });
+  return {
+    vcpuBytes: 2 << 20,
+    rows: t.rows.map((r) => ({
+      vcpus: r.vcpus,
+      label: r.label as 'no aging' | 'no opt' | 'opt',
+      vcpuWallS: r.vcpuWallNs / 1e9,
+      agingPassS: r.avgPassNs === null ? null : r.avgPassNs / 1e9,
+    })),
+  };
+}
+
+describe('mmulab calibrate', () => {
+  it('recovers known parameters from a synthetic reference, deterministically', () => {
+    const reference = syntheticReference(800, 12);
+    const a = calibrate({ reference, base, params, maxEvaluations: 40 });
+    // Starting from 520 ns and 6 ns, within 40 simulations: 802 ns and 12 ns.
+    expect(Math.abs(a.profile.hostFaultNs / 800 - 1)).toBeLessThan(0.01);
+    expect(a.profile.walkPteNs).toBe(12);
+    expect(a.steps[0].error).toBeGreaterThan(0.005);
+    expect(Math.min(...a.steps.map((s) => s.error))).toBeLessThan(1e-5);
+    // Untouched terms stay as they were.
+    expect(a.profile.ageSpteNs).toBe(base.ageSpteNs);
+    const b = calibrate({ reference, base, params, maxEvaluations: 6 });
+    expect(b.steps).toEqual(a.steps.slice(0, 6));
+  });
+
+  it('keeps every value inside its plausible range', () => {
+    // A reference no plausible value can reach: 100x slower faults.
+    const reference = syntheticReference(800, 12);
+    for (const r of reference.rows) r.vcpuWallS *= 100;
+    const { profile } = calibrate({ reference, base, params, maxEvaluations: 12 });
+    expect(profile.hostFaultNs).toBe(1500);
+  });
+
+  it('ships seed 003 as a reference file, the same rows validate uses', () => {
+    const ref = loadReference(
+      join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'references', 'seed003.yaml'),
+    );
+    expect(ref.vcpuBytes).toBe(SEED003_BYTES_PER_VCPU);
+    expect(ref.rows).toEqual(SEED003_ROWS);
+  });
+
+  it('names what is wrong with a reference file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmulab-ref-'));
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(
+      bad,
+      'vcpuBytes: 4096\nrows:\n  - { vcpus: 1, label: fast, vcpuWallS: 1, agingPassS: null }\n',
+    );
+    expect(() => loadReference(bad)).toThrow(/--reference: .*bad.yaml: rows.0.label: /);
+    expect(() => loadReference(join(dir, 'missing.yaml'))).toThrow(/cannot read/);
+    const good = join(dir, 'good.json');
+    writeFileSync(
+      good,
+      JSON.stringify({ vcpuBytes: 4096, rows: [{ vcpus: 1, label: 'opt', vcpuWallS: 1, agingPassS: 0.1 }] }),
+    );
+    expect(loadReference(good).rows[0].agingPassS).toBe(0.1);
+  });
+});

@@ -1,0 +1,178 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { type CostProfile, type CostTerm, withCosts } from '../sim/profile.ts';
+import { OptionsError } from './access-tracking/options.ts';
+import { runTable } from './table.ts';
+
+/**
+ * A free parameter of the fit: a cost term and the range of values that stay physically plausible.
+ * The fit never leaves the range; a value at a bound says the model lacks a mechanism.
+ */
+export interface FreeParameter {
+  term: CostTerm;
+  min: number;
+  max: number;
+  why: string;
+}
+
+/** The terms `mmulab calibrate` fits by default, with their plausible ranges (docs/cost-model.md). */
+export const FREE_PARAMETERS: readonly FreeParameter[] = [
+  { term: 'hostFaultNs', min: 200, max: 1500, why: 'anonymous handle_mm_fault without zeroing: 0.2-1.5 us' },
+  { term: 'pageZeroNsPer4K', min: 250, max: 1200, why: 'clear_page of 4 KiB at 3.5-16 GB/s' },
+  {
+    term: 'cacheLineTransferNs',
+    min: 40,
+    max: 250,
+    why: 'line transfer: ~40 ns on-die to ~250 ns cross-socket',
+  },
+  { term: 'releaseFaultinNs', min: 20, max: 400, why: 'folio_mark_accessed, dirty and put_page' },
+  { term: 'walkPteNs', min: 2, max: 30, why: 'one PTE of walk_pte_range, cache hit to miss' },
+  { term: 'hvaRangeNs', min: 20, max: 300, why: 'SRCU and the memslot lookup of one notifier call' },
+  { term: 'lruDrainNs', min: 200, max: 3000, why: 'one folio_batch under lru_lock' },
+  { term: 'zoneRefillNs', min: 1000, max: 10000, why: 'rmqueue_bulk of one pcp batch under zone->lock' },
+];
+
+const referenceFile = z.object({
+  /** Guest memory per vCPU of every row, bytes. */
+  vcpuBytes: z.number().int().positive(),
+  rows: z
+    .array(
+      z.object({
+        vcpus: z.number().int().min(1),
+        label: z.enum(['no aging', 'no opt', 'opt']),
+        vcpuWallS: z.number().positive(),
+        agingPassS: z.number().positive().nullable(),
+      }),
+    )
+    .min(1),
+});
+
+/** Reference measurements: seed 003's layout (no aging; no opt = 6.12; opt = 6.15). */
+export type Reference = z.infer<typeof referenceFile>;
+
+/** Reads a reference file (YAML or JSON); OptionsError names what is wrong. */
+export function loadReference(path: string): Reference {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new OptionsError(`--reference: cannot read '${path}'`);
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (e) {
+    throw new OptionsError(
+      `--reference: ${path} is not YAML or JSON (${(e as Error).message.split('\n')[0]})`,
+    );
+  }
+  const r = referenceFile.safeParse(data);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new OptionsError(`--reference: ${path}: ${i.path.join('.')}: ${i.message}`);
+  }
+  return r.data;
+}
+
+/** One evaluation of the model against the reference. */
+export interface CalibrationStep {
+  values: Record<string, number>;
+  /** Mean squared log ratio simulated/reference over every wall and pass time. */
+  error: number;
+}
+
+/** Options of `calibrate`. */
+export interface CalibrateOptions {
+  reference: Reference;
+  base: CostProfile;
+  params?: readonly FreeParameter[];
+  /** Stop after this many model evaluations. */
+  maxEvaluations?: number;
+  seed?: number;
+  onStep?: (step: CalibrationStep, evaluations: number) => void;
+}
+
+/** Simulates the reference's rows with `profile` and scores them. */
+export function calibrationError(ref: Reference, profile: CostProfile, seed = 0): number {
+  const vcpus = [...new Set(ref.rows.map((r) => r.vcpus))].sort((a, b) => a - b);
+  const t = runTable({ vcpus, vcpuBytes: ref.vcpuBytes, kernels: ['6.12', '6.15'], profile, seed });
+  let sum = 0;
+  let n = 0;
+  for (const r of ref.rows) {
+    const s = t.rows.find((x) => x.vcpus === r.vcpus && x.label === r.label)!;
+    sum += Math.log(s.vcpuWallNs / 1e9 / r.vcpuWallS) ** 2;
+    n++;
+    if (r.agingPassS !== null && s.avgPassNs !== null) {
+      sum += Math.log(s.avgPassNs / 1e9 / r.agingPassS) ** 2;
+      n++;
+    }
+  }
+  return sum / n;
+}
+
+/**
+ * Fits the free parameters to the reference by coordinate descent in log space: for each parameter
+ * in turn, try it multiplied and divided by the step factor (clamped to its range) and keep the
+ * best; when a whole round improves nothing, halve the step in log space; stop below a factor of
+ * 1.02 or at maxEvaluations. Deterministic: fixed order, fixed steps, seeded simulations.
+ */
+export function calibrate(o: CalibrateOptions): { profile: CostProfile; steps: CalibrationStep[] } {
+  const params = o.params ?? FREE_PARAMETERS;
+  const max = o.maxEvaluations ?? 200;
+  const values: Record<string, number> = {};
+  for (const p of params) values[p.term] = Math.min(p.max, Math.max(p.min, o.base[p.term]));
+  const steps: CalibrationStep[] = [];
+  const evaluate = (v: Record<string, number>): number => {
+    const error = calibrationError(o.reference, withCosts(o.base, v), o.seed);
+    const step = { values: { ...v }, error };
+    steps.push(step);
+    o.onStep?.(step, steps.length);
+    return error;
+  };
+  let best = evaluate(values);
+  for (let factor = 2; factor >= 1.02 && steps.length < max; ) {
+    let improved = false;
+    for (const p of params) {
+      for (const f of [factor, 1 / factor]) {
+        if (steps.length >= max) break;
+        const v = Math.min(p.max, Math.max(p.min, values[p.term] * f));
+        if (v === values[p.term]) continue;
+        const trial = { ...values, [p.term]: v };
+        const e = evaluate(trial);
+        if (e < best) {
+          best = e;
+          values[p.term] = v;
+          improved = true;
+          break;
+        }
+      }
+    }
+    if (!improved) factor = Math.sqrt(factor);
+  }
+  return { profile: withCosts(o.base, values), steps };
+}
+
+/**
+ * The base profile file with the fitted values in place, each figure's source saying it was fitted,
+ * to what, within which range, and what it was before.
+ */
+export function fittedProfileFile(
+  baseRaw: unknown,
+  base: CostProfile,
+  fitted: CostProfile,
+  params: readonly FreeParameter[],
+  referenceName: string,
+): unknown {
+  const raw = structuredClone(baseRaw) as {
+    description: string;
+    costs: Record<string, { value: number; unit: string; source: string }>;
+  };
+  raw.description = `${raw.description} Fitted by mmulab calibrate to ${referenceName}.`;
+  for (const p of params) {
+    const c = raw.costs[p.term];
+    c.value = Math.round(fitted[p.term] * 100) / 100;
+    c.source = `fitted by mmulab calibrate to ${referenceName} within [${p.min}, ${p.max}] (${p.why}); ${base.name} had ${base[p.term]}`;
+  }
+  return raw;
+}
