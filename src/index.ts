@@ -21,10 +21,8 @@ export {
   FREE_PARAMETERS,
   type FreeParameter,
   fittedProfileFile,
-  loadReference,
-  type Reference,
 } from './experiments/calibrate.ts';
-export { type PublishedRow, SEED003_ROWS } from './experiments/published.ts';
+export { loadReference, type PublishedRow, type Reference, SEED003_ROWS } from './experiments/published.ts';
 export { runSysfs, type SysfsOptions, type SysfsResult } from './experiments/sysfs.ts';
 export {
   formatTable,

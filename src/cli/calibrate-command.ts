@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { calibrate, FREE_PARAMETERS, fittedProfileFile, loadReference } from '../experiments/calibrate.ts';
+import { calibrate, FREE_PARAMETERS, fittedProfileFile } from '../experiments/calibrate.ts';
+import { loadReference } from '../experiments/published.ts';
 import { DEFAULT_PROFILE, loadProfile, readProfileFile } from '../sim/profile.ts';
 import type { CliIo } from './main.ts';
 import { UsageError } from './main.ts';

@@ -1,11 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProfile, withCosts } from '../sim/profile.ts';
-import { calibrate, FREE_PARAMETERS, loadReference, type Reference } from './calibrate.ts';
-import { SEED003_BYTES_PER_VCPU, SEED003_ROWS } from './published.ts';
+import { calibrate, FREE_PARAMETERS } from './calibrate.ts';
+import { loadReference, type Reference } from './published.ts';
 import { runTable } from './table.ts';
 
 const base = loadProfile('x86-tdp');
@@ -47,14 +46,6 @@ describe('mmulab calibrate', () => {
     for (const r of reference.rows) r.vcpuWallS *= 100;
     const { profile } = calibrate({ reference, base, params, maxEvaluations: 12 });
     expect(profile.hostFaultNs).toBe(1500);
-  });
-
-  it('ships seed 003 as a reference file, the same rows validate uses', () => {
-    const ref = loadReference(
-      join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'references', 'seed003.yaml'),
-    );
-    expect(ref.vcpuBytes).toBe(SEED003_BYTES_PER_VCPU);
-    expect(ref.rows).toEqual(SEED003_ROWS);
   });
 
   it('names what is wrong with a reference file', () => {

@@ -1,8 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 import { type CostProfile, type CostTerm, withCosts } from '../sim/profile.ts';
-import { OptionsError } from './access-tracking/options.ts';
+import type { Reference } from './published.ts';
 import { runTable } from './table.ts';
 
 /**
@@ -32,48 +29,6 @@ export const FREE_PARAMETERS: readonly FreeParameter[] = [
   { term: 'lruDrainNs', min: 200, max: 3000, why: 'one folio_batch under lru_lock' },
   { term: 'zoneRefillNs', min: 1000, max: 10000, why: 'rmqueue_bulk of one pcp batch under zone->lock' },
 ];
-
-const referenceFile = z.object({
-  /** Guest memory per vCPU of every row, bytes. */
-  vcpuBytes: z.number().int().positive(),
-  rows: z
-    .array(
-      z.object({
-        vcpus: z.number().int().min(1),
-        label: z.enum(['no aging', 'no opt', 'opt']),
-        vcpuWallS: z.number().positive(),
-        agingPassS: z.number().positive().nullable(),
-      }),
-    )
-    .min(1),
-});
-
-/** Reference measurements: seed 003's layout (no aging; no opt = 6.12; opt = 6.15). */
-export type Reference = z.infer<typeof referenceFile>;
-
-/** Reads a reference file (YAML or JSON); OptionsError names what is wrong. */
-export function loadReference(path: string): Reference {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new OptionsError(`--reference: cannot read '${path}'`);
-  }
-  let data: unknown;
-  try {
-    data = parseYaml(text);
-  } catch (e) {
-    throw new OptionsError(
-      `--reference: ${path} is not YAML or JSON (${(e as Error).message.split('\n')[0]})`,
-    );
-  }
-  const r = referenceFile.safeParse(data);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new OptionsError(`--reference: ${path}: ${i.path.join('.')}: ${i.message}`);
-  }
-  return r.data;
-}
 
 /** One evaluation of the model against the reference. */
 export interface CalibrationStep {

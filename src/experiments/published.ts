@@ -1,3 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { OptionsError } from './access-tracking/options.ts';
+
 /**
  * Published measurements mmulab is compared with (../shared/reference/published-results.md, from
  * seed 003's cover letter: `access_tracking_perf_test -p -l -b 1G -v N` on x86 with the TDP MMU,
@@ -12,20 +19,58 @@ export interface PublishedRow {
   agingPassS: number | null;
 }
 
-export const SEED003_BYTES_PER_VCPU = 2 ** 30;
+/** references/seed003.yaml: seed 003's rows for 1 to 8 vCPUs (the larger ones are held out). */
+export const SEED003_FILE = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'references',
+  'seed003.yaml',
+);
 
-/** Seed 003's rows for 1 to 8 vCPUs (the larger ones are held out). */
-export const SEED003_ROWS: readonly PublishedRow[] = [
-  { vcpus: 1, label: 'no aging', vcpuWallS: 0.878822016, agingPassS: null },
-  { vcpus: 1, label: 'no opt', vcpuWallS: 0.938250568, agingPassS: 0.008236007 },
-  { vcpus: 1, label: 'opt', vcpuWallS: 0.91227019, agingPassS: 0.007314582 },
-  { vcpus: 2, label: 'no aging', vcpuWallS: 0.984959659, agingPassS: null },
-  { vcpus: 2, label: 'no opt', vcpuWallS: 1.057880728, agingPassS: 0.017989741 },
-  { vcpus: 2, label: 'opt', vcpuWallS: 1.037735641, agingPassS: 0.013996319 },
-  { vcpus: 4, label: 'no aging', vcpuWallS: 1.264881581, agingPassS: null },
-  { vcpus: 4, label: 'no opt', vcpuWallS: 1.318849182, agingPassS: 0.056164918 },
-  { vcpus: 4, label: 'opt', vcpuWallS: 1.314653465, agingPassS: 0.029311993 },
-  { vcpus: 8, label: 'no aging', vcpuWallS: 1.473883699, agingPassS: null },
-  { vcpus: 8, label: 'no opt', vcpuWallS: 1.589441079, agingPassS: 0.227419586 },
-  { vcpus: 8, label: 'opt', vcpuWallS: 1.49843959, agingPassS: 0.06385774 },
-];
+const referenceFile = z.object({
+  /** Guest memory per vCPU of every row, bytes. */
+  vcpuBytes: z.number().int().positive(),
+  rows: z
+    .array(
+      z.object({
+        vcpus: z.number().int().min(1),
+        label: z.enum(['no aging', 'no opt', 'opt']),
+        vcpuWallS: z.number().positive(),
+        agingPassS: z.number().positive().nullable(),
+      }),
+    )
+    .min(1),
+});
+
+/** Reference measurements: seed 003's layout (no aging; no opt = 6.12; opt = 6.15). */
+export type Reference = z.infer<typeof referenceFile>;
+
+/** Reads a reference file (YAML or JSON); OptionsError names what is wrong. */
+export function loadReference(path: string): Reference {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new OptionsError(`--reference: cannot read '${path}'`);
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (e) {
+    throw new OptionsError(
+      `--reference: ${path} is not YAML or JSON (${(e as Error).message.split('\n')[0]})`,
+    );
+  }
+  const r = referenceFile.safeParse(data);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new OptionsError(`--reference: ${path}: ${i.path.join('.')}: ${i.message}`);
+  }
+  return r.data;
+}
+
+const seed003 = loadReference(SEED003_FILE);
+/** Seed 003's published rows and their guest memory per vCPU, read from references/seed003.yaml. */
+export const SEED003_ROWS: readonly PublishedRow[] = seed003.rows;
+export const SEED003_BYTES_PER_VCPU = seed003.vcpuBytes;

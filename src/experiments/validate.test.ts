@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { SEED003_ROWS } from './published.ts';
+import { SEED003_BYTES_PER_VCPU, SEED003_ROWS } from './published.ts';
 import { formatValidate, runValidate } from './validate.ts';
 
 describe('mmulab validate', () => {
   it('holds the twelve published rows of seed 003 (1-8 vCPUs)', () => {
     expect(SEED003_ROWS).toHaveLength(12);
+    expect(SEED003_BYTES_PER_VCPU).toBe(2 ** 30);
     expect(SEED003_ROWS.find((r) => r.vcpus === 8 && r.label === 'no opt')).toEqual({
       vcpus: 8,
       label: 'no opt',

@@ -81,16 +81,7 @@ export class MmuNotifierDispatch {
 
   /** mmu_notifier_clear_young: ORs every subscriber's answer; no TLB flush. */
   clearYoung(t: SimThread, mm: Mm, start: number, end: number): boolean {
-    if (!mmHasNotifiers(mm)) return false;
-    this.stats.clearYoung++;
-    const srcu = this.host.notifierSrcu;
-    srcu.readLock(t);
-    t.advance(this.host.engine.profile.notifierCallNs);
-    let young = false;
-    for (const sub of mm.notifiers!.list)
-      if (sub.clearYoung) young = sub.clearYoung(t, mm, start, end) || young;
-    srcu.readUnlock(t);
-    return young;
+    return this.clearYoungSubscribers(t, mm, start, end, false);
   }
 
   /**
@@ -98,6 +89,16 @@ export class MmuNotifierDispatch {
    * has_fast_aging are asked; the others are skipped (their pages look old).
    */
   clearYoungFastOnly(t: SimThread, mm: Mm, start: number, end: number): boolean {
+    return this.clearYoungSubscribers(t, mm, start, end, true);
+  }
+
+  private clearYoungSubscribers(
+    t: SimThread,
+    mm: Mm,
+    start: number,
+    end: number,
+    fastOnly: boolean,
+  ): boolean {
     if (!mmHasNotifiers(mm)) return false;
     this.stats.clearYoung++;
     const srcu = this.host.notifierSrcu;
@@ -105,7 +106,8 @@ export class MmuNotifierDispatch {
     t.advance(this.host.engine.profile.notifierCallNs);
     let young = false;
     for (const sub of mm.notifiers!.list)
-      if (sub.hasFastAging && sub.clearYoung) young = sub.clearYoung(t, mm, start, end) || young;
+      if (sub.clearYoung && (!fastOnly || sub.hasFastAging))
+        young = sub.clearYoung(t, mm, start, end) || young;
     srcu.readUnlock(t);
     return young;
   }
