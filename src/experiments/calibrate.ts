@@ -20,8 +20,14 @@ export const FREE_PARAMETERS: readonly FreeParameter[] = [
   {
     term: 'cacheLineTransferNs',
     min: 40,
-    max: 250,
-    why: 'line transfer: ~40 ns on-die to ~250 ns cross-socket',
+    max: 150,
+    why: 'line transfer between two cores of one socket: ~40 ns (ring) to ~150 ns (large mesh)',
+  },
+  {
+    term: 'cacheLineSharerNs',
+    min: 2,
+    max: 50,
+    why: 'invalidating one spinning CPU copy of a lock line on hand-off',
   },
   { term: 'releaseFaultinNs', min: 20, max: 400, why: 'folio_mark_accessed, dirty and put_page' },
   { term: 'walkPteNs', min: 2, max: 30, why: 'one PTE of walk_pte_range, cache hit to miss' },

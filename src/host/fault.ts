@@ -182,10 +182,13 @@ function newAnonFolio(t: SimThread, mm: Mm, vma: Vma, hva: number, order: number
   const host = mm.host;
   const mem = host.mem;
   const p = host.engine.profile;
-  const pfn = mem.allocPages(t, 0, order);
+  // alloc_pages on numa_node_id(), then clear_page: its stores (with the reads for ownership) stream
+  // through the node's memory controllers, shared with every other CPU zeroing there.
+  const pfn = mem.allocPages(t, host.engine.topology.nodeOf(t.cpu), order);
   if (pfn < 0) return -1;
   const n = 1 << order;
-  t.advance(t.jittered(p.pageZeroNsPer4K * n));
+  const zeroNs = t.jittered(p.pageZeroNsPer4K * n);
+  t.now = mem.nodes[mem.pfnToNid(pfn)].bandwidth.transfer(t.now, 2 * 4096 * n, zeroNs);
   const off = Math.floor((hva - vma.start) / 4096);
   const memcg = mm.memcg.id;
   for (let i = 0; i < n; i++) {

@@ -1,6 +1,7 @@
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';
 import { SpinLock } from '../sync/spinlock.ts';
+import { MemoryBandwidth } from './mem-bandwidth.ts';
 import { PG_ALLOCATED, PG_RESERVED } from './page-flags.ts';
 import { PTE_MAX_PFN } from './page-table.ts';
 
@@ -11,6 +12,8 @@ export const BYTES_PER_FRAME = 16;
 export class NumaNode {
   /** zone->lock, taken to refill per-CPU lists and for large allocations. */
   readonly zoneLock: SpinLock;
+  /** The node's DRAM bandwidth, shared by page zeroing and page-table walks on it. */
+  readonly bandwidth: MemoryBandwidth;
   /** Next never-allocated pfn (the free space above it is one block). */
   next: number;
   readonly free0: number[] = [];
@@ -28,6 +31,7 @@ export class NumaNode {
     readonly endPfn: number,
   ) {
     this.zoneLock = new SpinLock(engine, `zone${nid}.lock`);
+    this.bandwidth = new MemoryBandwidth(engine.profile.memBandwidthBytesPerNs);
     this.next = startPfn;
     // calculate_min_free_kbytes: sqrt(lowmem_kbytes * 16), within [128 KiB, 256 MiB]; then
     // watermark_scale_factor 10: low = min + max(min / 4, managed * 10 / 10000), high = min + 2 x that.

@@ -74,7 +74,7 @@ export class Kvm {
   ) {
     this.nrAs = opts.nrAddressSpaces ?? 2;
     this.mmuLock = new QRwLock(engine, 'kvm.mmu_lock');
-    this.statPagesLine = new CacheLine(engine.profile.cacheLineLocalNs, engine.profile.cacheLineTransferNs);
+    this.statPagesLine = new CacheLine(engine.lineCosts);
     this.srcu = new RcuDomain(engine, 'kvm->srcu', engine.profile.srcuGracePeriodNs, 2);
     this.mnActiveInvalidateCount = new WaitCount(engine, false);
     for (let as = 0; as < this.nrAs; as++) {
@@ -226,16 +226,20 @@ export class Kvm {
    */
   flushRemoteTlbs(t: SimThread): void {
     const p = this.engine.profile;
+    const socketOf = this.engine.topology.socketOf;
+    const here = t.cpu < 0 ? 0 : socketOf[t.cpu];
     let ipis = 0;
+    let remote = 0;
     for (const v of this.vcpus) {
       if (!v.inGuest || v.thread === null) continue;
       ipis++;
+      if (v.thread.cpu >= 0 && socketOf[v.thread.cpu] !== here) remote++;
       v.thread.pendingKickNs += p.vmExitNs + p.vmEntryNs;
     }
     this.stats.tlbFlushes++;
     this.stats.tlbFlushIpis += ipis;
     const tr = this.engine.trace;
     if (tr !== null) tr.emit(t.now, t.name, 'kvm_flush_remote_tlbs', `ipis=${ipis}`);
-    t.advance(p.tlbFlushBaseNs + ipis * p.tlbFlushPerVcpuNs);
+    t.advance(p.tlbFlushBaseNs + (ipis - remote) * p.tlbFlushPerVcpuNs + remote * p.tlbFlushRemotePerVcpuNs);
   }
 }

@@ -1,16 +1,20 @@
+import type { LineCosts } from '../sync/cache-line.ts';
 import { EventHeap } from './event-heap.ts';
 import type { CostProfile } from './profile.ts';
 import { RandomStream } from './random.ts';
 import { SimThread, type ThreadBody } from './thread.ts';
+import { profileCpus, Topology } from './topology.ts';
 import type { Tracer } from './trace.ts';
 
 /** Options of a simulation engine. */
 export interface EngineOptions {
   profile: CostProfile;
   seed: number;
-  /** Host CPUs (defaults to the profile's `hostCpus`). */
+  /** Host CPUs (defaults to the profile's sockets x cores x threads). */
   cpus?: number;
   trace?: Tracer | null;
+  /** Threads the experiment runs at once: decides how the scheduler spreads them over sockets. */
+  runnable?: number;
 }
 
 /**
@@ -45,13 +49,27 @@ export class Engine {
   private runQueueHead = 0;
   private current: SimThread | null = null;
   readonly cpuCount: number;
+  /** Which socket each CPU is on. */
+  readonly topology: Topology;
+  /** What an atomic on a shared cache line costs on this machine (see `CacheLine`). */
+  readonly lineCosts: LineCosts;
 
   constructor(opts: EngineOptions) {
     this.profile = opts.profile;
     this.seed = opts.seed;
     this.trace = opts.trace ?? null;
-    this.cpuCount = opts.cpus ?? opts.profile.hostCpus;
-    for (let c = this.cpuCount - 1; c >= 0; c--) this.freeCpus.push(c);
+    const p = opts.profile;
+    this.cpuCount = opts.cpus ?? profileCpus(p);
+    this.topology = new Topology(p, this.cpuCount);
+    this.lineCosts = {
+      localNs: p.cacheLineLocalNs,
+      transferNs: p.cacheLineTransferNs,
+      remoteNs: p.cacheLineRemoteNs,
+      sharerNs: p.cacheLineSharerNs,
+      socketOf: this.topology.socketOf,
+    };
+    const order = this.topology.fillOrder(opts.runnable ?? 1);
+    for (let i = order.length - 1; i >= 0; i--) this.freeCpus.push(order[i]);
   }
 
   /** Creates a thread that starts at `at` (default: the current time) once it gets a CPU. */

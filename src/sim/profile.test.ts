@@ -51,7 +51,7 @@ describe('cost profiles', () => {
   });
 
   it('refuses unknown names and path tricks', () => {
-    expect(() => loadProfile('nope')).toThrow("unknown profile 'nope' (known: x86-tdp)");
+    expect(() => loadProfile('nope')).toThrow("unknown profile 'nope' (known: seed003-x86, x86-tdp)");
     expect(() => loadProfile('../package')).toThrow(ProfileError);
   });
 
@@ -69,7 +69,7 @@ describe('cost profiles', () => {
   it('docs/cost-model.md lists every term with the shipped value and unit', () => {
     const doc = readFileSync(join(ROOT, 'docs', 'cost-model.md'), 'utf8');
     const rows = new Map<string, [number, string]>();
-    for (const m of doc.matchAll(/^\| `(\w+)` \| ([\d .]+?) (\w+) \|/gm))
+    for (const m of doc.matchAll(/^\| `(\w+)` \| ([\d .]+?) ([\w/]+) \|/gm))
       rows.set(m[1], [Number(m[2].replaceAll(' ', '')), m[3]]);
     const p = loadProfile(DEFAULT_PROFILE);
     for (const k of Object.keys(COST_TERMS) as (keyof typeof COST_TERMS)[])

@@ -8,9 +8,20 @@ import { z } from 'zod';
  * and what it is charged for. A profile file (profiles/NAME.json) gives each a value and a source.
  */
 export const COST_TERMS = {
-  hostCpus: ['cpus', 'host CPUs that simulated threads run on'],
+  sockets: ['sockets', 'CPU packages; each is one NUMA node with its own memory and memory controllers'],
+  coresPerSocket: ['cores', 'physical cores per socket'],
+  threadsPerCore: ['threads', 'SMT threads per core (host CPUs = sockets x cores x threads)'],
   cacheLineLocalNs: ['ns', 'atomic read-modify-write on a cache line this CPU already owns'],
-  cacheLineTransferNs: ['ns', 'atomic read-modify-write that pulls the line from another CPU'],
+  cacheLineTransferNs: ['ns', 'atomic read-modify-write that pulls the line from another CPU of the socket'],
+  cacheLineRemoteNs: ['ns', 'atomic read-modify-write that pulls the line from a CPU on another socket'],
+  cacheLineSharerNs: [
+    'ns',
+    'extra per CPU already queued on the line when an RMW pulls it (invalidating their copies)',
+  ],
+  memBandwidthBytesPerNs: [
+    'bytes/ns',
+    "one socket's DRAM bandwidth (GB/s), shared by page zeroing and page-table walks on its node",
+  ],
   wakeupNs: ['ns', 'waking a sleeping thread until it runs'],
   contextSwitchNs: ['ns', 'switching a CPU from one thread to another'],
   timesliceNs: ['ns', 'CFS slice before a runnable thread preempts another'],
@@ -32,6 +43,10 @@ export const COST_TERMS = {
   zapSpteNs: ['ns', 'zapping one leaf SPTE'],
   tlbFlushBaseNs: ['ns', 'kvm_flush_remote_tlbs: request and wait, fixed part'],
   tlbFlushPerVcpuNs: ['ns', 'kvm_flush_remote_tlbs: IPI and acknowledgement per running vCPU'],
+  tlbFlushRemotePerVcpuNs: [
+    'ns',
+    'kvm_flush_remote_tlbs: IPI and acknowledgement per running vCPU on another socket',
+  ],
   syscallNs: ['ns', 'system call entry and exit'],
   hostFaultNs: ['ns', 'handle_mm_fault overhead for one fault, without allocation and zeroing'],
   pageAllocNs: ['ns', 'taking one page from the per-CPU free list'],
@@ -150,7 +165,10 @@ export function withCosts(base: CostProfile, overrides: Partial<Record<CostTerm,
 export function zeroProfile(overrides: Partial<Record<CostTerm, number>> = {}): CostProfile {
   const out: Record<string, number | string> = { name: 'zero' };
   for (const k of Object.keys(COST_TERMS)) out[k] = 0;
-  out.hostCpus = 64;
+  out.sockets = 1;
+  out.coresPerSocket = 64;
+  out.threadsPerCore = 1;
+  out.memBandwidthBytesPerNs = 1e9;
   out.pcpBatch = 63;
   out.lruBatch = 15;
   out.timesliceNs = 3_000_000;

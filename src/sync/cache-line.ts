@@ -2,17 +2,34 @@
 const CALENDAR = 64;
 const KEEP = 16;
 
+/** What atomics on a shared line cost on a machine (built once per engine from its profile). */
+export interface LineCosts {
+  /** RMW on a line the CPU owns. */
+  localNs: number;
+  /** Pulling the line from a CPU of the same socket. */
+  transferNs: number;
+  /** Pulling the line from a CPU on another socket. */
+  remoteNs: number;
+  /** Extra per RMW already queued on the line (their CPUs hold copies that must be invalidated). */
+  sharerNs: number;
+  /** Socket of each CPU, or null for a one-socket machine. */
+  socketOf: Uint8Array | null;
+}
+
 /**
  * One contended cache line (a lock word). Atomic read-modify-writes on it never overlap: each takes
  * a local RMW's time if the CPU that touched the line just before it was the same, else a transfer
- * from that CPU. So N CPUs hammering one lock word queue for up to N transfers each, which is how
- * acquisitions get dearer as contenders grow.
+ * from that CPU, dearer from another socket. A transfer also pays for every RMW already queued when
+ * it was issued: those CPUs spin reading the line, and pulling it for a write invalidates each copy.
+ * So N CPUs hammering one lock word queue for up to N transfers each, and each transfer grows with
+ * N: that is how acquisitions get dearer as contenders grow (queued rwlock hand-off, reader counts).
  *
  * Threads run critical sections in one step, so an RMW can be issued at a time earlier than one
  * already placed; the line keeps a calendar of its last RMWs and puts each new one into the first
  * gap at or after its issue time.
  */
 export class CacheLine {
+  private readonly issued = new Float64Array(CALENDAR + 1);
   private readonly starts = new Float64Array(CALENDAR + 1);
   private readonly ends = new Float64Array(CALENDAR + 1);
   private readonly cpus = new Int32Array(CALENDAR + 1);
@@ -28,13 +45,31 @@ export class CacheLine {
   /** RMWs that had to pull the line from another CPU. */
   transfers = 0;
 
-  constructor(
-    private readonly localNs: number,
-    private readonly transferNs: number,
-  ) {}
+  private readonly localNs: number;
+  private readonly transferNs: number;
+  private readonly remoteNs: number;
+  private readonly sharerNs: number;
+  private readonly socketOf: Uint8Array | null;
+
+  constructor(c: LineCosts) {
+    this.localNs = c.localNs;
+    this.transferNs = c.transferNs;
+    this.remoteNs = c.remoteNs;
+    this.sharerNs = c.sharerNs;
+    this.socketOf = c.socketOf;
+  }
+
+  /** Cost of an RMW by `cpu` right after one by `prev` (-1: nobody), without queued sharers. */
+  private hop(prev: number, cpu: number): number {
+    if (prev === cpu) return this.localNs;
+    const so = this.socketOf;
+    if (so === null || prev < 0 || so[prev] === so[cpu]) return this.transferNs;
+    return this.remoteNs;
+  }
 
   /** An atomic RMW by `cpu` issued at `at`; returns when it completes. */
   rmw(at: number, cpu: number): number {
+    const I = this.issued;
     const S = this.starts;
     const E = this.ends;
     const C = this.cpus;
@@ -42,6 +77,7 @@ export class CacheLine {
     let start = at;
     let prev = this.oldestOwner;
     let i = 0;
+    let queued = 0;
     if (n > 0 && at >= E[n - 1]) {
       // Common case: issued after every remembered RMW.
       i = n;
@@ -58,9 +94,10 @@ export class CacheLine {
         else hi = mid;
       }
       i = lo;
+      if (this.sharerNs > 0) for (let k = lo; k < n; k++) if (I[k] <= at) queued++;
       if (i > 0) prev = C[i - 1];
       for (; i < n; i++) {
-        const cost = prev === cpu ? this.localNs : this.transferNs;
+        const cost = this.hop(prev, cpu) + (prev !== cpu ? queued * this.sharerNs : 0);
         if (start + cost <= S[i]) break;
         if (i >= this.tailFrom) {
           // The rest of the calendar is back to back: go to its end.
@@ -75,13 +112,15 @@ export class CacheLine {
       if (i < n && this.tailFrom >= i) this.tailFrom++;
     }
     const transfer = prev !== cpu;
-    const end = start + (transfer ? this.transferNs : this.localNs);
+    const end = start + this.hop(prev, cpu) + (transfer ? queued * this.sharerNs : 0);
     if (transfer) this.transfers++;
     for (let k = n; k > i; k--) {
+      I[k] = I[k - 1];
       S[k] = S[k - 1];
       E[k] = E[k - 1];
       C[k] = C[k - 1];
     }
+    I[i] = at;
     S[i] = start;
     E[i] = end;
     C[i] = cpu;
@@ -89,6 +128,7 @@ export class CacheLine {
       // Forget all but the newest RMWs (one that would land before them is not placed exactly).
       const drop = CALENDAR - KEEP;
       this.oldestOwner = C[drop - 1];
+      I.copyWithin(0, drop);
       S.copyWithin(0, drop);
       E.copyWithin(0, drop);
       C.copyWithin(0, drop);

@@ -30,8 +30,7 @@ export class QRwLock {
     readonly name: string,
     readonly sleeping = false,
   ) {
-    const p = engine.profile;
-    this.line = new CacheLine(p.cacheLineLocalNs, p.cacheLineTransferNs);
+    this.line = new CacheLine(engine.lineCosts);
   }
 
   /** read_lock: waits for the last writer, then adds a reader. */

@@ -18,8 +18,7 @@ export class SpinLock {
     readonly engine: Engine,
     readonly name: string,
   ) {
-    const p = engine.profile;
-    this.line = new CacheLine(p.cacheLineLocalNs, p.cacheLineTransferNs);
+    this.line = new CacheLine(engine.lineCosts);
   }
 
   lock(t: SimThread): void {

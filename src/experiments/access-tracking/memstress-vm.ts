@@ -88,6 +88,15 @@ export function hostPagesFor(spec: MemstressVmSpec, cpus: number, pcpBatch: numb
   return testPages + slot0Pages(testPages, spec.vcpus) + HOST_HEADROOM_PAGES + cpus * pcpBatch + 1024;
 }
 
+/**
+ * Host memory split evenly over one NUMA node per socket. Pages are allocated on the faulting CPU's
+ * node and fall back to the other nodes when it runs out (a 1-vCPU run spills over).
+ */
+function splitNodes(pages: number, sockets: number): number[] {
+  const n = Math.max(1, sockets);
+  return Array.from({ length: n }, () => Math.ceil(pages / n));
+}
+
 /** Guest page-table pages that map the test region with 4 KiB pages (virt_map). */
 function guestPtPages(testPages: number): number {
   return Math.ceil(testPages / 512) + Math.ceil(testPages / 512 / 512) + 2;
@@ -109,7 +118,7 @@ export function* createMemstressVm(
 ): Generator<void, MemstressVm, void> {
   const p = engine.profile;
   const host = new Host(engine, {
-    nodePages: [spec.hostPages ?? hostPagesFor(spec, engine.cpuCount, p.pcpBatch)],
+    nodePages: splitNodes(spec.hostPages ?? hostPagesFor(spec, engine.cpuCount, p.pcpBatch), p.sockets),
     swapPages: spec.swapPages ?? 0,
   });
   const vfs = new Vfs();

@@ -77,7 +77,8 @@ export function runAccessTracking(
       );
     }
   }
-  const engine = new Engine({ profile, seed: o.seed, cpus: o.hostCpus, trace });
+  // The vCPU threads, the main thread and the aging (or page_idle) thread run at once.
+  const engine = new Engine({ profile, seed: o.seed, cpus: o.hostCpus, trace, runnable: o.vcpus + 2 });
   const result: AccessTrackingResult = {
     profile: profile.name,
     seed: o.seed,

@@ -153,6 +153,12 @@ function* walkPteRange(
   const end = Math.min(vma.end, (Math.floor(addr / (512 * 4096)) + 1) * 512 * 4096);
   let total = 0;
   let young = 0;
+  // Reading the table streams its PTEs from memory: a stall if the node's bandwidth is taken.
+  const ptes = (end - start) / 4096;
+  const readNs = ptes * p.walkPteNs;
+  const node =
+    lg.host.mem.nodes[Math.min(lg.host.engine.topology.nodeOf(t.cpu), lg.host.mem.nodes.length - 1)];
+  t.now = node.bandwidth.transfer(t.now, ptes * 8, readNs) - readNs;
   // The v2-bitmap series asks the secondary MMUs about up to 64 PTEs per call, test then clear.
   const useBitmap = lg.bitmapYoung && notifiers;
   const notifier = lg.host.mmuNotifier;
