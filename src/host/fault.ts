@@ -196,7 +196,7 @@ function newAnonFolio(t: SimThread, mm: Mm, vma: Vma, hva: number, order: number
     if (vma.kind === 'anonymous_hugetlb') mem.flags[pfn + i] |= PG_HUGETLB;
     mem.mapping[pfn + i] = vma.mappingId;
     mem.index[pfn + i] = off + i;
-    mem.memcg[pfn + i] = memcg;
+    mem.setMemcg(pfn + i, memcg);
   }
   mm.memcg.pages += n;
   return pfn;

@@ -8,7 +8,7 @@ import { LruAddBatches } from './lru-add.ts';
 import type { Memcg } from './memcg.ts';
 import { MemcgTree } from './memcg.ts';
 import { Mm } from './mm.ts';
-import { PhysMem } from './phys-mem.ts';
+import { MAX_MAPPING_ID, PhysMem } from './phys-mem.ts';
 import { SwapDevice } from './swap.ts';
 import type { Vma } from './vma.ts';
 
@@ -61,6 +61,7 @@ export class Host {
   ) {
     this.mem = new PhysMem(engine, opts.nodePages);
     this.swap = opts.swapPages ? new SwapDevice(opts.swapPages) : null;
+    if (this.swap !== null) this.mem.trackContent();
     this.lru = new LruAddBatches(this);
     this.rcu = new RcuDomain(engine, 'rcu', engine.profile.rcuGracePeriodNs, 0);
     this.notifierSrcu = new RcuDomain(engine, 'mmu_notifier srcu', engine.profile.srcuGracePeriodNs, 1);
@@ -85,7 +86,8 @@ export class Host {
   }
 
   newMappingId(): number {
-    if (this.mappings.length > 0xffff) throw new Error('too many mappings');
+    if (this.mappings.length > MAX_MAPPING_ID)
+      throw new Error(`too many mappings (at most ${MAX_MAPPING_ID})`);
     this.mappings.push(null);
     return this.mappings.length - 1;
   }

@@ -29,7 +29,7 @@ export function madviseDontneed(t: SimThread, mm: Mm, start: number, end: number
         if (pfn !== mem.zeroPfn) {
           const n = e & PTE_PSE ? 512 : 1;
           if (mem.flags[pfn] & PG_LRU) host.lru.onLru--;
-          const memcg = host.memcgs.byId(mem.memcg[pfn]);
+          const memcg = host.memcgs.byId(mem.memcgOf(pfn));
           if (memcg !== undefined) memcg.pages -= n;
           mem.freePages(pfn, n === 512 ? 9 : 0);
           mm.rss -= n;

@@ -1,4 +1,6 @@
-/** A memory cgroup (v2): id, path and parent. Charging is per frame (`PhysMem.memcg`). */
+import { MAX_MEMCG_ID } from './phys-mem.ts';
+
+/** A memory cgroup (v2): id, path and parent. Charging is per frame (`PhysMem.memcgOf`). */
 export class Memcg {
   /** Frames charged. */
   pages = 0;
@@ -24,6 +26,7 @@ export class MemcgTree {
 
   /** Creates a child cgroup (mkdir under /sys/fs/cgroup). */
   create(path: string, parent: Memcg | null): Memcg {
+    if (this.all.length >= MAX_MEMCG_ID) throw new Error(`too many memory cgroups (at most ${MAX_MEMCG_ID})`);
     const m = new Memcg(this.all.length + 1, path, parent);
     this.all.push(m);
     return m;

@@ -45,6 +45,7 @@ export class Mm {
     const hasFile = kind === 'shmem' || kind === 'file';
     const lockName = hasFile ? 'i_mmap_rwsem' : 'anon_vma.rwsem';
     const rmapLock = new QRwLock(this.host.engine, `${lockName}#${id}`, true);
+    if (hasFile) this.host.mem.trackContent();
     const file = hasFile ? new FileMapping(id, len / 4096, rmapLock, kind === 'shmem') : null;
     const vma = new Vma(this, id, start, start + len, kind, writable, rmapLock, file);
     file?.mappers.push(vma);

@@ -1,12 +1,24 @@
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';
 import { SpinLock } from '../sync/spinlock.ts';
+import { LruLinks } from './lru-list.ts';
 import { MemoryBandwidth } from './mem-bandwidth.ts';
 import { PG_ALLOCATED, PG_RESERVED } from './page-flags.ts';
 import { PTE_MAX_PFN } from './page-table.ts';
 
-/** Bytes of host state per physical frame (flags 4, mapping 2, memcg 2, index 4, data 4). */
-export const BYTES_PER_FRAME = 16;
+/**
+ * Bytes of host state per physical frame: flags with the memcg id 4, index 4, mapping 1; plus 4 for
+ * the content word when content is tracked (`CONTENT_BYTES_PER_FRAME`).
+ */
+export const BYTES_PER_FRAME = 9;
+export const CONTENT_BYTES_PER_FRAME = 4;
+/** The charged memcg's id sits in the flags word's top bits (folio->memcg_data, packed). */
+const MEMCG_SHIFT = 22;
+const FLAGS_MASK = (1 << MEMCG_SHIFT) - 1;
+/** Highest memcg id a frame can record. */
+export const MAX_MEMCG_ID = (1 << (32 - MEMCG_SHIFT)) - 1;
+/** Highest rmap mapping id a frame can record. */
+export const MAX_MAPPING_ID = 255;
 
 /** One NUMA node: a pfn range with its zone lock and free lists (orders 0 and 9). */
 export class NumaNode {
@@ -73,15 +85,18 @@ export class NumaNode {
  * Frames below the first node are holes (reserved); the first frame of node 0 is the zero page.
  */
 export class PhysMem {
+  /** Page flags (page-flags.ts, gen-flags.ts) in the low 22 bits; the charged memcg's id above. */
   readonly flags: Uint32Array;
   /** rmap owner (folio->mapping): a VMA or shmem file id, 0 when unmapped. */
-  readonly mapping: Uint16Array;
+  readonly mapping: Uint8Array;
   /** Page offset inside that mapping (folio->index). */
   readonly index: Uint32Array;
-  /** Memory cgroup id charged for the frame. */
-  readonly memcg: Uint16Array;
-  /** The page's content, reduced to the last 32-bit value written to it (checks swap round trips). */
-  readonly data: Uint32Array;
+  /**
+   * The page's content, reduced to the last 32-bit value written to it, to check swap and file
+   * round trips. Empty (writes ignored) until `trackContent` is called: runs without swap or files
+   * never read it back, and save its 4 bytes per frame.
+   */
+  data: Uint32Array = new Uint32Array(0);
   readonly nodes: NumaNode[] = [];
   readonly maxPfn: number;
   readonly zeroPfn: number;
@@ -103,14 +118,36 @@ export class PhysMem {
     if (pfn > PTE_MAX_PFN) throw new Error(`host memory of ${pfn} pages exceeds what a host PTE can address`);
     this.maxPfn = pfn;
     this.flags = new Uint32Array(pfn);
-    this.mapping = new Uint16Array(pfn);
+    this.mapping = new Uint8Array(pfn);
     this.index = new Uint32Array(pfn);
-    this.memcg = new Uint16Array(pfn);
-    this.data = new Uint32Array(pfn);
     this.flags.fill(PG_RESERVED, 0, firstPfn);
     this.zeroPfn = this.nodes[0].next++;
     this.flags[this.zeroPfn] = PG_RESERVED;
     for (let c = 0; c < engine.cpuCount; c++) this.pcp.push([]);
+  }
+
+  /** The frames' LRU list links, created when the multi-gen LRU is enabled. */
+  lruLinks: LruLinks | null = null;
+
+  /** Creates the frames' LRU list links (8 bytes per frame) if they do not exist yet. */
+  enableLruLinks(): LruLinks {
+    if (this.lruLinks === null) this.lruLinks = new LruLinks(this.maxPfn);
+    return this.lruLinks;
+  }
+
+  /** Keeps each page's content word from now on (swap devices and files need it). */
+  trackContent(): void {
+    if (this.data.length === 0) this.data = new Uint32Array(this.maxPfn);
+  }
+
+  /** Id of the memcg charged for the frame (0: none). */
+  memcgOf(pfn: number): number {
+    return this.flags[pfn] >>> MEMCG_SHIFT;
+  }
+
+  /** Records the memcg charged for the frame. */
+  setMemcg(pfn: number, id: number): void {
+    this.flags[pfn] = ((this.flags[pfn] & FLAGS_MASK) | (id << MEMCG_SHIFT)) >>> 0;
   }
 
   /** Node holding `pfn`, or -1 for a hole. */
@@ -192,8 +229,8 @@ export class PhysMem {
       this.flags[i] = 0;
       this.mapping[i] = 0;
       this.index[i] = 0;
-      this.memcg[i] = 0;
-      this.data[i] = 0;
+      if (i < this.data.length) this.data[i] = 0;
+      this.lruLinks?.unlink(i);
     }
     const node = this.nodes[this.pfnToNid(pfn)];
     node.allocated -= n;

@@ -124,6 +124,12 @@ export class Kvm {
       yield* this.setMemslot(t, as, old, null);
       return 0;
     }
+    // Storage for the SPTEs that can map the slot with 4 KiB pages (leaf and upper tables), so the
+    // pool does not grow by doubling while the guest faults in.
+    const pages = size / 4096;
+    this.mmu.pool.reserve(
+      Math.ceil(pages / 512) + Math.ceil(pages / 512 ** 2) + Math.ceil(pages / 512 ** 3) + 1,
+    );
     const next: KvmMemorySlot = {
       id,
       asId: as,

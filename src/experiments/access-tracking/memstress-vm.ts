@@ -4,7 +4,7 @@ import { handleMmFault, VM_FAULT_OK } from '../../host/fault.ts';
 import { Host } from '../../host/host.ts';
 import type { Mm } from '../../host/mm.ts';
 import { Pagemap } from '../../host/pagemap.ts';
-import { BYTES_PER_FRAME } from '../../host/phys-mem.ts';
+import { BYTES_PER_FRAME, CONTENT_BYTES_PER_FRAME } from '../../host/phys-mem.ts';
 import type { BackingKind, Vma } from '../../host/vma.ts';
 import { type AgingLock, Kvm } from '../../kvm/kvm.ts';
 import { MemoryMaxFile, memoryMaxPath } from '../../reclaim/memory-max.ts';
@@ -38,9 +38,12 @@ const HOST_HEADROOM_PAGES = 16384;
 /** Fixed simulator memory beyond the per-page state (code, heaps, small tables). */
 export const BASE_BYTES = 96 * 1024 * 1024;
 
-/** Bytes of simulated state per guest page: frame state, host PTE, SPTE (and shmem's page cache). */
+/**
+ * Bytes of simulated state per guest page: frame state, host PTE, SPTE (and for shmem its page cache
+ * and the content word files need).
+ */
 export function bytesPerGuestPage(backing: BackingKind): number {
-  return BYTES_PER_FRAME + 4 + 8 + (backing === 'shmem' ? 4 : 0);
+  return BYTES_PER_FRAME + 4 + 8 + (backing === 'shmem' ? 4 + CONTENT_BYTES_PER_FRAME : 0);
 }
 
 /** Shape of the VM memstress_create_vm builds. */

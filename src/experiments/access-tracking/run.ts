@@ -364,7 +364,11 @@ function stateBytes(vm: MemstressVm): number {
   const m = vm.host.mem;
   const pool = vm.kvm.mmu.pool;
   let bytes =
-    m.flags.byteLength + m.mapping.byteLength + m.index.byteLength + m.memcg.byteLength + m.data.byteLength;
+    m.flags.byteLength +
+    m.mapping.byteLength +
+    m.index.byteLength +
+    m.data.byteLength +
+    (m.lruLinks === null ? 0 : m.lruLinks.newer.byteLength + m.lruLinks.older.byteLength);
   for (const mm of vm.host.mms) bytes += mm.pt.entries.byteLength;
   bytes +=
     pool.lo.byteLength +

@@ -219,7 +219,7 @@ function acceptFolio(lg: LruGen, walk: MmWalk, pfn: number): boolean {
   const mem = lg.host.mem;
   if (folioLruGen(mem.flags[pfn]) < 0) return false;
   const l = walk.lruvec;
-  return mem.memcg[pfn] === l.memcg.id && mem.pfnToNid(pfn) === l.nid;
+  return mem.memcgOf(pfn) === l.memcg.id && mem.pfnToNid(pfn) === l.nid;
 }
 
 /** walk_update_folio with a walker: folio_update_gen to the generation of max_seq. */

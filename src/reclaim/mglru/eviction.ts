@@ -213,7 +213,7 @@ function tryToUnmapAndSwapOut(t: SimThread, lg: LruGen, l: Lruvec, type: number,
     if (file.mappers.some((m) => pteDirty(m, off))) return false;
     for (const m of file.mappers) unmapOne(t, m, off, 0);
     file.pages[off] = FILE_SHADOW;
-    file.shadow.store(off, mem.memcg[pfn], mem.pfnToNid(pfn), seq, refs, ws);
+    file.shadow.store(off, mem.memcgOf(pfn), mem.pfnToNid(pfn), seq, refs, ws);
   } else {
     const swap = host.swap;
     if (swap === null) return false;
@@ -225,12 +225,12 @@ function tryToUnmapAndSwapOut(t: SimThread, lg: LruGen, l: Lruvec, type: number,
       file.pages[off] = shmemSwapEntry(slot);
     }
     swap.data[slot] = mem.data[pfn];
-    swap.shadow.store(slot, mem.memcg[pfn], mem.pfnToNid(pfn), seq, refs, ws);
+    swap.shadow.store(slot, mem.memcgOf(pfn), mem.pfnToNid(pfn), seq, refs, ws);
     swap.swapOuts++;
     const p = host.engine.profile;
     swap.io(t, t.jittered(p.swapOutNs), p.swapPageTransferNs);
   }
-  const memcg = host.memcgs.byId(mem.memcg[pfn]);
+  const memcg = host.memcgs.byId(mem.memcgOf(pfn));
   if (memcg !== undefined) memcg.pages--;
   mem.freePages(pfn, 0);
   return true;

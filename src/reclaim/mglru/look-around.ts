@@ -76,7 +76,7 @@ function lookAround(t: SimThread, lg: LruGen, l: Lruvec, hit: RmapHit, notify: b
     const e = mm.pt.entries[idx];
     if (!(e & PTE_PRESENT) || ptePfn(e) === mem.zeroPfn || (!(e & PTE_ACCESSED) && !notifiers)) continue;
     const pfn = ptePfn(e);
-    if (folioLruGen(mem.flags[pfn]) < 0 || mem.memcg[pfn] !== l.memcg.id) continue;
+    if (folioLruGen(mem.flags[pfn]) < 0 || mem.memcgOf(pfn) !== l.memcg.id) continue;
     const isYoung = notify ? ptepClearYoungNotify(t, mm, a, idx, 4096) : ptepTestAndClearYoung(t, mm, idx);
     if (!isYoung) continue;
     young++;

@@ -118,7 +118,7 @@ export class LruGen {
     const k = this.key(memcg, nid);
     let l = this.lruvecs.get(k);
     if (l === undefined) {
-      l = new Lruvec(memcg, nid, this.host.engine.now);
+      l = new Lruvec(memcg, nid, this.host.engine.now, this.host.mem.enableLruLinks());
       this.lruvecs.set(k, l);
       this.locks.set(k, new SpinLock(this.host.engine, `lruvec${memcg.id}.${nid}.lru_lock`));
     }
@@ -146,7 +146,7 @@ export class LruGen {
   /** The lruvec a folio is charged to. */
   folioLruvec(pfn: number): Lruvec {
     const mem = this.host.mem;
-    return this.lruvec(this.host.memcgs.byId(mem.memcg[pfn]) ?? this.host.memcgs.root, mem.pfnToNid(pfn));
+    return this.lruvec(this.host.memcgs.byId(mem.memcgOf(pfn)) ?? this.host.memcgs.root, mem.pfnToNid(pfn));
   }
 
   /** folio_is_file_lru: not swap-backed. */
@@ -285,7 +285,7 @@ export class LruGen {
     while (l.minSeq[type] + MIN_NR_GENS <= l.maxSeq) {
       const gen = lruGenFromSeq(l.minSeq[type]);
       if (l.nrPages[gen * 2 + type] > 0) break;
-      l.folios[gen * 2 + type].clear();
+      // Empty already: every folio of the generation has left or moved on.
       l.resetCtrlPos(type);
       l.minSeq[type]++;
       moved = true;

@@ -1,5 +1,5 @@
+import type { FolioList, LruLinks } from '../../host/lru-list.ts';
 import type { Memcg } from '../../host/memcg.ts';
-import { FolioQueue } from './folio-queue.ts';
 
 export const MIN_NR_GENS = 2;
 export const MAX_NR_GENS = 4;
@@ -62,7 +62,7 @@ export class Lruvec {
   readonly timestamps = new Float64Array(MAX_NR_GENS);
   /** nr_pages[gen][type] as [gen * 2 + type]. */
   readonly nrPages = new Float64Array(MAX_NR_GENS * 2);
-  readonly folios: FolioQueue[] = [];
+  readonly folios: FolioList[] = [];
   readonly mmState = new LruGenMmState();
   /**
    * PID-controller bookkeeping per [type * MAX_NR_TIERS + tier] (NR_HIST_GENS = 1): running
@@ -78,9 +78,10 @@ export class Lruvec {
     readonly memcg: Memcg,
     readonly nid: number,
     nowNs: number,
+    links: LruLinks,
   ) {
     this.timestamps.fill(jiffies(nowNs));
-    for (let i = 0; i < MAX_NR_GENS * 2; i++) this.folios.push(new FolioQueue());
+    for (let i = 0; i < MAX_NR_GENS * 2; i++) this.folios.push(links.newList());
   }
 
   /** Generations of a type: max_seq - min_seq + 1 (between 2 and 4). */

@@ -46,9 +46,9 @@ export class SptePool {
     this.parent = new Int32Array(initialTables);
   }
 
-  /** Makes room for `tables` tables in total, so a large VM does not grow the arrays step by step. */
+  /** Makes room for `tables` more tables, so a large VM does not grow the arrays step by step. */
   reserve(tables: number): void {
-    if (this.level.length < tables) this.grow(tables);
+    if (this.level.length < this.used + tables) this.grow(this.used + tables);
   }
 
   /** Allocates a table of `level` covering `baseGfn`, every SPTE SHADOW_NONPRESENT_VALUE. */
