@@ -2,8 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { calibrate, FREE_PARAMETERS, fittedProfileFile } from '../experiments/calibrate.ts';
-import { loadReference } from '../experiments/published.ts';
-import { DEFAULT_PROFILE, loadProfile, readProfileFile } from '../sim/profile.ts';
+import { defaultJobs } from '../experiments/parallel.ts';
+import { loadReference, SEED003_PROFILE } from '../experiments/published.ts';
+import { loadProfile, readProfileFile } from '../sim/profile.ts';
 import type { CliIo } from './main.ts';
 import { UsageError } from './main.ts';
 
@@ -13,7 +14,8 @@ export function calibrateCommand(program: Command, io: CliIo, onExit: (code: num
     .command('calibrate')
     .description("fit a profile's free parameters to reference rows (seed 003's layout), deterministically")
     .requiredOption('--reference <file>', 'reference rows (YAML or JSON), e.g. references/seed003.yaml')
-    .option('--profile <name>', 'profile to start from (profiles/NAME.json)', DEFAULT_PROFILE)
+    .option('--profile <name>', 'profile to start from (profiles/NAME.json)', SEED003_PROFILE)
+    .option('-j, --jobs <n>', 'simulations to run at once (worker threads)', (v) => Number(v), defaultJobs())
     .requiredOption('--out <file>', 'where to write the fitted profile (JSON)')
     .option(
       '--params <list>',
@@ -38,6 +40,8 @@ export function calibrateCommand(program: Command, io: CliIo, onExit: (code: num
           );
         params = FREE_PARAMETERS.filter((p) => names.includes(p.term));
       }
+      if (!Number.isInteger(opts.jobs) || opts.jobs < 1)
+        throw new UsageError('--jobs takes a whole number >= 1');
       if (!Number.isInteger(opts.maxEvaluations) || opts.maxEvaluations < 1)
         throw new UsageError('--max-evaluations takes a whole number >= 1');
       const { profile, steps } = calibrate({
@@ -45,6 +49,7 @@ export function calibrateCommand(program: Command, io: CliIo, onExit: (code: num
         base,
         params,
         maxEvaluations: opts.maxEvaluations,
+        jobs: opts.jobs,
         onStep: (s, n) => io.err(`calibrate: evaluation ${n}: error ${s.error.toFixed(6)}\n`),
       });
       const raw = fittedProfileFile(

@@ -5,6 +5,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { formatAccessTracking } from '../experiments/access-tracking/format.ts';
 import { OptionsError } from '../experiments/access-tracking/options.ts';
 import { runAccessTracking } from '../experiments/access-tracking/run.ts';
+import { defaultJobs } from '../experiments/parallel.ts';
+import { SEED003_PROFILE } from '../experiments/published.ts';
 import { describeErrno, runSysfs } from '../experiments/sysfs.ts';
 import { formatTable, runTable, tableCsv } from '../experiments/table.ts';
 import { formatValidate, runValidate } from '../experiments/validate.ts';
@@ -133,7 +135,13 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     .option('-b, --bytes <size>', 'guest memory per vCPU (K/M/G suffixes)', sizeArg, 2 ** 30)
     .option('--kernels <list>', 'kernel variants, comma-separated (6.12 = no opt, 6.15 = opt)', '6.12,6.15')
     .option('--seed <n>', 'seed of the simulation', intArg('--seed', 0), 0)
-    .option('--profile <name>', 'cost profile (profiles/NAME.json)', DEFAULT_PROFILE)
+    .option('--profile <name>', 'cost profile (profiles/NAME.json)', SEED003_PROFILE)
+    .option(
+      '-j, --jobs <n>',
+      'simulations to run at once (worker threads)',
+      intArg('--jobs', 1),
+      defaultJobs(),
+    )
     .addOption(new Option('--json', 'print rows and ratios as JSON').conflicts('csv'))
     .option('--csv', 'print the rows as CSV')
     .action((opts) => {
@@ -155,6 +163,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
           seed: opts.seed,
           profile: loadProfile(opts.profile),
           onProgress: (done) => bar?.update(done),
+          jobs: opts.jobs,
         });
       } finally {
         bar?.stop();
@@ -169,8 +178,14 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
   program
     .command('validate')
     .description("compare simulated runs of seed 003's experiment with the published rows")
-    .option('--profile <name>', 'cost profile (profiles/NAME.json)', DEFAULT_PROFILE)
+    .option('--profile <name>', 'cost profile (profiles/NAME.json)', SEED003_PROFILE)
     .option('--vcpus <list>', 'published vCPU counts to compare', listArg('--vcpus'), [1, 2, 4, 8])
+    .option(
+      '-j, --jobs <n>',
+      'simulations to run at once (worker threads)',
+      intArg('--jobs', 1),
+      defaultJobs(),
+    )
     .option('--predict <list>', 'vCPU counts without published rows to predict', listArg('--predict'), [])
     .option('-b, --bytes <size>', 'guest memory per vCPU (the published runs use 1G)', sizeArg, 2 ** 30)
     .option('--json', 'print rows and shape as JSON', false)
@@ -187,6 +202,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
           vcpuBytes: opts.bytes,
           profile: loadProfile(opts.profile),
           onProgress: (done) => bar?.update(done),
+          jobs: opts.jobs,
         });
       } finally {
         bar?.stop();

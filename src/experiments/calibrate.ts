@@ -51,13 +51,15 @@ export interface CalibrateOptions {
   /** Stop after this many model evaluations. */
   maxEvaluations?: number;
   seed?: number;
+  /** Simulations to run at once per evaluation (worker threads). */
+  jobs?: number;
   onStep?: (step: CalibrationStep, evaluations: number) => void;
 }
 
 /** Simulates the reference's rows with `profile` and scores them. */
-export function calibrationError(ref: Reference, profile: CostProfile, seed = 0): number {
+export function calibrationError(ref: Reference, profile: CostProfile, seed = 0, jobs = 1): number {
   const vcpus = [...new Set(ref.rows.map((r) => r.vcpus))].sort((a, b) => a - b);
-  const t = runTable({ vcpus, vcpuBytes: ref.vcpuBytes, kernels: ['6.12', '6.15'], profile, seed });
+  const t = runTable({ vcpus, vcpuBytes: ref.vcpuBytes, kernels: ['6.12', '6.15'], profile, seed, jobs });
   let sum = 0;
   let n = 0;
   for (const r of ref.rows) {
@@ -85,7 +87,7 @@ export function calibrate(o: CalibrateOptions): { profile: CostProfile; steps: C
   for (const p of params) values[p.term] = Math.min(p.max, Math.max(p.min, o.base[p.term]));
   const steps: CalibrationStep[] = [];
   const evaluate = (v: Record<string, number>): number => {
-    const error = calibrationError(o.reference, withCosts(o.base, v), o.seed);
+    const error = calibrationError(o.reference, withCosts(o.base, v), o.seed, o.jobs);
     const step = { values: { ...v }, error };
     steps.push(step);
     o.onStep?.(step, steps.length);

@@ -74,3 +74,6 @@ const seed003 = loadReference(SEED003_FILE);
 /** Seed 003's published rows and their guest memory per vCPU, read from references/seed003.yaml. */
 export const SEED003_ROWS: readonly PublishedRow[] = seed003.rows;
 export const SEED003_BYTES_PER_VCPU = seed003.vcpuBytes;
+
+/** The profile of the machine seed 003 ran on, used by table, validate and calibrate by default. */
+export const SEED003_PROFILE = 'seed003-x86';

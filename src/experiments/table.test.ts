@@ -39,10 +39,16 @@ describe('mmulab table', () => {
     for (const x of t.ratios) expect(x.overhead['no opt']).toBeGreaterThan(x.overhead.opt);
   });
 
+  it('gives the same rows, in the same order, when the runs share two worker threads', () => {
+    const o = { vcpus: [1, 2], vcpuBytes: 2 << 20, kernels: ['6.12', '6.15'] };
+    expect(runTable({ ...o, jobs: 2 })).toEqual(runTable(o));
+  });
+
   it('rejects unknown kernels and bad vCPU lists', () => {
     expect(() => runTable({ vcpus: [1], vcpuBytes: 1 << 20, kernels: ['5.0'] })).toThrow(
       /unknown kernel '5.0'/,
     );
     expect(() => runTable({ vcpus: [], vcpuBytes: 1 << 20, kernels: ['6.15'] })).toThrow(/--vcpus/);
+    expect(() => runTable({ vcpus: [1], vcpuBytes: 1 << 20, kernels: [], jobs: 0 })).toThrow(/--jobs/);
   });
 });

@@ -3,6 +3,7 @@ import { kernelVariant } from '../variants/kernel-variant.ts';
 import { formatSeconds } from './access-tracking/format.ts';
 import { OptionsError } from './access-tracking/options.ts';
 import { runAccessTracking } from './access-tracking/run.ts';
+import { runParallel } from './parallel.ts';
 
 /** Options of `runTable`. */
 export interface TableOptions {
@@ -14,6 +15,8 @@ export interface TableOptions {
   profile?: CostProfile | string;
   /** Called after each run with (done, total). */
   onProgress?: (done: number, total: number) => void;
+  /** Simulations to run at once on worker threads (default 1: all in this thread). */
+  jobs?: number;
 }
 
 /** One row of seed 003's table. */
@@ -42,42 +45,63 @@ export function kernelLabel(kernel: string): string {
   return kernel === '6.12' ? 'no opt' : kernel === '6.15' ? 'opt' : kernel;
 }
 
+/** One simulation of the table: a vCPU count and a kernel (null: no aging). */
+export interface TableRowJob {
+  vcpus: number;
+  vcpuBytes: number;
+  kernel: string | null;
+  seed: number;
+  profile?: CostProfile | string;
+}
+
+/** Runs one row of the table: `access_tracking_perf_test -p -l` on the model. */
+export function runTableRow(j: TableRowJob): TableRow {
+  const r = runAccessTracking(
+    {
+      vcpus: j.vcpus,
+      vcpuBytes: j.vcpuBytes,
+      benchmark: true,
+      benchmarkAging: j.kernel !== null,
+      kernel: j.kernel ?? '6.15',
+      seed: j.seed,
+    },
+    j.profile,
+  );
+  if (r.benchmark === null) throw new OptionsError(`run failed: ${r.failure ?? 'no benchmark result'}`);
+  return {
+    vcpus: j.vcpus,
+    label: j.kernel === null ? 'no aging' : kernelLabel(j.kernel),
+    kernel: j.kernel,
+    vcpuWallNs: r.benchmark.vcpuWallNs,
+    avgPassNs: j.kernel === null ? null : r.benchmark.avgPassNs,
+    passes: r.benchmark.passes,
+  };
+}
+
 /**
  * seed 003's table: `access_tracking_perf_test -p -l -b B -v N` with no aging and with each kernel,
- * for each vCPU count. Every number comes from a full simulated run.
+ * for each vCPU count. Every number comes from a full simulated run; with `jobs` > 1 the runs share
+ * that many worker threads (same results, in the same order).
  */
 export function runTable(o: TableOptions): { rows: TableRow[]; ratios: TableRatio[] } {
   for (const k of o.kernels)
     if (kernelVariant(k) === undefined) throw new OptionsError(`unknown kernel '${k}'`);
   if (o.vcpus.length === 0 || o.vcpus.some((v) => !Number.isInteger(v) || v < 1))
     throw new OptionsError('--vcpus takes a list of whole numbers >= 1');
-  const rows: TableRow[] = [];
-  const total = o.vcpus.length * (o.kernels.length + 1);
-  for (const v of o.vcpus) {
-    for (const kernel of [null, ...o.kernels]) {
-      const r = runAccessTracking(
-        {
-          vcpus: v,
-          vcpuBytes: o.vcpuBytes,
-          benchmark: true,
-          benchmarkAging: kernel !== null,
-          kernel: kernel ?? '6.15',
-          seed: o.seed ?? 0,
-        },
-        o.profile,
-      );
-      if (r.benchmark === null) throw new OptionsError(`run failed: ${r.failure ?? 'no benchmark result'}`);
-      rows.push({
-        vcpus: v,
-        label: kernel === null ? 'no aging' : kernelLabel(kernel),
-        kernel,
-        vcpuWallNs: r.benchmark.vcpuWallNs,
-        avgPassNs: kernel === null ? null : r.benchmark.avgPassNs,
-        passes: r.benchmark.passes,
-      });
-      o.onProgress?.(rows.length, total);
-    }
-  }
+  if (o.jobs !== undefined && (!Number.isInteger(o.jobs) || o.jobs < 1))
+    throw new OptionsError('--jobs takes a whole number >= 1');
+  const jobs: TableRowJob[] = [];
+  for (const v of o.vcpus)
+    for (const kernel of [null, ...o.kernels])
+      jobs.push({ vcpus: v, vcpuBytes: o.vcpuBytes, kernel, seed: o.seed ?? 0, profile: o.profile });
+  const rows = runParallel(jobs, {
+    n: o.jobs ?? 1,
+    workerModule: new URL('./table-worker.ts', import.meta.url),
+    runHere: runTableRow,
+    cost: (j) => j.vcpus * j.vcpuBytes,
+    onResult: o.onProgress,
+    errorOf: (m) => new OptionsError(m),
+  });
   const ratios = o.vcpus.map((v) => {
     const of = rows.filter((r) => r.vcpus === v);
     const base = of.find((r) => r.kernel === null)!;

@@ -32,6 +32,8 @@ export interface ValidateOptions {
   profile?: CostProfile | string;
   seed?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Simulations to run at once (worker threads). */
+  jobs?: number;
 }
 
 function published(vcpus: number, label: string): PublishedRow | undefined {
@@ -55,6 +57,7 @@ export function runValidate(o: ValidateOptions = {}): {
     seed: o.seed,
     profile: o.profile,
     onProgress: o.onProgress,
+    jobs: o.jobs,
   });
   const rows = t.rows.map((r: TableRow) => {
     const p = published(r.vcpus, r.label);

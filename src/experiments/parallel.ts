@@ -1,0 +1,111 @@
+import { availableParallelism } from 'node:os';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+
+/** A job's result or the message of the error it threw, as a worker posts it back. */
+export type WorkerReply<R> = { index: number; result: R } | { index: number; error: string };
+
+/** Default number of parallel simulations: one per CPU of this machine. */
+export function defaultJobs(): number {
+  return availableParallelism();
+}
+
+/**
+ * Runs independent simulations on up to `n` worker threads and returns their results in job order,
+ * without leaving the synchronous call: the caller blocks on an Atomics counter that workers bump
+ * after each reply, and takes replies with receiveMessageOnPort. Jobs are handed out largest first
+ * (by `cost`) so the last ones to finish are small. Each simulation is deterministic on its own, so
+ * the results do not depend on `n` or on which worker ran what. `workerModule` must call
+ * `serveJobs` with the function that runs one job. With n <= 1, `runHere` runs them in this thread.
+ */
+export function runParallel<J, R>(
+  jobs: J[],
+  o: {
+    n: number;
+    workerModule: URL;
+    runHere: (job: J) => R;
+    cost: (job: J) => number;
+    onResult?: (done: number, total: number) => void;
+    errorOf: (message: string) => Error;
+  },
+): R[] {
+  const results: R[] = new Array(jobs.length);
+  const n = Math.min(o.n, jobs.length);
+  if (n <= 1) {
+    jobs.forEach((j, i) => {
+      results[i] = o.runHere(j);
+      o.onResult?.(i + 1, jobs.length);
+    });
+    return results;
+  }
+  const order = jobs.map((_, i) => i).sort((a, b) => o.cost(jobs[b]) - o.cost(jobs[a]) || a - b);
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  // The worker registers tsx (to load TypeScript) and imports the module; a failure is a reply.
+  const boot = `
+    const { workerData: d } = require('node:worker_threads');
+    import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+      .then((m) => { m.register(); return import(${JSON.stringify(o.workerModule.href)}); })
+      .catch((e) => {
+        d.port.postMessage({ index: -1, error: 'worker: ' + (e && e.message ? e.message : e) });
+        Atomics.add(d.counter, 0, 1);
+        Atomics.notify(d.counter, 0);
+      });`;
+  const workers: Array<{ worker: Worker; port: MessagePort }> = [];
+  let next = 0;
+  let done = 0;
+  const send = (w: { port: MessagePort }) => {
+    if (next < order.length) {
+      const index = order[next++];
+      w.port.postMessage({ index, job: jobs[index] });
+    }
+  };
+  try {
+    for (let k = 0; k < n; k++) {
+      const { port1, port2 } = new MessageChannel();
+      const worker = new Worker(boot, {
+        eval: true,
+        workerData: { port: port2, counter },
+        transferList: [port2],
+      });
+      worker.unref();
+      const w = { worker, port: port1 };
+      workers.push(w);
+      send(w);
+    }
+    let seen = 0;
+    while (done < jobs.length) {
+      Atomics.wait(counter, 0, seen);
+      seen = Atomics.load(counter, 0);
+      for (const w of workers) {
+        for (let m = receiveMessageOnPort(w.port); m !== undefined; m = receiveMessageOnPort(w.port)) {
+          const reply = m.message as WorkerReply<R>;
+          if ('error' in reply) throw o.errorOf(reply.error);
+          results[reply.index] = reply.result;
+          done++;
+          o.onResult?.(done, jobs.length);
+          send(w);
+        }
+      }
+    }
+  } finally {
+    for (const w of workers) {
+      w.port.close();
+      void w.worker.terminate();
+    }
+  }
+  return results;
+}
+
+/** The worker side of `runParallel`: runs each job it is sent and posts the result back. */
+export function serveJobs<J, R>(data: { port: MessagePort; counter: Int32Array }, run: (job: J) => R): void {
+  data.port.on('message', ({ index, job }: { index: number; job: J }) => {
+    let reply: WorkerReply<R>;
+    try {
+      reply = { index, result: run(job) };
+    } catch (e) {
+      reply = { index, error: e instanceof Error ? e.message : String(e) };
+    }
+    data.port.postMessage(reply);
+    Atomics.add(data.counter, 0, 1);
+    Atomics.notify(data.counter, 0);
+  });
+}
