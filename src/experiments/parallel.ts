@@ -1,4 +1,6 @@
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 
 /** A job's result or the message of the error it threw, as a worker posts it back. */
@@ -42,7 +44,7 @@ export function runParallel<J, R>(
   // The worker registers tsx (to load TypeScript) and imports the module; a failure is a reply.
   const boot = `
     const { workerData: d } = require('node:worker_threads');
-    import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+    import(${JSON.stringify(tsxApiUrl())})
       .then((m) => { m.register(); return import(${JSON.stringify(o.workerModule.href)}); })
       .catch((e) => {
         d.port.postMessage({ index: -1, error: 'worker: ' + (e && e.message ? e.message : e) });
@@ -93,6 +95,14 @@ export function runParallel<J, R>(
     }
   }
   return results;
+}
+
+/** URL of tsx's ESM registration API, which a worker needs to import TypeScript modules. */
+function tsxApiUrl(): string {
+  if (typeof import.meta.resolve === 'function') return import.meta.resolve('tsx/esm/api');
+  // Loaded as CommonJS (no import.meta.resolve): the package's ESM entry sits next to its CJS one.
+  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
+  return pathToFileURL(cjs.replace(/\.cjs$/, '.mjs')).href;
 }
 
 /** The worker side of `runParallel`: runs each job it is sent and posts the result back. */
