@@ -22,14 +22,23 @@ export {
   type FreeParameter,
   fittedProfileFile,
 } from './experiments/calibrate.ts';
-export { loadReference, type PublishedRow, type Reference, SEED003_ROWS } from './experiments/published.ts';
+export { defaultJobs, runParallel } from './experiments/parallel.ts';
+export {
+  loadReference,
+  type PublishedRow,
+  type Reference,
+  SEED003_PROFILE,
+  SEED003_ROWS,
+} from './experiments/published.ts';
 export { runSysfs, type SysfsOptions, type SysfsResult } from './experiments/sysfs.ts';
 export {
   formatTable,
   runTable,
+  runTableRow,
   type TableOptions,
   type TableRatio,
   type TableRow,
+  type TableRowJob,
   tableCsv,
 } from './experiments/table.ts';
 export {
@@ -42,6 +51,8 @@ export {
 export { errnoName } from './fs/errno.ts';
 export { type SimFile, Vfs } from './fs/vfs.ts';
 export { Host, type HostOptions, OomKill } from './host/host.ts';
+export { FolioList, LruLinks } from './host/lru-list.ts';
+export { MemoryBandwidth } from './host/mem-bandwidth.ts';
 export { SwapDevice } from './host/swap.ts';
 export type { BackingKind } from './host/vma.ts';
 export { BACKING_KINDS } from './host/vma.ts';
@@ -72,7 +83,9 @@ export {
 } from './sim/profile.ts';
 export { RandomStream } from './sim/random.ts';
 export { SimThread, type ThreadBody, type Waitable } from './sim/thread.ts';
+export { profileCpus, Topology } from './sim/topology.ts';
 export { type TraceEvent, Tracer } from './sim/trace.ts';
+export { CacheLine, type LineCosts } from './sync/cache-line.ts';
 export { RcuDomain } from './sync/rcu.ts';
 export { QRwLock } from './sync/rwlock.ts';
 export { SpinLock } from './sync/spinlock.ts';

@@ -44,25 +44,13 @@ export class Topology {
 
   /** CPU ids in the order the scheduler fills an idle host running `runnable` threads at once. */
   fillOrder(runnable: number): number[] {
-    const physical = Math.min(this.cpus, this.socketOf.length);
-    const order: number[] = [];
-    const seen = new Uint8Array(this.cpus);
-    const push = (c: number) => {
-      if (c < this.cpus && !seen[c]) {
-        seen[c] = 1;
-        order.push(c);
-      }
-    };
     const bySocket: number[][] = Array.from({ length: this.sockets }, () => []);
-    for (let c = 0; c < physical; c++) bySocket[this.socketOf[c]].push(c);
-    if (runnable <= this.imbNumaNr || this.sockets === 1) {
-      for (const list of bySocket) for (const c of list) push(c);
-    } else {
-      // Balanced nodes: alternate sockets, each in its own order (cores before SMT siblings).
-      const longest = Math.max(...bySocket.map((l) => l.length));
-      for (let i = 0; i < longest; i++) for (const list of bySocket) if (i < list.length) push(list[i]);
-    }
-    for (let c = 0; c < this.cpus; c++) push(c);
+    for (let c = 0; c < this.cpus; c++) bySocket[this.socketOf[c]].push(c);
+    if (runnable <= this.imbNumaNr || this.sockets === 1) return bySocket.flat();
+    // Balanced nodes: alternate sockets, each in its own order (cores before SMT siblings).
+    const order: number[] = [];
+    const longest = Math.max(...bySocket.map((l) => l.length));
+    for (let i = 0; i < longest; i++) for (const list of bySocket) if (i < list.length) order.push(list[i]);
     return order;
   }
 }
