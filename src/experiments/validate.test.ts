@@ -27,8 +27,15 @@ describe('mmulab validate', () => {
     expect(v.shape[0].passRatio.published).toBeCloseTo(0.008236007 / 0.007314582, 9);
     expect(v.shape[0].passRatio.simulated).toBeGreaterThan(1);
     expect(v.shape[1].passRatio.published).toBeNull();
+    // Growth against 1 vCPU: exact ratios of the simulated rows, none published for 3 vCPUs.
+    const wall = (n: number) => v.rows.find((r) => r.vcpus === n && r.label === 'no aging')!.simulatedWallS;
+    expect(v.shape[0].growth.wall).toEqual({ simulated: 1, published: 1 });
+    expect(v.shape[1].growth.wall).toEqual({ simulated: wall(3) / wall(1), published: null });
+    expect(v.shape[1].growth.passNoOpt.simulated).toBeGreaterThan(1);
     const text = formatValidate(v);
     expect(text).toContain('# note: simulated with 4194304 bytes per vCPU; the published runs used 1 GiB');
     expect(text).toMatch(/ {4}1 no opt {4}0\.938250568 0\.\d{9}/);
+    expect(text).toContain('# growth against 1 vCPU(s): no-aging wall time, no-opt pass, opt pass');
+    expect(text).toMatch(/\n {4}3 {5}n\/a {2}\d\.\d\dx/);
   });
 });

@@ -20,6 +20,15 @@ export interface ValidationShape {
   /** Wall-time overhead against no aging, no opt and opt. */
   overheadNoOpt: { simulated: number; published: number | null };
   overheadOpt: { simulated: number; published: number | null };
+  /**
+   * Growth against the smallest vCPU count of the run: the no-aging wall time and each aging pass
+   * time divided by theirs (published only where both rows are published).
+   */
+  growth: {
+    wall: { simulated: number; published: number | null };
+    passNoOpt: { simulated: number | null; published: number | null };
+    passOpt: { simulated: number | null; published: number | null };
+  };
 }
 
 /** Options of `runValidate`. */
@@ -70,11 +79,13 @@ export function runValidate(o: ValidateOptions = {}): {
       publishedPassS: p?.agingPassS ?? null,
     };
   });
+  const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? null : a / b);
+  const first = Math.min(...counts);
+  const at = (v: number, label: string) => rows.find((r) => r.vcpus === v && r.label === label)!;
   const shape = counts.map((v) => {
-    const get = (label: string) => rows.find((r) => r.vcpus === v && r.label === label)!;
+    const get = (label: string) => at(v, label);
     const [base, noOpt, opt] = [get('no aging'), get('no opt'), get('opt')];
-    const ratio = (a: number | null, b: number | null) =>
-      a === null || b === null || b === 0 ? null : a / b;
+    const [base0, noOpt0, opt0] = [at(first, 'no aging'), at(first, 'no opt'), at(first, 'opt')];
     const over = (a: number | null, b: number | null) => (a === null || b === null ? null : a / b - 1);
     return {
       vcpus: v,
@@ -89,6 +100,20 @@ export function runValidate(o: ValidateOptions = {}): {
       overheadOpt: {
         simulated: opt.simulatedWallS / base.simulatedWallS - 1,
         published: over(opt.publishedWallS, base.publishedWallS),
+      },
+      growth: {
+        wall: {
+          simulated: base.simulatedWallS / base0.simulatedWallS,
+          published: ratio(base.publishedWallS, base0.publishedWallS),
+        },
+        passNoOpt: {
+          simulated: ratio(noOpt.simulatedPassS, noOpt0.simulatedPassS),
+          published: ratio(noOpt.publishedPassS, noOpt0.publishedPassS),
+        },
+        passOpt: {
+          simulated: ratio(opt.simulatedPassS, opt0.simulatedPassS),
+          published: ratio(opt.publishedPassS, opt0.publishedPassS),
+        },
       },
     };
   });
@@ -128,6 +153,18 @@ export function formatValidate(v: {
   for (const s of v.shape) {
     lines.push(
       `${String(s.vcpus).padStart(5)}  ${rx(s.passRatio.published)} ${rx(s.passRatio.simulated)}        ${pct(s.overheadNoOpt.published)} ${pct(s.overheadNoOpt.simulated)}           ${pct(s.overheadOpt.published)} ${pct(s.overheadOpt.simulated)}`,
+    );
+  }
+  const first = v.shape.length > 0 ? Math.min(...v.shape.map((s) => s.vcpus)) : 1;
+  lines.push(
+    '',
+    `# growth against ${first} vCPU(s): no-aging wall time, no-opt pass, opt pass`,
+    'vcpus  wall pub/sim         pass no opt pub/sim    pass opt pub/sim',
+  );
+  for (const s of v.shape) {
+    const g = s.growth;
+    lines.push(
+      `${String(s.vcpus).padStart(5)}  ${rx(g.wall.published)} ${rx(g.wall.simulated)}        ${rx(g.passNoOpt.published)} ${rx(g.passNoOpt.simulated)}          ${rx(g.passOpt.published)} ${rx(g.passOpt.simulated)}`,
     );
   }
   return `${lines.join('\n')}\n`;
