@@ -124,12 +124,6 @@ export class Kvm {
       yield* this.setMemslot(t, as, old, null);
       return 0;
     }
-    // Storage for the SPTEs that can map the slot with 4 KiB pages (leaf and upper tables), so the
-    // pool does not grow by doubling while the guest faults in.
-    const pages = size / 4096;
-    this.mmu.pool.reserve(
-      Math.ceil(pages / 512) + Math.ceil(pages / 512 ** 2) + Math.ceil(pages / 512 ** 3) + 1,
-    );
     const next: KvmMemorySlot = {
       id,
       asId: as,
@@ -148,6 +142,14 @@ export class Kvm {
       for (const s of this.memslots(as).byGfn) {
         if (s.id !== id && s.baseGfn < end && next.baseGfn < s.baseGfn + s.npages) return EEXIST;
       }
+    }
+    if (old === null) {
+      // Storage for the SPTEs that can map a new slot with 4 KiB pages (leaf and upper tables), so
+      // the pool does not grow by doubling while the guest faults in.
+      const pages = next.npages;
+      this.mmu.pool.reserve(
+        Math.ceil(pages / 512) + Math.ceil(pages / 512 ** 2) + Math.ceil(pages / 512 ** 3) + 1,
+      );
     }
     yield* this.setMemslot(t, as, old, next);
     return 0;
@@ -232,14 +234,14 @@ export class Kvm {
    */
   flushRemoteTlbs(t: SimThread): void {
     const p = this.engine.profile;
-    const socketOf = this.engine.topology.socketOf;
-    const here = t.cpu < 0 ? 0 : socketOf[t.cpu];
+    const topo = this.engine.topology;
+    const here = topo.nodeOf(t.cpu);
     let ipis = 0;
     let remote = 0;
     for (const v of this.vcpus) {
       if (!v.inGuest || v.thread === null) continue;
       ipis++;
-      if (v.thread.cpu >= 0 && socketOf[v.thread.cpu] !== here) remote++;
+      if (topo.nodeOf(v.thread.cpu) !== here) remote++;
       v.thread.pendingKickNs += p.vmExitNs + p.vmEntryNs;
     }
     this.stats.tlbFlushes++;

@@ -82,7 +82,8 @@ export class CacheLine {
     let start = at;
     let prev = this.oldestOwner;
     let i = 0;
-    let queued = 0;
+    // Extra a pull pays for the RMWs already queued on the line when this one was issued.
+    let extra = 0;
     if (n > 0 && at >= E[n - 1]) {
       // Common case: issued after every remembered RMW.
       i = n;
@@ -99,11 +100,14 @@ export class CacheLine {
         else hi = mid;
       }
       i = lo;
-      if (this.sharerNs > 0) for (let k = lo; k < n; k++) if (I[k] <= at) queued++;
+      if (this.sharerNs > 0) {
+        let queued = 0;
+        for (let k = lo; k < n; k++) if (I[k] <= at) queued++;
+        extra = queued * this.sharerNs;
+      }
       if (i > 0) prev = C[i - 1];
       // A pull from another CPU costs at least this; only a gap that wide (or a local RMW's after
       // this CPU's own) is worth a closer look.
-      const extra = queued * this.sharerNs;
       const leastPull = this.transferNs + extra;
       for (; i < n; i++) {
         const gap = S[i] - start;
@@ -125,20 +129,14 @@ export class CacheLine {
       if (i < n && this.tailFrom >= i) this.tailFrom++;
     }
     const transfer = prev !== cpu;
-    const end = start + this.hop(prev, cpu) + (transfer ? queued * this.sharerNs : 0);
+    const end = start + this.hop(prev, cpu) + (transfer ? extra : 0);
     if (transfer) this.transfers++;
-    if (n - i > 8) {
-      I.copyWithin(i + 1, i, n);
-      S.copyWithin(i + 1, i, n);
-      E.copyWithin(i + 1, i, n);
-      C.copyWithin(i + 1, i, n);
-    } else
-      for (let k = n; k > i; k--) {
-        I[k] = I[k - 1];
-        S[k] = S[k - 1];
-        E[k] = E[k - 1];
-        C[k] = C[k - 1];
-      }
+    for (let k = n; k > i; k--) {
+      I[k] = I[k - 1];
+      S[k] = S[k - 1];
+      E[k] = E[k - 1];
+      C[k] = C[k - 1];
+    }
     I[i] = at;
     S[i] = start;
     E[i] = end;
