@@ -82,7 +82,7 @@ export {
   zeroProfile,
 } from './sim/profile.ts';
 export { RandomStream } from './sim/random.ts';
-export { SimThread, type ThreadBody, type Waitable } from './sim/thread.ts';
+export { call, SimThread, type ThreadBody, type Waitable } from './sim/thread.ts';
 export { profileCpus, Topology } from './sim/topology.ts';
 export { type TraceEvent, Tracer } from './sim/trace.ts';
 export { CacheLine, type LineCosts } from './sync/cache-line.ts';

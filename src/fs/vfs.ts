@@ -1,4 +1,4 @@
-import type { SimThread } from '../sim/thread.ts';
+import { call, type SimThread } from '../sim/thread.ts';
 import { EACCES, EINVAL, ENOENT } from './errno.ts';
 
 type Gen<R> = Generator<void, R, void>;
@@ -34,7 +34,7 @@ export class Vfs {
     if (f.read === undefined || !(f.mode & 0o444)) return -EACCES;
     if (pos < 0 || count < 0) return -EINVAL;
     t.advance(t.engine.profile.syscallNs);
-    return yield* f.read(t, pos, count);
+    return yield* call(f.read(t, pos, count));
   }
 
   /** pwrite(2). */
@@ -44,7 +44,7 @@ export class Vfs {
     if (f.write === undefined || !(f.mode & 0o222)) return -EACCES;
     if (pos < 0) return -EINVAL;
     t.advance(t.engine.profile.syscallNs);
-    return yield* f.write(t, pos, data);
+    return yield* call(f.write(t, pos, data));
   }
 }
 

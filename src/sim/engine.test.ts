@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { WaitCount } from '../sync/wait-count.ts';
 import { Engine } from './engine.ts';
 import { zeroProfile } from './profile.ts';
+import { call, type SimThread } from './thread.ts';
 
 describe('Engine', () => {
   it('runs the earliest thread first and equal times in FIFO order', () => {
@@ -69,5 +70,51 @@ describe('Engine', () => {
     expect(draw(3)).toEqual(draw(3));
     expect(draw(3)).not.toEqual(draw(4));
     for (const v of draw(3)) expect(v >= 900 && v <= 1100).toBe(true);
+  });
+
+  it('runs a `call`ed generator as a subroutine: same interleaving, result and exceptions as yield*', () => {
+    function* ticks(t: SimThread, name: string, n: number, log: string[]): Generator<void, number, void> {
+      for (let i = 0; i < n; i++) {
+        t.advance(10);
+        yield;
+        log.push(`${name}${i}@${t.now}`);
+      }
+      if (n === 0) throw new Error(`${name}: nothing to do`);
+      return n * 100;
+    }
+    const run = (useCall: boolean) => {
+      const e = new Engine({ profile: zeroProfile(), seed: 1 });
+      const log: string[] = [];
+      for (const [name, n, at] of [
+        ['a', 3, 0],
+        ['b', 2, 5],
+      ] as const) {
+        e.spawn(name, function* (t) {
+          t.advance(at);
+          const r = useCall ? yield* call(ticks(t, name, n, log)) : yield* ticks(t, name, n, log);
+          log.push(`${name} returned ${r}`);
+          try {
+            if (useCall) yield* call(ticks(t, name, 0, log));
+            else yield* ticks(t, name, 0, log);
+          } catch (err) {
+            log.push((err as Error).message);
+          }
+        });
+      }
+      return { end: e.run(), steps: e.steps, log };
+    };
+    const viaCall = run(true);
+    expect(viaCall).toEqual(run(false));
+    expect(viaCall.log).toEqual([
+      'a0@10',
+      'b0@15',
+      'a1@20',
+      'b1@25',
+      'b returned 200',
+      'b: nothing to do',
+      'a2@30',
+      'a returned 300',
+      'a: nothing to do',
+    ]);
   });
 });

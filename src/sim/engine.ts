@@ -76,7 +76,7 @@ export class Engine {
   spawn(name: string, body: (t: SimThread) => ThreadBody, at = this.now): SimThread {
     const t = new SimThread(this, this.threads.length, name, new RandomStream(this.seed, `thread:${name}`));
     this.threads.push(t);
-    t.body = body(t);
+    t.stack.push(body(t));
     t.now = at;
     this.getCpu(t, 0);
     return t;
@@ -120,7 +120,6 @@ export class Engine {
     this.steps++;
     t.limit = this.horizon(t);
     if (this.runQueueHead < this.runQueue.length && t.sliceEnd < t.limit) t.limit = t.sliceEnd;
-    const body = t.body!;
     for (;;) {
       const op = t.op;
       if (op !== null) {
@@ -132,7 +131,7 @@ export class Engine {
         }
         if (t.now > t.limit) break;
       }
-      if (body.next().done) {
+      if (this.resume(t)) {
         this.exit(t);
         return;
       }
@@ -144,6 +143,44 @@ export class Engine {
       return;
     }
     this.schedule(t);
+  }
+
+  /**
+   * Resumes the top of `t`'s call stack until it yields plainly (false) or the body returns (true).
+   * A yielded generator is a `call`: it is pushed and run; its result (or exception) goes back to
+   * the frame below, as `yield*` would deliver it.
+   */
+  private resume(t: SimThread): boolean {
+    const stack = t.stack;
+    let g = stack[stack.length - 1];
+    let r: IteratorResult<unknown, unknown>;
+    let sent: unknown;
+    let thrown = false;
+    let error: unknown;
+    for (;;) {
+      try {
+        r = thrown ? g.throw(error) : g.next(sent);
+      } catch (e) {
+        stack.pop();
+        if (stack.length === 0) throw e;
+        g = stack[stack.length - 1];
+        thrown = true;
+        error = e;
+        continue;
+      }
+      thrown = false;
+      if (!r.done) {
+        if (r.value === undefined) return false;
+        g = r.value as Generator<void, unknown, unknown>;
+        stack.push(g);
+        sent = undefined;
+        continue;
+      }
+      stack.pop();
+      if (stack.length === 0) return true;
+      g = stack[stack.length - 1];
+      sent = r.value;
+    }
   }
 
   private schedule(t: SimThread): void {
@@ -210,7 +247,6 @@ export class Engine {
   private exit(t: SimThread): void {
     t.done = true;
     if (t.now > this.endTime) this.endTime = t.now;
-    t.body = null;
     this.current = null;
     this.putCpu(t);
   }

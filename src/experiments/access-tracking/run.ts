@@ -3,7 +3,7 @@ import type { LruGen } from '../../reclaim/mglru/lru-gen.ts';
 import { Engine } from '../../sim/engine.ts';
 import { type CostProfile, DEFAULT_PROFILE, loadProfile } from '../../sim/profile.ts';
 import { RandomStream } from '../../sim/random.ts';
-import type { SimThread } from '../../sim/thread.ts';
+import { call, type SimThread } from '../../sim/thread.ts';
 import type { Tracer } from '../../sim/trace.ts';
 import { WaitCount } from '../../sync/wait-count.ts';
 import { kernelVariant } from '../../variants/kernel-variant.ts';
@@ -292,7 +292,7 @@ export function runAccessTracking(
     t.advance(t.jittered(p.vmEntryNs));
     vcpu.inGuest = true;
     t.enterGuest();
-    yield* memstressGuestPass(t, vcpu, theVm.args, rand, guestStats);
+    yield* call(memstressGuestPass(t, vcpu, theVm.args, rand, guestStats));
     // GUEST_SYNC: a ucall exit back to userspace.
     vcpu.inGuest = false;
     t.exitGuest();

@@ -7,7 +7,7 @@ import {
   ptepClearYoungNotifyFastOnly,
   ptepTestAndClearYoung,
 } from '../../mmu-notifier/young-notify.ts';
-import type { SimThread } from '../../sim/thread.ts';
+import { call, type SimThread } from '../../sim/thread.ts';
 import { bloomKey, newBloom, testBloom, updateBloom } from './bloom.ts';
 import { folioLruGen } from './gen-flags.ts';
 import type { LruGen } from './lru-gen.ts';
@@ -128,7 +128,7 @@ function* walkPmdRange(t: SimThread, lg: LruGen, walk: MmWalk, mm: Mm, vma: Vma)
     bloomKey(pmdIdx, key);
     if (!walk.forceScan && !testBloom(st.filters[walk.seq % 2], key)) continue;
     walk.mmStats[MM_NONLEAF_FOUND]++;
-    if (yield* walkPteRange(t, lg, walk, mm, vma, addr, ptePfn(E[pmdIdx]))) {
+    if (yield* call(walkPteRange(t, lg, walk, mm, vma, addr, ptePfn(E[pmdIdx])))) {
       walk.mmStats[MM_NONLEAF_ADDED]++;
       updateBloom(st.filters[(walk.seq + 1) % 2]!, key);
     }
