@@ -6,6 +6,8 @@
  */
 const CALENDAR = 512;
 const KEEP = 256;
+/** Records per block of the calendar's summaries (widest gap, issue-time range). */
+const BLOCK_SHIFT = 4;
 
 /** What atomics on a shared line cost on a machine (built once per engine from its profile). */
 export interface LineCosts {
@@ -38,6 +40,14 @@ export class CacheLine {
   private readonly starts = new Float64Array(CALENDAR + 1);
   private readonly ends = new Float64Array(CALENDAR + 1);
   private readonly cpus = new Int32Array(CALENDAR + 1);
+  /** Gap between RMW i - 1 and RMW i (0 for the first). */
+  private readonly gaps = new Float64Array(CALENDAR + 1);
+  /** Per block of BLOCK records: the widest gap and the earliest and latest issue time. */
+  private readonly blockGap = new Float64Array((CALENDAR >> BLOCK_SHIFT) + 1);
+  private readonly blockMinIssued = new Float64Array((CALENDAR >> BLOCK_SHIFT) + 1);
+  private readonly blockMaxIssued = new Float64Array((CALENDAR >> BLOCK_SHIFT) + 1);
+  /** Latest end of an RMW by each CPU. */
+  private cpuEnd = new Float64Array(8);
   private n = 0;
   /**
    * From this index on, no gap between remembered RMWs is as wide as a transfer; an RMW issued
@@ -74,7 +84,6 @@ export class CacheLine {
 
   /** An atomic RMW by `cpu` issued at `at`; returns when it completes. */
   rmw(at: number, cpu: number): number {
-    const I = this.issued;
     const S = this.starts;
     const E = this.ends;
     const C = this.cpus;
@@ -99,48 +108,156 @@ export class CacheLine {
         if (E[mid] <= at) lo = mid + 1;
         else hi = mid;
       }
-      i = lo;
-      if (this.sharerNs > 0) {
-        let queued = 0;
-        for (let k = lo; k < n; k++) if (I[k] <= at) queued++;
-        extra = queued * this.sharerNs;
-      }
-      if (i > 0) prev = C[i - 1];
-      // A pull from another CPU costs at least this; only a gap that wide (or a local RMW's after
-      // this CPU's own) is worth a closer look.
-      const leastPull = this.transferNs + extra;
-      for (; i < n; i++) {
-        const gap = S[i] - start;
-        if (
-          (gap >= leastPull || (prev === cpu && gap >= this.localNs)) &&
-          this.hop(prev, cpu) + (prev !== cpu ? extra : 0) <= gap
-        )
-          break;
-        if (i >= this.tailFrom) {
-          // The rest of the calendar is back to back: go to its end.
-          i = n;
-          start = E[n - 1];
-          prev = C[n - 1];
-          break;
+      if (this.sharerNs > 0) extra = this.queuedAt(lo, at) * this.sharerNs;
+      if (lo > 0) prev = C[lo - 1];
+      i = this.findGap(lo, at, cpu, prev, extra);
+      if (i < n) {
+        if (i > lo) {
+          start = E[i - 1];
+          prev = C[i - 1];
         }
-        start = E[i];
-        prev = C[i];
+        if (this.tailFrom >= i) this.tailFrom++;
+      } else {
+        start = E[n - 1];
+        prev = C[n - 1];
       }
-      if (i < n && this.tailFrom >= i) this.tailFrom++;
     }
     const transfer = prev !== cpu;
     const end = start + this.hop(prev, cpu) + (transfer ? extra : 0);
     if (transfer) this.transfers++;
+    this.insert(i, at, start, end, cpu);
+    return end;
+  }
+
+  /**
+   * The index of the first gap at or after `at` that fits the RMW, or `n` for the end: the first
+   * gap, from `at` to the next start, after the RMW before it by `prev`; then the gaps between
+   * remembered RMWs, up to `tailFrom`. A gap fits a pull from another CPU if it is as wide as the
+   * hop plus `extra`, a local RMW (after this CPU's own) if it is as wide as a local RMW.
+   */
+  private findGap(lo: number, at: number, cpu: number, prev: number, extra: number): number {
+    const S = this.starts;
+    const E = this.ends;
+    const C = this.cpus;
+    const n = this.n;
+    const local = this.localNs;
+    const leastPull = this.transferNs + extra;
+    let gap = S[lo] - at;
+    if (
+      (gap >= leastPull || (prev === cpu && gap >= local)) &&
+      this.hop(prev, cpu) + (prev !== cpu ? extra : 0) <= gap
+    )
+      return lo;
+    if (lo >= this.tailFrom) return n;
+    const last = Math.min(n - 1, this.tailFrom);
+    if (cpu < this.cpuEnd.length && this.cpuEnd[cpu] <= at) {
+      // No RMW of this CPU ends after `at` (a CPU's RMWs follow one another), so no later gap is
+      // local: only gaps as wide as a pull can fit; skip blocks with none that wide.
+      const G = this.gaps;
+      const M = this.blockGap;
+      for (let i = lo + 1; i <= last; ) {
+        const b = i >> BLOCK_SHIFT;
+        if (M[b] < leastPull) {
+          i = (b + 1) << BLOCK_SHIFT;
+          continue;
+        }
+        for (const blockLast = Math.min(last, ((b + 1) << BLOCK_SHIFT) - 1); i <= blockLast; i++) {
+          gap = G[i];
+          if (gap >= leastPull && this.hop(C[i - 1], cpu) + extra <= gap) return i;
+        }
+      }
+      return n;
+    }
+    for (let i = lo + 1; i <= last; i++) {
+      const p = C[i - 1];
+      gap = S[i] - E[i - 1];
+      if (
+        (gap >= leastPull || (p === cpu && gap >= local)) &&
+        this.hop(p, cpu) + (p !== cpu ? extra : 0) <= gap
+      )
+        return i;
+    }
+    return n;
+  }
+
+  /** RMWs from index `lo` on that were issued by `at` (all of them end after it: still queued). */
+  private queuedAt(lo: number, at: number): number {
+    const I = this.issued;
+    const n = this.n;
+    let queued = 0;
+    for (let k = lo; k < n; ) {
+      const b = k >> BLOCK_SHIFT;
+      const blockEnd = Math.min(n, (b + 1) << BLOCK_SHIFT);
+      if (this.blockMinIssued[b] > at) k = blockEnd;
+      else if (this.blockMaxIssued[b] <= at) {
+        queued += blockEnd - k;
+        k = blockEnd;
+      } else for (; k < blockEnd; k++) if (I[k] <= at) queued++;
+    }
+    return queued;
+  }
+
+  /** Recomputes the summaries of blocks `from` to `to` from the records below `this.n`. */
+  private summarize(from: number, to: number): void {
+    const I = this.issued;
+    const G = this.gaps;
+    const n = this.n;
+    for (let b = from; b <= to; b++) {
+      let gap = 0;
+      let minI = Number.POSITIVE_INFINITY;
+      let maxI = Number.NEGATIVE_INFINITY;
+      for (let k = b << BLOCK_SHIFT, e = Math.min(n, (b + 1) << BLOCK_SHIFT); k < e; k++) {
+        if (G[k] > gap) gap = G[k];
+        if (I[k] < minI) minI = I[k];
+        if (I[k] > maxI) maxI = I[k];
+      }
+      this.blockGap[b] = gap;
+      this.blockMinIssued[b] = minI;
+      this.blockMaxIssued[b] = maxI;
+    }
+  }
+
+  /** Puts an RMW record at index `i`, moving the later ones up; forgets the oldest when full. */
+  private insert(i: number, at: number, start: number, end: number, cpu: number): void {
+    const I = this.issued;
+    const S = this.starts;
+    const E = this.ends;
+    const C = this.cpus;
+    const G = this.gaps;
+    const n = this.n;
     for (let k = n; k > i; k--) {
       I[k] = I[k - 1];
       S[k] = S[k - 1];
       E[k] = E[k - 1];
       C[k] = C[k - 1];
+      G[k] = G[k - 1];
     }
     I[i] = at;
     S[i] = start;
     E[i] = end;
     C[i] = cpu;
+    G[i] = i > 0 ? start - E[i - 1] : 0;
+    if (i < n) G[i + 1] = S[i + 1] - end;
+    this.n = n + 1;
+    if (i < n) this.summarize(i >> BLOCK_SHIFT, n >> BLOCK_SHIFT);
+    else {
+      const b = n >> BLOCK_SHIFT;
+      if ((n & ((1 << BLOCK_SHIFT) - 1)) === 0) {
+        this.blockGap[b] = G[n];
+        this.blockMinIssued[b] = at;
+        this.blockMaxIssued[b] = at;
+      } else {
+        if (G[n] > this.blockGap[b]) this.blockGap[b] = G[n];
+        if (at < this.blockMinIssued[b]) this.blockMinIssued[b] = at;
+        if (at > this.blockMaxIssued[b]) this.blockMaxIssued[b] = at;
+      }
+    }
+    if (cpu >= this.cpuEnd.length) {
+      const grown = new Float64Array(Math.max(cpu + 1, this.cpuEnd.length * 2));
+      grown.set(this.cpuEnd);
+      this.cpuEnd = grown;
+    }
+    if (end > this.cpuEnd[cpu]) this.cpuEnd[cpu] = end;
     if (n + 1 === CALENDAR) {
       // Forget all but the newest RMWs (one that would land before them is not placed exactly).
       const drop = CALENDAR - KEEP;
@@ -149,9 +266,11 @@ export class CacheLine {
       S.copyWithin(0, drop);
       E.copyWithin(0, drop);
       C.copyWithin(0, drop);
+      G.copyWithin(0, drop);
+      G[0] = 0;
       this.n = KEEP;
+      this.summarize(0, CALENDAR >> BLOCK_SHIFT);
       this.tailFrom = Math.max(0, this.tailFrom - drop);
-    } else this.n = n + 1;
-    return end;
+    }
   }
 }
