@@ -84,7 +84,6 @@ export class CacheLine {
 
   /** An atomic RMW by `cpu` issued at `at`; returns when it completes. */
   rmw(at: number, cpu: number): number {
-    const S = this.starts;
     const E = this.ends;
     const C = this.cpus;
     const n = this.n;
