@@ -152,7 +152,11 @@ export class PhysMem {
 
   /** Node holding `pfn`, or -1 for a hole. */
   pfnToNid(pfn: number): number {
-    for (const n of this.nodes) if (pfn >= n.startPfn && pfn < n.endPfn) return n.nid;
+    const nodes = this.nodes;
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i];
+      if (pfn >= n.startPfn && pfn < n.endPfn) return n.nid;
+    }
     return -1;
   }
 
