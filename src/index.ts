@@ -50,9 +50,11 @@ export {
 } from './experiments/validate.ts';
 export { errnoName } from './fs/errno.ts';
 export { type SimFile, Vfs } from './fs/vfs.ts';
+export { pteTableOf, waitForPteTable } from './host/gup.ts';
 export { Host, type HostOptions, OomKill } from './host/host.ts';
 export { FolioList, LruLinks } from './host/lru-list.ts';
 export { MemoryBandwidth } from './host/mem-bandwidth.ts';
+export { PteLocks } from './host/pte-locks.ts';
 export { SwapDevice } from './host/swap.ts';
 export type { BackingKind } from './host/vma.ts';
 export { BACKING_KINDS } from './host/vma.ts';
@@ -62,6 +64,7 @@ export {
   MmuNotifierDispatch,
   type MmuNotifierOps,
   type MmuNotifierRange,
+  mmNotifiersAgeFast,
   mmuNotifierRegister,
 } from './mmu-notifier/mmu-notifier.ts';
 export { LRU_GEN_DEBUGFS, LRU_GEN_FULL_DEBUGFS, LruGenDebugfs } from './reclaim/mglru/debugfs.ts';

@@ -1,7 +1,7 @@
 import type { SimThread } from '../sim/thread.ts';
 import { handleMmFault, leafPfn, VM_FAULT_OK } from './fault.ts';
 import type { Mm } from './mm.ts';
-import { PTE_PRESENT, PTE_WRITE } from './page-table.ts';
+import { PTE_PRESENT, PTE_PSE, PTE_WRITE, ptePfn } from './page-table.ts';
 
 /** -EFAULT. */
 export const EFAULT = -14;
@@ -46,4 +46,34 @@ export function hostLeafLevel(mm: Mm, hva: number): number {
   const idx = mm.pt.walk(mm.pgd, Math.floor(hva / 4096), 1, false);
   if (idx < 0) return 1;
   return mm.pt.hitLevel;
+}
+
+/** The PTE table that maps `hva` (its index in `mm.pt`), or -1 if there is none or a huge leaf. */
+export function pteTableOf(mm: Mm, hva: number): number {
+  const idx = mm.pt.walk(mm.pgd, Math.floor(hva / 4096), 2, false);
+  if (idx < 0) return -1;
+  const e = mm.pt.entries[idx];
+  return e & PTE_PRESENT && !(e & PTE_PSE) ? ptePfn(e) : -1;
+}
+
+/**
+ * Before a fault on `hva` that handle_mm_fault must resolve (no present entry allows the access):
+ * do_anonymous_page takes the PTE table's lock, so spin while another thread holds it (an MGLRU
+ * walker scanning the table), or until the recorded end of a hold the fault's time falls in.
+ * The test is made at the fault's time without a sync point first, unless the table is busy: a
+ * hold taken later in the run at an earlier time is missed, a window of one fault's entry path.
+ */
+export function* waitForPteTable(
+  t: SimThread,
+  mm: Mm,
+  hva: number,
+  write: boolean,
+): Generator<void, void, void> {
+  if (!mm.ptl.anyBusy(t)) return;
+  const table = pteTableOf(mm, hva);
+  if (table < 0 || followPteLockless(mm, hva, write) >= 0) return;
+  if (!mm.ptl.heldByOther(t, table) && mm.ptl.waitRecorded(t, table) === 0) return;
+  if (t.mustSync()) yield;
+  while (mm.ptl.heldByOther(t, table)) yield mm.ptl.wait(t, table);
+  mm.ptl.waitRecorded(t, table);
 }

@@ -3,6 +3,7 @@ import { QRwLock } from '../sync/rwlock.ts';
 import type { Host } from './host.ts';
 import type { Memcg } from './memcg.ts';
 import { PageTablePool } from './page-table.ts';
+import { PteLocks } from './pte-locks.ts';
 import { type BackingKind, FileMapping, Vma } from './vma.ts';
 
 /** Where the top-down mmap allocator starts (x86-64 user space below 2^47). */
@@ -16,6 +17,8 @@ export class Mm {
   readonly pgd: number;
   /** mmap_lock: an rwsem; GUP's slow path and pagemap reads take it for reading. */
   readonly mmapLock: QRwLock;
+  /** PTE-table locks held across steps (the MGLRU walker's). */
+  readonly ptl: PteLocks;
   notifiers: MmuNotifierSubscriptions | null = null;
   private mmapTop = MMAP_BASE;
   /** Pages mapped (rss). */
@@ -28,6 +31,7 @@ export class Mm {
   ) {
     this.pgd = this.pt.allocTable();
     this.mmapLock = new QRwLock(host.engine, `mm${pid}.mmap_lock`, true);
+    this.ptl = new PteLocks(host.engine);
   }
 
   /**

@@ -66,6 +66,16 @@ export function mmuNotifierRegister(mm: Mm, ops: MmuNotifierOps): void {
   mm.notifiers.list.push(ops);
 }
 
+/**
+ * True if every subscriber of `mm` that ages answers without blocking (has_fast_aging, seed 003
+ * v7): KVM with lockless aging. An aging walk then shares no lock with the vCPUs.
+ */
+export function mmNotifiersAgeFast(mm: Mm): boolean {
+  if (mm.notifiers === null) return true;
+  for (const sub of mm.notifiers.list) if (sub.clearYoung && !sub.hasFastAging) return false;
+  return true;
+}
+
 /** mm_has_notifiers. */
 export function mmHasNotifiers(mm: Mm): boolean {
   return mm.notifiers !== null && mm.notifiers.list.length > 0;

@@ -322,6 +322,7 @@ function collectCounters(
     mmuLock: vm.kvm.mmuLock.stats.snapshot(),
     mmapLock: vm.mm.mmapLock.stats.snapshot(),
     rmapLock: vm.testVma.rmapLock.stats.snapshot(),
+    pteLocks: vm.mm.ptl.stats.snapshot(),
     mmuNotifier: { ...host.mmuNotifier.stats },
     pageIdle: { ...vm.pageIdle.stats },
     ...(host.lruGen !== null ? { lruGen: lruGenCounters(host.lruGen) } : {}),

@@ -1,4 +1,4 @@
-import { hostLeafLevel } from '../../host/gup.ts';
+import { hostLeafLevel, waitForPteTable } from '../../host/gup.ts';
 import { PG_DIRTY, PG_IDLE, PG_REFERENCED, PG_TAIL } from '../../host/page-flags.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { type FollowPfn, kvmFollowPfn } from '../follow-pfn.ts';
@@ -79,6 +79,9 @@ export function* kvmTdpMmuPageFault(
   }
   // The page allocation's slow path (global reclaim), checked before fault-in for the same reason.
   if (kvm.host.allocSlowpath !== null) yield* kvm.host.allocSlowpath(t);
+  // A host fault in kvm_follow_pfn locks the PTE table (do_anonymous_page): spin while an aging
+  // walker holds it.
+  if (kvm.mm.ptl.anyBusy(t)) yield* waitForPteTable(t, kvm.mm, gfnToHvaMemslot(slot, gfn), write);
   const fp: FollowPfn = { pfn: 0, writable: false };
   kvmFollowPfn(t, kvm, slot, gfn, write, fp);
   if (fp.pfn < 0) throw new Error(`kvm_follow_pfn failed for gfn 0x${gfn.toString(16)} (${fp.pfn})`);

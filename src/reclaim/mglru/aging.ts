@@ -1,7 +1,11 @@
 import type { Mm } from '../../host/mm.ts';
 import { PTE_ACCESSED, PTE_PRESENT, PTE_PSE, ptePfn } from '../../host/page-table.ts';
 import type { Vma } from '../../host/vma.ts';
-import { MMU_NOTIFIER_YOUNG_BITMAP_UNRELIABLE, mmHasNotifiers } from '../../mmu-notifier/mmu-notifier.ts';
+import {
+  MMU_NOTIFIER_YOUNG_BITMAP_UNRELIABLE,
+  mmHasNotifiers,
+  mmNotifiersAgeFast,
+} from '../../mmu-notifier/mmu-notifier.ts';
 import {
   ptepClearYoungNotify,
   ptepClearYoungNotifyFastOnly,
@@ -135,7 +139,15 @@ function* walkPmdRange(t: SimThread, lg: LruGen, walk: MmWalk, mm: Mm, vma: Vma)
   }
 }
 
-/** walk_pte_range over one PTE table; returns suitable_to_scan(total, young). */
+/**
+ * walk_pte_range over one PTE table, holding the table's lock (spin_trylock(ptl); a busy table is
+ * skipped and counts as suitable, as since 6.14); returns suitable_to_scan(total, young).
+ *
+ * The walk gives way per PTE only when a notifier it calls can block on a lock the vCPUs take
+ * (KVM's write-locked aging). Otherwise nothing it touches is shared with other threads except
+ * through the table lock, which stalls their faults into this table until the recorded release,
+ * so the whole table is scanned in one step.
+ */
 function* walkPteRange(
   t: SimThread,
   lg: LruGen,
@@ -153,6 +165,9 @@ function* walkPteRange(
   const end = Math.min(vma.end, (Math.floor(addr / (512 * 4096)) + 1) * 512 * 4096);
   let total = 0;
   let young = 0;
+  if (t.mustSync()) yield;
+  if (!mm.ptl.tryLock(t, table)) return true;
+  const syncPerPte = notifiers && !lg.fastOnly && !mmNotifiersAgeFast(mm);
   // Reading the table streams its PTEs from memory: a stall if the node's bandwidth is taken.
   const ptes = (end - start) / 4096;
   const readNs = ptes * p.walkPteNs;
@@ -187,7 +202,7 @@ function* walkPteRange(
       if (!(e & PTE_PRESENT) || ptePfn(e) === zero || (!(e & PTE_ACCESSED) && !notifiers)) continue;
       const pfn = ptePfn(e);
       if (!acceptFolio(lg, walk, pfn)) continue;
-      if (t.mustSync()) yield;
+      if (syncPerPte && tested === null && t.mustSync()) yield;
       let isYoung: boolean;
       if (tested !== null && toClear !== null) {
         const bit = last - Math.floor(a / 4096);
@@ -203,6 +218,7 @@ function* walkPteRange(
     if (toClear !== null && (toClear[0] | toClear[1]) !== 0)
       notifier.testClearYoungBitmap(t, mm, chunk, chunkEnd, toClear, true);
   }
+  mm.ptl.unlock(t, table);
   return young * PTES_PER_LINE >= total;
 }
 

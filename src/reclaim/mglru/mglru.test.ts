@@ -106,6 +106,38 @@ describe('multi-gen LRU', () => {
     expect(vm.host.lruGen!.stats.protectedMoves).toBe(S0);
   });
 
+  it('a vCPU fault into the PTE table the aging walker holds waits for it (ptl), in both KVM aging modes', () => {
+    const waits: Record<string, number[]> = {};
+    for (const aging of ['lockless', 'write-lock'] as const) {
+      let vcpuThread: { lockWaitNs: number } | null = null;
+      const { vm } = runOnVm({ lruGen: true, vcpuBytes: PAGES * 4096, aging }, function* (t, vm, engine) {
+        const vcpu = vm.kvm.vcpus[0];
+        for (let i = 0; i < PAGES / 4; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true);
+        vm.host.lru.drainAll(t);
+        // An aging pass on another CPU while the vCPU faults in the rest of the first PTE table.
+        engine.spawn(
+          'aging',
+          function* (a) {
+            expect(yield* vm.vfs.pwrite(a, LRU_GEN_DEBUGFS, 0, enc.encode('+ 2 0 3 1 1'))).toBe(11);
+          },
+          t.now,
+        );
+        t.lockWaitNs = 0;
+        vcpuThread = t;
+        for (let i = PAGES / 4; i < PAGES / 2; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true);
+      });
+      const ptl = vm.mm.ptl.stats;
+      // Two PTE tables each of memslot 0 and of the test region, each taken once by the one walk.
+      expect(ptl.writeAcquired).toBe(4);
+      expect(ptl.writeContended).toBe(1);
+      waits[aging] = [ptl.writeWaitNs, vcpuThread!.lockWaitNs];
+    }
+    // Lockless: the walker scanned the table in one step and the fault waited for the recorded
+    // release. Write-locked: the walker held the table across its per-PTE steps and the fault
+    // parked until the unlock; the vCPU also waited for mmu_lock behind the walker once.
+    expect(waits).toEqual({ lockless: [47620, 47620], 'write-lock': [52752, 53573] });
+  });
+
   it('folio_update_gen gives a folio seen young for the first time a second chance', () => {
     runOnVm({ lruGen: true }, function* (t, vm) {
       yield* vcpuAccess(t, vm.kvm.vcpus[0], testGfn(vm, 0), true);
