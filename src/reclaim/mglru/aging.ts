@@ -195,7 +195,6 @@ function* walkPteRange(
     for (let a = chunk; a < chunkEnd; a += 4096) {
       const idx = table * 512 + (Math.floor(a / 4096) & 511);
       total++;
-      walk.mmStats[MM_LEAF_TOTAL]++;
       t.advance(p.walkPteNs);
       const e = E[idx];
       // get_pte_pfn: present, not the zero page, and young unless the mm has notifiers.
@@ -219,6 +218,7 @@ function* walkPteRange(
       notifier.testClearYoungBitmap(t, mm, chunk, chunkEnd, toClear, true);
   }
   mm.ptl.unlock(t, table);
+  walk.mmStats[MM_LEAF_TOTAL] += total;
   return young * PTES_PER_LINE >= total;
 }
 
@@ -235,7 +235,8 @@ function acceptFolio(lg: LruGen, walk: MmWalk, pfn: number): boolean {
   const mem = lg.host.mem;
   if (folioLruGen(mem.flags[pfn]) < 0) return false;
   const l = walk.lruvec;
-  return mem.memcgOf(pfn) === l.memcg.id && mem.pfnToNid(pfn) === l.nid;
+  const node = mem.nodes[l.nid];
+  return mem.memcgOf(pfn) === l.memcg.id && pfn >= node.startPfn && pfn < node.endPfn;
 }
 
 /** walk_update_folio with a walker: folio_update_gen to the generation of max_seq. */
