@@ -8,6 +8,7 @@ const CALENDAR = 512;
 const KEEP = 256;
 /** Records per block of the calendar's summaries (widest gap, issue-time range). */
 const BLOCK_SHIFT = 4;
+const BLOCK_MASK = (1 << BLOCK_SHIFT) - 1;
 
 /** What atomics on a shared line cost on a machine (built once per engine from its profile). */
 export interface LineCosts {
@@ -216,6 +217,21 @@ export class CacheLine {
     }
   }
 
+  /** Adds record `k` to the summary of block `b` (which holds only it when `fresh`). */
+  private note(b: number, k: number, fresh: boolean): void {
+    const gap = this.gaps[k];
+    const at = this.issued[k];
+    if (fresh) {
+      this.blockGap[b] = gap;
+      this.blockMinIssued[b] = at;
+      this.blockMaxIssued[b] = at;
+      return;
+    }
+    if (gap > this.blockGap[b]) this.blockGap[b] = gap;
+    if (at < this.blockMinIssued[b]) this.blockMinIssued[b] = at;
+    if (at > this.blockMaxIssued[b]) this.blockMaxIssued[b] = at;
+  }
+
   /** Puts an RMW record at index `i`, moving the later ones up; forgets the oldest when full. */
   private insert(i: number, at: number, start: number, end: number, cpu: number): void {
     const I = this.issued;
@@ -238,19 +254,12 @@ export class CacheLine {
     G[i] = i > 0 ? start - E[i - 1] : 0;
     if (i < n) G[i + 1] = S[i + 1] - end;
     this.n = n + 1;
-    if (i < n) this.summarize(i >> BLOCK_SHIFT, n >> BLOCK_SHIFT);
-    else {
-      const b = n >> BLOCK_SHIFT;
-      if ((n & ((1 << BLOCK_SHIFT) - 1)) === 0) {
-        this.blockGap[b] = G[n];
-        this.blockMinIssued[b] = at;
-        this.blockMaxIssued[b] = at;
-      } else {
-        if (G[n] > this.blockGap[b]) this.blockGap[b] = G[n];
-        if (at < this.blockMinIssued[b]) this.blockMinIssued[b] = at;
-        if (at > this.blockMaxIssued[b]) this.blockMaxIssued[b] = at;
-      }
-    }
+    // Block summaries: the new record joins its block, and each later block gains the record that
+    // moved up into it. They only grow, so a summary stays an upper bound of its block's gaps and
+    // brackets its issue times (exact again when the calendar is compacted).
+    this.note(i >> BLOCK_SHIFT, i, i === n && (n & BLOCK_MASK) === 0);
+    for (let b = (i >> BLOCK_SHIFT) + 1, last = n >> BLOCK_SHIFT; b <= last; b++)
+      this.note(b, b << BLOCK_SHIFT, b << BLOCK_SHIFT === n);
     if (cpu >= this.cpuEnd.length) {
       const grown = new Float64Array(Math.max(cpu + 1, this.cpuEnd.length * 2));
       grown.set(this.cpuEnd);
