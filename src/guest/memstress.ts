@@ -11,7 +11,7 @@ import {
   spteAdEnabled,
   sptePfn,
 } from '../kvm/x86/spte.ts';
-import { call, type SimThread } from '../sim/thread.ts';
+import type { SimThread } from '../sim/thread.ts';
 
 /** The u64 memstress writes, 0x0123456789ABCDEF; frames keep its low 32 bits. */
 export const MEMSTRESS_WRITE_VALUE = 0x89abcdef;
@@ -129,6 +129,6 @@ export function* guestAccess(
     }
     // The exit qualification says "present" when the entry grants any of R/W/X; an access-tracked
     // SPTE grants none, so it faults as not present.
-    yield* call(handleEptViolation(t, vcpu, gfn, write, leaf && (lo & EPT_RWX) !== 0));
+    yield* handleEptViolation(t, vcpu, gfn, write, leaf && (lo & EPT_RWX) !== 0);
   }
 }

@@ -1,4 +1,4 @@
-import { call, type SimThread } from '../sim/thread.ts';
+import type { SimThread } from '../sim/thread.ts';
 import type { Kvm } from './kvm.ts';
 import { kvmTdpMmuPageFault } from './x86/mmu.ts';
 import type { TdpRoot } from './x86/tdp-mmu/tdp-mmu.ts';
@@ -44,7 +44,7 @@ export function* handleEptViolation(
   t.advance(t.jittered(p.vmExitNs));
   if (t.mustSync()) yield;
   kvm.srcu.readLock(t);
-  yield* call(kvmTdpMmuPageFault(t, vcpu, gfn, write, present));
+  yield* kvmTdpMmuPageFault(t, vcpu, gfn, write, present);
   kvm.srcu.readUnlock(t);
   t.advance(t.jittered(p.vmEntryNs));
   vcpu.inGuest = true;
