@@ -194,7 +194,7 @@ function newAnonFolio(t: SimThread, mm: Mm, vma: Vma, hva: number, order: number
   for (let i = 0; i < n; i++) {
     mem.flags[pfn + i] |= (swapBacked ? PG_SWAPBACKED : 0) | (order > 0 ? (i === 0 ? PG_HEAD : PG_TAIL) : 0);
     if (vma.kind === 'anonymous_hugetlb') mem.flags[pfn + i] |= PG_HUGETLB;
-    mem.mapping[pfn + i] = vma.mappingId;
+    mem.setMapping(pfn + i, vma.mappingId);
     mem.index[pfn + i] = off + i;
     mem.setMemcg(pfn + i, memcg);
   }

@@ -7,18 +7,24 @@ import { PG_ALLOCATED, PG_RESERVED } from './page-flags.ts';
 import { PTE_MAX_PFN } from './page-table.ts';
 
 /**
- * Bytes of host state per physical frame: flags with the memcg id 4, index 4, mapping 1; plus 4 for
- * the content word when content is tracked (`CONTENT_BYTES_PER_FRAME`).
+ * Bytes of host state per physical frame: flags 4 (with the rmap mapping id and the memcg id packed
+ * in), index 4; plus 4 for the content word when content is tracked (`CONTENT_BYTES_PER_FRAME`).
  */
-export const BYTES_PER_FRAME = 9;
+export const BYTES_PER_FRAME = 8;
 export const CONTENT_BYTES_PER_FRAME = 4;
-/** The charged memcg's id sits in the flags word's top bits (folio->memcg_data, packed). */
-const MEMCG_SHIFT = 22;
-const FLAGS_MASK = (1 << MEMCG_SHIFT) - 1;
+/**
+ * The flags word: page flags in bits 0-12, MGLRU's gen and refs fields in 13-17 (gen-flags.ts),
+ * the rmap mapping id (folio->mapping, as an id) in 18-23 and the charged memcg's id
+ * (folio->memcg_data) in 24-31.
+ */
+const MAPPING_SHIFT = 18;
+const MEMCG_SHIFT = 24;
+const MAPPING_MASK = ((1 << (MEMCG_SHIFT - MAPPING_SHIFT)) - 1) << MAPPING_SHIFT;
+const MEMCG_MASK = ~((1 << MEMCG_SHIFT) - 1);
 /** Highest memcg id a frame can record. */
 export const MAX_MEMCG_ID = (1 << (32 - MEMCG_SHIFT)) - 1;
 /** Highest rmap mapping id a frame can record. */
-export const MAX_MAPPING_ID = 255;
+export const MAX_MAPPING_ID = (1 << (MEMCG_SHIFT - MAPPING_SHIFT)) - 1;
 
 /** One NUMA node: a pfn range with its zone lock and free lists (orders 0 and 9). */
 export class NumaNode {
@@ -87,8 +93,6 @@ export class NumaNode {
 export class PhysMem {
   /** Page flags (page-flags.ts, gen-flags.ts) in the low 22 bits; the charged memcg's id above. */
   readonly flags: Uint32Array;
-  /** rmap owner (folio->mapping): a VMA or shmem file id, 0 when unmapped. */
-  readonly mapping: Uint8Array;
   /** Page offset inside that mapping (folio->index). */
   readonly index: Uint32Array;
   /**
@@ -118,7 +122,6 @@ export class PhysMem {
     if (pfn > PTE_MAX_PFN) throw new Error(`host memory of ${pfn} pages exceeds what a host PTE can address`);
     this.maxPfn = pfn;
     this.flags = new Uint32Array(pfn);
-    this.mapping = new Uint8Array(pfn);
     this.index = new Uint32Array(pfn);
     this.flags.fill(PG_RESERVED, 0, firstPfn);
     this.zeroPfn = this.nodes[0].next++;
@@ -140,6 +143,16 @@ export class PhysMem {
     if (this.data.length === 0) this.data = new Uint32Array(this.maxPfn);
   }
 
+  /** rmap owner of the frame's folio (folio->mapping): a VMA or file id, 0 when unmapped. */
+  mappingOf(pfn: number): number {
+    return (this.flags[pfn] & MAPPING_MASK) >>> MAPPING_SHIFT;
+  }
+
+  /** Records the frame's rmap mapping id. */
+  setMapping(pfn: number, id: number): void {
+    this.flags[pfn] = ((this.flags[pfn] & ~MAPPING_MASK) | (id << MAPPING_SHIFT)) >>> 0;
+  }
+
   /** Id of the memcg charged for the frame (0: none). */
   memcgOf(pfn: number): number {
     return this.flags[pfn] >>> MEMCG_SHIFT;
@@ -147,7 +160,7 @@ export class PhysMem {
 
   /** Records the memcg charged for the frame. */
   setMemcg(pfn: number, id: number): void {
-    this.flags[pfn] = ((this.flags[pfn] & FLAGS_MASK) | (id << MEMCG_SHIFT)) >>> 0;
+    this.flags[pfn] = ((this.flags[pfn] & ~MEMCG_MASK) | (id << MEMCG_SHIFT)) >>> 0;
   }
 
   /** Node holding `pfn`, or -1 for a hole. */
@@ -231,7 +244,6 @@ export class PhysMem {
     for (let i = pfn; i < pfn + n; i++) {
       if (!(this.flags[i] & PG_ALLOCATED)) throw new Error(`pfn ${i} freed twice`);
       this.flags[i] = 0;
-      this.mapping[i] = 0;
       this.index[i] = 0;
       if (i < this.data.length) this.data[i] = 0;
       this.lruLinks?.unlink(i);

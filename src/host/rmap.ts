@@ -26,7 +26,7 @@ export function rmapWalk(
   hit: RmapHit,
   visit: (t: SimThread, hit: RmapHit) => void,
 ): boolean {
-  const id = host.mem.mapping[head];
+  const id = host.mem.mappingOf(head);
   if (id === 0) return false;
   const vma = host.mappingVma(id);
   if (vma === null) return false;

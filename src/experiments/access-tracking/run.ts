@@ -366,7 +366,6 @@ function stateBytes(vm: MemstressVm): number {
   const pool = vm.kvm.mmu.pool;
   let bytes =
     m.flags.byteLength +
-    m.mapping.byteLength +
     m.index.byteLength +
     m.data.byteLength +
     (m.lruLinks === null ? 0 : m.lruLinks.newer.byteLength + m.lruLinks.older.byteLength);

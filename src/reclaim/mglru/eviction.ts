@@ -200,7 +200,7 @@ function tryToUnmapAndSwapOut(t: SimThread, lg: LruGen, l: Lruvec, type: number,
   const host = lg.host;
   const mem = host.mem;
   if (mem.flags[pfn] & PG_HEAD) return false;
-  const vma = host.mappingVma(mem.mapping[pfn]);
+  const vma = host.mappingVma(mem.mappingOf(pfn));
   if (vma === null) return false;
   const file = vma.file;
   const off = mem.index[pfn];

@@ -5,10 +5,10 @@ import { PG_REFERENCED } from '../../host/page-flags.ts';
  * the generation field holds gen+1 while the folio is on an MGLRU list (0 otherwise), and the refs
  * field counts accesses through file descriptors beyond the first (which sets PG_referenced).
  */
-export const LRU_GEN_PGOFF = 16;
+export const LRU_GEN_PGOFF = 13;
 /** order_base_2(MAX_NR_GENS + 1) = 3 bits. */
 export const LRU_GEN_MASK = 7 << LRU_GEN_PGOFF;
-export const LRU_REFS_PGOFF = 19;
+export const LRU_REFS_PGOFF = 16;
 /** MAX_NR_TIERS - 2 = 2 bits. */
 export const LRU_REFS_WIDTH = 2;
 export const LRU_REFS_MASK = 3 << LRU_REFS_PGOFF;

@@ -51,7 +51,7 @@ export class PageIdle implements SimFile {
    * ptep/pmdp_clear_young_notify (no TLB flush); if any was young, clear PG_idle and set PG_young.
    */
   clearPteRefs(t: SimThread, head: number): void {
-    if (this.host.mem.mapping[head] === 0) return;
+    if (this.host.mem.mappingOf(head) === 0) return;
     this.stats.clearRefs++;
     this.referenced = false;
     rmapWalk(t, this.host, head, this.hit, this.clearPteRefsOne);
