@@ -140,14 +140,9 @@ export class CacheLine {
     const E = this.ends;
     const C = this.cpus;
     const n = this.n;
-    const local = this.localNs;
     const leastPull = this.transferNs + extra;
     let gap = S[lo] - at;
-    if (
-      (gap >= leastPull || (prev === cpu && gap >= local)) &&
-      this.hop(prev, cpu) + (prev !== cpu ? extra : 0) <= gap
-    )
-      return lo;
+    if (this.fits(gap, prev, cpu, extra)) return lo;
     if (lo >= this.tailFrom) return n;
     const last = Math.min(n - 1, this.tailFrom);
     if (cpu < this.cpuEnd.length && this.cpuEnd[cpu] <= at) {
@@ -168,16 +163,17 @@ export class CacheLine {
       }
       return n;
     }
-    for (let i = lo + 1; i <= last; i++) {
-      const p = C[i - 1];
-      gap = S[i] - E[i - 1];
-      if (
-        (gap >= leastPull || (p === cpu && gap >= local)) &&
-        this.hop(p, cpu) + (p !== cpu ? extra : 0) <= gap
-      )
-        return i;
-    }
+    for (let i = lo + 1; i <= last; i++) if (this.fits(S[i] - E[i - 1], C[i - 1], cpu, extra)) return i;
     return n;
+  }
+
+  /**
+   * Whether a gap after an RMW by `prev` fits one by `cpu`: as wide as a pull from `prev` plus
+   * `extra`, or, after this CPU's own RMW, as wide as a local one.
+   */
+  private fits(gap: number, prev: number, cpu: number, extra: number): boolean {
+    if (prev === cpu) return gap >= this.localNs;
+    return gap >= this.transferNs + extra && this.hop(prev, cpu) + extra <= gap;
   }
 
   /** RMWs from index `lo` on that were issued by `at` (all of them end after it: still queued). */
@@ -197,12 +193,12 @@ export class CacheLine {
     return queued;
   }
 
-  /** Recomputes the summaries of blocks `from` to `to` from the records below `this.n`. */
-  private summarize(from: number, to: number): void {
+  /** Recomputes every block summary exactly from the records below `this.n`. */
+  private summarize(): void {
     const I = this.issued;
     const G = this.gaps;
     const n = this.n;
-    for (let b = from; b <= to; b++) {
+    for (let b = 0; b <= CALENDAR >> BLOCK_SHIFT; b++) {
       let gap = 0;
       let minI = Number.POSITIVE_INFINITY;
       let maxI = Number.NEGATIVE_INFINITY;
@@ -277,7 +273,7 @@ export class CacheLine {
       G.copyWithin(0, drop);
       G[0] = 0;
       this.n = KEEP;
-      this.summarize(0, CALENDAR >> BLOCK_SHIFT);
+      this.summarize();
       this.tailFrom = Math.max(0, this.tailFrom - drop);
     }
   }
