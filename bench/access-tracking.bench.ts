@@ -2,12 +2,14 @@
 // engine steps per second, simulated faults per second, page_idle rmap walks or MGLRU aging-walk PTEs
 // per second, and memory per simulated page.
 // Usage: npm run bench -- [-v N] [-b SIZE] [--aging write-lock|lockless] [--lru-gen [--kernel NAME]]
+// [--profile NAME]
 // (--lru-gen runs seed 003's benchmark, access-tracking -l -p: aging passes while the vCPUs fault in).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { parseSize } from '../src/cli/parse-size.ts';
 import { runAccessTracking } from '../src/experiments/access-tracking/run.ts';
+import { DEFAULT_PROFILE } from '../src/sim/profile.ts';
 
 interface Measure {
   pages: number;
@@ -28,14 +30,18 @@ interface BenchOptions {
   aging: 'lockless' | 'write-lock';
   lruGen: boolean;
   kernel: string;
+  profile: string;
 }
 
 function measure(o: BenchOptions): Measure {
   const { vcpus, bytes } = o;
   const t0 = performance.now();
   const r = o.lruGen
-    ? runAccessTracking({ vcpus, vcpuBytes: bytes, lruGen: true, benchmark: true, kernel: o.kernel })
-    : runAccessTracking({ vcpus, vcpuBytes: bytes, aging: o.aging });
+    ? runAccessTracking(
+        { vcpus, vcpuBytes: bytes, lruGen: true, benchmark: true, kernel: o.kernel },
+        o.profile,
+      )
+    : runAccessTracking({ vcpus, vcpuBytes: bytes, aging: o.aging }, o.profile);
   const wallMs = performance.now() - t0;
   return {
     pages: (vcpus * bytes) / 4096,
@@ -70,6 +76,8 @@ function child(o: BenchOptions): Measure {
       o.aging,
       '--kernel',
       o.kernel,
+      '--profile',
+      o.profile,
       ...(o.lruGen ? ['--lru-gen'] : []),
     ],
     { encoding: 'utf8', maxBuffer: 1 << 20 },
@@ -83,6 +91,7 @@ const program = new Command('bench')
   .option('--aging <lock>', 'write-lock or lockless (page_idle mode)', 'lockless')
   .option('--lru-gen', 'benchmark MGLRU aging while faulting in (access-tracking -l -p)', false)
   .option('--kernel <name>', 'kernel variant for --lru-gen', '6.15')
+  .option('--profile <name>', 'cost profile', DEFAULT_PROFILE)
   .option('--child', 'internal: measure once and print JSON')
   .parse();
 const o = program.opts() as BenchOptions & { child?: boolean };
@@ -97,8 +106,8 @@ if (o.child) {
   const s = m.wallMs / 1000;
   const lines = [
     o.lruGen
-      ? `mmulab access-tracking -l -p -v ${o.vcpus} -b ${o.bytes} --kernel ${o.kernel}`
-      : `mmulab access-tracking -v ${o.vcpus} -b ${o.bytes} --aging ${o.aging}`,
+      ? `mmulab access-tracking -l -p -v ${o.vcpus} -b ${o.bytes} --kernel ${o.kernel} --profile ${o.profile}`
+      : `mmulab access-tracking -v ${o.vcpus} -b ${o.bytes} --aging ${o.aging} --profile ${o.profile}`,
     `  guest pages               ${m.pages}`,
     `  wall time                 ${s.toFixed(1)} s`,
     `  simulated time            ${(m.simulatedNs / 1e9).toFixed(3)} s`,

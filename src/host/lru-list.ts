@@ -1,22 +1,29 @@
+/** Bytes of LRU links per frame. */
+export const LRU_LINK_BYTES = 4;
+
 /** Link value of a frame on no list. */
 const NONE = -1;
 
 /**
- * The `lru` list_head of every frame (struct folio's lru field), as two typed arrays indexed by
- * pfn, and the lists threaded through them. A frame is on at most one list; taking it off is O(1)
- * from the frame alone (list_del), as when a folio is freed while on an LRU list.
+ * The `lru` links of every frame, one 32-bit word per pfn, and the lists threaded through them.
  *
- * Encoding: `newer[pfn]` is the next frame towards the list's head, or -(2 + list id) when the frame
- * is the head; `older[pfn]` likewise towards the tail; both are -1 when the frame is on no list.
+ * The kernel's folio->lru is a doubly linked list_head (16 bytes). The model keeps one link, towards
+ * the list's head, which is all that MGLRU's list operations need: folios are added at the head or
+ * the tail (lru_gen_add_folio, list_move / list_move_tail after a scan) and taken off only at the
+ * tail (scan_folios, inc_min_seq), because a promotion changes the generation in the folio flags and
+ * leaves the folio where it is until a scan sorts it (folio_update_gen, sort_folio). Taking a frame
+ * off the middle (list_del when a folio is freed while on the LRU) walks its list: rare in the model
+ * (madvise), and O(list length) there.
+ *
+ * Encoding: `next[pfn]` is the next frame towards the head, -(2 + list id) at the head, -1 when the
+ * frame is on no list.
  */
 export class LruLinks {
-  readonly newer: Int32Array;
-  readonly older: Int32Array;
+  readonly next: Int32Array;
   private readonly lists: FolioList[] = [];
 
   constructor(frames: number) {
-    this.newer = new Int32Array(frames).fill(NONE);
-    this.older = new Int32Array(frames).fill(NONE);
+    this.next = new Int32Array(frames).fill(NONE);
   }
 
   /** A new empty list (INIT_LIST_HEAD). */
@@ -28,20 +35,28 @@ export class LruLinks {
 
   /** Whether `pfn` is on a list. */
   linked(pfn: number): boolean {
-    return this.newer[pfn] !== NONE;
+    return this.next[pfn] !== NONE;
   }
 
-  /** list_del_init: takes `pfn` off its list, if it is on one. */
+  /**
+   * list_del_init: takes `pfn` off its list, if it is on one. Finds the list at the head end of the
+   * frame's chain, then the frame's predecessor from the tail: O(list length).
+   */
   unlink(pfn: number): void {
-    const n = this.newer[pfn];
-    if (n === NONE) return;
-    const o = this.older[pfn];
-    if (n >= 0) this.older[n] = o;
-    else this.lists[-n - 2].head = o >= 0 ? o : NONE;
-    if (o >= 0) this.newer[o] = n;
-    else this.lists[-o - 2].tail = n >= 0 ? n : NONE;
-    this.newer[pfn] = NONE;
-    this.older[pfn] = NONE;
+    const N = this.next;
+    if (N[pfn] === NONE) return;
+    let end = N[pfn];
+    while (end >= 0) end = N[end];
+    const list = this.lists[-end - 2];
+    if (list.tail === pfn) {
+      list.popTail();
+      return;
+    }
+    let prev = list.tail;
+    while (N[prev] !== pfn) prev = N[prev];
+    N[prev] = N[pfn];
+    if (list.head === pfn) list.head = prev;
+    N[pfn] = NONE;
   }
 }
 
@@ -58,40 +73,41 @@ export class FolioList {
     private readonly code: number,
   ) {}
 
-  /** list_move to the head: takes `pfn` off any list first. */
+  /** list_empty. */
+  get empty(): boolean {
+    return this.tail === NONE;
+  }
+
+  /** list_add: `pfn`, which must be on no list, becomes the head. */
   pushHead(pfn: number): void {
-    const L = this.links;
-    L.unlink(pfn);
-    L.newer[pfn] = this.code;
-    if (this.head === NONE) {
-      L.older[pfn] = this.code;
-      this.tail = pfn;
-    } else {
-      L.older[pfn] = this.head;
-      L.newer[this.head] = pfn;
-    }
+    const N = this.links.next;
+    if (N[pfn] !== NONE) throw new Error(`pfn ${pfn} is already on an LRU list`);
+    N[pfn] = this.code;
+    if (this.head === NONE) this.tail = pfn;
+    else N[this.head] = pfn;
     this.head = pfn;
   }
 
-  /** list_move_tail: next to be taken. */
+  /** list_add_tail: `pfn`, which must be on no list, is the next to be taken. */
   pushTail(pfn: number): void {
-    const L = this.links;
-    L.unlink(pfn);
-    L.older[pfn] = this.code;
+    const N = this.links.next;
+    if (N[pfn] !== NONE) throw new Error(`pfn ${pfn} is already on an LRU list`);
     if (this.tail === NONE) {
-      L.newer[pfn] = this.code;
+      N[pfn] = this.code;
       this.head = pfn;
-    } else {
-      L.newer[pfn] = this.tail;
-      L.older[this.tail] = pfn;
-    }
+    } else N[pfn] = this.tail;
     this.tail = pfn;
   }
 
   /** Takes the tail (oldest) frame off the list, or returns -1 when it is empty. */
   popTail(): number {
     const pfn = this.tail;
-    if (pfn !== NONE) this.links.unlink(pfn);
+    if (pfn === NONE) return NONE;
+    const N = this.links.next;
+    const n = N[pfn];
+    if (n >= 0) this.tail = n;
+    else this.head = this.tail = NONE;
+    N[pfn] = NONE;
     return pfn;
   }
 }

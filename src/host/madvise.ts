@@ -28,7 +28,10 @@ export function madviseDontneed(t: SimThread, mm: Mm, start: number, end: number
         const pfn = ptePfn(e);
         if (pfn !== mem.zeroPfn) {
           const n = e & PTE_PSE ? 512 : 1;
-          if (mem.flags[pfn] & PG_LRU) host.lru.onLru--;
+          if (mem.flags[pfn] & PG_LRU) {
+            host.lru.onLru--;
+            host.lruGen?.delFolio(pfn);
+          }
           const memcg = host.memcgs.byId(mem.memcgOf(pfn));
           if (memcg !== undefined) memcg.pages -= n;
           mem.freePages(pfn, n === 512 ? 9 : 0);

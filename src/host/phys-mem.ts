@@ -132,7 +132,7 @@ export class PhysMem {
   /** The frames' LRU list links, created when the multi-gen LRU is enabled. */
   lruLinks: LruLinks | null = null;
 
-  /** Creates the frames' LRU list links (8 bytes per frame) if they do not exist yet. */
+  /** Creates the frames' LRU list links (4 bytes per frame) if they do not exist yet. */
   enableLruLinks(): LruLinks {
     if (this.lruLinks === null) this.lruLinks = new LruLinks(this.maxPfn);
     return this.lruLinks;

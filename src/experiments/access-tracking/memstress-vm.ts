@@ -2,6 +2,7 @@ import { Vfs } from '../../fs/vfs.ts';
 import { DEFAULT_GUEST_TEST_MEM, type MemstressArgs } from '../../guest/memstress.ts';
 import { handleMmFault, VM_FAULT_OK } from '../../host/fault.ts';
 import { Host } from '../../host/host.ts';
+import { LRU_LINK_BYTES } from '../../host/lru-list.ts';
 import type { Mm } from '../../host/mm.ts';
 import { Pagemap } from '../../host/pagemap.ts';
 import { BYTES_PER_FRAME, CONTENT_BYTES_PER_FRAME } from '../../host/phys-mem.ts';
@@ -39,11 +40,17 @@ const HOST_HEADROOM_PAGES = 16384;
 export const BASE_BYTES = 96 * 1024 * 1024;
 
 /**
- * Bytes of simulated state per guest page: frame state, host PTE, SPTE (and for shmem its page cache
- * and the content word files need).
+ * Bytes of simulated state per guest page: frame state, host PTE, SPTE, with MGLRU the frame's LRU
+ * link (and for shmem its page cache and the content word files need).
  */
-export function bytesPerGuestPage(backing: BackingKind): number {
-  return BYTES_PER_FRAME + 4 + 8 + (backing === 'shmem' ? 4 + CONTENT_BYTES_PER_FRAME : 0);
+export function bytesPerGuestPage(backing: BackingKind, lruGen = false): number {
+  return (
+    BYTES_PER_FRAME +
+    4 +
+    8 +
+    (lruGen ? LRU_LINK_BYTES : 0) +
+    (backing === 'shmem' ? 4 + CONTENT_BYTES_PER_FRAME : 0)
+  );
 }
 
 /** Shape of the VM memstress_create_vm builds. */

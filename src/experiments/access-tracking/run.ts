@@ -68,7 +68,7 @@ export function runAccessTracking(
   const profile = typeof profileOrName === 'string' ? loadProfile(profileOrName) : profileOrName;
   const testPages = (o.vcpus * o.vcpuBytes) / 4096;
   if (o.memoryLimitBytes !== undefined) {
-    const per = bytesPerGuestPage(o.backing as never);
+    const per = bytesPerGuestPage(o.backing as never, o.lruGen || o.benchmark);
     const need = BASE_BYTES + testPages * per;
     if (need > o.memoryLimitBytes) {
       const fit = Math.floor((o.memoryLimitBytes - BASE_BYTES) / per);
@@ -368,7 +368,7 @@ function stateBytes(vm: MemstressVm): number {
     m.flags.byteLength +
     m.index.byteLength +
     m.data.byteLength +
-    (m.lruLinks === null ? 0 : m.lruLinks.newer.byteLength + m.lruLinks.older.byteLength);
+    (m.lruLinks === null ? 0 : m.lruLinks.next.byteLength);
   for (const mm of vm.host.mms) bytes += mm.pt.entries.byteLength;
   bytes +=
     pool.lo.byteLength +

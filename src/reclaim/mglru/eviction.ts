@@ -44,7 +44,9 @@ export class EvictionStats {
 
 /**
  * evict_folios (mm/vmscan.c): under lru_lock take folios from the tail of the oldest generation
- * (scan_folios with sort_folio and isolate_folio), advance min_seq over empty generations, then
+ * (scan_folios with sort_folio and isolate_folio: at most min(nr_to_scan, MAX_LRU_BATCH) folios,
+ * sorted ones included, and no more than MIN_LRU_BATCH isolated), advance min_seq over empty
+ * generations, then
  * shrink_folio_list without the lock: a folio referenced since (rmap walk with
  * ptep_clear_young_notify, which asks KVM, or PG_young from page_idle) goes back; the others are
  * unmapped (an MMU-notifier invalidation zaps KVM's SPTEs), written to swap and freed.
@@ -72,13 +74,19 @@ export function* evictFolios(
     const tierIdx = getTierIdx(l, type);
     for (let pfn = q.popTail(); pfn >= 0; pfn = q.popTail()) {
       const f = mem.flags[pfn];
-      if (folioLruGen(f) !== oldest || lg.folioType(f) !== type) continue;
       scanned++;
       t.advance(host.engine.profile.folioIncGenNs);
-      // sort_folio: referenced folios (tier above 0) and large folios move on to the next generation.
+      const gen = folioLruGen(f);
+      // sort_folio: a folio promoted since it was queued goes to the head of its new generation.
+      if (gen !== oldest) {
+        l.folios[gen * 2 + type].pushHead(pfn);
+        if (scanned >= budget) break;
+        continue;
+      }
+      // Referenced folios (tier above 0) and large folios move on to the next generation.
       const tier = lruTierFromRefs(folioLruRefs(f), (f & PG_WORKINGSET) !== 0);
       if (tier > tierIdx || f & PG_HEAD) {
-        lg.folioIncGen(l, pfn, type);
+        l.folios[lg.folioIncGen(l, pfn, type) * 2 + type].pushHead(pfn);
         if (tier > tierIdx) l.protected[type * MAX_NR_TIERS + tier] += lg.folioPages(pfn);
       } else {
         // isolate_folio: off the LRU and out of the generation counts.
@@ -87,7 +95,7 @@ export function* evictFolios(
         host.lru.onLru--;
         isolated.push(pfn);
       }
-      if (scanned >= budget) break;
+      if (scanned >= budget || isolated.length >= MIN_LRU_BATCH) break;
     }
   }
   // try_to_inc_min_seq over every evictable type.

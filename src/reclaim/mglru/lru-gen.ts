@@ -184,8 +184,11 @@ export class LruGen {
 
   /**
    * folio_update_gen: the second chance. A folio seen young for the first time only gets
-   * PG_referenced; one already referenced (or workingset) moves to `gen`, loses its refs and gets
-   * PG_workingset. Returns the old generation, or -1 if it was not moved.
+   * PG_referenced; one already referenced (or workingset) gets `gen` in its flags, loses its refs and
+   * gets PG_workingset. The folio stays where it is on the lists (the kernel's lazy promotion: a scan
+   * of its old list sorts it, see `folioIncGen` and `evictFolios`); the generation sizes move now
+   * (the kernel batches them in the walk and applies them under lru_lock). Returns the old
+   * generation, or -1 if the folio was not promoted.
    */
   folioUpdateGen(l: Lruvec, pfn: number, gen: number): number {
     const mem = this.host.mem;
@@ -198,15 +201,17 @@ export class LruGen {
     const old = folioLruGen(f);
     if (old < 0) return -1;
     mem.flags[pfn] = withGen((f & ~LRU_REFS_FLAGS) | PG_WORKINGSET, gen);
-    if (old !== gen) {
-      const type = this.folioType(f);
-      const n = this.folioPages(pfn);
-      l.nrPages[old * 2 + type] -= n;
-      l.nrPages[gen * 2 + type] += n;
-      l.folios[gen * 2 + type].pushHead(pfn);
-      this.stats.promoted++;
-    }
+    if (old !== gen) this.moveSize(l, pfn, f, old, gen);
     return old;
+  }
+
+  /** lru_gen_update_size for a folio whose flags moved from generation `old` to `gen`. */
+  private moveSize(l: Lruvec, pfn: number, f: number, old: number, gen: number): void {
+    const type = this.folioType(f);
+    const n = this.folioPages(pfn);
+    l.nrPages[old * 2 + type] -= n;
+    l.nrPages[gen * 2 + type] += n;
+    this.stats.promoted++;
   }
 
   /**
@@ -224,21 +229,35 @@ export class LruGen {
     return true;
   }
 
-  /** folio_activate with MGLRU: move the folio to the youngest generation (lru_gen_activate_folio). */
+  /**
+   * folio_activate with MGLRU (lru_gen_activate_folio through the activate batch): the folio joins
+   * the youngest generation. The kernel moves it on the lists under lru_lock; the model's lists
+   * have one link per frame, so the move is lazy as for `folioUpdateGen`: the generation in the
+   * flags and the sizes change now, the list position when a scan of the old list sorts it.
+   */
   folioActivate(t: SimThread, l: Lruvec, pfn: number): void {
     const mem = this.host.mem;
     const f = mem.flags[pfn];
     const old = folioLruGen(f);
     if (old < 0) return;
     const gen = lruGenFromSeq(l.maxSeq);
-    const type = this.folioType(f);
-    const n = this.folioPages(pfn);
     mem.flags[pfn] = withGen(f, gen);
-    l.nrPages[old * 2 + type] -= n;
-    l.nrPages[gen * 2 + type] += n;
-    l.folios[gen * 2 + type].pushHead(pfn);
-    this.stats.promoted++;
+    if (old !== gen) this.moveSize(l, pfn, f, old, gen);
     t.advance(this.host.engine.profile.folioUpdateGenNs);
+  }
+
+  /**
+   * lru_gen_del_folio for a folio freed while on the LRU (madvise): out of its generation's size and
+   * off its list.
+   */
+  delFolio(pfn: number): void {
+    const mem = this.host.mem;
+    const f = mem.flags[pfn];
+    const gen = folioLruGen(f);
+    if (gen < 0) return;
+    this.folioLruvec(pfn).nrPages[gen * 2 + this.folioType(f)] -= this.folioPages(pfn);
+    mem.flags[pfn] = withGen(f, -1);
+    mem.lruLinks?.unlink(pfn);
   }
 
   /**
@@ -263,17 +282,23 @@ export class LruGen {
     else mem.flags[pfn] = (mem.flags[pfn] & ~LRU_REFS_MASK) | ((refs - 1) << LRU_REFS_PGOFF);
   }
 
-  /** folio_inc_gen: from the oldest generation of `type` into the next one, refs cleared. */
-  folioIncGen(l: Lruvec, pfn: number, type: number): void {
+  /**
+   * folio_inc_gen: a folio taken off the oldest generation's list moves to the next generation with
+   * its refs cleared, unless folio_update_gen already promoted it (its flags name a younger
+   * generation): then it stays there. Returns the generation whose list it belongs on.
+   */
+  folioIncGen(l: Lruvec, pfn: number, type: number): number {
     const mem = this.host.mem;
     const f = mem.flags[pfn];
-    const old = folioLruGen(f);
+    const old = lruGenFromSeq(l.minSeq[type]);
+    const cur = folioLruGen(f);
+    if (cur >= 0 && cur !== old) return cur;
     const next = lruGenFromSeq(l.minSeq[type] + 1);
     mem.flags[pfn] = withGen(f & ~LRU_REFS_FLAGS, next);
     const n = this.folioPages(pfn);
     l.nrPages[old * 2 + type] -= n;
     l.nrPages[next * 2 + type] += n;
-    l.folios[next * 2 + type].pushHead(pfn);
+    return next;
   }
 
   /**
@@ -283,9 +308,8 @@ export class LruGen {
   tryToIncMinSeq(l: Lruvec, type: number): boolean {
     let moved = false;
     while (l.minSeq[type] + MIN_NR_GENS <= l.maxSeq) {
-      const gen = lruGenFromSeq(l.minSeq[type]);
-      if (l.nrPages[gen * 2 + type] > 0) break;
-      // Empty already: every folio of the generation has left or moved on.
+      // Only an empty list retires: promoted folios still on it are sorted first.
+      if (!l.folios[lruGenFromSeq(l.minSeq[type]) * 2 + type].empty) break;
       l.resetCtrlPos(type);
       l.minSeq[type]++;
       moved = true;
@@ -306,33 +330,26 @@ export class LruGen {
   }
 
   /**
-   * inc_min_seq: move every folio still in the oldest generation to the next one (folio_inc_gen,
-   * clearing its refs), so the oldest can retire without cold/hot inversion.
+   * inc_min_seq: move every folio still on the oldest generation's list to the tail of the list of
+   * the generation folio_inc_gen gives it (the next one, or the younger one it was promoted to),
+   * so the oldest can retire without cold/hot inversion.
    */
   incMinSeq(t: SimThread, l: Lruvec, type: number): void {
     const mem = this.host.mem;
     const oldGen = lruGenFromSeq(l.minSeq[type]);
-    const newGen = lruGenFromSeq(l.minSeq[type] + 1);
     const q = l.folios[oldGen * 2 + type];
-    const dst = l.folios[newGen * 2 + type];
     const p = this.host.engine.profile;
     for (let pfn = q.popTail(); pfn >= 0; pfn = q.popTail()) {
       const f = mem.flags[pfn];
-      if (folioLruGen(f) !== oldGen || this.folioType(f) !== type) continue;
-      mem.flags[pfn] = withGen(f & ~LRU_REFS_FLAGS, newGen);
-      const n = this.folioPages(pfn);
       // Counted as protected in its tier, unless it is a lazily promoted workingset folio.
       const refs = folioLruRefs(f);
       const ws = f & PG_WORKINGSET ? 1 : 0;
       if (refs + ws !== (1 << LRU_REFS_WIDTH) + 1)
-        l.protected[type * MAX_NR_TIERS + lruTierFromRefs(refs, ws === 1)] += n;
-      l.nrPages[oldGen * 2 + type] -= n;
-      l.nrPages[newGen * 2 + type] += n;
-      dst.pushHead(pfn);
+        l.protected[type * MAX_NR_TIERS + lruTierFromRefs(refs, ws === 1)] += this.folioPages(pfn);
+      l.folios[this.folioIncGen(l, pfn, type) * 2 + type].pushTail(pfn);
       this.stats.protectedMoves++;
       t.advance(p.folioIncGenNs);
     }
-    l.nrPages[oldGen * 2 + type] = 0;
     l.resetCtrlPos(type);
     l.minSeq[type]++;
   }
