@@ -74,12 +74,17 @@ export function* tryToIncMaxSeq(
     st.walkingSeq = -1;
   }
   st.seq++;
+  // inc_max_seq under lru_lock; inc_min_seq gives the lock up every MAX_LRU_BATCH folios it moves
+  // (cond_resched, then restart), so faulting vCPUs draining their LRU batches get in between.
   const lock = lg.lruLock(l);
-  lock.lock(t);
-  t.advance(lg.host.engine.profile.incMaxSeqNs);
-  if (seq === l.maxSeq) lg.incMaxSeq(t, l);
-  lock.unlock(t);
-  return true;
+  for (let first = true; ; first = false) {
+    lock.lock(t);
+    if (first) t.advance(lg.host.engine.profile.incMaxSeqNs);
+    const done = seq !== l.maxSeq || lg.incMaxSeq(t, l);
+    lock.unlock(t);
+    if (done) return true;
+    yield;
+  }
 }
 
 /** should_skip_vma for the VMAs the model has. */

@@ -29,6 +29,7 @@ import {
   Lruvec,
   lruGenFromSeq,
   MAX_NR_GENS,
+  MAX_LRU_BATCH,
   MAX_NR_TIERS,
   MIN_LRU_BATCH,
   MIN_NR_GENS,
@@ -319,26 +320,31 @@ export class LruGen {
 
   /**
    * inc_max_seq (caller holds lru_lock): types with 4 generations first retire their oldest with
-   * inc_min_seq; then the next generation is born.
+   * inc_min_seq; then the next generation is born. Returns false, with max_seq unchanged, when
+   * inc_min_seq stopped after MAX_LRU_BATCH folios: the caller drops lru_lock, reschedules and
+   * calls again (the kernel's `goto restart`).
    */
-  incMaxSeq(t: SimThread, l: Lruvec): void {
+  incMaxSeq(t: SimThread, l: Lruvec): boolean {
     for (const type of [LRU_GEN_ANON, LRU_GEN_FILE])
-      if (l.nrGens(type) === MAX_NR_GENS) this.incMinSeq(t, l, type);
+      if (l.nrGens(type) === MAX_NR_GENS && !this.incMinSeq(t, l, type)) return false;
     l.timestamps[lruGenFromSeq(l.maxSeq + 1)] = jiffies(t.now);
     l.maxSeq++;
     this.stats.agingPasses++;
+    return true;
   }
 
   /**
    * inc_min_seq: move every folio still on the oldest generation's list to the tail of the list of
    * the generation folio_inc_gen gives it (the next one, or the younger one it was promoted to),
-   * so the oldest can retire without cold/hot inversion.
+   * so the oldest can retire without cold/hot inversion. At most MAX_LRU_BATCH folios at a time:
+   * returns false if the list is not empty yet, true once min_seq moved.
    */
-  incMinSeq(t: SimThread, l: Lruvec, type: number): void {
+  incMinSeq(t: SimThread, l: Lruvec, type: number): boolean {
     const mem = this.host.mem;
     const oldGen = lruGenFromSeq(l.minSeq[type]);
     const q = l.folios[oldGen * 2 + type];
     const p = this.host.engine.profile;
+    let remaining = MAX_LRU_BATCH;
     for (let pfn = q.popTail(); pfn >= 0; pfn = q.popTail()) {
       const f = mem.flags[pfn];
       // Counted as protected in its tier, unless it is a lazily promoted workingset folio.
@@ -349,8 +355,10 @@ export class LruGen {
       l.folios[this.folioIncGen(l, pfn, type) * 2 + type].pushTail(pfn);
       this.stats.protectedMoves++;
       t.advance(p.folioIncGenNs);
+      if (--remaining === 0 && !q.empty) return false;
     }
     l.resetCtrlPos(type);
     l.minSeq[type]++;
+    return true;
   }
 }
