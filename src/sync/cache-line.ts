@@ -6,7 +6,7 @@
  */
 const CALENDAR = 512;
 const KEEP = 256;
-/** Records per block of the calendar's summaries (widest gap, issue-time range). */
+/** Records per block of the calendar's summaries (the widest gap in each block). */
 const BLOCK_SHIFT = 4;
 const BLOCK_MASK = (1 << BLOCK_SHIFT) - 1;
 
@@ -43,10 +43,10 @@ export class CacheLine {
   private readonly cpus = new Int32Array(CALENDAR + 1);
   /** Gap between RMW i - 1 and RMW i (0 for the first). */
   private readonly gaps = new Float64Array(CALENDAR + 1);
-  /** Per block of BLOCK records: the widest gap and the earliest and latest issue time. */
+  /** Per block of BLOCK records: the widest gap. */
   private readonly blockGap = new Float64Array((CALENDAR >> BLOCK_SHIFT) + 1);
-  private readonly blockMinIssued = new Float64Array((CALENDAR >> BLOCK_SHIFT) + 1);
-  private readonly blockMaxIssued = new Float64Array((CALENDAR >> BLOCK_SHIFT) + 1);
+  /** The issue times of the remembered RMWs, sorted. */
+  private readonly issuedSorted = new Float64Array(CALENDAR + 1);
   /** Latest end of an RMW by each CPU. */
   private cpuEnd = new Float64Array(8);
   private n = 0;
@@ -176,56 +176,37 @@ export class CacheLine {
     return gap >= this.transferNs + extra && this.hop(prev, cpu) + extra <= gap;
   }
 
-  /** RMWs from index `lo` on that were issued by `at` (all of them end after it: still queued). */
+  /**
+   * RMWs from index `lo` on that were issued by `at` (all of them end after it: still queued). Those
+   * before `lo` ended by `at`, so were issued by then too: the count is every remembered RMW issued
+   * by `at`, less `lo`.
+   */
   private queuedAt(lo: number, at: number): number {
-    const I = this.issued;
-    const n = this.n;
-    let queued = 0;
-    for (let k = lo; k < n; ) {
-      const b = k >> BLOCK_SHIFT;
-      const blockEnd = Math.min(n, (b + 1) << BLOCK_SHIFT);
-      if (this.blockMinIssued[b] > at) k = blockEnd;
-      else if (this.blockMaxIssued[b] <= at) {
-        queued += blockEnd - k;
-        k = blockEnd;
-      } else for (; k < blockEnd; k++) if (I[k] <= at) queued++;
-    }
-    return queued;
+    return this.issuedUpTo(at, this.n) - lo;
   }
 
-  /** Recomputes every block summary exactly from the records below `this.n`. */
-  private summarize(): void {
-    const I = this.issued;
+  /** Of the first `count` sorted issue times, those at or before `at` (binary search). */
+  private issuedUpTo(at: number, count: number): number {
+    const Q = this.issuedSorted;
+    let lo = 0;
+    let hi = count;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (Q[mid] <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Sets the widest gap of each block from `first` to the last record's, from the records. */
+  private summarize(first: number): void {
     const G = this.gaps;
     const n = this.n;
-    for (let b = 0; b <= CALENDAR >> BLOCK_SHIFT; b++) {
+    for (let b = first, last = (n - 1) >> BLOCK_SHIFT; b <= last; b++) {
       let gap = 0;
-      let minI = Number.POSITIVE_INFINITY;
-      let maxI = Number.NEGATIVE_INFINITY;
-      for (let k = b << BLOCK_SHIFT, e = Math.min(n, (b + 1) << BLOCK_SHIFT); k < e; k++) {
-        if (G[k] > gap) gap = G[k];
-        if (I[k] < minI) minI = I[k];
-        if (I[k] > maxI) maxI = I[k];
-      }
+      for (let k = b << BLOCK_SHIFT, e = Math.min(n, (b + 1) << BLOCK_SHIFT); k < e; k++) if (G[k] > gap) gap = G[k];
       this.blockGap[b] = gap;
-      this.blockMinIssued[b] = minI;
-      this.blockMaxIssued[b] = maxI;
     }
-  }
-
-  /** Adds record `k` to the summary of block `b` (which holds only it when `fresh`). */
-  private note(b: number, k: number, fresh: boolean): void {
-    const gap = this.gaps[k];
-    const at = this.issued[k];
-    if (fresh) {
-      this.blockGap[b] = gap;
-      this.blockMinIssued[b] = at;
-      this.blockMaxIssued[b] = at;
-      return;
-    }
-    if (gap > this.blockGap[b]) this.blockGap[b] = gap;
-    if (at < this.blockMinIssued[b]) this.blockMinIssued[b] = at;
-    if (at > this.blockMaxIssued[b]) this.blockMaxIssued[b] = at;
   }
 
   /** Puts an RMW record at index `i`, moving the later ones up; forgets the oldest when full. */
@@ -250,12 +231,13 @@ export class CacheLine {
     G[i] = i > 0 ? start - E[i - 1] : 0;
     if (i < n) G[i + 1] = S[i + 1] - end;
     this.n = n + 1;
-    // Block summaries: the new record joins its block, and each later block gains the record that
-    // moved up into it. They only grow, so a summary stays an upper bound of its block's gaps and
-    // brackets its issue times (exact again when the calendar is compacted).
-    this.note(i >> BLOCK_SHIFT, i, i === n && (n & BLOCK_MASK) === 0);
-    for (let b = (i >> BLOCK_SHIFT) + 1, last = n >> BLOCK_SHIFT; b <= last; b++)
-      this.note(b, b << BLOCK_SHIFT, b << BLOCK_SHIFT === n);
+    // The issue time joins the sorted list.
+    const Q = this.issuedSorted;
+    const q = this.issuedUpTo(at, n);
+    Q.copyWithin(q + 1, q, n);
+    Q[q] = at;
+    // Block summaries: the blocks from the new record's on changed (a gap split, records moved up).
+    this.summarize(i >> BLOCK_SHIFT);
     if (cpu >= this.cpuEnd.length) {
       const grown = new Float64Array(Math.max(cpu + 1, this.cpuEnd.length * 2));
       grown.set(this.cpuEnd);
@@ -273,7 +255,9 @@ export class CacheLine {
       G.copyWithin(0, drop);
       G[0] = 0;
       this.n = KEEP;
-      this.summarize();
+      Q.set(I.subarray(0, KEEP));
+      Q.subarray(0, KEEP).sort();
+      this.summarize(0);
       this.tailFrom = Math.max(0, this.tailFrom - drop);
     }
   }
