@@ -8,7 +8,18 @@ const CALENDAR = 512;
 const KEEP = 256;
 /** Records per block of the calendar's summaries (the widest gap in each block). */
 const BLOCK_SHIFT = 4;
-const BLOCK_MASK = (1 << BLOCK_SHIFT) - 1;
+
+/** How many of the first `count` values of the sorted `a` are at most `x` (binary search). */
+function countUpTo(a: Float64Array, count: number, x: number): number {
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 /** What atomics on a shared line cost on a machine (built once per engine from its profile). */
 export interface LineCosts {
@@ -101,13 +112,7 @@ export class CacheLine {
     } else if (n === 0) this.tailFrom = 0;
     else {
       // Intervals are sorted and disjoint: find the first that ends after `at`.
-      let lo = 0;
-      let hi = n;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (E[mid] <= at) lo = mid + 1;
-        else hi = mid;
-      }
+      const lo = countUpTo(E, n, at);
       if (this.sharerNs > 0) extra = this.queuedAt(lo, at) * this.sharerNs;
       if (lo > 0) prev = C[lo - 1];
       i = this.findGap(lo, at, cpu, prev, extra);
@@ -182,20 +187,7 @@ export class CacheLine {
    * by `at`, less `lo`.
    */
   private queuedAt(lo: number, at: number): number {
-    return this.issuedUpTo(at, this.n) - lo;
-  }
-
-  /** Of the first `count` sorted issue times, those at or before `at` (binary search). */
-  private issuedUpTo(at: number, count: number): number {
-    const Q = this.issuedSorted;
-    let lo = 0;
-    let hi = count;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (Q[mid] <= at) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return countUpTo(this.issuedSorted, this.n, at) - lo;
   }
 
   /** Sets the widest gap of each block from `first` to the last record's, from the records. */
@@ -204,7 +196,8 @@ export class CacheLine {
     const n = this.n;
     for (let b = first, last = (n - 1) >> BLOCK_SHIFT; b <= last; b++) {
       let gap = 0;
-      for (let k = b << BLOCK_SHIFT, e = Math.min(n, (b + 1) << BLOCK_SHIFT); k < e; k++) if (G[k] > gap) gap = G[k];
+      for (let k = b << BLOCK_SHIFT, e = Math.min(n, (b + 1) << BLOCK_SHIFT); k < e; k++)
+        if (G[k] > gap) gap = G[k];
       this.blockGap[b] = gap;
     }
   }
@@ -233,7 +226,7 @@ export class CacheLine {
     this.n = n + 1;
     // The issue time joins the sorted list.
     const Q = this.issuedSorted;
-    const q = this.issuedUpTo(at, n);
+    const q = countUpTo(Q, n, at);
     Q.copyWithin(q + 1, q, n);
     Q[q] = at;
     // Block summaries: the blocks from the new record's on changed (a gap split, records moved up).
