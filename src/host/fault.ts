@@ -187,7 +187,7 @@ function newAnonFolio(t: SimThread, mm: Mm, vma: Vma, hva: number, order: number
   const pfn = mem.allocPages(t, host.engine.topology.nodeOf(t.cpu), order);
   if (pfn < 0) return -1;
   const n = 1 << order;
-  const zeroNs = t.jittered(p.pageZeroNsPer4K * n);
+  const zeroNs = t.cpuNs(t.jittered(p.pageZeroNsPer4K * n));
   t.now = mem.nodes[mem.pfnToNid(pfn)].bandwidth.transfer(t.now, 2 * 4096 * n, zeroNs);
   const off = Math.floor((hva - vma.start) / 4096);
   const memcg = mm.memcg.id;

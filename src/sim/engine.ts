@@ -1,4 +1,5 @@
 import type { LineCosts } from '../sync/cache-line.ts';
+import { CoreClock } from './core-clock.ts';
 import { EventHeap } from './event-heap.ts';
 import type { CostProfile } from './profile.ts';
 import { RandomStream } from './random.ts';
@@ -53,6 +54,8 @@ export class Engine {
   readonly topology: Topology;
   /** What an atomic on a shared cache line costs on this machine (see `CacheLine`). */
   readonly lineCosts: LineCosts;
+  /** Each socket's core clock, set by how many of its cores are active. */
+  readonly clock: CoreClock;
 
   constructor(opts: EngineOptions) {
     this.profile = opts.profile;
@@ -68,6 +71,7 @@ export class Engine {
       sharerNs: p.cacheLineSharerNs,
       socketOf: this.topology.socketOf,
     };
+    this.clock = new CoreClock(p, this.topology);
     const order = this.topology.fillOrder(opts.runnable ?? 1);
     for (let i = order.length - 1; i >= 0; i--) this.freeCpus.push(order[i]);
   }
@@ -215,7 +219,8 @@ export class Engine {
       this.runQueue.push(t);
       return;
     }
-    t.cpu = cpu;
+    this.clock.busy(cpu, 1);
+    this.takeCpu(t, cpu);
     t.now += delay;
     t.sliceEnd = t.now + this.profile.timesliceNs;
     this.schedule(t);
@@ -231,12 +236,21 @@ export class Engine {
         this.runQueue.splice(0, this.runQueueHead);
         this.runQueueHead = 0;
       }
-      next.cpu = cpu;
+      this.takeCpu(next, cpu);
       if (next.now < t.now) next.now = t.now;
       next.now += this.profile.contextSwitchNs;
       next.sliceEnd = next.now + this.profile.timesliceNs;
       this.schedule(next);
-    } else this.freeCpus.push(cpu);
+    } else {
+      this.clock.busy(cpu, -1);
+      this.freeCpus.push(cpu);
+    }
+  }
+
+  /** `t` runs on `cpu` from now on (a CPU handed from one thread to the next stays busy). */
+  private takeCpu(t: SimThread, cpu: number): void {
+    if (t.socket !== this.topology.socketOf[cpu]) t.socket = this.topology.socketOf[cpu];
+    t.cpu = cpu;
   }
 
   private preempt(t: SimThread): void {

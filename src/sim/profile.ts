@@ -18,6 +18,12 @@ export const COST_TERMS = {
     'ns',
     'extra per CPU already queued on the line when an RMW pulls it (invalidating their copies)',
   ],
+  turboMaxMhz: ['MHz', 'core clock with few cores of the socket active (the top turbo ratio limit)'],
+  turboAllCoreMhz: ['MHz', 'core clock with every core of the socket active (the all-core turbo ratio)'],
+  turboFullCores: [
+    'cores',
+    'active cores per socket up to which the top clock holds; from there it falls linearly to the all-core clock',
+  ],
   memBandwidthBytesPerNs: [
     'bytes/ns',
     "one socket's DRAM bandwidth (GB/s), shared by page zeroing and page-table walks on its node",
@@ -169,6 +175,9 @@ export function zeroProfile(overrides: Partial<Record<CostTerm, number>> = {}): 
   out.coresPerSocket = 64;
   out.threadsPerCore = 1;
   out.memBandwidthBytesPerNs = 1e9;
+  out.turboMaxMhz = 3000;
+  out.turboAllCoreMhz = 3000;
+  out.turboFullCores = 64;
   out.pcpBatch = 63;
   out.lruBatch = 15;
   out.timesliceNs = 3_000_000;

@@ -40,6 +40,8 @@ export class SimThread {
   now = 0;
   /** Host CPU the thread runs on, -1 while it waits for one. */
   cpu = -1;
+  /** Socket of the CPU the thread runs or last ran on. */
+  socket = 0;
   /**
    * In guest mode a vCPU only touches its own translations (setting Accessed/Dirty bits commutes),
    * so it may run ahead of other guest-mode threads, but never past a kernel-mode thread.
@@ -73,9 +75,19 @@ export class SimThread {
     readonly rng: RandomStream,
   ) {}
 
-  /** Lets `ns` of simulated time pass on this thread (pure computation, no interaction). */
+  /**
+   * Lets `ns` of CPU work pass on this thread (pure computation, no interaction): `ns` is the time
+   * at the top core clock, stretched by the socket's current clock (see `CoreClock`).
+   */
   advance(ns: number): void {
-    this.now += ns;
+    const f = this.engine.clock.slowdown[this.socket];
+    this.now += f === 1 ? ns : Math.round(ns * f);
+  }
+
+  /** The time `ns` of CPU work at the top clock takes at the socket's current clock. */
+  cpuNs(ns: number): number {
+    const f = this.engine.clock.slowdown[this.socket];
+    return f === 1 ? ns : Math.round(ns * f);
   }
 
   /** True when the thread has run past another thread and must yield before touching shared state. */

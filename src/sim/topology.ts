@@ -33,9 +33,19 @@ export class Topology {
     const cores = Math.max(1, p.coresPerSocket);
     const perSocket = cores * Math.max(1, p.threadsPerCore);
     this.imbNumaNr = Math.max(1, perSocket >> 3);
+    this.coresPerSocket = cores;
     this.socketOf = new Uint8Array(cpus);
-    for (let c = 0; c < cpus; c++) this.socketOf[c] = Math.floor(c / cores) % this.sockets;
+    this.coreOf = new Int32Array(cpus);
+    for (let c = 0; c < cpus; c++) {
+      this.socketOf[c] = Math.floor(c / cores) % this.sockets;
+      this.coreOf[c] = c % (cores * this.sockets);
+    }
   }
+
+  /** Physical core of each CPU (SMT siblings share one), numbered across sockets. */
+  readonly coreOf: Int32Array;
+  /** Physical cores per socket. */
+  readonly coresPerSocket: number;
 
   /** numa_node_id(): the node of the CPU `cpu` runs on (node 0 for a thread without a CPU). */
   nodeOf(cpu: number): number {

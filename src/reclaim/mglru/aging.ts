@@ -175,7 +175,7 @@ function* walkPteRange(
   const syncPerPte = notifiers && !lg.fastOnly && !mmNotifiersAgeFast(mm);
   // Reading the table streams its PTEs from memory: a stall if the node's bandwidth is taken.
   const ptes = (end - start) / 4096;
-  const readNs = ptes * p.walkPteNs;
+  const readNs = t.cpuNs(ptes * p.walkPteNs);
   const node =
     lg.host.mem.nodes[Math.min(lg.host.engine.topology.nodeOf(t.cpu), lg.host.mem.nodes.length - 1)];
   t.now = node.bandwidth.transfer(t.now, ptes * 8, readNs) - readNs;
