@@ -6,8 +6,9 @@
  */
 const CALENDAR = 512;
 const KEEP = 256;
-/** Records per block of the calendar's summaries (the widest gap in each block). */
+/** Records per block of the calendar's summaries (a bound on the widest gap in each block). */
 const BLOCK_SHIFT = 4;
+const BLOCK_MASK = (1 << BLOCK_SHIFT) - 1;
 
 /** How many of the first `count` values of the sorted `a` are at most `x` (binary search). */
 function countUpTo(a: Float64Array, count: number, x: number): number {
@@ -54,7 +55,7 @@ export class CacheLine {
   private readonly cpus = new Int32Array(CALENDAR + 1);
   /** Gap between RMW i - 1 and RMW i (0 for the first). */
   private readonly gaps = new Float64Array(CALENDAR + 1);
-  /** Per block of BLOCK records: the widest gap. */
+  /** Per block of BLOCK records: at least its widest gap (exact after a compaction). */
   private readonly blockGap = new Float64Array((CALENDAR >> BLOCK_SHIFT) + 1);
   /** The issue times of the remembered RMWs, sorted. */
   private readonly issuedSorted = new Float64Array(CALENDAR + 1);
@@ -190,16 +191,22 @@ export class CacheLine {
     return countUpTo(this.issuedSorted, this.n, at) - lo;
   }
 
-  /** Sets the widest gap of each block from `first` to the last record's, from the records. */
-  private summarize(first: number): void {
+  /** Recomputes every block's widest gap exactly from the records below `this.n`. */
+  private summarize(): void {
     const G = this.gaps;
     const n = this.n;
-    for (let b = first, last = (n - 1) >> BLOCK_SHIFT; b <= last; b++) {
+    for (let b = 0; b <= CALENDAR >> BLOCK_SHIFT; b++) {
       let gap = 0;
       for (let k = b << BLOCK_SHIFT, e = Math.min(n, (b + 1) << BLOCK_SHIFT); k < e; k++)
         if (G[k] > gap) gap = G[k];
       this.blockGap[b] = gap;
     }
+  }
+
+  /** Widens block `b`'s summary to gap `k` (or makes it that gap alone when `fresh`). */
+  private note(b: number, k: number, fresh: boolean): void {
+    const gap = this.gaps[k];
+    if (fresh || gap > this.blockGap[b]) this.blockGap[b] = gap;
   }
 
   /** Puts an RMW record at index `i`, moving the later ones up; forgets the oldest when full. */
@@ -224,13 +231,18 @@ export class CacheLine {
     G[i] = i > 0 ? start - E[i - 1] : 0;
     if (i < n) G[i + 1] = S[i + 1] - end;
     this.n = n + 1;
-    // The issue time joins the sorted list.
+    // The issue time joins the sorted list (usually at or near its end: RMWs are issued in order).
     const Q = this.issuedSorted;
-    const q = countUpTo(Q, n, at);
-    Q.copyWithin(q + 1, q, n);
+    let q = n;
+    for (; q > 0 && Q[q - 1] > at; q--) Q[q] = Q[q - 1];
     Q[q] = at;
-    // Block summaries: the blocks from the new record's on changed (a gap split, records moved up).
-    this.summarize(i >> BLOCK_SHIFT);
+    // Block summaries: the new gaps join their block (a split gap only narrows, so a summary stays
+    // an upper bound), and each later block gains the record that moved up into it. Exact again
+    // when the calendar is compacted.
+    this.note(i >> BLOCK_SHIFT, i, i === n && (n & BLOCK_MASK) === 0);
+    if (i < n) this.note((i + 1) >> BLOCK_SHIFT, i + 1, false);
+    for (let b = (i >> BLOCK_SHIFT) + 1, last = n >> BLOCK_SHIFT; b <= last; b++)
+      this.note(b, b << BLOCK_SHIFT, b << BLOCK_SHIFT === n);
     if (cpu >= this.cpuEnd.length) {
       const grown = new Float64Array(Math.max(cpu + 1, this.cpuEnd.length * 2));
       grown.set(this.cpuEnd);
@@ -248,9 +260,14 @@ export class CacheLine {
       G.copyWithin(0, drop);
       G[0] = 0;
       this.n = KEEP;
-      Q.set(I.subarray(0, KEEP));
-      Q.subarray(0, KEEP).sort();
-      this.summarize(0);
+      // Re-sort the kept issue times (nearly sorted already: insertion sort).
+      for (let k = 0; k < KEEP; k++) {
+        const x = I[k];
+        let j = k;
+        for (; j > 0 && Q[j - 1] > x; j--) Q[j] = Q[j - 1];
+        Q[j] = x;
+      }
+      this.summarize();
       this.tailFrom = Math.max(0, this.tailFrom - drop);
     }
   }
