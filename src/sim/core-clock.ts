@@ -49,15 +49,21 @@ export class CoreClock {
     return this.maxMhz - (this.maxMhz - this.allCoreMhz) * f;
   }
 
-  /** A thread took (`delta` = 1) or gave up (-1) CPU `cpu`. */
-  busy(cpu: number, delta: number): void {
+  /**
+   * A thread took (`delta` = 1) or gave up (-1) CPU `cpu`. Returns the socket whose clock changed,
+   * or -1.
+   */
+  busy(cpu: number, delta: number): number {
     const core = this.topology.coreOf[cpu];
     const before = this.coreThreads[core];
     const after = before + delta;
     this.coreThreads[core] = after;
-    if ((before === 0) === (after === 0)) return;
+    if ((before === 0) === (after === 0)) return -1;
     const s = this.topology.socketOf[cpu];
     this.activeCores[s] += after === 0 ? -1 : 1;
-    this.slowdown[s] = this.maxMhz / this.mhz(this.activeCores[s]);
+    const f = this.maxMhz / this.mhz(this.activeCores[s]);
+    if (f === this.slowdown[s]) return -1;
+    this.slowdown[s] = f;
+    return s;
   }
 }

@@ -219,7 +219,7 @@ export class Engine {
       this.runQueue.push(t);
       return;
     }
-    this.clock.busy(cpu, 1);
+    this.clockChanged(this.clock.busy(cpu, 1));
     this.takeCpu(t, cpu);
     t.now += delay;
     t.sliceEnd = t.now + this.profile.timesliceNs;
@@ -242,15 +242,23 @@ export class Engine {
       next.sliceEnd = next.now + this.profile.timesliceNs;
       this.schedule(next);
     } else {
-      this.clock.busy(cpu, -1);
+      this.clockChanged(this.clock.busy(cpu, -1));
       this.freeCpus.push(cpu);
     }
   }
 
   /** `t` runs on `cpu` from now on (a CPU handed from one thread to the next stays busy). */
   private takeCpu(t: SimThread, cpu: number): void {
-    if (t.socket !== this.topology.socketOf[cpu]) t.socket = this.topology.socketOf[cpu];
+    t.socket = this.topology.socketOf[cpu];
+    t.slowdown = this.clock.slowdown[t.socket];
     t.cpu = cpu;
+  }
+
+  /** Gives the threads of `socket` (if not -1) its new core clock. */
+  private clockChanged(socket: number): void {
+    if (socket < 0) return;
+    const f = this.clock.slowdown[socket];
+    for (const t of this.threads) if (t.socket === socket) t.slowdown = f;
   }
 
   private preempt(t: SimThread): void {

@@ -42,6 +42,8 @@ export class SimThread {
   cpu = -1;
   /** Socket of the CPU the thread runs or last ran on. */
   socket = 0;
+  /** That socket's CPU-time multiplier (`CoreClock.slowdown`), kept current by the engine. */
+  slowdown = 1;
   /**
    * In guest mode a vCPU only touches its own translations (setting Accessed/Dirty bits commutes),
    * so it may run ahead of other guest-mode threads, but never past a kernel-mode thread.
@@ -80,13 +82,13 @@ export class SimThread {
    * at the top core clock, stretched by the socket's current clock (see `CoreClock`).
    */
   advance(ns: number): void {
-    const f = this.engine.clock.slowdown[this.socket];
+    const f = this.slowdown;
     this.now += f === 1 ? ns : Math.round(ns * f);
   }
 
   /** The time `ns` of CPU work at the top clock takes at the socket's current clock. */
   cpuNs(ns: number): number {
-    const f = this.engine.clock.slowdown[this.socket];
+    const f = this.slowdown;
     return f === 1 ? ns : Math.round(ns * f);
   }
 
