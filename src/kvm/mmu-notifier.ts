@@ -37,7 +37,12 @@ export class KvmMmuNotifier implements MmuNotifierOps {
   private bitmap: Uint32Array | null = null;
   private bitmapEnd = 0;
 
-  constructor(readonly kvm: Kvm) {}
+  /** KVM ages without mmu_lock (the 6.15 TDP MMU); fixed when the VM is created. */
+  private readonly lockless: boolean;
+
+  constructor(readonly kvm: Kvm) {
+    this.lockless = kvm.opts.aging === 'lockless';
+  }
 
   /**
    * kvm_handle_hva_range: for each address space and each memslot overlapping [start, end), clamp,
@@ -61,7 +66,9 @@ export class KvmMmuNotifier implements MmuNotifierOps {
     let ret = false;
     let found = false;
     outer: for (let as = 0; as < kvm.nrAs; as++) {
-      for (const slot of kvm.memslots(as).byHva) {
+      const slots = kvm.memslots(as).byHva;
+      for (let k = 0; k < slots.length; k++) {
+        const slot = slots[k];
         const slotEnd = slot.userspaceAddr + slot.npages * 4096;
         if (slot.userspaceAddr >= end) break;
         if (slotEnd <= start) continue;
@@ -101,10 +108,6 @@ export class KvmMmuNotifier implements MmuNotifierOps {
     if (found && !lockless) kvm.mmuLock.writeUnlock(t);
     kvm.srcu.readUnlock(t);
     return ret;
-  }
-
-  private get lockless(): boolean {
-    return this.kvm.opts.aging === 'lockless';
   }
 
   /** has_fast_aging (seed 003 v7): x86 ages fast when it needs no mmu_lock. */
