@@ -52,7 +52,7 @@ export { errnoName } from './fs/errno.ts';
 export { type SimFile, Vfs } from './fs/vfs.ts';
 export { pteTableOf, waitForPteTable } from './host/gup.ts';
 export { Host, type HostOptions, OomKill } from './host/host.ts';
-export { FolioList, LruLinks } from './host/lru-list.ts';
+export { FolioList, LRU_LINK_BYTES, LruLinks } from './host/lru-list.ts';
 export { MemoryBandwidth } from './host/mem-bandwidth.ts';
 export { PteLocks } from './host/pte-locks.ts';
 export { SwapDevice } from './host/swap.ts';
@@ -71,6 +71,7 @@ export { LRU_GEN_DEBUGFS, LRU_GEN_FULL_DEBUGFS, LruGenDebugfs } from './reclaim/
 export { Kswapd, KswapdStats } from './reclaim/mglru/kswapd.ts';
 export { LruGen, LruGenStats } from './reclaim/mglru/lru-gen.ts';
 export { PAGE_IDLE_BITMAP, PageIdle } from './reclaim/page-idle/page-idle.ts';
+export { CoreClock } from './sim/core-clock.ts';
 export { Engine, type EngineOptions } from './sim/engine.ts';
 export {
   COST_TERMS,

@@ -46,8 +46,7 @@ export class EvictionStats {
  * evict_folios (mm/vmscan.c): under lru_lock take folios from the tail of the oldest generation
  * (scan_folios with sort_folio and isolate_folio: at most min(nr_to_scan, MAX_LRU_BATCH) folios,
  * sorted ones included, and no more than MIN_LRU_BATCH isolated), advance min_seq over empty
- * generations, then
- * shrink_folio_list without the lock: a folio referenced since (rmap walk with
+ * generations, then shrink_folio_list without the lock: a folio referenced since (rmap walk with
  * ptep_clear_young_notify, which asks KVM, or PG_young from page_idle) goes back; the others are
  * unmapped (an MMU-notifier invalidation zaps KVM's SPTEs), written to swap and freed.
  */
