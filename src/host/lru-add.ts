@@ -52,6 +52,21 @@ export class LruAddBatches {
     for (const b of this.batches) if (b.length > 0) this.drain(t, b);
   }
 
+  /**
+   * A folio freed while it waits in a CPU's batch. In the kernel the batch's reference keeps it
+   * until the drain moves it to the LRU and puts it (freeing it there); the model frees the frame at
+   * once, so the batch forgets it, and a later drain cannot put a freed (or reused) frame on the LRU.
+   */
+  forget(pfn: number): void {
+    for (const b of this.batches) {
+      const i = b.indexOf(pfn);
+      if (i >= 0) {
+        b.splice(i, 1);
+        return;
+      }
+    }
+  }
+
   /** Folios still waiting in per-CPU batches. */
   get pending(): number {
     let n = 0;

@@ -31,7 +31,7 @@ export function madviseDontneed(t: SimThread, mm: Mm, start: number, end: number
           if (mem.flags[pfn] & PG_LRU) {
             host.lru.onLru--;
             host.lruGen?.delFolio(pfn);
-          }
+          } else host.lru.forget(pfn);
           const memcg = host.memcgs.byId(mem.memcgOf(pfn));
           if (memcg !== undefined) memcg.pages -= n;
           mem.freePages(pfn, n === 512 ? 9 : 0);

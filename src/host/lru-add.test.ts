@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { runOnVm, testGfn, vcpuAccess } from '../testing/vm-fixture.ts';
+import { followPteLockless } from './gup.ts';
+import { madviseDontneed } from './madvise.ts';
+
+describe('per-CPU LRU batches', () => {
+  it('forget a folio freed while it waits, so a later drain does not put a freed frame on the LRU', () => {
+    const { vm } = runOnVm({ lruGen: true }, function* (t, vm) {
+      const vcpu = vm.kvm.vcpus[0];
+      vm.host.lru.drainAll(t);
+      const before = vm.host.lru.onLru;
+      for (let i = 0; i < 3; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true);
+      const freed = followPteLockless(vm.mm, vm.testVma.start + 4096, false);
+      expect(vm.host.lru.pending).toBe(3);
+      madviseDontneed(t, vm.mm, vm.testVma.start + 4096, vm.testVma.start + 2 * 4096);
+      expect(vm.host.lru.pending).toBe(2);
+      // Enough new faults to fill and drain the batch (15 folios).
+      for (let i = 3; i < 16; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true);
+      expect(vm.host.lru.pending).toBe(0);
+      expect(vm.host.lru.onLru - before).toBe(15);
+      expect(vm.host.mem.lruLinks!.linked(freed)).toBe(false);
+    });
+    // MGLRU's sizes count exactly the folios on the LRU.
+    let sized = 0;
+    for (const l of vm.host.lruGen!.all()) for (const n of l.nrPages) sized += n;
+    expect(sized).toBe(vm.host.lru.onLru);
+  });
+});
