@@ -243,10 +243,11 @@ export class PhysMem {
     const n = 1 << order;
     for (let i = pfn; i < pfn + n; i++) {
       if (!(this.flags[i] & PG_ALLOCATED)) throw new Error(`pfn ${i} freed twice`);
+      // The caller takes a folio off the LRU first (lru_gen_del_folio, isolation).
+      if (this.lruLinks?.linked(i)) throw new Error(`pfn ${i} freed while on an LRU list`);
       this.flags[i] = 0;
       this.index[i] = 0;
       if (i < this.data.length) this.data[i] = 0;
-      this.lruLinks?.unlink(i);
     }
     const node = this.nodes[this.pfnToNid(pfn)];
     node.allocated -= n;

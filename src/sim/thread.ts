@@ -82,8 +82,7 @@ export class SimThread {
    * at the top core clock, stretched by the socket's current clock (see `CoreClock`).
    */
   advance(ns: number): void {
-    const f = this.slowdown;
-    this.now += f === 1 ? ns : Math.round(ns * f);
+    this.now += this.cpuNs(ns);
   }
 
   /** The time `ns` of CPU work at the top clock takes at the socket's current clock. */

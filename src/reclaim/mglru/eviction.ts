@@ -76,15 +76,12 @@ export function* evictFolios(
       scanned++;
       t.advance(host.engine.profile.folioIncGenNs);
       const gen = folioLruGen(f);
-      // sort_folio: a folio promoted since it was queued goes to the head of its new generation.
-      if (gen !== oldest) {
-        l.folios[gen * 2 + type].pushHead(pfn);
-        if (scanned >= budget) break;
-        continue;
-      }
-      // Referenced folios (tier above 0) and large folios move on to the next generation.
       const tier = lruTierFromRefs(folioLruRefs(f), (f & PG_WORKINGSET) !== 0);
-      if (tier > tierIdx || f & PG_HEAD) {
+      if (gen !== oldest) {
+        // sort_folio: a folio promoted since it was queued goes to the head of its new generation.
+        l.folios[gen * 2 + type].pushHead(pfn);
+      } else if (tier > tierIdx || f & PG_HEAD) {
+        // Referenced folios (tier above 0) and large folios move on to the next generation.
         l.folios[lg.folioIncGen(l, pfn, type) * 2 + type].pushHead(pfn);
         if (tier > tierIdx) l.protected[type * MAX_NR_TIERS + tier] += lg.folioPages(pfn);
       } else {
