@@ -8,7 +8,7 @@ import { QRwLock } from '../src/sync/rwlock.ts';
 
 const threads = Number(process.argv[2] ?? 16);
 const walks = Number(process.argv[3] ?? 4_000_000);
-const engine = new Engine({ profile: loadProfile('x86-tdp'), seed: 1, runnable: threads });
+const engine = new Engine({ profile: loadProfile('x86-tdp'), seed: 1 });
 const anonVma = new QRwLock(engine, 'anon_vma.rwsem', true);
 for (let i = 0; i < threads; i++)
   engine.spawn(`marker${i}`, function* (t) {

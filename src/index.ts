@@ -72,6 +72,7 @@ export { Kswapd, KswapdStats } from './reclaim/mglru/kswapd.ts';
 export { LruGen, LruGenStats } from './reclaim/mglru/lru-gen.ts';
 export { PAGE_IDLE_BITMAP, PageIdle } from './reclaim/page-idle/page-idle.ts';
 export { CoreClock } from './sim/core-clock.ts';
+export { CpuPlacement, NUMA_IMBALANCE_MIN } from './sim/cpu-placement.ts';
 export { Engine, type EngineOptions } from './sim/engine.ts';
 export {
   COST_TERMS,

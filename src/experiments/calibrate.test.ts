@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProfile, withCosts } from '../sim/profile.ts';
-import { calibrate, FREE_PARAMETERS } from './calibrate.ts';
+import { calibrate, FREE_PARAMETERS, fittedProfileFile } from './calibrate.ts';
 import { loadReference, type Reference } from './published.ts';
 import { runTable } from './table.ts';
 
@@ -46,6 +46,27 @@ describe('mmulab calibrate', () => {
     for (const r of reference.rows) r.vcpuWallS *= 100;
     const { profile } = calibrate({ reference, base, params, maxEvaluations: 12 });
     expect(profile.hostFaultNs).toBe(1500);
+  });
+
+  it('writes changed values with their new source, keeps unchanged ones, and notes the fit once', () => {
+    const base = loadProfile('x86-tdp');
+    const raw = {
+      description: 'A host. Fitted by mmulab calibrate to ref.yaml.',
+      costs: {
+        hostFaultNs: { value: base.hostFaultNs, unit: 'ns', source: 'guess' },
+        walkPteNs: { value: base.walkPteNs, unit: 'ns', source: 'guess' },
+      },
+    };
+    const params = FREE_PARAMETERS.filter((p) => p.term === 'hostFaultNs' || p.term === 'walkPteNs');
+    const fitted = withCosts(base, { hostFaultNs: 700, walkPteNs: base.walkPteNs });
+    const out = fittedProfileFile(raw, base, fitted, params, 'ref.yaml') as typeof raw;
+    expect(out.description).toBe('A host. Fitted by mmulab calibrate to ref.yaml.');
+    expect(out.costs.hostFaultNs.value).toBe(700);
+    expect(out.costs.hostFaultNs.source).toMatch(
+      /^fitted by mmulab calibrate to ref.yaml within \[200, 1500\]/,
+    );
+    expect(out.costs.hostFaultNs.source).toMatch(/x86-tdp had 520$/);
+    expect(out.costs.walkPteNs).toEqual(raw.costs.walkPteNs);
   });
 
   it('names what is wrong with a reference file', () => {

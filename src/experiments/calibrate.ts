@@ -122,8 +122,8 @@ export function calibrate(o: CalibrateOptions): { profile: CostProfile; steps: C
 }
 
 /**
- * The base profile file with the fitted values in place, each figure's source saying it was fitted,
- * to what, within which range, and what it was before.
+ * The base profile file with the fitted values in place, each changed figure's source saying it was
+ * fitted, to what, within which range, and what it was before (an unchanged figure keeps its source).
  */
 export function fittedProfileFile(
   baseRaw: unknown,
@@ -136,10 +136,13 @@ export function fittedProfileFile(
     description: string;
     costs: Record<string, { value: number; unit: string; source: string }>;
   };
-  raw.description = `${raw.description} Fitted by mmulab calibrate to ${referenceName}.`;
+  const note = `Fitted by mmulab calibrate to ${referenceName}.`;
+  if (!raw.description.includes(note)) raw.description = `${raw.description} ${note}`;
   for (const p of params) {
     const c = raw.costs[p.term];
-    c.value = Math.round(fitted[p.term] * 100) / 100;
+    const value = Math.round(fitted[p.term] * 100) / 100;
+    if (value === c.value) continue;
+    c.value = value;
     c.source = `fitted by mmulab calibrate to ${referenceName} within [${p.min}, ${p.max}] (${p.why}); ${base.name} had ${base[p.term]}`;
   }
   return raw;

@@ -40,7 +40,7 @@ describe('CoreClock (turbo ratio limits)', () => {
       turboAllCoreMhz: 2000,
       turboFullCores: 1,
     });
-    const e = new Engine({ profile: p, seed: 1, runnable: 4 });
+    const e = new Engine({ profile: p, seed: 1 });
     const ends: number[] = [];
     // Alone on the socket: 1000 ns of work takes 1000 ns.
     e.spawn('solo', function* (t) {

@@ -56,6 +56,46 @@ describe('Engine', () => {
     expect(ends).toEqual({ worker: 107, sleeper: 114 });
   });
 
+  it('places threads forked by a running thread near it, a woken one on its old CPU, a bound one on its node', () => {
+    // Two sockets of 8 cores (CPUs 0-7 and 8-15, siblings 16-31): imb_numa_nr 2.
+    const e = new Engine({
+      profile: zeroProfile({ sockets: 2, coresPerSocket: 8, threadsPerCore: 2 }),
+      seed: 1,
+    });
+    const cpus: Record<string, number[]> = {};
+    const gate = new WaitCount(e, false);
+    e.spawn('main', function* (t) {
+      for (let i = 0; i < 4; i++)
+        e.spawn(`child${i}`, function* (c) {
+          cpus[c.name] = [c.cpu];
+          c.advance(10);
+          yield gate.waitFor(c, 1);
+          cpus[c.name].push(c.cpu);
+        });
+      e.spawn(
+        'kthread1',
+        function* (k) {
+          cpus[k.name] = [k.cpu];
+          yield;
+        },
+        t.now,
+        1,
+      );
+      t.advance(100);
+      yield;
+      gate.add(t, 1);
+    });
+    e.run();
+    // main on CPU 0; the second child would make node 0 run 3 tasks (over imb_numa_nr): node 1.
+    expect(cpus).toEqual({
+      child0: [1, 1],
+      child1: [8, 8],
+      child2: [9, 9],
+      child3: [2, 2],
+      kthread1: [10],
+    });
+  });
+
   it('is deterministic: the same seed draws the same jitter', () => {
     const draw = (seed: number) => {
       const e = new Engine({ profile: zeroProfile({ jitter: 0.1 }), seed });

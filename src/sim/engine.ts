@@ -1,5 +1,6 @@
 import type { LineCosts } from '../sync/cache-line.ts';
 import { CoreClock } from './core-clock.ts';
+import { CpuPlacement } from './cpu-placement.ts';
 import { EventHeap } from './event-heap.ts';
 import type { CostProfile } from './profile.ts';
 import { RandomStream } from './random.ts';
@@ -14,8 +15,6 @@ export interface EngineOptions {
   /** Host CPUs (defaults to the profile's sockets x cores x threads). */
   cpus?: number;
   trace?: Tracer | null;
-  /** Threads the experiment runs at once: decides how the scheduler spreads them over sockets. */
-  runnable?: number;
 }
 
 /**
@@ -29,7 +28,8 @@ export interface EngineOptions {
  * kernel mode and guest mode; at equal times kernel mode goes first, and within a heap FIFO.
  *
  * CPUs: a thread holds a CPU while it runs or spins; it gives the CPU up when it sleeps or exits.
- * Threads beyond the CPU count wait in a FIFO run queue; a thread whose slice has ended gives its CPU
+ * `CpuPlacement` picks the CPU of a new thread (near its parent) and of a waking one (its previous
+ * CPU if idle). Threads beyond the CPU count wait in a FIFO run queue; a thread whose slice has ended gives its CPU
  * to the head of that queue at its next step.
  */
 export class Engine {
@@ -45,7 +45,7 @@ export class Engine {
   private endTime = 0;
   private readonly kernelHeap = new EventHeap();
   private readonly guestHeap = new EventHeap();
-  private readonly freeCpus: number[] = [];
+  private readonly placement: CpuPlacement;
   private readonly runQueue: SimThread[] = [];
   private runQueueHead = 0;
   private current: SimThread | null = null;
@@ -72,17 +72,22 @@ export class Engine {
       socketOf: this.topology.socketOf,
     };
     this.clock = new CoreClock(p, this.topology);
-    const order = this.topology.fillOrder(opts.runnable ?? 1);
-    for (let i = order.length - 1; i >= 0; i--) this.freeCpus.push(order[i]);
+    this.placement = new CpuPlacement(this.topology);
   }
 
-  /** Creates a thread that starts at `at` (default: the current time) once it gets a CPU. */
-  spawn(name: string, body: (t: SimThread) => ThreadBody, at = this.now): SimThread {
+  /**
+   * Creates a thread that starts at `at` (default: the current time) once it gets a CPU: forked by
+   * the running thread (placed near it), or bound to NUMA node `bindNode` like a per-node kthread.
+   */
+  spawn(name: string, body: (t: SimThread) => ThreadBody, at = this.now, bindNode = -1): SimThread {
     const t = new SimThread(this, this.threads.length, name, new RandomStream(this.seed, `thread:${name}`));
     this.threads.push(t);
     t.stack.push(body(t));
     t.now = at;
-    this.getCpu(t, 0);
+    t.bindNode = bindNode;
+    const parent = this.current;
+    const parentNode = parent !== null && parent.cpu >= 0 ? this.topology.socketOf[parent.cpu] : 0;
+    this.getCpu(t, 0, this.placement.forkCpu(parentNode, bindNode));
     return t;
   }
 
@@ -205,7 +210,7 @@ export class Engine {
   wake(t: SimThread, time: number, spinning: boolean): void {
     if (time > t.now) t.now = time;
     if (spinning) this.schedule(t);
-    else this.getCpu(t, this.profile.wakeupNs);
+    else this.getCpu(t, this.profile.wakeupNs, this.placement.wakeCpu(t.prevCpu, t.bindNode));
   }
 
   /** Parks `t` without a CPU (a sleeping wait); the CPU goes to the next thread in the run queue. */
@@ -213,12 +218,13 @@ export class Engine {
     this.putCpu(t);
   }
 
-  private getCpu(t: SimThread, delay: number): void {
-    const cpu = this.freeCpus.pop();
-    if (cpu === undefined) {
+  /** `t` runs on idle CPU `cpu` after `delay`, or waits in the run queue if `cpu` is -1. */
+  private getCpu(t: SimThread, delay: number, cpu: number): void {
+    if (cpu < 0) {
       this.runQueue.push(t);
       return;
     }
+    this.placement.take(cpu);
     this.clockChanged(this.clock.busy(cpu, 1));
     this.takeCpu(t, cpu);
     t.now += delay;
@@ -243,7 +249,7 @@ export class Engine {
       this.schedule(next);
     } else {
       this.clockChanged(this.clock.busy(cpu, -1));
-      this.freeCpus.push(cpu);
+      this.placement.release(cpu);
     }
   }
 
@@ -252,6 +258,7 @@ export class Engine {
     t.socket = this.topology.socketOf[cpu];
     t.slowdown = this.clock.slowdown[t.socket];
     t.cpu = cpu;
+    t.prevCpu = cpu;
   }
 
   /** Gives the threads of `socket` (if not -1) its new core clock. */

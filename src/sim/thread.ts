@@ -40,6 +40,10 @@ export class SimThread {
   now = 0;
   /** Host CPU the thread runs on, -1 while it waits for one. */
   cpu = -1;
+  /** The CPU it last ran on (-1: none yet): where a wakeup looks first. */
+  prevCpu = -1;
+  /** NUMA node it is bound to (-1: any), like a per-node kthread. */
+  bindNode = -1;
   /** Socket of the CPU the thread runs or last ran on. */
   socket = 0;
   /** That socket's CPU-time multiplier (`CoreClock.slowdown`), kept current by the engine. */

@@ -143,7 +143,7 @@ export function* createMemstressVm(
     vfs.register(LRU_GEN_FULL_DEBUGFS, new LruGenDebugfs(lg, true));
     if (spec.kswapd) {
       const daemons = host.mem.nodes.map((node) => new Kswapd(lg, node));
-      for (const k of daemons) engine.spawn(`kswapd${k.node.nid}`, (kt) => k.run(kt));
+      for (const k of daemons) engine.spawn(`kswapd${k.node.nid}`, (kt) => k.run(kt), engine.now, k.node.nid);
       host.mem.kswapdWakeup = (wt, nid) => daemons[nid].wakeup(wt);
       lg.kswapd = daemons;
       host.allocSlowpath = (at) => allocSlowpath(at, lg);

@@ -77,8 +77,7 @@ export function runAccessTracking(
       );
     }
   }
-  // The vCPU threads, the main thread and the aging (or page_idle) thread run at once.
-  const engine = new Engine({ profile, seed: o.seed, cpus: o.hostCpus, trace, runnable: o.vcpus + 2 });
+  const engine = new Engine({ profile, seed: o.seed, cpus: o.hostCpus, trace });
   const result: AccessTrackingResult = {
     profile: profile.name,
     seed: o.seed,
