@@ -50,7 +50,7 @@ export class CpuPlacement {
   /** A CPU for a thread waking after it last ran on `prevCpu` (-1: never ran), or -1. */
   wakeCpu(prevCpu: number, bindNode = -1): number {
     if (prevCpu >= 0 && this.busy[prevCpu] === 0) return prevCpu;
-    const node = bindNode >= 0 ? bindNode : prevCpu >= 0 ? this.topology.socketOf[prevCpu] : 0;
+    const node = bindNode >= 0 ? bindNode : this.topology.nodeOf(prevCpu);
     const cpu = this.idleCpuOn(node);
     return cpu >= 0 || bindNode >= 0 ? cpu : this.anyIdleCpu();
   }

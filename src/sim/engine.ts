@@ -29,8 +29,8 @@ export interface EngineOptions {
  *
  * CPUs: a thread holds a CPU while it runs or spins; it gives the CPU up when it sleeps or exits.
  * `CpuPlacement` picks the CPU of a new thread (near its parent) and of a waking one (its previous
- * CPU if idle). Threads beyond the CPU count wait in a FIFO run queue; a thread whose slice has ended gives its CPU
- * to the head of that queue at its next step.
+ * CPU if idle). Threads beyond the CPU count wait in a FIFO run queue; a thread whose slice has
+ * ended gives its CPU to the head of that queue at its next step.
  */
 export class Engine {
   readonly profile: CostProfile;
@@ -85,8 +85,7 @@ export class Engine {
     t.stack.push(body(t));
     t.now = at;
     t.bindNode = bindNode;
-    const parent = this.current;
-    const parentNode = parent !== null && parent.cpu >= 0 ? this.topology.socketOf[parent.cpu] : 0;
+    const parentNode = this.topology.nodeOf(this.current?.cpu ?? -1);
     this.getCpu(t, 0, this.placement.forkCpu(parentNode, bindNode));
     return t;
   }

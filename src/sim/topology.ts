@@ -17,8 +17,8 @@ export class Topology {
   readonly socketOf: Uint8Array;
   readonly sockets: number;
   /**
-   * sd->imb_numa_nr: up to this many running tasks a node counts as lightly loaded (build_sched_domains:
-   * 12.5 % of a node's CPUs for one LLC per node).
+   * sd->imb_numa_nr: up to this many running tasks a node counts as lightly loaded
+   * (build_sched_domains: 12.5 % of a node's CPUs for one LLC per node).
    */
   readonly imbNumaNr: number;
 
