@@ -31,8 +31,8 @@ describe('mmulab calibrate', () => {
     const a = calibrate({ reference, base, params, maxEvaluations: 40 });
     // Starting from 520 ns and 6 ns, within 40 simulations: 802 ns and 12 ns.
     expect(Math.abs(a.profile.hostFaultNs / 800 - 1)).toBeLessThan(0.01);
-    expect(a.profile.walkPteNs).toBe(12);
-    expect(a.steps[0].error).toBeGreaterThan(0.005);
+    expect(a.profile.walkPteNs).toBeCloseTo(12, 9);
+    expect(a.steps[0].error).toBeGreaterThan(0.002);
     expect(Math.min(...a.steps.map((s) => s.error))).toBeLessThan(1e-5);
     // Untouched terms stay as they were.
     expect(a.profile.ageSpteNs).toBe(base.ageSpteNs);

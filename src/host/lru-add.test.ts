@@ -25,4 +25,24 @@ describe('per-CPU LRU batches', () => {
     for (const l of vm.host.lruGen!.all()) for (const n of l.nrPages) sized += n;
     expect(sized).toBe(vm.host.lru.onLru);
   });
+
+  it("drain under the folio's own lruvec lock, the one MGLRU's inc_max_seq takes", () => {
+    runOnVm({ lruGen: true }, function* (t, vm) {
+      const vcpu = vm.kvm.vcpus[0];
+      vm.host.lru.drainAll(t);
+      yield* vcpuAccess(t, vcpu, testGfn(vm, 0), true);
+      const pfn = followPteLockless(vm.mm, vm.testVma.start, false);
+      const memcg = vm.host.mem.memcgOf(pfn);
+      const nid = vm.host.mem.pfnToNid(pfn);
+      const lock = vm.host.lru.lruLock(memcg, nid);
+      const lruvec = vm.host.lruGen!.lruvec(vm.host.memcgs.byId(memcg)!, nid);
+      expect(vm.host.lruGen!.lruLock(lruvec)).toBe(lock);
+      expect(lock.name).toBe(`lruvec${memcg}.${nid}.lru_lock`);
+      const before = lock.stats.writeAcquired;
+      for (let i = 1; i < 15; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true);
+      // The 15th folio filled the batch: one drain, one hold of this lruvec's lock.
+      expect(vm.host.lru.pending).toBe(0);
+      expect(lock.stats.writeAcquired - before).toBe(1);
+    });
+  });
 });

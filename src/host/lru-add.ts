@@ -10,15 +10,14 @@ import { PG_HEAD, PG_LRU } from './page-flags.ts';
  */
 export class LruAddBatches {
   private readonly batches: number[][] = [];
-  /** lruvec->lru_lock (one lruvec in this model until MGLRU brings per-memcg ones). */
-  readonly lruLock: SpinLock;
+  /** lruvec->lru_lock of each lruvec (memcg id x node), created on first use. */
+  private readonly locks = new Map<number, SpinLock>();
   /** Folios on the LRU. */
   onLru = 0;
   /** Hook run for each folio as it reaches the LRU (MGLRU places it in a generation). */
   onAdd: ((t: SimThread, pfn: number) => void) | null = null;
 
   constructor(readonly host: Host) {
-    this.lruLock = new SpinLock(host.engine, 'lruvec.lru_lock');
     for (let c = 0; c < host.engine.cpuCount; c++) this.batches.push([]);
   }
 
@@ -34,17 +33,42 @@ export class LruAddBatches {
     if (b.length >= p.lruBatch || this.host.mem.flags[pfn] & PG_HEAD) this.drain(t, b);
   }
 
+  /** The lru_lock of the lruvec of memcg `memcgId` on node `nid` (mem_cgroup_lruvec). */
+  lruLock(memcgId: number, nid: number): SpinLock {
+    const k = memcgId * 1024 + nid;
+    let l = this.locks.get(k);
+    if (l === undefined) {
+      l = new SpinLock(this.host.engine, `lruvec${memcgId}.${nid}.lru_lock`);
+      this.locks.set(k, l);
+    }
+    return l;
+  }
+
+  /**
+   * folio_batch_move_lru: each folio under its own lruvec's lock (folio_lruvec_relock_irqsave takes
+   * a new lock only when the lruvec changes); the batch's work is charged in proportion.
+   */
   private drain(t: SimThread, b: number[]): void {
-    this.lruLock.lock(t);
-    t.advance(this.host.engine.profile.lruDrainNs);
-    const flags = this.host.mem.flags;
-    for (const pfn of b) {
-      flags[pfn] |= PG_LRU;
-      this.onLru++;
-      this.onAdd?.(t, pfn);
+    const mem = this.host.mem;
+    const perFolio = this.host.engine.profile.lruDrainNs / b.length;
+    let i = 0;
+    while (i < b.length) {
+      const memcg = mem.memcgOf(b[i]);
+      const nid = mem.pfnToNid(b[i]);
+      let j = i + 1;
+      while (j < b.length && mem.memcgOf(b[j]) === memcg && mem.pfnToNid(b[j]) === nid) j++;
+      const lock = this.lruLock(memcg, nid);
+      lock.lock(t);
+      t.advance(perFolio * (j - i));
+      for (let k = i; k < j; k++) {
+        mem.flags[b[k]] |= PG_LRU;
+        this.onLru++;
+        this.onAdd?.(t, b[k]);
+      }
+      lock.unlock(t);
+      i = j;
     }
     b.length = 0;
-    this.lruLock.unlock(t);
   }
 
   /** lru_add_drain_all. */

@@ -4,7 +4,7 @@ import { PG_ACTIVE, PG_HEAD, PG_REFERENCED, PG_SWAPBACKED, PG_WORKINGSET } from 
 import type { RmapHit } from '../../host/rmap.ts';
 import type { ShadowEntries } from '../../host/shadow.ts';
 import type { SimThread } from '../../sim/thread.ts';
-import { SpinLock } from '../../sync/spinlock.ts';
+import type { SpinLock } from '../../sync/spinlock.ts';
 import type { KernelVariant } from '../../variants/kernel-variant.ts';
 import { EvictionStats } from './eviction.ts';
 import {
@@ -102,8 +102,6 @@ export class LruGen {
     );
   }
   private readonly lruvecs = new Map<number, Lruvec>();
-  /** lruvec->lru_lock of each lruvec, by the same key. */
-  private readonly locks = new Map<number, SpinLock>();
 
   constructor(readonly host: Host) {
     host.lru.onAdd = (t, pfn) => this.addFolio(t, pfn);
@@ -121,13 +119,13 @@ export class LruGen {
     if (l === undefined) {
       l = new Lruvec(memcg, nid, this.host.engine.now, this.host.mem.enableLruLinks());
       this.lruvecs.set(k, l);
-      this.locks.set(k, new SpinLock(this.host.engine, `lruvec${memcg.id}.${nid}.lru_lock`));
     }
     return l;
   }
 
+  /** lruvec->lru_lock: the one the per-CPU LRU batches drain under too. */
   lruLock(l: Lruvec): SpinLock {
-    return this.locks.get(this.key(l.memcg, l.nid))!;
+    return this.host.lru.lruLock(l.memcg.id, l.nid);
   }
 
   /**
