@@ -24,6 +24,12 @@ export const FREE_PARAMETERS: readonly FreeParameter[] = [
     why: 'line transfer between two cores of one socket: ~40 ns (ring) to ~150 ns (large mesh)',
   },
   {
+    term: 'cacheLineRemoteNs',
+    min: 150,
+    max: 450,
+    why: 'line transfer across UPI: 150-250 ns idle on two-socket Xeons, up to about twice that for a contended line homed on the other socket',
+  },
+  {
     term: 'cacheLineSharerNs',
     min: 2,
     max: 50,
