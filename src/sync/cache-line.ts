@@ -59,6 +59,8 @@ export class CacheLine {
   private readonly blockGap = new Float64Array((CALENDAR >> BLOCK_SHIFT) + 1);
   /** The issue times of the remembered RMWs, sorted. */
   private readonly issuedSorted = new Float64Array(CALENDAR + 1);
+  /** Room to sort issue times in when the calendar is compacted. */
+  private readonly scratch = new Float64Array(CALENDAR + 1);
   /** Latest end of an RMW by each CPU. */
   private cpuEnd = new Float64Array(8);
   private n = 0;
@@ -166,6 +168,10 @@ export class CacheLine {
           gap = G[i];
           if (gap >= leastPull && this.hop(C[i - 1], cpu) + extra <= gap) return i;
         }
+        // Nothing fitted: make the block's summary exact. Summaries only widen between compactions,
+        // so a block whose wide gaps were split (or only fit a pull within the socket) would be
+        // searched again and again.
+        this.summarizeBlock(b);
       }
       return n;
     }
@@ -193,20 +199,47 @@ export class CacheLine {
 
   /** Recomputes every block's widest gap exactly from the records below `this.n`. */
   private summarize(): void {
+    for (let b = 0; b <= CALENDAR >> BLOCK_SHIFT; b++) this.summarizeBlock(b);
+  }
+
+  /** Recomputes block `b`'s widest gap exactly. */
+  private summarizeBlock(b: number): void {
     const G = this.gaps;
-    const n = this.n;
-    for (let b = 0; b <= CALENDAR >> BLOCK_SHIFT; b++) {
-      let gap = 0;
-      for (let k = b << BLOCK_SHIFT, e = Math.min(n, (b + 1) << BLOCK_SHIFT); k < e; k++)
-        if (G[k] > gap) gap = G[k];
-      this.blockGap[b] = gap;
-    }
+    let gap = 0;
+    for (let k = b << BLOCK_SHIFT, e = Math.min(this.n, (b + 1) << BLOCK_SHIFT); k < e; k++)
+      if (G[k] > gap) gap = G[k];
+    this.blockGap[b] = gap;
   }
 
   /** Widens block `b`'s summary to gap `k` (or makes it that gap alone when `fresh`). */
   private note(b: number, k: number, fresh: boolean): void {
     const gap = this.gaps[k];
     if (fresh || gap > this.blockGap[b]) this.blockGap[b] = gap;
+  }
+
+  /**
+   * Takes the issue times of the oldest `drop` records out of the sorted list, before they are
+   * forgotten. With `m` the latest of them, every listed time above `m` is a kept record's and
+   * stays in order; the kept records issued by `m` (few: issue times roughly follow the records'
+   * order) are sorted in front of them.
+   */
+  private forgetIssued(drop: number): void {
+    const I = this.issued;
+    const Q = this.issuedSorted;
+    const F = this.scratch;
+    const n = this.n;
+    let m = Number.NEGATIVE_INFINITY;
+    for (let k = 0; k < drop; k++) if (I[k] > m) m = I[k];
+    let head = 0;
+    for (let k = drop; k < n; k++) {
+      const x = I[k];
+      if (x > m) continue;
+      let j = head++;
+      for (; j > 0 && F[j - 1] > x; j--) F[j] = F[j - 1];
+      F[j] = x;
+    }
+    Q.copyWithin(head, countUpTo(Q, n, m), n);
+    Q.set(F.subarray(0, head));
   }
 
   /** Puts an RMW record at index `i`, moving the later ones up; forgets the oldest when full. */
@@ -233,9 +266,13 @@ export class CacheLine {
     this.n = n + 1;
     // The issue time joins the sorted list (usually at or near its end: RMWs are issued in order).
     const Q = this.issuedSorted;
-    let q = n;
-    for (; q > 0 && Q[q - 1] > at; q--) Q[q] = Q[q - 1];
-    Q[q] = at;
+    if (n === 0 || Q[n - 1] <= at) Q[n] = at;
+    else {
+      // A late issue can land dozens of places back: find its place and move the rest at once.
+      const q = countUpTo(Q, n, at);
+      Q.copyWithin(q + 1, q, n);
+      Q[q] = at;
+    }
     // Block summaries: the new gaps join their block (a split gap only narrows, so a summary stays
     // an upper bound), and each later block gains the record that moved up into it. Exact again
     // when the calendar is compacted.
@@ -253,6 +290,7 @@ export class CacheLine {
       // Forget all but the newest RMWs (one that would land before them is not placed exactly).
       const drop = CALENDAR - KEEP;
       this.oldestOwner = C[drop - 1];
+      this.forgetIssued(drop);
       I.copyWithin(0, drop);
       S.copyWithin(0, drop);
       E.copyWithin(0, drop);
@@ -260,13 +298,6 @@ export class CacheLine {
       G.copyWithin(0, drop);
       G[0] = 0;
       this.n = KEEP;
-      // Re-sort the kept issue times (nearly sorted already: insertion sort).
-      for (let k = 0; k < KEEP; k++) {
-        const x = I[k];
-        let j = k;
-        for (; j > 0 && Q[j - 1] > x; j--) Q[j] = Q[j - 1];
-        Q[j] = x;
-      }
       this.summarize();
       this.tailFrom = Math.max(0, this.tailFrom - drop);
     }
