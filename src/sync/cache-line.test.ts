@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CacheLine, type LineCosts } from './cache-line.ts';
+import { CACHE_LINE_CALENDAR, CACHE_LINE_KEEP, CacheLine, type LineCosts } from './cache-line.ts';
 
 const costs: LineCosts = { localNs: 1, transferNs: 10, remoteNs: 10, sharerNs: 0, socketOf: null };
 
@@ -37,5 +38,118 @@ describe('CacheLine', () => {
     expect(l.rmw(400, 2)).toBe(410);
     expect(l.rmw(400, 0)).toBe(425); // after CPU 2's [400, 410): 10 + one queued sharer (5)
     expect(l.transfers).toBe(7);
+  });
+});
+
+/**
+ * The same placement rules without the line's search structures (block summaries, sorted issue
+ * times): every gap and every queued RMW is found by a linear scan, and the calendar is compacted
+ * at the same size. `CacheLine` must place every RMW exactly where this does.
+ */
+class ReferenceLine {
+  private rec: Array<{ issued: number; start: number; end: number; cpu: number }> = [];
+  private tailFrom = 0;
+  private oldestOwner = -1;
+  private readonly cpuEnd = new Map<number, number>();
+
+  constructor(private readonly c: LineCosts) {}
+
+  private hop(prev: number, cpu: number): number {
+    if (prev === cpu) return this.c.localNs;
+    const so = this.c.socketOf;
+    return so === null || prev < 0 || so[prev] === so[cpu] ? this.c.transferNs : this.c.remoteNs;
+  }
+
+  private fits(gap: number, prev: number, cpu: number, extra: number): boolean {
+    if (prev === cpu) return gap >= this.c.localNs;
+    return gap >= this.c.transferNs + extra && this.hop(prev, cpu) + extra <= gap;
+  }
+
+  rmw(at: number, cpu: number): number {
+    const r = this.rec;
+    const n = r.length;
+    let start = at;
+    let prev = this.oldestOwner;
+    let i = n;
+    let extra = 0;
+    if (n > 0 && at >= r[n - 1].end) {
+      prev = r[n - 1].cpu;
+      if (at - r[n - 1].end >= this.c.transferNs) this.tailFrom = n;
+    } else if (n === 0) this.tailFrom = 0;
+    else {
+      const lo = r.findIndex((x) => x.end > at);
+      extra = r.slice(lo).filter((x) => x.issued <= at).length * this.c.sharerNs;
+      if (lo > 0) prev = r[lo - 1].cpu;
+      i = n;
+      if (this.fits(r[lo].start - at, prev, cpu, extra)) i = lo;
+      else if (lo < this.tailFrom) {
+        const ownLater = (this.cpuEnd.get(cpu) ?? 0) > at;
+        for (let k = lo + 1; k <= Math.min(n - 1, this.tailFrom); k++) {
+          const gap = r[k].start - r[k - 1].end;
+          const ok = ownLater
+            ? this.fits(gap, r[k - 1].cpu, cpu, extra)
+            : gap >= this.c.transferNs + extra && this.hop(r[k - 1].cpu, cpu) + extra <= gap;
+          if (ok) {
+            i = k;
+            break;
+          }
+        }
+      }
+      if (i < n) {
+        if (i > lo) {
+          start = r[i - 1].end;
+          prev = r[i - 1].cpu;
+        }
+        if (this.tailFrom >= i) this.tailFrom++;
+      } else {
+        start = r[n - 1].end;
+        prev = r[n - 1].cpu;
+      }
+    }
+    const end = start + this.hop(prev, cpu) + (prev !== cpu ? extra : 0);
+    r.splice(i, 0, { issued: at, start, end, cpu });
+    if (end > (this.cpuEnd.get(cpu) ?? 0)) this.cpuEnd.set(cpu, end);
+    if (r.length === CACHE_LINE_CALENDAR) {
+      const drop = CACHE_LINE_CALENDAR - CACHE_LINE_KEEP;
+      this.oldestOwner = r[drop - 1].cpu;
+      this.rec = r.slice(drop);
+      this.tailFrom = Math.max(0, this.tailFrom - drop);
+    }
+    return end;
+  }
+}
+
+describe('CacheLine against a linear-scan reference', () => {
+  it('places every RMW as the reference does, across compactions, with late and early issues', () => {
+    // Threads that each issue RMWs at rising times, processed in an order that lets some run ahead
+    // (as threads that run critical sections in one step do): thousands of RMWs, so the calendar is
+    // compacted many times with queued and late RMWs in it.
+    const thread = fc.record({
+      cpu: fc.integer({ min: 0, max: 7 }),
+      think: fc.integer({ min: 0, max: 120 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(thread, { minLength: 2, maxLength: 8 }),
+        fc.array(fc.nat(), { minLength: 3000, maxLength: 3000 }),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 6 }),
+        (threads, picks, twoSockets, sharerNs) => {
+          const socketOf = twoSockets ? Uint8Array.of(0, 0, 0, 0, 1, 1, 1, 1) : null;
+          const c: LineCosts = { localNs: 2, transferNs: 20, remoteNs: 45, sharerNs, socketOf };
+          const line = new CacheLine(c);
+          const ref = new ReferenceLine(c);
+          const clock = threads.map(() => 0);
+          for (const pick of picks) {
+            const k = pick % threads.length;
+            const at = clock[k];
+            const end = line.rmw(at, threads[k].cpu);
+            expect(end).toBe(ref.rmw(at, threads[k].cpu));
+            clock[k] = end + threads[k].think;
+          }
+        },
+      ),
+      { numRuns: 40, seed: 3, endOnFailure: true },
+    );
   });
 });

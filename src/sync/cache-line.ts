@@ -4,8 +4,10 @@
  * word a 16-entry memory forgot queued RMWs and let late ones through (64-vCPU populate 3.8x too
  * fast); 256 and 512 give identical results up to 112 vCPUs.
  */
-const CALENDAR = 512;
-const KEEP = 256;
+export const CACHE_LINE_CALENDAR = 512;
+export const CACHE_LINE_KEEP = 256;
+const CALENDAR = CACHE_LINE_CALENDAR;
+const KEEP = CACHE_LINE_KEEP;
 /** Records per block of the calendar's summaries (a bound on the widest gap in each block). */
 const BLOCK_SHIFT = 4;
 const BLOCK_MASK = (1 << BLOCK_SHIFT) - 1;
