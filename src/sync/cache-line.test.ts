@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CACHE_LINE_CALENDAR, CACHE_LINE_KEEP, CacheLine, type LineCosts } from './cache-line.ts';
+import { CALENDAR, CacheLine, KEEP, type LineCosts } from './cache-line.ts';
 
 const costs: LineCosts = { localNs: 1, transferNs: 10, remoteNs: 10, sharerNs: 0, socketOf: null };
 
@@ -109,8 +109,8 @@ class ReferenceLine {
     const end = start + this.hop(prev, cpu) + (prev !== cpu ? extra : 0);
     r.splice(i, 0, { issued: at, start, end, cpu });
     if (end > (this.cpuEnd.get(cpu) ?? 0)) this.cpuEnd.set(cpu, end);
-    if (r.length === CACHE_LINE_CALENDAR) {
-      const drop = CACHE_LINE_CALENDAR - CACHE_LINE_KEEP;
+    if (r.length === CALENDAR) {
+      const drop = CALENDAR - KEEP;
       this.oldestOwner = r[drop - 1].cpu;
       this.rec = r.slice(drop);
       this.tailFrom = Math.max(0, this.tailFrom - drop);
