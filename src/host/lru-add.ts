@@ -3,6 +3,11 @@ import { SpinLock } from '../sync/spinlock.ts';
 import type { Host } from './host.ts';
 import { PG_HEAD, PG_LRU } from './page-flags.ts';
 
+/** Map key of the lruvec of memcg `memcgId` on node `nid`. */
+export function lruvecKey(memcgId: number, nid: number): number {
+  return memcgId * 1024 + nid;
+}
+
 /**
  * Per-CPU LRU addition batches (mm/swap.c: folio_add_lru, lru_add_drain): a new folio waits in its
  * CPU's batch, and only when the batch fills is it moved onto the LRU under lru_lock and gets PG_lru.
@@ -35,7 +40,7 @@ export class LruAddBatches {
 
   /** The lru_lock of the lruvec of memcg `memcgId` on node `nid` (mem_cgroup_lruvec). */
   lruLock(memcgId: number, nid: number): SpinLock {
-    const k = memcgId * 1024 + nid;
+    const k = lruvecKey(memcgId, nid);
     let l = this.locks.get(k);
     if (l === undefined) {
       l = new SpinLock(this.host.engine, `lruvec${memcgId}.${nid}.lru_lock`);
@@ -46,11 +51,12 @@ export class LruAddBatches {
 
   /**
    * folio_batch_move_lru: each folio under its own lruvec's lock (folio_lruvec_relock_irqsave takes
-   * a new lock only when the lruvec changes); the batch's work is charged in proportion.
+   * a new lock only when the lruvec changes); the batch's work is charged in proportion, in whole
+   * nanoseconds that add up to the batch's cost.
    */
   private drain(t: SimThread, b: number[]): void {
     const mem = this.host.mem;
-    const perFolio = this.host.engine.profile.lruDrainNs / b.length;
+    const batchNs = this.host.engine.profile.lruDrainNs;
     let i = 0;
     while (i < b.length) {
       const memcg = mem.memcgOf(b[i]);
@@ -59,7 +65,7 @@ export class LruAddBatches {
       while (j < b.length && mem.memcgOf(b[j]) === memcg && mem.pfnToNid(b[j]) === nid) j++;
       const lock = this.lruLock(memcg, nid);
       lock.lock(t);
-      t.advance(perFolio * (j - i));
+      t.advance(Math.round((batchNs * j) / b.length) - Math.round((batchNs * i) / b.length));
       for (let k = i; k < j; k++) {
         mem.flags[b[k]] |= PG_LRU;
         this.onLru++;

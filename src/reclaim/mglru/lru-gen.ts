@@ -1,4 +1,5 @@
 import type { Host } from '../../host/host.ts';
+import { lruvecKey } from '../../host/lru-add.ts';
 import type { Memcg } from '../../host/memcg.ts';
 import { PG_ACTIVE, PG_HEAD, PG_REFERENCED, PG_SWAPBACKED, PG_WORKINGSET } from '../../host/page-flags.ts';
 import type { RmapHit } from '../../host/rmap.ts';
@@ -108,13 +109,10 @@ export class LruGen {
     host.memcgReclaim = (t, memcg, pages) => tryToFreeMemCgroupPages(t, this, memcg, pages, null);
   }
 
-  private key(memcg: Memcg, nid: number): number {
-    return memcg.id * 1024 + nid;
-  }
 
   /** mem_cgroup_lruvec: the lruvec of (memcg, node), created on first use. */
   lruvec(memcg: Memcg, nid: number): Lruvec {
-    const k = this.key(memcg, nid);
+    const k = lruvecKey(memcg.id, nid);
     let l = this.lruvecs.get(k);
     if (l === undefined) {
       l = new Lruvec(memcg, nid, this.host.engine.now, this.host.mem.enableLruLinks());
