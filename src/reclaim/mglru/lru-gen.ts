@@ -109,7 +109,6 @@ export class LruGen {
     host.memcgReclaim = (t, memcg, pages) => tryToFreeMemCgroupPages(t, this, memcg, pages, null);
   }
 
-
   /** mem_cgroup_lruvec: the lruvec of (memcg, node), created on first use. */
   lruvec(memcg: Memcg, nid: number): Lruvec {
     const k = lruvecKey(memcg.id, nid);
