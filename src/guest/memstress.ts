@@ -67,10 +67,6 @@ export function* memstressGuestPass(
   stats: GuestStats,
 ): Generator<void, void, void> {
   const va = args.vcpuArgs[vcpu.id];
-  const pool = vcpu.kvm.mmu.pool;
-  const root = vcpu.root!.table;
-  const accessNs = t.engine.profile.guestAccessNs;
-  const data = vcpu.kvm.host.mem.data;
   const baseGfn = Math.floor(va.gpa / 4096);
   const pagesPerGuestPage = args.guestPageSize / 4096;
   yield* guestAccess(t, vcpu, args.argsGfn, false);
@@ -80,20 +76,43 @@ export function* memstressGuestPass(
     const gfn = baseGfn + page * pagesPerGuestPage;
     if (write) stats.writes++;
     else stats.reads++;
-    // The common case inline: a present leaf that allows the access.
-    if (t.now > t.limit) yield;
-    if (t.pendingKickNs > 0) takeKick(t, vcpu);
-    const idx = pool.walk(root, gfn);
-    const lo = pool.lo[idx];
-    if (isShadowPresent(lo) && isLastSpte(lo, pool.walkLevel) && (write ? lo & EPT_W : lo & EPT_R)) {
-      const hi = pool.hi[idx];
-      if (spteAdEnabled(hi)) pool.lo[idx] = (lo | EPT_A | (write ? EPT_D : 0)) >>> 0;
-      if (write) data[leafPfn(lo, hi, pool.walkLevel, gfn)] = MEMSTRESS_WRITE_VALUE;
-      t.advance(accessNs);
-      continue;
+    // guestAccess's loop, inline: one generator less between the engine and the fault path.
+    for (;;) {
+      if (t.now > t.limit) yield;
+      const r = cpuAccess(t, vcpu, gfn, write, MEMSTRESS_WRITE_VALUE);
+      if (r === ACCESS_DONE) break;
+      yield* handleEptViolation(t, vcpu, gfn, write, r === VIOLATION_PRESENT);
     }
-    yield* guestAccess(t, vcpu, gfn, write);
   }
+}
+
+/** `cpuAccess` completed the access. */
+const ACCESS_DONE = 0;
+/** `cpuAccess` hit an EPT violation on a missing or access-tracked SPTE (exit qualification: not present). */
+const VIOLATION_NOT_PRESENT = 1;
+/** `cpuAccess` hit an EPT violation on a present SPTE that does not allow the access. */
+const VIOLATION_PRESENT = 2;
+
+/**
+ * One guest access by the CPU, up to the EPT: takes a pending kick, walks the EPT and, when the leaf
+ * allows the access, sets Accessed (and Dirty on a write) if A/D bits are on and stores `value` on a
+ * write. Returns ACCESS_DONE, or the kind of EPT violation. The exit qualification says "present"
+ * when the entry grants any of R/W/X; an access-tracked SPTE grants none, so it faults as not present.
+ */
+function cpuAccess(t: SimThread, vcpu: KvmVcpu, gfn: number, write: boolean, value: number): number {
+  if (t.pendingKickNs > 0) takeKick(t, vcpu);
+  const pool = vcpu.kvm.mmu.pool;
+  const idx = pool.walk(vcpu.root!.table, gfn);
+  const lo = pool.lo[idx];
+  const leaf = isShadowPresent(lo) && isLastSpte(lo, pool.walkLevel);
+  if (leaf && (write ? lo & EPT_W : lo & EPT_R)) {
+    const hi = pool.hi[idx];
+    if (spteAdEnabled(hi)) pool.lo[idx] = (lo | EPT_A | (write ? EPT_D : 0)) >>> 0;
+    if (write) vcpu.kvm.host.mem.data[leafPfn(lo, hi, pool.walkLevel, gfn)] = value;
+    t.advance(t.engine.profile.guestAccessNs);
+    return ACCESS_DONE;
+  }
+  return leaf && (lo & EPT_RWX) !== 0 ? VIOLATION_PRESENT : VIOLATION_NOT_PRESENT;
 }
 
 /** The host frame a leaf SPTE maps for `gfn` (adds the offset inside a 2 MiB leaf). */
@@ -112,23 +131,10 @@ export function* guestAccess(
   write: boolean,
   value = MEMSTRESS_WRITE_VALUE,
 ): Generator<void, void, void> {
-  const pool = vcpu.kvm.mmu.pool;
-  const root = vcpu.root!.table;
   for (;;) {
     if (t.now > t.limit) yield;
-    if (t.pendingKickNs > 0) takeKick(t, vcpu);
-    const idx = pool.walk(root, gfn);
-    const lo = pool.lo[idx];
-    const leaf = isShadowPresent(lo) && isLastSpte(lo, pool.walkLevel);
-    if (leaf && (write ? lo & EPT_W : lo & EPT_R)) {
-      const hi = pool.hi[idx];
-      if (spteAdEnabled(hi)) pool.lo[idx] = (lo | EPT_A | (write ? EPT_D : 0)) >>> 0;
-      if (write) vcpu.kvm.host.mem.data[leafPfn(lo, hi, pool.walkLevel, gfn)] = value;
-      t.advance(t.engine.profile.guestAccessNs);
-      return;
-    }
-    // The exit qualification says "present" when the entry grants any of R/W/X; an access-tracked
-    // SPTE grants none, so it faults as not present.
-    yield* handleEptViolation(t, vcpu, gfn, write, leaf && (lo & EPT_RWX) !== 0);
+    const r = cpuAccess(t, vcpu, gfn, write, value);
+    if (r === ACCESS_DONE) return;
+    yield* handleEptViolation(t, vcpu, gfn, write, r === VIOLATION_PRESENT);
   }
 }
