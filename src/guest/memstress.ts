@@ -106,7 +106,7 @@ function cpuAccess(t: SimThread, vcpu: KvmVcpu, gfn: number, write: boolean, val
   const lo = pool.lo[idx];
   const leaf = isShadowPresent(lo) && isLastSpte(lo, pool.walkLevel);
   if (leaf && (write ? lo & EPT_W : lo & EPT_R)) {
-    const hi = pool.hi[idx];
+    const hi = pool.hi.get(idx);
     if (spteAdEnabled(hi)) pool.lo[idx] = (lo | EPT_A | (write ? EPT_D : 0)) >>> 0;
     if (write) vcpu.kvm.host.mem.data[leafPfn(lo, hi, pool.walkLevel, gfn)] = value;
     t.advance(t.engine.profile.guestAccessNs);

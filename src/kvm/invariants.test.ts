@@ -56,7 +56,7 @@ function leafMap(vm: MemstressVm): Map<number, number> {
     if (isShadowPresent(lo) && isLastSpte(lo, level)) {
       const span = pagesPerLevel(level);
       const base = Math.floor(gfn / span) * span;
-      out.set(gfn, sptePfn(lo, mmu.pool.hi[idx]) + (gfn - base));
+      out.set(gfn, sptePfn(lo, mmu.pool.hi.get(idx)) + (gfn - base));
     }
     gfn++;
   }

@@ -4,11 +4,17 @@ import { cmpxchg64, fetchAndLo } from './atomic64.ts';
 describe('atomic64', () => {
   it('cmpxchg64 installs only over the expected value and leaves the word alone on failure', () => {
     const lo = new Uint32Array([5]);
-    const hi = new Uint32Array([0x80000000]);
+    const words = new Uint32Array([0x80000000]);
+    const hi = {
+      get: (i: number) => words[i],
+      set: (i: number, v: number) => {
+        words[i] = v;
+      },
+    };
     expect(cmpxchg64(lo, hi, 0, 5, 0, 7, 1)).toBe(false);
-    expect([lo[0], hi[0]]).toEqual([5, 0x80000000]);
+    expect([lo[0], words[0]]).toEqual([5, 0x80000000]);
     expect(cmpxchg64(lo, hi, 0, 5, 0x80000000, 7, 1)).toBe(true);
-    expect([lo[0], hi[0]]).toEqual([7, 1]);
+    expect([lo[0], words[0]]).toEqual([7, 1]);
   });
 
   it('fetchAndLo returns the old low word', () => {

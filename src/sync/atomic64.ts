@@ -1,23 +1,29 @@
 /**
- * Atomic operations on a 64-bit page-table word kept as two 32-bit words (`lo[i]`, `hi[i]`), as the
+ * Atomic operations on a 64-bit page-table word kept as two 32-bit words (`lo[i]`, `hi.get(i)`), as the
  * kernel's try_cmpxchg64 / xchg / fetch-and on SPTEs. A simulated operation never interleaves with
  * another thread's, so each is atomic by construction; what these helpers keep is the contract:
  * a cmpxchg that finds a different value fails and changes nothing.
  */
 
+/** The high words of a set of 64-bit words: read and written one at a time, however they are stored. */
+export interface HiWords {
+  get(i: number): number;
+  set(i: number, v: number): void;
+}
+
 /** try_cmpxchg64: installs (newLo, newHi) if the word still holds (oldLo, oldHi). */
 export function cmpxchg64(
   lo: Uint32Array,
-  hi: Uint32Array,
+  hi: HiWords,
   i: number,
   oldLo: number,
   oldHi: number,
   newLo: number,
   newHi: number,
 ): boolean {
-  if (lo[i] !== oldLo || hi[i] !== oldHi) return false;
+  if (lo[i] !== oldLo || hi.get(i) !== oldHi) return false;
   lo[i] = newLo;
-  hi[i] = newHi;
+  hi.set(i, newHi);
   return true;
 }
 

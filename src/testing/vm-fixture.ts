@@ -76,5 +76,5 @@ export function leafSpte(vm: MemstressVm, gfn: number): { lo: number; hi: number
   const idx = mmu.pool.walk(root.table, gfn);
   const lo = mmu.pool.lo[idx];
   if (!(lo & (1 << 11))) return null;
-  return { lo, hi: mmu.pool.hi[idx], level: mmu.pool.walkLevel };
+  return { lo, hi: mmu.pool.hi.get(idx), level: mmu.pool.walkLevel };
 }

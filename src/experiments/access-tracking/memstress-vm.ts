@@ -8,6 +8,7 @@ import { Pagemap } from '../../host/pagemap.ts';
 import { BYTES_PER_FRAME, CONTENT_BYTES_PER_FRAME } from '../../host/phys-mem.ts';
 import type { BackingKind, Vma } from '../../host/vma.ts';
 import { type AgingLock, Kvm } from '../../kvm/kvm.ts';
+import { HI_BYTES_PER_SPTE } from '../../kvm/x86/tdp-mmu/spte-hi-words.ts';
 import { MemoryMaxFile, memoryMaxPath } from '../../reclaim/memory-max.ts';
 import { MemoryReclaimFile, memoryReclaimPath } from '../../reclaim/memory-reclaim.ts';
 import { LRU_GEN_DEBUGFS, LRU_GEN_FULL_DEBUGFS, LruGenDebugfs } from '../../reclaim/mglru/debugfs.ts';
@@ -40,14 +41,16 @@ const HOST_HEADROOM_PAGES = 16384;
 export const BASE_BYTES = 96 * 1024 * 1024;
 
 /**
- * Bytes of simulated state per guest page: frame state, host PTE, SPTE, with MGLRU the frame's LRU
+ * Bytes of simulated state per guest page: frame state, host PTE, SPTE (low word and palette-coded
+ * high word), with MGLRU the frame's LRU
  * link (and for shmem its page cache and the content word files need).
  */
 export function bytesPerGuestPage(backing: BackingKind, lruGen = false): number {
   return (
     BYTES_PER_FRAME +
     4 +
-    8 +
+    4 +
+    HI_BYTES_PER_SPTE +
     (lruGen ? LRU_LINK_BYTES : 0) +
     (backing === 'shmem' ? 4 + CONTENT_BYTES_PER_FRAME : 0)
   );

@@ -1,4 +1,5 @@
 import { isShadowPresent, PT_PAGE_SIZE } from '../spte.ts';
+import { SpteHiWords } from './spte-hi-words.ts';
 
 /** Number of guest pages a leaf at `level` maps (KVM_PAGES_PER_HPAGE). */
 export function pagesPerLevel(level: number): number {
@@ -20,13 +21,13 @@ export function spteIndex(gfn: number, level: number): number {
 }
 
 /**
- * The TDP MMU's page-table pages (struct kvm_mmu_page) as one pool: SPTEs in two 32-bit word arrays,
- * 512 per table, and per-table metadata (level, base gfn, parent SPTE). A table index stands for the
+ * The TDP MMU's page-table pages (struct kvm_mmu_page) as one pool: SPTEs as two 32-bit words, 512 per
+ * table (the low words in an array, the high words in a per-table palette, see `SpteHiWords`), and per-table metadata (level, base gfn, parent SPTE). A table index stands for the
  * physical address of the page-table page: non-leaf SPTEs carry it in their pfn field.
  */
 export class SptePool {
   lo: Uint32Array;
-  hi: Uint32Array;
+  readonly hi: SpteHiWords;
   level: Int8Array;
   gfn: Float64Array;
   /** Index of the SPTE that points to this table (-1 for a root). */
@@ -40,7 +41,7 @@ export class SptePool {
 
   constructor(initialTables = 64) {
     this.lo = new Uint32Array(initialTables * 512);
-    this.hi = new Uint32Array(initialTables * 512);
+    this.hi = new SpteHiWords(initialTables);
     this.level = new Int8Array(initialTables);
     this.gfn = new Float64Array(initialTables);
     this.parent = new Int32Array(initialTables);
@@ -60,7 +61,7 @@ export class SptePool {
     }
     this.tables++;
     this.lo.fill(0, t * 512, t * 512 + 512);
-    this.hi.fill(nonpresentHi, t * 512, t * 512 + 512);
+    this.hi.reset(t, nonpresentHi);
     this.level[t] = level;
     this.gfn[t] = baseGfn;
     this.parent[t] = parent;
@@ -92,16 +93,19 @@ export class SptePool {
     }
   }
 
-  /** Table index a present non-leaf SPTE points to. */
+  /**
+   * Table index a present non-leaf SPTE points to. While the pool has fewer than 2^20 tables, an
+   * index fits in the low word's pfn field (bits 12-31), and the high word's pfn bits are zero.
+   */
   child(idx: number): number {
-    return (this.hi[idx] & 0xfffff) * 0x100000 + (this.lo[idx] >>> 12);
+    const lo = this.lo[idx] >>> 12;
+    return this.level.length <= 0x100000 ? lo : (this.hi.get(idx) & 0xfffff) * 0x100000 + lo;
   }
 
   private grow(n: number): void {
     const lo = new Uint32Array(n * 512);
     lo.set(this.lo);
-    const hi = new Uint32Array(n * 512);
-    hi.set(this.hi);
+    this.hi.grow(n);
     const level = new Int8Array(n);
     level.set(this.level);
     const gfn = new Float64Array(n);
@@ -109,7 +113,6 @@ export class SptePool {
     const parent = new Int32Array(n);
     parent.set(this.parent);
     this.lo = lo;
-    this.hi = hi;
     this.level = level;
     this.gfn = gfn;
     this.parent = parent;

@@ -99,7 +99,7 @@ export class TdpMmu {
       for (;;) {
         const idx = table * 512 + spteIndex(f.gfn, level);
         const oldLo = pool.lo[idx];
-        const oldHi = pool.hi[idx];
+        const oldHi = pool.hi.get(idx);
         t.advance(p.tdpWalkLevelNs);
         if (isFrozen(oldLo, oldHi)) return RET_PF_RETRY;
         if (level === f.goalLevel) {
@@ -166,7 +166,7 @@ export class TdpMmu {
         const idx = pool.walk(root.table, gfn);
         const level = pool.walkLevel;
         const oldLo = pool.lo[idx];
-        const oldHi = pool.hi[idx];
+        const oldHi = pool.hi.get(idx);
         t.advance(kvm.engine.profile.fastPageFaultNs);
         if (!isShadowPresent(oldLo) || !isLastSpte(oldLo, level)) return RET_PF_INVALID;
         if (write ? oldLo & EPT_W : oldLo & EPT_R) return RET_PF_SPURIOUS;
@@ -214,7 +214,7 @@ export class TdpMmu {
       t.advance(p.tdpWalkLevelNs);
       if (isShadowPresent(pool.lo[idx]) && isLastSpte(pool.lo[idx], level)) {
         pool.lo[idx] = NONPRESENT_LO;
-        pool.hi[idx] = NONPRESENT_HI;
+        pool.hi.set(idx, NONPRESENT_HI);
         t.advance(p.zapSpteNs);
         // handle_changed_spte: kvm_update_page_stats on the shared counter line.
         t.now = this.kvm.statPagesLine.rmw(t.now, t.cpu);
@@ -265,7 +265,7 @@ export class TdpMmu {
         const level = pool.walkLevel;
         t.advance(p.tdpWalkLevelNs * (5 - level));
         const lo = pool.lo[idx];
-        const hi = pool.hi[idx];
+        const hi = pool.hi.get(idx);
         const span = pagesPerLevel(level);
         const g = gfn;
         gfn = (Math.floor(gfn / span) + 1) * span;
@@ -295,7 +295,7 @@ export class TdpMmu {
           continue;
         }
         pool.lo[idx] = newLo;
-        pool.hi[idx] = newHi;
+        pool.hi.set(idx, newHi);
         kvm.stats.sptesAged++;
       }
       if (young && testOnly && bitmap === null) break;
