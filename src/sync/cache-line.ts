@@ -109,6 +109,8 @@ export class CacheLine {
     let i = 0;
     // Extra a pull pays for the RMWs already queued on the line when this one was issued.
     let extra = 0;
+    // Place of `at` in the sorted issue times, once a late RMW has looked it up.
+    let q = -1;
     if (n > 0 && at >= E[n - 1]) {
       // Common case: issued after every remembered RMW.
       i = n;
@@ -118,7 +120,12 @@ export class CacheLine {
     else {
       // Intervals are sorted and disjoint: find the first that ends after `at`.
       const lo = countUpTo(E, n, at);
-      if (this.sharerNs > 0) extra = this.queuedAt(lo, at) * this.sharerNs;
+      if (this.sharerNs > 0) {
+        // Queued: the RMWs from `lo` on (all end after `at`) that were issued by `at`. Those before
+        // `lo` ended by `at`, so were issued by then too: every RMW issued by `at`, less `lo`.
+        q = countUpTo(this.issuedSorted, n, at);
+        extra = (q - lo) * this.sharerNs;
+      }
       if (lo > 0) prev = C[lo - 1];
       i = this.findGap(lo, at, cpu, prev, extra);
       if (i < n) {
@@ -135,7 +142,7 @@ export class CacheLine {
     const transfer = prev !== cpu;
     const end = start + this.hop(prev, cpu) + (transfer ? extra : 0);
     if (transfer) this.transfers++;
-    this.insert(i, at, start, end, cpu);
+    this.insert(i, at, start, end, cpu, q);
     return end;
   }
 
@@ -189,15 +196,6 @@ export class CacheLine {
     return gap >= this.transferNs + extra && this.hop(prev, cpu) + extra <= gap;
   }
 
-  /**
-   * RMWs from index `lo` on that were issued by `at` (all of them end after it: still queued). Those
-   * before `lo` ended by `at`, so were issued by then too: the count is every remembered RMW issued
-   * by `at`, less `lo`.
-   */
-  private queuedAt(lo: number, at: number): number {
-    return countUpTo(this.issuedSorted, this.n, at) - lo;
-  }
-
   /** Recomputes every block's widest gap exactly from the records below `this.n`. */
   private summarize(): void {
     for (let b = 0; b <= CALENDAR >> BLOCK_SHIFT; b++) this.summarizeBlock(b);
@@ -243,8 +241,11 @@ export class CacheLine {
     Q.set(F.subarray(0, head));
   }
 
-  /** Puts an RMW record at index `i`, moving the later ones up; forgets the oldest when full. */
-  private insert(i: number, at: number, start: number, end: number, cpu: number): void {
+  /**
+   * Puts an RMW record at index `i`, moving the later ones up; forgets the oldest when full. `q` is
+   * how many remembered RMWs were issued by `at` if known, else -1.
+   */
+  private insert(i: number, at: number, start: number, end: number, cpu: number, q: number): void {
     const I = this.issued;
     const S = this.starts;
     const E = this.ends;
@@ -270,9 +271,9 @@ export class CacheLine {
     if (n === 0 || Q[n - 1] <= at) Q[n] = at;
     else {
       // A late issue can land dozens of places back: find its place and move the rest at once.
-      const q = countUpTo(Q, n, at);
-      Q.copyWithin(q + 1, q, n);
-      Q[q] = at;
+      const p = q >= 0 ? q : countUpTo(Q, n, at);
+      Q.copyWithin(p + 1, p, n);
+      Q[p] = at;
     }
     // Block summaries: the new gaps join their block (a split gap only narrows, so a summary stays
     // an upper bound), and each later block gains the record that moved up into it. Exact again
