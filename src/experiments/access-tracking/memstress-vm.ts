@@ -42,8 +42,8 @@ export const BASE_BYTES = 96 * 1024 * 1024;
 
 /**
  * Bytes of simulated state per guest page: frame state, host PTE, SPTE (low word and palette-coded
- * high word), with MGLRU the frame's LRU
- * link (and for shmem its page cache and the content word files need).
+ * high word), with MGLRU the frame's LRU link (and for shmem its page cache and the content word
+ * files need).
  */
 export function bytesPerGuestPage(backing: BackingKind, lruGen = false): number {
   return (

@@ -21,9 +21,10 @@ export function spteIndex(gfn: number, level: number): number {
 }
 
 /**
- * The TDP MMU's page-table pages (struct kvm_mmu_page) as one pool: SPTEs as two 32-bit words, 512 per
- * table (the low words in an array, the high words in a per-table palette, see `SpteHiWords`), and per-table metadata (level, base gfn, parent SPTE). A table index stands for the
- * physical address of the page-table page: non-leaf SPTEs carry it in their pfn field.
+ * The TDP MMU's page-table pages (struct kvm_mmu_page) as one pool: SPTEs as two 32-bit words, 512
+ * per table (the low words in an array, the high words coded per table, see `SpteHiWords`), and
+ * per-table metadata (level, base gfn, parent SPTE). A table index stands for the physical address
+ * of the page-table page: non-leaf SPTEs carry it in their pfn field.
  */
 export class SptePool {
   lo: Uint32Array;
