@@ -47,6 +47,19 @@ describe('SpteHiWords', () => {
     expect(w.get(3)).toBe(5);
   });
 
+  it('keeps a table in full rather than compact it for fewer than four free words', () => {
+    const w = new SpteHiWords(1);
+    w.reset(0, 0);
+    // 15 more distinct words fill the palette; two of them die, so 14 are live.
+    for (let k = 1; k < PALETTE; k++) w.set(k, k);
+    w.set(1, 0);
+    w.set(2, 0);
+    const palettized = w.byteLength;
+    w.set(20, 0x99);
+    expect(w.byteLength).toBe(palettized + 4 * 512 * 4);
+    expect([w.get(1), w.get(3), w.get(15), w.get(20), w.get(21)]).toEqual([0, 3, 15, 0x99, 0]);
+  });
+
   it('grow keeps every table word', () => {
     const w = new SpteHiWords(1);
     w.reset(0, 9);

@@ -6,6 +6,11 @@ const ENTRIES = 512;
 export const PALETTE = 16;
 /** Code of an SPTE whose table keeps its high words in full. */
 const WIDE = 255;
+/**
+ * Palette words a compaction must free, or the table keeps its words in full instead: a table whose
+ * distinct words churn near PALETTE would otherwise scan its 512 codes for every new word.
+ */
+const MIN_FREED = 4;
 /** Bytes per SPTE of high words while its table's palette suffices: its code and 1/512 of the table's. */
 export const HI_BYTES_PER_SPTE = 1 + (PALETTE * 4 + 1 + 4) / ENTRIES;
 
@@ -16,10 +21,10 @@ export const HI_BYTES_PER_SPTE = 1 + (PALETTE * 4 + 1 + 4) / ENTRIES;
  * every 4 GiB of host memory, and bits 52-63 are software bits (host-/MMU-writable, A/D disabled,
  * the saved R/X of an access-tracked SPTE, suppress-#VE of a non-present one) that most SPTEs share.
  * So each SPTE keeps a one-byte code into its table's palette of up to PALETTE words. A table that
- * needs more distinct words than that, after dropping the ones no SPTE uses any more, keeps all 512
- * in full, so every value stays representable. This is storage only: readers and writers see
- * plain 32-bit words through `get` and `set`, as if the high words were an array; the palette saves
- * 3 of the 8 bytes of an SPTE.
+ * needs more distinct words than that, after dropping the ones no SPTE uses any more (or that would
+ * free fewer than MIN_FREED), keeps all 512 in full, so every value stays representable. This is
+ * storage only: readers and writers see plain 32-bit words through `get` and `set`, as if the high
+ * words were an array; the palette saves 3 of the 8 bytes of an SPTE.
  */
 export class SpteHiWords implements HiWords {
   /** Per SPTE: its word's index in its table's palette, or WIDE. */
@@ -119,14 +124,16 @@ export class SpteHiWords implements HiWords {
 
   /**
    * Drops the palette words of `table` that no SPTE but `except` (about to change) uses. Returns
-   * false if every entry is still in use.
+   * false, changing nothing, if that would free fewer than MIN_FREED.
    */
   private compact(table: number, except: number): boolean {
     const code = this.code;
     const start = table * ENTRIES;
     let live = 0;
     for (let j = start; j < start + ENTRIES; j++) if (j !== except) live |= 1 << code[j];
-    if (live === (1 << PALETTE) - 1) return false;
+    let used = 0;
+    for (let k = 0; k < PALETTE; k++) if (live & (1 << k)) used++;
+    if (PALETTE - used < MIN_FREED) return false;
     const P = this.palette;
     const base = table * PALETTE;
     const remap = new Uint8Array(PALETTE);
