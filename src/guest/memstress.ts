@@ -1,5 +1,13 @@
 import type { KvmVcpu } from '../kvm/vcpu.ts';
-import { handleEptViolation, takeKick } from '../kvm/vcpu.ts';
+import {
+  EPT_DONE,
+  EPT_SLOW,
+  handleEptViolation,
+  handleEptViolationNext,
+  handleEptViolationStart,
+  takeKick,
+} from '../kvm/vcpu.ts';
+import { kvmTdpMmuPageFaultSlow } from '../kvm/x86/mmu.ts';
 import {
   EPT_A,
   EPT_D,
@@ -76,12 +84,17 @@ export function* memstressGuestPass(
     const gfn = baseGfn + page * pagesPerGuestPage;
     if (write) stats.writes++;
     else stats.reads++;
-    // guestAccess's loop, inline: one generator less between the engine and the fault path.
+    // guestAccess's loop and handleEptViolation's, inline: the engine resumes this generator
+    // directly at every sync point of the fault path, and a fault creates no generator.
     for (;;) {
       if (t.now > t.limit) yield;
       const r = cpuAccess(t, vcpu, gfn, write, MEMSTRESS_WRITE_VALUE);
       if (r === ACCESS_DONE) break;
-      yield* handleEptViolation(t, vcpu, gfn, write, r === VIOLATION_PRESENT);
+      for (let s = handleEptViolationStart(t, vcpu, gfn, write, r === VIOLATION_PRESENT); s !== EPT_DONE; ) {
+        if (s === EPT_SLOW) yield* kvmTdpMmuPageFaultSlow(t, vcpu, vcpu.fault);
+        else if (t.now > t.limit) yield;
+        s = handleEptViolationNext(t, vcpu);
+      }
     }
   }
 }

@@ -1,6 +1,13 @@
 import type { SimThread } from '../sim/thread.ts';
 import type { Kvm } from './kvm.ts';
-import { kvmTdpMmuPageFault } from './x86/mmu.ts';
+import {
+  FAULT_DONE,
+  FAULT_SLOW,
+  KvmPageFault,
+  kvmTdpMmuPageFaultBegin,
+  kvmTdpMmuPageFaultMap,
+  kvmTdpMmuPageFaultSlow,
+} from './x86/mmu.ts';
 import type { TdpRoot } from './x86/tdp-mmu/tdp-mmu.ts';
 
 /** struct kvm_vcpu: its id, the host thread that runs it and its TDP root. */
@@ -14,12 +21,27 @@ export class KvmVcpu {
   root: TdpRoot | null = null;
   /** VM exits taken. */
   exits = 0;
+  /** The EPT violation being handled (reused: one at a time). */
+  readonly fault = new KvmPageFault();
 
   constructor(
     readonly kvm: Kvm,
     readonly id: number,
   ) {}
 }
+
+// What the caller of `handleEptViolationStart`/`...Next` does before calling `...Next` again.
+/** The violation is handled and the vCPU is back in guest mode. */
+export const EPT_DONE = 0;
+/** A sync point: `if (t.mustSync()) yield;`. */
+export const EPT_SYNC = 1;
+/** `yield* kvmTdpMmuPageFaultSlow(t, vcpu, vcpu.fault)`. */
+export const EPT_SLOW = 2;
+
+/** `KvmPageFault.phase`: what `handleEptViolationNext` does next. */
+const AFTER_EXIT = 0;
+const AFTER_SLOW = 1;
+const BEFORE_LOCK = 2;
 
 /**
  * An EPT violation taken in guest mode: VM exit, kvm->srcu held while the fault is handled
@@ -32,8 +54,27 @@ export function* handleEptViolation(
   write: boolean,
   present: boolean,
 ): Generator<void, void, void> {
+  for (let s = handleEptViolationStart(t, vcpu, gfn, write, present); s !== EPT_DONE; ) {
+    if (s === EPT_SLOW) yield* kvmTdpMmuPageFaultSlow(t, vcpu, vcpu.fault);
+    else if (t.mustSync()) yield;
+    s = handleEptViolationNext(t, vcpu);
+  }
+}
+
+/**
+ * `handleEptViolation` as plain steps, for a hot guest loop that would otherwise create two
+ * generators per fault and resume them through `yield*` at each sync point: the VM exit. Returns
+ * EPT_SYNC; the caller then calls `handleEptViolationNext` until it returns EPT_DONE, doing what
+ * each result says in between (the loop in `handleEptViolation`).
+ */
+export function handleEptViolationStart(
+  t: SimThread,
+  vcpu: KvmVcpu,
+  gfn: number,
+  write: boolean,
+  present: boolean,
+): number {
   const kvm = vcpu.kvm;
-  const p = kvm.engine.profile;
   vcpu.inGuest = false;
   t.exitGuest();
   vcpu.exits++;
@@ -41,14 +82,35 @@ export function* handleEptViolation(
   const tr = kvm.engine.trace;
   if (tr !== null)
     tr.emit(t.now, t.name, 'ept_violation', `gfn=0x${gfn.toString(16)} ${write ? 'write' : 'read'}`);
-  t.advance(t.jittered(p.vmExitNs));
-  if (t.mustSync()) yield;
-  kvm.srcu.readLock(t);
-  yield* kvmTdpMmuPageFault(t, vcpu, gfn, write, present);
+  t.advance(t.jittered(kvm.engine.profile.vmExitNs));
+  const f = vcpu.fault;
+  f.gfn = gfn;
+  f.write = write;
+  f.present = present;
+  f.phase = AFTER_EXIT;
+  return EPT_SYNC;
+}
+
+/** The next step of `handleEptViolation` (see `handleEptViolationStart`). */
+export function handleEptViolationNext(t: SimThread, vcpu: KvmVcpu): number {
+  const kvm = vcpu.kvm;
+  const f = vcpu.fault;
+  if (f.phase === AFTER_EXIT) {
+    kvm.srcu.readLock(t);
+    const s = kvmTdpMmuPageFaultBegin(t, vcpu, f);
+    if (s !== FAULT_DONE) {
+      f.phase = s === FAULT_SLOW ? AFTER_SLOW : BEFORE_LOCK;
+      return s === FAULT_SLOW ? EPT_SLOW : EPT_SYNC;
+    }
+  } else if (f.phase === AFTER_SLOW) {
+    f.phase = BEFORE_LOCK;
+    return EPT_SYNC;
+  } else kvmTdpMmuPageFaultMap(t, vcpu, f);
   kvm.srcu.readUnlock(t);
-  t.advance(t.jittered(p.vmEntryNs));
+  t.advance(t.jittered(kvm.engine.profile.vmEntryNs));
   vcpu.inGuest = true;
   t.enterGuest();
+  return EPT_DONE;
 }
 
 /** An IPI (remote TLB flush) received in guest mode: the exit and re-entry it cost. */

@@ -33,40 +33,86 @@ export function kvmMmuMaxMappingLevel(kvm: Kvm, slot: KvmMemorySlot, gfn: number
 }
 
 /**
- * kvm_tdp_mmu_page_fault (arch/x86/kvm/mmu/mmu.c) for an EPT violation on `gfn`:
- * fast_page_fault first when it can help (A/D off, or a write to a present SPTE); then snapshot
- * mmu_invalidate_seq, fault the pfn in, take mmu_lock for read, drop a stale fault
- * (is_page_fault_stale), map, release the page (marking the folio accessed, and dirty when mapped
- * writable) and unlock. The caller holds kvm->srcu. Between fault-in and mmu_lock other threads run
- * (a sync point), so an invalidation can make the fault stale there, as in the kernel.
+ * struct kvm_page_fault (arch/x86/kvm/mmu/mmu_internal.h): one vCPU's fault in flight. A vCPU has
+ * one and reuses it, since it handles one fault at a time; it also carries the fault's place in
+ * `handleEptViolation`'s steps.
  */
-export function* kvmTdpMmuPageFault(
-  t: SimThread,
-  vcpu: KvmVcpu,
-  gfn: number,
-  write: boolean,
-  present: boolean,
-): Gen<number> {
+export class KvmPageFault implements TdpFault {
+  gfn = 0;
+  write = false;
+  /** The exit qualification said the SPTE was present (it granted some access). */
+  present = false;
+  slot: KvmMemorySlot | null = null;
+  /** mmu_invalidate_seq when the fault started (fault->mmu_seq). */
+  mmuSeq = 0;
+  /** kvm_follow_pfn's result: the host page and whether it may be mapped writable. */
+  readonly hostPfn: FollowPfn = { pfn: 0, writable: false };
+  /** The pfn to map, aligned down to `goalLevel` (kvm_mmu_hugepage_adjust). */
+  pfn = 0;
+  goalLevel = 1;
+  mapWritable = false;
+  /** The fault's RET_PF_* once it is done. */
+  ret = RET_PF_INVALID;
+  /** Where `handleEptViolation`'s steps are (see vcpu.ts). */
+  phase = 0;
+}
+
+/** kvm_tdp_mmu_page_fault stopped before taking mmu_lock: other threads go first, then `...Map`. */
+export const FAULT_MAP = 0;
+/** The fault is done (fast path, spurious or stale); `KvmPageFault.ret` says how. */
+export const FAULT_DONE = 1;
+/** The fault must wait or reclaim before fault-in: run `kvmTdpMmuPageFaultSlow`, then `...Map`. */
+export const FAULT_SLOW = 2;
+
+/**
+ * kvm_tdp_mmu_page_fault (arch/x86/kvm/mmu/mmu.c) for an EPT violation, up to mmu_lock:
+ * fast_page_fault first when it can help (A/D off, or a write to a present SPTE); then snapshot
+ * mmu_invalidate_seq and fault the pfn in. The caller holds kvm->srcu. Between fault-in and
+ * mmu_lock other threads run (a sync point), so an invalidation can make the fault stale there, as
+ * in the kernel. The fault is split at that point into plain functions, so the hot path needs no
+ * generator of its own; the rare waits before fault-in are `kvmTdpMmuPageFaultSlow`.
+ */
+export function kvmTdpMmuPageFaultBegin(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault): number {
   const kvm = vcpu.kvm;
-  const p = kvm.engine.profile;
   const mmu = kvm.mmu;
   const root = vcpu.root!;
-  t.advance(t.jittered(p.kvmFaultEntryNs));
-  if (present ? write : !mmu.adEnabled) {
-    const r = mmu.fastPageFault(t, root, gfn, write);
+  const gfn = f.gfn;
+  t.advance(t.jittered(kvm.engine.profile.kvmFaultEntryNs));
+  if (f.present ? f.write : !mmu.adEnabled) {
+    const r = mmu.fastPageFault(t, root, gfn, f.write);
     if (r !== RET_PF_INVALID) {
       if (r === RET_PF_FIXED) kvm.stats.fastPageFaults++;
       else kvm.stats.faultsSpurious++;
-      return r;
+      f.ret = r;
+      return FAULT_DONE;
     }
   }
   const slot = kvm.memslots(root.asId).gfnToMemslot(gfn);
   if (slot === null) throw new Error(`gfn 0x${gfn.toString(16)} has no memslot (MMIO is not modelled yet)`);
-  const seq = kvm.mmuInvalidateSeq;
-  if (kvm.mmuInvalidateRetryGfnUnsafe(seq, gfn)) {
+  f.slot = slot;
+  f.mmuSeq = kvm.mmuInvalidateSeq;
+  if (kvm.mmuInvalidateRetryGfnUnsafe(f.mmuSeq, gfn)) {
     kvm.stats.faultRetries++;
-    return RET_PF_RETRY;
+    f.ret = RET_PF_RETRY;
+    return FAULT_DONE;
   }
+  const memcg = kvm.mm.memcg;
+  if (
+    (memcg.pages + 1 > memcg.max && kvm.host.memcgReclaim !== null) ||
+    kvm.host.allocSlowpath !== null ||
+    kvm.mm.ptl.anyBusy(t)
+  )
+    return FAULT_SLOW;
+  faultIn(t, kvm, f);
+  return FAULT_MAP;
+}
+
+/**
+ * The waits `kvmTdpMmuPageFaultBegin` left to a generator, then fault-in: direct reclaim at the
+ * memcg's limit, the page allocator's slow path, a PTE table held by an aging walker.
+ */
+export function* kvmTdpMmuPageFaultSlow(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault): Gen<void> {
+  const kvm = vcpu.kvm;
   // mem_cgroup_charge of the page the fault may allocate: at memory.max, reclaim directly first. (The
   // host fault path is synchronous in the model, so the charge is checked before fault-in.)
   const memcg = kvm.mm.memcg;
@@ -81,26 +127,43 @@ export function* kvmTdpMmuPageFault(
   if (kvm.host.allocSlowpath !== null) yield* kvm.host.allocSlowpath(t);
   // A host fault in kvm_follow_pfn locks the PTE table (do_anonymous_page): spin while an aging
   // walker holds it.
-  if (kvm.mm.ptl.anyBusy(t)) yield* waitForPteTable(t, kvm.mm, gfnToHvaMemslot(slot, gfn), write);
-  const fp: FollowPfn = { pfn: 0, writable: false };
-  kvmFollowPfn(t, kvm, slot, gfn, write, fp);
-  if (fp.pfn < 0) throw new Error(`kvm_follow_pfn failed for gfn 0x${gfn.toString(16)} (${fp.pfn})`);
-  if (t.mustSync()) yield;
+  if (kvm.mm.ptl.anyBusy(t)) yield* waitForPteTable(t, kvm.mm, gfnToHvaMemslot(f.slot!, f.gfn), f.write);
+  faultIn(t, kvm, f);
+}
+
+/** kvm_follow_pfn for the fault (__kvm_mmu_faultin_pfn). */
+function faultIn(t: SimThread, kvm: Kvm, f: KvmPageFault): void {
+  const fp = f.hostPfn;
+  kvmFollowPfn(t, kvm, f.slot!, f.gfn, f.write, fp);
+  if (fp.pfn < 0) throw new Error(`kvm_follow_pfn failed for gfn 0x${f.gfn.toString(16)} (${fp.pfn})`);
+}
+
+/**
+ * The rest of kvm_tdp_mmu_page_fault, once the thread is the earliest again: take mmu_lock for
+ * read, drop a stale fault (is_page_fault_stale), map, release the page (marking the folio
+ * accessed, and dirty when mapped writable) and unlock. Returns the RET_PF_* (also in `f.ret`).
+ */
+export function kvmTdpMmuPageFaultMap(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault): number {
+  const kvm = vcpu.kvm;
+  const fp = f.hostPfn;
+  const gfn = f.gfn;
   kvm.mmuLock.readLock(t);
   let r: number;
-  if (kvm.mmuInvalidateRetryGfn(seq, gfn)) r = RET_PF_RETRY;
+  if (kvm.mmuInvalidateRetryGfn(f.mmuSeq, gfn)) r = RET_PF_RETRY;
   else {
     // kvm_mmu_hugepage_adjust: map at the host level, with the pfn aligned down to it.
-    const goal = kvmMmuMaxMappingLevel(kvm, slot, gfn);
-    const pfn = goal > 1 ? fp.pfn - (gfn % 512) : fp.pfn;
-    const fault: TdpFault = { gfn, pfn, goalLevel: goal, write, mapWritable: fp.writable };
-    r = mmu.map(t, root, fault);
+    const goal = kvmMmuMaxMappingLevel(kvm, f.slot!, gfn);
+    f.goalLevel = goal;
+    f.pfn = goal > 1 ? fp.pfn - (gfn % 512) : fp.pfn;
+    f.mapWritable = fp.writable;
+    r = kvm.mmu.map(t, vcpu.root!, f);
   }
   if (r !== RET_PF_RETRY) kvmReleaseFaultinPage(t, kvm, fp.pfn, fp.writable);
   kvm.mmuLock.readUnlock(t);
   if (r === RET_PF_RETRY) kvm.stats.faultRetries++;
   else if (r === RET_PF_SPURIOUS) kvm.stats.faultsSpurious++;
   else kvm.stats.faultsFixed++;
+  f.ret = r;
   return r;
 }
 
