@@ -50,7 +50,7 @@ export {
 } from './experiments/validate.ts';
 export { errnoName } from './fs/errno.ts';
 export { type SimFile, Vfs } from './fs/vfs.ts';
-export { pteTableOf, waitForPteTable } from './host/gup.ts';
+export { pteTableMustWait, pteTableOf, waitForPteTable } from './host/gup.ts';
 export { Host, type HostOptions, OomKill } from './host/host.ts';
 export { FolioList, LRU_LINK_BYTES, LruLinks } from './host/lru-list.ts';
 export { MemoryBandwidth } from './host/mem-bandwidth.ts';

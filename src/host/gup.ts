@@ -62,17 +62,19 @@ export function pteTableOf(mm: Mm, hva: number): number {
  * walker scanning the table), or until the recorded end of a hold the fault's time falls in.
  * The test is made at the fault's time without a sync point first, unless the table is busy: a
  * hold taken later in the run at an earlier time is missed, a window of one fault's entry path.
+ * This is the plain part: it returns true when the fault must go on in `waitForPteTable` (the table
+ * is held now, or a recorded hold was waited out), false when it may fault in now.
  */
-export function* waitForPteTable(
-  t: SimThread,
-  mm: Mm,
-  hva: number,
-  write: boolean,
-): Generator<void, void, void> {
-  if (!mm.ptl.anyBusy(t)) return;
+export function pteTableMustWait(t: SimThread, mm: Mm, hva: number, write: boolean): boolean {
+  if (!mm.ptl.anyBusy(t)) return false;
   const table = pteTableOf(mm, hva);
-  if (table < 0 || followPteLockless(mm, hva, write) >= 0) return;
-  if (!mm.ptl.heldByOther(t, table) && mm.ptl.waitRecorded(t, table) === 0) return;
+  if (table < 0 || followPteLockless(mm, hva, write) >= 0) return false;
+  return mm.ptl.heldByOther(t, table) || mm.ptl.waitRecorded(t, table) !== 0;
+}
+
+/** The rest of the wait for `hva`'s PTE table once `pteTableMustWait` returned true. */
+export function* waitForPteTable(t: SimThread, mm: Mm, hva: number): Generator<void, void, void> {
+  const table = pteTableOf(mm, hva);
   if (t.mustSync()) yield;
   while (mm.ptl.heldByOther(t, table)) yield mm.ptl.wait(t, table);
   mm.ptl.waitRecorded(t, table);

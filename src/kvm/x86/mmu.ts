@@ -1,4 +1,4 @@
-import { hostLeafLevel, waitForPteTable } from '../../host/gup.ts';
+import { hostLeafLevel, pteTableMustWait, waitForPteTable } from '../../host/gup.ts';
 import { PG_DIRTY, PG_IDLE, PG_REFERENCED, PG_TAIL } from '../../host/page-flags.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { type FollowPfn, kvmFollowPfn } from '../follow-pfn.ts';
@@ -51,6 +51,8 @@ export class KvmPageFault implements TdpFault {
   pfn = 0;
   goalLevel = 1;
   mapWritable = false;
+  /** Direct reclaim or the allocator's slow path must run before fault-in. */
+  reclaimFirst = false;
   /** The fault's RET_PF_* once it is done. */
   ret = RET_PF_INVALID;
   /** Where `handleEptViolation`'s steps are (see vcpu.ts). */
@@ -96,23 +98,34 @@ export function kvmTdpMmuPageFaultBegin(t: SimThread, vcpu: KvmVcpu, f: KvmPageF
     f.ret = RET_PF_RETRY;
     return FAULT_DONE;
   }
+  // Waits before fault-in go to the generator: reclaim (see reclaimBeforeFaultIn), and the PTE
+  // table's lock that a host fault in kvm_follow_pfn takes (do_anonymous_page) while an aging walker
+  // holds it.
   const memcg = kvm.mm.memcg;
-  if (
-    (memcg.pages + 1 > memcg.max && kvm.host.memcgReclaim !== null) ||
-    kvm.host.allocSlowpath !== null ||
-    kvm.mm.ptl.anyBusy(t)
-  )
-    return FAULT_SLOW;
+  f.reclaimFirst =
+    (memcg.pages + 1 > memcg.max && kvm.host.memcgReclaim !== null) || kvm.host.allocSlowpath !== null;
+  if (f.reclaimFirst || pteTableMustWait(t, kvm.mm, gfnToHvaMemslot(slot, gfn), f.write)) return FAULT_SLOW;
   faultIn(t, kvm, f);
   return FAULT_MAP;
 }
 
 /**
  * The waits `kvmTdpMmuPageFaultBegin` left to a generator, then fault-in: direct reclaim at the
- * memcg's limit, the page allocator's slow path, a PTE table held by an aging walker.
+ * memcg's limit and the page allocator's slow path if `f.reclaimFirst`, then the wait for a PTE
+ * table held by an aging walker if there is one (Begin found one when it did not need reclaim).
  */
 export function* kvmTdpMmuPageFaultSlow(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault): Gen<void> {
   const kvm = vcpu.kvm;
+  const hva = gfnToHvaMemslot(f.slot!, f.gfn);
+  if (f.reclaimFirst) {
+    yield* reclaimBeforeFaultIn(t, kvm);
+    if (pteTableMustWait(t, kvm.mm, hva, f.write)) yield* waitForPteTable(t, kvm.mm, hva);
+  } else yield* waitForPteTable(t, kvm.mm, hva);
+  faultIn(t, kvm, f);
+}
+
+/** Direct reclaim at the memcg's limit and the page allocator's slow path, before fault-in. */
+function* reclaimBeforeFaultIn(t: SimThread, kvm: Kvm): Gen<void> {
   // mem_cgroup_charge of the page the fault may allocate: at memory.max, reclaim directly first. (The
   // host fault path is synchronous in the model, so the charge is checked before fault-in.)
   const memcg = kvm.mm.memcg;
@@ -125,10 +138,6 @@ export function* kvmTdpMmuPageFaultSlow(t: SimThread, vcpu: KvmVcpu, f: KvmPageF
   }
   // The page allocation's slow path (global reclaim), checked before fault-in for the same reason.
   if (kvm.host.allocSlowpath !== null) yield* kvm.host.allocSlowpath(t);
-  // A host fault in kvm_follow_pfn locks the PTE table (do_anonymous_page): spin while an aging
-  // walker holds it.
-  if (kvm.mm.ptl.anyBusy(t)) yield* waitForPteTable(t, kvm.mm, gfnToHvaMemslot(f.slot!, f.gfn), f.write);
-  faultIn(t, kvm, f);
 }
 
 /** kvm_follow_pfn for the fault (__kvm_mmu_faultin_pfn). */
