@@ -11,6 +11,8 @@ export const KEEP = 256;
 /** Records per block of the calendar's summaries (a bound on the widest gap in each block). */
 const BLOCK_SHIFT = 4;
 const BLOCK_MASK = (1 << BLOCK_SHIFT) - 1;
+/** Fewer sorted issue times than this are moved up by a loop (copyWithin has a fixed cost). */
+const MOVE_BY_LOOP = 32;
 
 /** How many of the first `count` values of the sorted `a` are at most `x` (binary search). */
 function countUpTo(a: Float64Array, count: number, x: number): number {
@@ -112,10 +114,14 @@ export class CacheLine {
     // Place of `at` in the sorted issue times, once a late RMW has looked it up.
     let q = -1;
     if (n > 0 && at >= E[n - 1]) {
-      // Common case: issued after every remembered RMW.
-      i = n;
+      // Common case: issued after every remembered RMW, so it starts when issued.
       prev = C[n - 1];
-      if (at - E[n - 1] >= this.transferNs) this.tailFrom = n;
+      const gap = at - E[n - 1];
+      if (gap >= this.transferNs) this.tailFrom = n;
+      const end = at + this.hop(prev, cpu);
+      if (prev !== cpu) this.transfers++;
+      this.append(at, end, gap, cpu);
+      return end;
     } else if (n === 0) this.tailFrom = 0;
     else {
       // Intervals are sorted and disjoint: find the first that ends after `at`.
@@ -241,6 +247,56 @@ export class CacheLine {
     Q.set(F.subarray(0, head));
   }
 
+  /** `insert` at the end, for an RMW that started when issued, `gap` after the last one. */
+  private append(at: number, end: number, gap: number, cpu: number): void {
+    const n = this.n;
+    this.issued[n] = at;
+    this.starts[n] = at;
+    this.ends[n] = end;
+    this.cpus[n] = cpu;
+    this.gaps[n] = gap;
+    this.n = n + 1;
+    if (this.issuedSorted[n - 1] <= at) this.issuedSorted[n] = at;
+    else this.insertIssued(n, at, -1);
+    const b = n >> BLOCK_SHIFT;
+    if ((n & BLOCK_MASK) === 0 || gap > this.blockGap[b]) this.blockGap[b] = gap;
+    if (cpu >= this.cpuEnd.length) this.growCpuEnd(cpu);
+    if (end > this.cpuEnd[cpu]) this.cpuEnd[cpu] = end;
+    if (n + 1 === CALENDAR) this.compact();
+  }
+
+  /** Puts issue time `at` into the first `n` sorted ones, at place `q` if known (else -1). */
+  private insertIssued(n: number, at: number, q: number): void {
+    const Q = this.issuedSorted;
+    // A late issue can land dozens of places back: find its place and move the rest at once.
+    const p = q >= 0 ? q : countUpTo(Q, n, at);
+    if (n - p < MOVE_BY_LOOP) for (let k = n; k > p; k--) Q[k] = Q[k - 1];
+    else Q.copyWithin(p + 1, p, n);
+    Q[p] = at;
+  }
+
+  private growCpuEnd(cpu: number): void {
+    const grown = new Float64Array(Math.max(cpu + 1, this.cpuEnd.length * 2));
+    grown.set(this.cpuEnd);
+    this.cpuEnd = grown;
+  }
+
+  /** Forgets all but the newest KEEP RMWs (one that would land before them is not placed exactly). */
+  private compact(): void {
+    const drop = CALENDAR - KEEP;
+    this.oldestOwner = this.cpus[drop - 1];
+    this.forgetIssued(drop);
+    this.issued.copyWithin(0, drop);
+    this.starts.copyWithin(0, drop);
+    this.ends.copyWithin(0, drop);
+    this.cpus.copyWithin(0, drop);
+    this.gaps.copyWithin(0, drop);
+    this.gaps[0] = 0;
+    this.n = KEEP;
+    this.summarize();
+    this.tailFrom = Math.max(0, this.tailFrom - drop);
+  }
+
   /**
    * Puts an RMW record at index `i`, moving the later ones up; forgets the oldest when full. `q` is
    * how many remembered RMWs were issued by `at` if known, else -1.
@@ -267,14 +323,8 @@ export class CacheLine {
     if (i < n) G[i + 1] = S[i + 1] - end;
     this.n = n + 1;
     // The issue time joins the sorted list (usually at or near its end: RMWs are issued in order).
-    const Q = this.issuedSorted;
-    if (n === 0 || Q[n - 1] <= at) Q[n] = at;
-    else {
-      // A late issue can land dozens of places back: find its place and move the rest at once.
-      const p = q >= 0 ? q : countUpTo(Q, n, at);
-      Q.copyWithin(p + 1, p, n);
-      Q[p] = at;
-    }
+    if (n === 0 || this.issuedSorted[n - 1] <= at) this.issuedSorted[n] = at;
+    else this.insertIssued(n, at, q);
     // Block summaries: the new gaps join their block (a split gap only narrows, so a summary stays
     // an upper bound), and each later block gains the record that moved up into it. Exact again
     // when the calendar is compacted.
@@ -282,26 +332,8 @@ export class CacheLine {
     if (i < n) this.note((i + 1) >> BLOCK_SHIFT, i + 1, false);
     for (let b = (i >> BLOCK_SHIFT) + 1, last = n >> BLOCK_SHIFT; b <= last; b++)
       this.note(b, b << BLOCK_SHIFT, b << BLOCK_SHIFT === n);
-    if (cpu >= this.cpuEnd.length) {
-      const grown = new Float64Array(Math.max(cpu + 1, this.cpuEnd.length * 2));
-      grown.set(this.cpuEnd);
-      this.cpuEnd = grown;
-    }
+    if (cpu >= this.cpuEnd.length) this.growCpuEnd(cpu);
     if (end > this.cpuEnd[cpu]) this.cpuEnd[cpu] = end;
-    if (n + 1 === CALENDAR) {
-      // Forget all but the newest RMWs (one that would land before them is not placed exactly).
-      const drop = CALENDAR - KEEP;
-      this.oldestOwner = C[drop - 1];
-      this.forgetIssued(drop);
-      I.copyWithin(0, drop);
-      S.copyWithin(0, drop);
-      E.copyWithin(0, drop);
-      C.copyWithin(0, drop);
-      G.copyWithin(0, drop);
-      G[0] = 0;
-      this.n = KEEP;
-      this.summarize();
-      this.tailFrom = Math.max(0, this.tailFrom - drop);
-    }
+    if (n + 1 === CALENDAR) this.compact();
   }
 }
