@@ -61,7 +61,7 @@ export class CacheLine {
   private readonly gaps = new Float64Array(CALENDAR + 1);
   /** Per block of BLOCK records: at least its widest gap (exact after a compaction). */
   private readonly blockGap = new Float64Array((CALENDAR >> BLOCK_SHIFT) + 1);
-  /** The issue times of the remembered RMWs, sorted. */
+  /** The issue times of the remembered RMWs, sorted (kept only when queued sharers cost extra). */
   private readonly issuedSorted = new Float64Array(CALENDAR + 1);
   /** Room to sort issue times in when the calendar is compacted. */
   private readonly scratch = new Float64Array(CALENDAR + 1);
@@ -256,8 +256,10 @@ export class CacheLine {
     this.cpus[n] = cpu;
     this.gaps[n] = gap;
     this.n = n + 1;
-    if (this.issuedSorted[n - 1] <= at) this.issuedSorted[n] = at;
-    else this.insertIssued(n, at, -1);
+    if (this.sharerNs > 0) {
+      if (this.issuedSorted[n - 1] <= at) this.issuedSorted[n] = at;
+      else this.insertIssued(n, at, -1);
+    }
     const b = n >> BLOCK_SHIFT;
     if ((n & BLOCK_MASK) === 0 || gap > this.blockGap[b]) this.blockGap[b] = gap;
     if (cpu >= this.cpuEnd.length) this.growCpuEnd(cpu);
@@ -285,7 +287,7 @@ export class CacheLine {
   private compact(): void {
     const drop = CALENDAR - KEEP;
     this.oldestOwner = this.cpus[drop - 1];
-    this.forgetIssued(drop);
+    if (this.sharerNs > 0) this.forgetIssued(drop);
     this.issued.copyWithin(0, drop);
     this.starts.copyWithin(0, drop);
     this.ends.copyWithin(0, drop);
@@ -322,9 +324,12 @@ export class CacheLine {
     G[i] = i > 0 ? start - E[i - 1] : 0;
     if (i < n) G[i + 1] = S[i + 1] - end;
     this.n = n + 1;
-    // The issue time joins the sorted list (usually at or near its end: RMWs are issued in order).
-    if (n === 0 || this.issuedSorted[n - 1] <= at) this.issuedSorted[n] = at;
-    else this.insertIssued(n, at, q);
+    // The issue time joins the sorted list (usually at or near its end: RMWs are issued in order),
+    // which only the extra per queued sharer needs.
+    if (this.sharerNs > 0) {
+      if (n === 0 || this.issuedSorted[n - 1] <= at) this.issuedSorted[n] = at;
+      else this.insertIssued(n, at, q);
+    }
     // Block summaries: the new gaps join their block (a split gap only narrows, so a summary stays
     // an upper bound), and each later block gains the record that moved up into it. Exact again
     // when the calendar is compacted.
