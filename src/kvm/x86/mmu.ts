@@ -53,15 +53,13 @@ export class KvmPageFault implements TdpFault {
   mapWritable = false;
   /** Direct reclaim or the allocator's slow path must run before fault-in. */
   reclaimFirst = false;
-  /** The fault's RET_PF_* once it is done. */
-  ret = RET_PF_INVALID;
   /** Where `handleEptViolation`'s steps are (see vcpu.ts). */
   phase = 0;
 }
 
 /** kvm_tdp_mmu_page_fault stopped before taking mmu_lock: other threads go first, then `...Map`. */
 export const FAULT_MAP = 0;
-/** The fault is done (fast path, spurious or stale); `KvmPageFault.ret` says how. */
+/** The fault is done: fixed by the fast path, spurious, or stale before fault-in. */
 export const FAULT_DONE = 1;
 /** The fault must wait or reclaim before fault-in: run `kvmTdpMmuPageFaultSlow`, then `...Map`. */
 export const FAULT_SLOW = 2;
@@ -85,7 +83,6 @@ export function kvmTdpMmuPageFaultBegin(t: SimThread, vcpu: KvmVcpu, f: KvmPageF
     if (r !== RET_PF_INVALID) {
       if (r === RET_PF_FIXED) kvm.stats.fastPageFaults++;
       else kvm.stats.faultsSpurious++;
-      f.ret = r;
       return FAULT_DONE;
     }
   }
@@ -95,7 +92,6 @@ export function kvmTdpMmuPageFaultBegin(t: SimThread, vcpu: KvmVcpu, f: KvmPageF
   f.mmuSeq = kvm.mmuInvalidateSeq;
   if (kvm.mmuInvalidateRetryGfnUnsafe(f.mmuSeq, gfn)) {
     kvm.stats.faultRetries++;
-    f.ret = RET_PF_RETRY;
     return FAULT_DONE;
   }
   // Waits before fault-in go to the generator: reclaim (see reclaimBeforeFaultIn), and the PTE
@@ -150,7 +146,7 @@ function faultIn(t: SimThread, kvm: Kvm, f: KvmPageFault): void {
 /**
  * The rest of kvm_tdp_mmu_page_fault, once the thread is the earliest again: take mmu_lock for
  * read, drop a stale fault (is_page_fault_stale), map, release the page (marking the folio
- * accessed, and dirty when mapped writable) and unlock. Returns the RET_PF_* (also in `f.ret`).
+ * accessed, and dirty when mapped writable) and unlock. Returns the RET_PF_*.
  */
 export function kvmTdpMmuPageFaultMap(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault): number {
   const kvm = vcpu.kvm;
@@ -172,7 +168,6 @@ export function kvmTdpMmuPageFaultMap(t: SimThread, vcpu: KvmVcpu, f: KvmPageFau
   if (r === RET_PF_RETRY) kvm.stats.faultRetries++;
   else if (r === RET_PF_SPURIOUS) kvm.stats.faultsSpurious++;
   else kvm.stats.faultsFixed++;
-  f.ret = r;
   return r;
 }
 
