@@ -260,8 +260,7 @@ export class CacheLine {
       if (this.issuedSorted[n - 1] <= at) this.issuedSorted[n] = at;
       else this.insertIssued(n, at, -1);
     }
-    const b = n >> BLOCK_SHIFT;
-    if ((n & BLOCK_MASK) === 0 || gap > this.blockGap[b]) this.blockGap[b] = gap;
+    this.note(n >> BLOCK_SHIFT, n, (n & BLOCK_MASK) === 0);
     if (cpu >= this.cpuEnd.length) this.growCpuEnd(cpu);
     if (end > this.cpuEnd[cpu]) this.cpuEnd[cpu] = end;
     if (n + 1 === CALENDAR) this.compact();
