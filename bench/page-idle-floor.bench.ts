@@ -14,7 +14,8 @@ import { loadProfile } from '../src/sim/profile.ts';
 import { QRwLock } from '../src/sync/rwlock.ts';
 import { runOnVm, testGfn, vcpuAccess } from '../src/testing/vm-fixture.ts';
 
-const WALKS_1G = 277e6;
+/** rmap walks that `npm run bench -- -v 16 -b 1G` counts (page_idle rmap walks). */
+const WALKS_1G = 276_814_498;
 const threads = Number(process.argv[2] ?? 16);
 const walks = Number(process.argv[3] ?? 4_000_000);
 const chainPages = Number(process.argv[4] ?? 65_536);
