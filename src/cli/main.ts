@@ -13,6 +13,7 @@ import { formatValidate, runValidate } from '../experiments/validate.ts';
 import { OomKill } from '../host/host.ts';
 import { BACKING_KINDS } from '../host/vma.ts';
 import { DEFAULT_PROFILE, loadProfile, ProfileError } from '../sim/profile.ts';
+import { formatTimeReport } from '../sim/time-report.ts';
 import { Tracer } from '../sim/trace.ts';
 import { DEFAULT_KERNEL, KERNEL_VARIANTS } from '../variants/kernel-variant.ts';
 import { calibrateCommand } from './calibrate-command.ts';
@@ -94,6 +95,10 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     .option('--swap <size>', 'swap device size (default: none)', sizeArg, 0)
     .option('--trace <file>', 'write an event trace (JSON lines) to a file')
     .option('--json', 'print results and counters as one JSON object', false)
+    .option(
+      '--profile-report',
+      'after the output, print where the simulated time went (perf report / c2c style)',
+    )
     .action((opts) => {
       const warn = opts.warnOnly;
       if (warn !== undefined && warn !== true && !/^\d+$/.test(warn))
@@ -126,6 +131,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
         const phases = r.phases.map((p) => ({ name: p.name, ns: p.ns, seconds: p.ns / 1e9 }));
         io.out(`${JSON.stringify({ ...r, phases, simulated: true })}\n`);
       } else io.out(formatAccessTracking(r));
+      if (opts.profileReport) io.out(`${formatTimeReport(r.time)}\n`);
       onExit(r.failure === null ? 0 : 1);
     });
   program

@@ -1,3 +1,4 @@
+import { CAT } from '../sim/accounting.ts';
 import { call, type SimThread } from '../sim/thread.ts';
 import { EACCES, EINVAL, ENOENT } from './errno.ts';
 
@@ -33,7 +34,7 @@ export class Vfs {
     if (f === undefined) return -ENOENT;
     if (f.read === undefined || !(f.mode & 0o444)) return -EACCES;
     if (pos < 0 || count < 0) return -EINVAL;
-    t.advance(t.engine.profile.syscallNs);
+    t.advanceAs(CAT.syscall, t.engine.profile.syscallNs);
     return yield* call(f.read(t, pos, count));
   }
 
@@ -43,7 +44,7 @@ export class Vfs {
     if (f === undefined) return -ENOENT;
     if (f.write === undefined || !(f.mode & 0o222)) return -EACCES;
     if (pos < 0) return -EINVAL;
-    t.advance(t.engine.profile.syscallNs);
+    t.advanceAs(CAT.syscall, t.engine.profile.syscallNs);
     return yield* call(f.write(t, pos, data));
   }
 }

@@ -19,6 +19,7 @@ import {
   spteAdEnabled,
   sptePfn,
 } from '../kvm/x86/spte.ts';
+import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
 
 /** The u64 memstress writes, 0x0123456789ABCDEF; frames keep its low 32 bits. */
@@ -122,7 +123,7 @@ function cpuAccess(t: SimThread, vcpu: KvmVcpu, gfn: number, write: boolean, val
     const hi = pool.hi.get(idx);
     if (spteAdEnabled(hi)) pool.lo[idx] = (lo | EPT_A | (write ? EPT_D : 0)) >>> 0;
     if (write) vcpu.kvm.host.mem.data[leafPfn(lo, hi, pool.walkLevel, gfn)] = value;
-    t.advance(t.engine.profile.guestAccessNs);
+    t.advanceAs(CAT.guest, t.engine.profile.guestAccessNs);
     return ACCESS_DONE;
   }
   return leaf && (lo & EPT_RWX) !== 0 ? VIOLATION_PRESENT : VIOLATION_NOT_PRESENT;

@@ -1,3 +1,4 @@
+import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
 import type { Host } from './host.ts';
 import type { Mm } from './mm.ts';
@@ -188,7 +189,9 @@ function newAnonFolio(t: SimThread, mm: Mm, vma: Vma, hva: number, order: number
   if (pfn < 0) return -1;
   const n = 1 << order;
   const zeroNs = t.cpuNs(t.jittered(p.pageZeroNsPer4K * n));
-  t.now = mem.nodes[mem.pfnToNid(pfn)].bandwidth.transfer(t.now, 2 * 4096 * n, zeroNs);
+  const zeroed = mem.nodes[mem.pfnToNid(pfn)].bandwidth.transfer(t.now, 2 * 4096 * n, zeroNs);
+  t.until(CAT.pageZeroing, t.now + zeroNs);
+  t.until(CAT.memBandwidth, zeroed);
   const off = Math.floor((hva - vma.start) / 4096);
   const memcg = mm.memcg.id;
   for (let i = 0; i < n; i++) {

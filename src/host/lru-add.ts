@@ -43,7 +43,7 @@ export class LruAddBatches {
     const k = lruvecKey(memcgId, nid);
     let l = this.locks.get(k);
     if (l === undefined) {
-      l = new SpinLock(this.host.engine, `lruvec${memcgId}.${nid}.lru_lock`);
+      l = new SpinLock(this.host.engine, `lruvec${memcgId}.${nid}.lru_lock`, 'lruvec->lru_lock');
       this.locks.set(k, l);
     }
     return l;

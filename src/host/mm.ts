@@ -30,7 +30,7 @@ export class Mm {
     readonly memcg: Memcg,
   ) {
     this.pgd = this.pt.allocTable();
-    this.mmapLock = new QRwLock(host.engine, `mm${pid}.mmap_lock`, true);
+    this.mmapLock = new QRwLock(host.engine, `mm${pid}.mmap_lock`, true, 'mmap_lock');
     this.ptl = new PteLocks(host.engine);
   }
 
@@ -48,7 +48,7 @@ export class Mm {
     const id = this.host.newMappingId();
     const hasFile = kind === 'shmem' || kind === 'file';
     const lockName = hasFile ? 'i_mmap_rwsem' : 'anon_vma.rwsem';
-    const rmapLock = new QRwLock(this.host.engine, `${lockName}#${id}`, true);
+    const rmapLock = new QRwLock(this.host.engine, `${lockName}#${id}`, true, lockName);
     if (hasFile) this.host.mem.trackContent();
     const file = hasFile ? new FileMapping(id, len / 4096, rmapLock, kind === 'shmem') : null;
     const vma = new Vma(this, id, start, start + len, kind, writable, rmapLock, file);

@@ -48,7 +48,7 @@ export class NumaNode {
     readonly startPfn: number,
     readonly endPfn: number,
   ) {
-    this.zoneLock = new SpinLock(engine, `zone${nid}.lock`);
+    this.zoneLock = new SpinLock(engine, `zone${nid}.lock`, 'zone->lock');
     this.bandwidth = new MemoryBandwidth(engine.profile.memBandwidthBytesPerNs);
     this.next = startPfn;
     // calculate_min_free_kbytes: sqrt(lowmem_kbytes * 16), within [128 KiB, 256 MiB]; then

@@ -16,6 +16,8 @@ const RECENT = 8;
  * step, waits until the recorded release if the fault's time falls inside the hold.
  */
 export class PteLocks implements Waitable {
+  readonly name = 'ptl';
+  readonly line = null;
   readonly stats = new LockStats();
   /** Tables held now and their holders. */
   private readonly heldTables: number[] = [];
@@ -30,12 +32,20 @@ export class PteLocks implements Waitable {
   private readonly waiters: SimThread[] = [];
   private readonly waitTables: number[] = [];
 
-  constructor(readonly engine: Engine) {}
+  /** Time categories: spinning on a held table, and the lock word's cache line. */
+  readonly waitCat: number;
+  private readonly lineCat: number;
+
+  constructor(readonly engine: Engine) {
+    this.waitCat = engine.categories.lock('ptl');
+    this.lineCat = engine.categories.line('ptl');
+    engine.locks.push(this);
+  }
 
   /** spin_trylock(ptl) on PTE table `table`: fails if another thread holds it. */
   tryLock(t: SimThread, table: number): boolean {
     if (this.heldTables.includes(table) || this.busyUntil(table, t.now) > t.now) return false;
-    t.advance(this.engine.profile.cacheLineTransferNs);
+    t.advanceAs(this.lineCat, this.engine.profile.cacheLineTransferNs);
     this.heldTables.push(table);
     this.holders.push(t);
     this.heldFrom.push(t.now);
@@ -47,7 +57,7 @@ export class PteLocks implements Waitable {
   unlock(t: SimThread, table: number): void {
     const i = this.heldTables.indexOf(table);
     if (i < 0 || this.holders[i] !== t) throw new Error(`ptl of table ${table}: unlock by a non-holder`);
-    t.advance(this.engine.profile.cacheLineLocalNs);
+    t.advanceAs(this.lineCat, this.engine.profile.cacheLineLocalNs);
     const r = this.recentNext++ % RECENT;
     this.recentTable[r] = table;
     this.recentFrom[r] = this.heldFrom[i];
@@ -60,7 +70,7 @@ export class PteLocks implements Waitable {
     for (let k = 0; k < this.waiters.length; k++) {
       const w = this.waiters[k];
       if (this.waitTables[k] === table) {
-        this.stats.writeWaitNs += seenAt - w.waitStart;
+        this.stats.writeWait(seenAt - w.waitStart);
         w.lockWaitNs += seenAt - w.waitStart;
         this.engine.wake(w, seenAt, true);
       } else {
@@ -96,7 +106,6 @@ export class PteLocks implements Waitable {
 
   perform(t: SimThread, _op: number, table: number): boolean {
     if (!this.heldByOther(t, table)) return true;
-    this.stats.writeContended++;
     t.waitStart = t.now;
     this.waiters.push(t);
     this.waitTables.push(table);
@@ -111,10 +120,9 @@ export class PteLocks implements Waitable {
     const until = this.busyUntil(table, t.now);
     if (until <= t.now) return 0;
     const waited = until + this.engine.profile.cacheLineTransferNs - t.now;
-    this.stats.writeContended++;
-    this.stats.writeWaitNs += waited;
+    this.stats.writeWait(waited);
     t.lockWaitNs += waited;
-    t.now += waited;
+    t.until(this.waitCat, t.now + waited);
     return waited;
   }
 

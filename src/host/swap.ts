@@ -1,3 +1,4 @@
+import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
 import { ShadowEntries } from './shadow.ts';
 
@@ -44,7 +45,7 @@ export class SwapDevice {
     const start = Math.max(t.now, this.busyUntil);
     this.queuedNs += start - t.now;
     this.busyUntil = start + transferNs;
-    t.now = start + Math.max(latencyNs, transferNs);
+    t.until(CAT.io, start + Math.max(latencyNs, transferNs));
   }
 
   /** swap_free. */

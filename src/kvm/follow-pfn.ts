@@ -1,4 +1,5 @@
 import { EFAULT, getUserPageFastOnly, getUserPagesUnlocked } from '../host/gup.ts';
+import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
 import type { Kvm } from './kvm.ts';
 import { gfnToHvaMemslot, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, type KvmMemorySlot } from './memslots.ts';
@@ -16,6 +17,20 @@ export interface FollowPfn {
  * A READONLY slot never maps writable; an INVALID slot has no hva.
  */
 export function kvmFollowPfn(
+  t: SimThread,
+  kvm: Kvm,
+  slot: KvmMemorySlot,
+  gfn: number,
+  write: boolean,
+  out: FollowPfn,
+): void {
+  const prev = t.enter(CAT.hostFault);
+  hvaToPfn(t, kvm, slot, gfn, write, out);
+  t.leave(prev);
+}
+
+/** hva_to_pfn and the checks of kvm_follow_pfn before it. */
+function hvaToPfn(
   t: SimThread,
   kvm: Kvm,
   slot: KvmMemorySlot,

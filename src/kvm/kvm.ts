@@ -3,7 +3,7 @@ import type { Mm } from '../host/mm.ts';
 import { mmuNotifierRegister } from '../mmu-notifier/mmu-notifier.ts';
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';
-import { CacheLine } from '../sync/cache-line.ts';
+import type { CacheLine } from '../sync/cache-line.ts';
 import { RcuDomain } from '../sync/rcu.ts';
 import { QRwLock } from '../sync/rwlock.ts';
 import { WaitCount } from '../sync/wait-count.ts';
@@ -73,10 +73,10 @@ export class Kvm {
     readonly opts: KvmOptions,
   ) {
     this.nrAs = opts.nrAddressSpaces ?? 2;
-    this.mmuLock = new QRwLock(engine, 'kvm.mmu_lock');
-    this.statPagesLine = new CacheLine(engine.lineCosts);
+    this.mmuLock = new QRwLock(engine, 'kvm.mmu_lock', false, 'mmu_lock');
+    this.statPagesLine = engine.sharedLine('kvm->stat.pages');
     this.srcu = new RcuDomain(engine, 'kvm->srcu', engine.profile.srcuGracePeriodNs, 2);
-    this.mnActiveInvalidateCount = new WaitCount(engine, false);
+    this.mnActiveInvalidateCount = new WaitCount(engine, false, 'mn_active_invalidate_count');
     for (let as = 0; as < this.nrAs; as++) {
       this.sets.push([new KvmMemslots(as), new KvmMemslots(as)]);
       this.activeIdx.push(0);

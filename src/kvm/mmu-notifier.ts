@@ -6,6 +6,7 @@ import {
   type MmuNotifierOps,
   type MmuNotifierRange,
 } from '../mmu-notifier/mmu-notifier.ts';
+import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
 import type { Kvm } from './kvm.ts';
 import { hvaToGfnMemslot } from './memslots.ts';
@@ -62,6 +63,7 @@ export class KvmMmuNotifier implements MmuNotifierOps {
     if (end <= start || (handler === Handler.Null && onLock === OnLock.None)) return false;
     if (lockless && onLock !== OnLock.None) throw new Error('WARN: lockless walk with on_lock');
     kvm.srcu.readLock(t);
+    const prevCtx = t.enter(CAT.kvmNotifier);
     t.advance(kvm.engine.profile.hvaRangeNs);
     let ret = false;
     let found = false;
@@ -106,6 +108,7 @@ export class KvmMmuNotifier implements MmuNotifierOps {
     }
     if (flushOnRet && ret) kvm.flushRemoteTlbs(t);
     if (found && !lockless) kvm.mmuLock.writeUnlock(t);
+    t.leave(prevCtx);
     kvm.srcu.readUnlock(t);
     return ret;
   }

@@ -1,3 +1,4 @@
+import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
 import type { Kvm } from './kvm.ts';
 import {
@@ -82,7 +83,8 @@ export function handleEptViolationStart(
   const tr = kvm.engine.trace;
   if (tr !== null)
     tr.emit(t.now, t.name, 'ept_violation', `gfn=0x${gfn.toString(16)} ${write ? 'write' : 'read'}`);
-  t.advance(t.jittered(kvm.engine.profile.vmExitNs));
+  t.advanceAs(CAT.vmExit, t.jittered(kvm.engine.profile.vmExitNs));
+  t.ctx = CAT.kvmFault;
   const f = vcpu.fault;
   f.gfn = gfn;
   f.write = write;
@@ -107,7 +109,8 @@ export function handleEptViolationNext(t: SimThread, vcpu: KvmVcpu): number {
     return EPT_SYNC;
   } else kvmTdpMmuPageFaultMap(t, vcpu, f);
   kvm.srcu.readUnlock(t);
-  t.advance(t.jittered(kvm.engine.profile.vmEntryNs));
+  t.ctx = CAT.other;
+  t.advanceAs(CAT.vmExit, t.jittered(kvm.engine.profile.vmEntryNs));
   vcpu.inGuest = true;
   t.enterGuest();
   return EPT_DONE;
@@ -115,7 +118,7 @@ export function handleEptViolationNext(t: SimThread, vcpu: KvmVcpu): number {
 
 /** An IPI (remote TLB flush) received in guest mode: the exit and re-entry it cost. */
 export function takeKick(t: SimThread, vcpu: KvmVcpu): void {
-  t.advance(t.pendingKickNs);
+  t.advanceAs(CAT.vmExit, t.pendingKickNs);
   t.pendingKickNs = 0;
   vcpu.exits++;
 }

@@ -1,4 +1,5 @@
-import type { LineCosts } from '../sync/cache-line.ts';
+import { CacheLine, type LineCosts } from '../sync/cache-line.ts';
+import { CAT, type ReportedLock, TimeCategories } from './accounting.ts';
 import { CoreClock } from './core-clock.ts';
 import { CpuPlacement } from './cpu-placement.ts';
 import { EventHeap } from './event-heap.ts';
@@ -56,6 +57,12 @@ export class Engine {
   readonly lineCosts: LineCosts;
   /** Each socket's core clock, set by how many of its cores are active. */
   readonly clock: CoreClock;
+  /** The time categories threads charge (see `SimThread.acct`). */
+  readonly categories = new TimeCategories();
+  /** Every shared cache line made with `sharedLine`, for reports. */
+  readonly lines: CacheLine[] = [];
+  /** Every lock, for reports (locks add themselves). */
+  readonly locks: ReportedLock[] = [];
 
   constructor(opts: EngineOptions) {
     this.profile = opts.profile;
@@ -76,6 +83,18 @@ export class Engine {
   }
 
   /**
+   * A contended cache line named `name` (a lock word, a shared counter), its time charged to the
+   * category `line <cls>`.
+   */
+  sharedLine(name: string, cls = name): CacheLine {
+    const l = new CacheLine(this.lineCosts);
+    l.name = name;
+    l.cat = this.categories.line(cls);
+    this.lines.push(l);
+    return l;
+  }
+
+  /**
    * Creates a thread that starts at `at` (default: the current time) once it gets a CPU: forked by
    * the running thread (placed near it), or bound to NUMA node `bindNode` like a per-node kthread.
    */
@@ -84,6 +103,7 @@ export class Engine {
     this.threads.push(t);
     t.stack.push(body(t));
     t.now = at;
+    t.startNs = at;
     t.bindNode = bindNode;
     const parentNode = this.topology.nodeOf(this.current?.cpu ?? -1);
     this.getCpu(t, 0, this.placement.forkCpu(parentNode, bindNode));
@@ -133,6 +153,7 @@ export class Engine {
       if (op !== null) {
         if (t.now > t.limit) break;
         t.op = null;
+        t.waitCat = op.waitCat;
         if (!op.perform(t, t.opCode, t.opArg)) {
           this.current = null;
           return;
@@ -207,7 +228,7 @@ export class Engine {
    * their CPU; sleeping ones need one again.
    */
   wake(t: SimThread, time: number, spinning: boolean): void {
-    if (time > t.now) t.now = time;
+    t.until(t.waitCat, time);
     if (spinning) this.schedule(t);
     else this.getCpu(t, this.profile.wakeupNs, this.placement.wakeCpu(t.prevCpu, t.bindNode));
   }
@@ -227,6 +248,7 @@ export class Engine {
     this.clockChanged(this.clock.busy(cpu, 1));
     this.takeCpu(t, cpu);
     t.now += delay;
+    t.acct[CAT.wakeup] += delay;
     t.sliceEnd = t.now + this.profile.timesliceNs;
     this.schedule(t);
   }
@@ -242,8 +264,9 @@ export class Engine {
         this.runQueueHead = 0;
       }
       this.takeCpu(next, cpu);
-      if (next.now < t.now) next.now = t.now;
+      next.until(CAT.runQueue, t.now);
       next.now += this.profile.contextSwitchNs;
+      next.acct[CAT.contextSwitch] += this.profile.contextSwitchNs;
       next.sliceEnd = next.now + this.profile.timesliceNs;
       this.schedule(next);
     } else {

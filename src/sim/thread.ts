@@ -1,3 +1,4 @@
+import { CAT, MAX_CATEGORIES } from './accounting.ts';
 import type { Engine } from './engine.ts';
 import type { RandomStream } from './random.ts';
 
@@ -8,6 +9,8 @@ import type { RandomStream } from './random.ts';
  * have advanced), false if it was parked and will be woken with `Engine.wake`.
  */
 export interface Waitable {
+  /** The time category (`TimeCategories`) a thread parked here is charged until woken. */
+  readonly waitCat: number;
   perform(t: SimThread, op: number, arg: number): boolean;
 }
 
@@ -63,6 +66,14 @@ export class SimThread {
   opArg = 0;
   /** Time the thread started waiting (for wait statistics). */
   waitStart = 0;
+  /** When the thread was created: its elapsed time is `now - startNs`. */
+  startNs = 0;
+  /** Simulated time per category (`TimeCategories`); sums to the elapsed time. */
+  readonly acct = new Float64Array(MAX_CATEGORIES);
+  /** Category that CPU work (`advance`) is charged to: the kernel path the thread is in. */
+  ctx: number = CAT.other;
+  /** Category a parked thread's wait is charged to when it is woken. */
+  waitCat: number = CAT.other;
   /** RCU read-side nesting and entry time, per domain. */
   readonly rcuNest = new Int32Array(MAX_RCU_DOMAINS);
   readonly rcuStart = new Float64Array(MAX_RCU_DOMAINS);
@@ -86,7 +97,36 @@ export class SimThread {
    * at the top core clock, stretched by the socket's current clock (see `CoreClock`).
    */
   advance(ns: number): void {
-    this.now += this.cpuNs(ns);
+    const d = this.cpuNs(ns);
+    this.now += d;
+    this.acct[this.ctx] += d;
+  }
+
+  /** `advance`, charged to category `cat` instead of the current context. */
+  advanceAs(cat: number, ns: number): void {
+    const d = this.cpuNs(ns);
+    this.now += d;
+    this.acct[cat] += d;
+  }
+
+  /** Moves the clock on to `time` (not back), charging the time passed to category `cat`. */
+  until(cat: number, time: number): void {
+    const d = time - this.now;
+    if (d <= 0) return;
+    this.now = time;
+    this.acct[cat] += d;
+  }
+
+  /** Enters kernel path `cat`: CPU work is charged to it until `leave` restores the returned context. */
+  enter(cat: number): number {
+    const prev = this.ctx;
+    this.ctx = cat;
+    return prev;
+  }
+
+  /** Leaves a path entered with `enter`, back to context `prev`. */
+  leave(prev: number): void {
+    this.ctx = prev;
   }
 
   /** The time `ns` of CPU work at the top clock takes at the socket's current clock. */

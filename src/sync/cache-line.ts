@@ -78,6 +78,21 @@ export class CacheLine {
   private oldestOwner = -1;
   /** RMWs that had to pull the line from another CPU. */
   transfers = 0;
+  /** RMWs done. */
+  rmws = 0;
+  /** Transfers from a CPU on another socket. */
+  remoteTransfers = 0;
+  /** Time RMWs waited for the line before their own transfer began, in total and at most. */
+  waitNs = 0;
+  maxWaitNs = 0;
+  /** Most RMWs an RMW found ahead of it on the line. */
+  maxQueue = 0;
+  /** Time the line was busy with RMWs (their transfers and local operations). */
+  busyNs = 0;
+  /** Time category (`TimeCategories.line`) a thread's RMWs are charged to. */
+  cat = 0;
+  /** Name of the line in reports (`perf c2c`'s symbol): the lock word or counter it holds. */
+  name = '';
 
   private readonly localNs: number;
   private readonly transferNs: number;
@@ -101,6 +116,23 @@ export class CacheLine {
     return this.remoteNs;
   }
 
+  /** Counts an RMW by `cpu` after one by `prev`, issued at `at`, run from `start` to `end`. */
+  private count(prev: number, cpu: number, at: number, start: number, end: number, queue: number): void {
+    this.rmws++;
+    this.busyNs += end - start;
+    if (prev !== cpu) {
+      this.transfers++;
+      const so = this.socketOf;
+      if (so !== null && prev >= 0 && so[prev] !== so[cpu]) this.remoteTransfers++;
+    }
+    const w = start - at;
+    if (w > 0) {
+      this.waitNs += w;
+      if (w > this.maxWaitNs) this.maxWaitNs = w;
+    }
+    if (queue > this.maxQueue) this.maxQueue = queue;
+  }
+
   /** An atomic RMW by `cpu` issued at `at`; returns when it completes. */
   rmw(at: number, cpu: number): number {
     const E = this.ends;
@@ -113,13 +145,15 @@ export class CacheLine {
     let extra = 0;
     // Place of `at` in the sorted issue times, once a late RMW has looked it up.
     let q = -1;
+    // RMWs already on the line ahead of this one.
+    let ahead = 0;
     if (n > 0 && at >= E[n - 1]) {
       // Common case: issued after every remembered RMW, so it starts when issued.
       prev = C[n - 1];
       const gap = at - E[n - 1];
       if (gap >= this.transferNs) this.tailFrom = n;
       const end = at + this.hop(prev, cpu);
-      if (prev !== cpu) this.transfers++;
+      this.count(prev, cpu, at, at, end, 0);
       this.append(at, end, gap, cpu);
       return end;
     } else if (n === 0) this.tailFrom = 0;
@@ -134,6 +168,7 @@ export class CacheLine {
       }
       if (lo > 0) prev = C[lo - 1];
       i = this.findGap(lo, at, cpu, prev, extra);
+      ahead = i - lo;
       if (i < n) {
         if (i > lo) {
           start = E[i - 1];
@@ -145,9 +180,8 @@ export class CacheLine {
         prev = C[n - 1];
       }
     }
-    const transfer = prev !== cpu;
-    const end = start + this.hop(prev, cpu) + (transfer ? extra : 0);
-    if (transfer) this.transfers++;
+    const end = start + this.hop(prev, cpu) + (prev !== cpu ? extra : 0);
+    this.count(prev, cpu, at, start, end, ahead);
     this.insert(i, at, start, end, cpu, q);
     return end;
   }

@@ -3,9 +3,25 @@ export class LockStats {
   readAcquired = 0;
   readContended = 0;
   readWaitNs = 0;
+  readMaxWaitNs = 0;
   writeAcquired = 0;
   writeContended = 0;
   writeWaitNs = 0;
+  writeMaxWaitNs = 0;
+
+  /** A contended read acquisition that waited `ns`. */
+  readWait(ns: number): void {
+    this.readContended++;
+    this.readWaitNs += ns;
+    if (ns > this.readMaxWaitNs) this.readMaxWaitNs = ns;
+  }
+
+  /** A contended write (or exclusive) acquisition that waited `ns`. */
+  writeWait(ns: number): void {
+    this.writeContended++;
+    this.writeWaitNs += ns;
+    if (ns > this.writeMaxWaitNs) this.writeMaxWaitNs = ns;
+  }
 
   /** Plain-object copy for reports. */
   snapshot(): Record<string, number> {

@@ -26,6 +26,7 @@ export class RcuDomain implements Waitable {
   private next: GracePeriod | null = null;
   /** Grace periods completed. */
   completed = 0;
+  readonly waitCat: number;
 
   constructor(
     readonly engine: Engine,
@@ -34,6 +35,7 @@ export class RcuDomain implements Waitable {
     index?: number,
   ) {
     this.index = index ?? RcuDomain.nextIndex++ % MAX_RCU_DOMAINS;
+    this.waitCat = engine.categories.wait(`synchronize ${name}`);
   }
 
   /** rcu_read_lock / srcu_read_lock. */

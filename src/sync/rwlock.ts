@@ -1,6 +1,6 @@
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';
-import { CacheLine } from './cache-line.ts';
+import type { CacheLine } from './cache-line.ts';
 import { LockStats } from './lock-stats.ts';
 
 /**
@@ -25,12 +25,19 @@ export class QRwLock {
   private writerFreeAt = 0;
   private readersFreeAt = 0;
 
+  /** Time category of waits for this lock (its lock class). */
+  private readonly waitCat: number;
+
+  /** `cls` is the lock class (as lockdep names it) that time accounting groups instances by. */
   constructor(
     readonly engine: Engine,
     readonly name: string,
     readonly sleeping = false,
+    cls = name,
   ) {
-    this.line = new CacheLine(engine.lineCosts);
+    this.line = engine.sharedLine(name, cls);
+    this.waitCat = engine.categories.lock(cls);
+    engine.locks.push(this);
   }
 
   /** read_lock: waits for the last writer, then adds a reader. */
@@ -38,14 +45,13 @@ export class QRwLock {
     if (this.writer !== null) throw new Error(`${this.name}: read_lock while held for write across a yield`);
     const s = this.stats;
     s.readAcquired++;
-    let at = t.now;
+    const at = t.now;
     if (at < this.writerFreeAt) {
-      s.readContended++;
-      s.readWaitNs += this.writerFreeAt - at;
+      s.readWait(this.writerFreeAt - at);
       this.traceWait(t, 'read', this.writerFreeAt - at);
-      at = this.writerFreeAt;
+      t.until(this.waitCat, this.writerFreeAt);
     }
-    t.now = this.line.rmw(at, t.cpu);
+    t.until(this.line.cat, this.line.rmw(t.now, t.cpu));
     this.readers++;
   }
 
@@ -58,7 +64,7 @@ export class QRwLock {
 
   readUnlock(t: SimThread): void {
     if (this.readers <= 0) throw new Error(`${this.name}: read_unlock without a reader`);
-    t.now = this.line.rmw(t.now, t.cpu);
+    t.until(this.line.cat, this.line.rmw(t.now, t.cpu));
     this.readers--;
     if (t.now > this.readersFreeAt) this.readersFreeAt = t.now;
   }
@@ -70,14 +76,12 @@ export class QRwLock {
     const s = this.stats;
     s.writeAcquired++;
     const free = Math.max(this.writerFreeAt, this.readersFreeAt);
-    let at = t.now;
-    if (at < free) {
-      s.writeContended++;
-      s.writeWaitNs += free - at;
-      this.traceWait(t, 'write', free - at);
-      at = free;
+    if (t.now < free) {
+      s.writeWait(free - t.now);
+      this.traceWait(t, 'write', free - t.now);
+      t.until(this.waitCat, free);
     }
-    t.now = this.line.rmw(at, t.cpu);
+    t.until(this.line.cat, this.line.rmw(t.now, t.cpu));
     this.writer = t;
   }
 
@@ -89,7 +93,7 @@ export class QRwLock {
 
   writeUnlock(t: SimThread): void {
     if (this.writer !== t) throw new Error(`${this.name}: write_unlock by a thread that does not hold it`);
-    t.now = this.line.rmw(t.now, t.cpu);
+    t.until(this.line.cat, this.line.rmw(t.now, t.cpu));
     this.writer = null;
     this.writerFreeAt = t.now;
   }

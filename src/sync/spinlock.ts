@@ -1,6 +1,6 @@
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';
-import { CacheLine } from './cache-line.ts';
+import type { CacheLine } from './cache-line.ts';
 import { LockStats } from './lock-stats.ts';
 
 /**
@@ -14,31 +14,35 @@ export class SpinLock {
   holder: SimThread | null = null;
   private freeAt = 0;
 
+  private readonly waitCat: number;
+
+  /** `cls` is the lock class (as lockdep names it) that time accounting groups instances by. */
   constructor(
     readonly engine: Engine,
     readonly name: string,
+    cls = name,
   ) {
-    this.line = new CacheLine(engine.lineCosts);
+    this.line = engine.sharedLine(name, cls);
+    this.waitCat = engine.categories.lock(cls);
+    engine.locks.push(this);
   }
 
   lock(t: SimThread): void {
     if (this.holder !== null) throw new Error(`${this.name}: spin_lock while held across a yield`);
     const s = this.stats;
     s.writeAcquired++;
-    let at = t.now;
-    if (at < this.freeAt) {
-      s.writeContended++;
-      s.writeWaitNs += this.freeAt - at;
-      t.lockWaitNs += this.freeAt - at;
-      at = this.freeAt;
+    if (t.now < this.freeAt) {
+      s.writeWait(this.freeAt - t.now);
+      t.lockWaitNs += this.freeAt - t.now;
+      t.until(this.waitCat, this.freeAt);
     }
-    t.now = this.line.rmw(at, t.cpu);
+    t.until(this.line.cat, this.line.rmw(t.now, t.cpu));
     this.holder = t;
   }
 
   unlock(t: SimThread): void {
     if (this.holder !== t) throw new Error(`${this.name}: spin_unlock by a thread that does not hold it`);
-    t.now = this.line.rmw(t.now, t.cpu);
+    t.until(this.line.cat, this.line.rmw(t.now, t.cpu));
     this.holder = null;
     this.freeAt = t.now;
   }

@@ -14,10 +14,16 @@ export class WaitCount implements Waitable {
   private waiters: SimThread[] = [];
   private targets: number[] = [];
 
+  readonly waitCat: number;
+
+  /** `name` names the wait in time accounting (`wait <name>`). */
   constructor(
     readonly engine: Engine,
     readonly spinning: boolean,
-  ) {}
+    name = 'event',
+  ) {
+    this.waitCat = engine.categories.wait(name);
+  }
 
   /** `yield c.waitFor(t, v)`: waits until value >= v. */
   waitFor(t: SimThread, v: number): void {

@@ -1,6 +1,7 @@
 import { errnoName } from '../../fs/errno.ts';
 import { putU64Words, u64Words } from '../../fs/vfs.ts';
 import { PAGE_IDLE_BITMAP } from '../../reclaim/page-idle/page-idle.ts';
+import { CAT } from '../../sim/accounting.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import type { MemstressVm } from './memstress-vm.ts';
 
@@ -27,6 +28,7 @@ export function* pageidleMarkVcpuMemoryIdle(
   const p = t.engine.profile;
   const hvaBase = vm.testVma.start + (va.gpa - vm.args.gpa);
   const word = new Uint8Array(8);
+  const prevCtx = t.enter(CAT.pageIdle);
   for (let page = 0; page < va.pages; page++) {
     t.advance(p.selftestPageNs);
     const hva = hvaBase + page * vm.args.guestPageSize;
@@ -52,5 +54,6 @@ export function* pageidleMarkVcpuMemoryIdle(
     if (w !== 8)
       throw new Error(`Set page_idle bits for PFN 0x${pfn.toString(16)}: ${w < 0 ? errnoName(w) : w}`);
   }
+  t.leave(prevCtx);
   return res;
 }

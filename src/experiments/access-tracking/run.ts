@@ -1,9 +1,11 @@
 import { GuestStats, memstressGuestPass } from '../../guest/memstress.ts';
 import type { LruGen } from '../../reclaim/mglru/lru-gen.ts';
+import { CAT } from '../../sim/accounting.ts';
 import { Engine } from '../../sim/engine.ts';
 import { type CostProfile, DEFAULT_PROFILE, loadProfile } from '../../sim/profile.ts';
 import { RandomStream } from '../../sim/random.ts';
 import { call, type SimThread } from '../../sim/thread.ts';
+import { type TimeReport, timeReport } from '../../sim/time-report.ts';
 import type { Tracer } from '../../sim/trace.ts';
 import { WaitCount } from '../../sync/wait-count.ts';
 import { kernelVariant } from '../../variants/kernel-variant.ts';
@@ -46,6 +48,8 @@ export interface AccessTrackingResult {
   failure: string | null;
   markIdle: MarkIdleResult[][];
   counters: Record<string, Record<string, number>>;
+  /** Where every thread's simulated time went, and the locks and lines it waited on. */
+  time: TimeReport;
 }
 
 /** Ends the run after the benchmark, skipping the test's phases. */
@@ -91,6 +95,7 @@ export function runAccessTracking(
     benchmark: null,
     lruGenGenerations: [],
     counters: {},
+    time: { locks: [], threads: [], classes: [], lines: [] },
   };
   let vm: MemstressVm | null = null;
   const guestStats = new GuestStats();
@@ -286,9 +291,9 @@ export function runAccessTracking(
   ): Generator<void, void, void> {
     const p = profile;
     const vcpu = theVm.kvm.vcpus[id];
-    t.advance(p.kvmRunIoctlNs / 2);
+    t.advanceAs(CAT.vmExit, p.kvmRunIoctlNs / 2);
     if (vcpu.root === null) vcpu.root = theVm.kvm.mmu.allocRoot(0);
-    t.advance(t.jittered(p.vmEntryNs));
+    t.advanceAs(CAT.vmExit, t.jittered(p.vmEntryNs));
     vcpu.inGuest = true;
     t.enterGuest();
     yield* call(memstressGuestPass(t, vcpu, theVm.args, rand, guestStats));
@@ -296,13 +301,14 @@ export function runAccessTracking(
     vcpu.inGuest = false;
     t.exitGuest();
     vcpu.exits++;
-    t.advance(t.jittered(p.vmExitNs) + p.kvmRunIoctlNs / 2);
+    t.advanceAs(CAT.vmExit, t.jittered(p.vmExitNs) + p.kvmRunIoctlNs / 2);
     if (t.mustSync()) yield;
   }
 
   engine.run();
   const v = vm as MemstressVm | null;
   if (v !== null) result.counters = collectCounters(engine, v, guestStats);
+  result.time = timeReport(engine);
   return result;
 }
 

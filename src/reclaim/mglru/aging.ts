@@ -11,6 +11,7 @@ import {
   ptepClearYoungNotifyFastOnly,
   ptepTestAndClearYoung,
 } from '../../mmu-notifier/young-notify.ts';
+import { CAT } from '../../sim/accounting.ts';
 import { call, type SimThread } from '../../sim/thread.ts';
 import { bloomKey, newBloom, testBloom, updateBloom } from './bloom.ts';
 import { folioLruGen } from './gen-flags.ts';
@@ -61,6 +62,7 @@ export function* tryToIncMaxSeq(
   // with one mm per memcg there are none, and only the walker that finishes the list may start the
   // new generation.
   if (st.walkingSeq === seq) return false;
+  const prevCtx = t.enter(CAT.mglruAging);
   if (lg.caps & LRU_GEN_MM_WALK) {
     st.walkingSeq = seq;
     const walk: MmWalk = { lruvec: l, seq, swappiness, forceScan, mmStats: new Float64Array(4) };
@@ -82,7 +84,10 @@ export function* tryToIncMaxSeq(
     if (first) t.advance(lg.host.engine.profile.incMaxSeqNs);
     const done = seq !== l.maxSeq || lg.incMaxSeq(t, l);
     lock.unlock(t);
-    if (done) return true;
+    if (done) {
+      t.leave(prevCtx);
+      return true;
+    }
     yield;
   }
 }
@@ -178,7 +183,7 @@ function* walkPteRange(
   const readNs = t.cpuNs(ptes * p.walkPteNs);
   const node =
     lg.host.mem.nodes[Math.min(lg.host.engine.topology.nodeOf(t.cpu), lg.host.mem.nodes.length - 1)];
-  t.now = node.bandwidth.transfer(t.now, ptes * 8, readNs) - readNs;
+  t.until(CAT.memBandwidth, node.bandwidth.transfer(t.now, ptes * 8, readNs) - readNs);
   // The v2-bitmap series asks the secondary MMUs about up to 64 PTEs per call, test then clear.
   const useBitmap = lg.bitmapYoung && notifiers;
   const notifier = lg.host.mmuNotifier;

@@ -3,6 +3,7 @@ import { mkSwapPte, PTE_DIRTY, PTE_PRESENT } from '../../host/page-table.ts';
 import { type RmapHit, rmapWalk } from '../../host/rmap.ts';
 import type { Vma } from '../../host/vma.ts';
 import { FILE_SHADOW, shmemSwapEntry } from '../../host/vma.ts';
+import { CAT } from '../../sim/accounting.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { folioLruGen, folioLruRefs, lruTierFromRefs, withGen } from './gen-flags.ts';
 import { folioReferencedOne } from './look-around.ts';
@@ -57,6 +58,7 @@ export function* evictFolios(
   swappiness: number,
   nrToScan: number,
 ): Gen<EvictResult> {
+  const prevCtx = t.enter(CAT.mglruEviction);
   const host = lg.host;
   const mem = host.mem;
   const stats = lg.evictionStats;
@@ -127,6 +129,7 @@ export function* evictFolios(
       putback(t, lg, pfn);
     }
   }
+  t.leave(prevCtx);
   return { scanned, reclaimed };
 }
 

@@ -120,7 +120,7 @@ export class TdpMmu {
           }
           // handle_changed_spte: a new leaf updates kvm->stat.pages[level] (kvm_update_page_stats).
           if (!isShadowPresent(oldLo) || !isLastSpte(oldLo, level))
-            t.now = kvm.statPagesLine.rmw(t.now, t.cpu);
+            t.until(kvm.statPagesLine.cat, kvm.statPagesLine.rmw(t.now, t.cpu));
           if (f.write && !(newLo & EPT_W)) return RET_PF_WRITE_PROTECTED;
           return RET_PF_FIXED;
         }
@@ -217,7 +217,7 @@ export class TdpMmu {
         pool.hi.set(idx, NONPRESENT_HI);
         t.advance(p.zapSpteNs);
         // handle_changed_spte: kvm_update_page_stats on the shared counter line.
-        t.now = this.kvm.statPagesLine.rmw(t.now, t.cpu);
+        t.until(this.kvm.statPagesLine.cat, this.kvm.statPagesLine.rmw(t.now, t.cpu));
         zapped++;
       }
       const span = pagesPerLevel(level);
