@@ -29,12 +29,6 @@ export const FREE_PARAMETERS: readonly FreeParameter[] = [
     max: 450,
     why: 'line transfer across UPI: 150-250 ns idle on two-socket Xeons, up to about twice that for a contended line homed on the other socket',
   },
-  {
-    term: 'cacheLineSharerNs',
-    min: 2,
-    max: 50,
-    why: 'invalidating one spinning CPU copy of a lock line on hand-off',
-  },
   { term: 'releaseFaultinNs', min: 20, max: 400, why: 'folio_mark_accessed, dirty and put_page' },
   { term: 'walkPteNs', min: 2, max: 30, why: 'one PTE of walk_pte_range, cache hit to miss' },
   { term: 'hvaRangeNs', min: 20, max: 300, why: 'SRCU and the memslot lookup of one notifier call' },

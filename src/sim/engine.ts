@@ -75,7 +75,6 @@ export class Engine {
       localNs: p.cacheLineLocalNs,
       transferNs: p.cacheLineTransferNs,
       remoteNs: p.cacheLineRemoteNs,
-      sharerNs: p.cacheLineSharerNs,
       socketOf: this.topology.socketOf,
     };
     this.clock = new CoreClock(p, this.topology);

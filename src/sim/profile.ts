@@ -14,10 +14,6 @@ export const COST_TERMS = {
   cacheLineLocalNs: ['ns', 'atomic read-modify-write on a cache line this CPU already owns'],
   cacheLineTransferNs: ['ns', 'atomic read-modify-write that pulls the line from another CPU of the socket'],
   cacheLineRemoteNs: ['ns', 'atomic read-modify-write that pulls the line from a CPU on another socket'],
-  cacheLineSharerNs: [
-    'ns',
-    'extra per CPU already queued on the line when an RMW pulls it (invalidating their copies)',
-  ],
   turboMaxMhz: ['MHz', 'core clock with few cores of the socket active (the top turbo ratio limit)'],
   turboAllCoreMhz: ['MHz', 'core clock with every core of the socket active (the all-core turbo ratio)'],
   turboFullCores: [

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CALENDAR, CacheLine, KEEP, type LineCosts } from './cache-line.ts';
 
-const costs: LineCosts = { localNs: 1, transferNs: 10, remoteNs: 10, sharerNs: 0, socketOf: null };
+const costs: LineCosts = { localNs: 1, transferNs: 10, remoteNs: 10, socketOf: null };
 
 describe('CacheLine', () => {
   it('serialises RMWs and charges a transfer when the owner changes', () => {
@@ -25,10 +25,10 @@ describe('CacheLine', () => {
     expect(l.rmw(995, 3)).toBe(1011);
   });
 
-  it('charges a cross-socket pull more, and a pull past queued spinners more per spinner', () => {
+  it('charges a cross-socket pull more, and the same pull however many RMWs are queued', () => {
     // CPUs 0 and 2 on socket 0, CPU 1 on socket 1.
     const socketOf = Uint8Array.of(0, 1, 0);
-    const l = new CacheLine({ localNs: 1, transferNs: 10, remoteNs: 30, sharerNs: 5, socketOf });
+    const l = new CacheLine({ localNs: 1, transferNs: 10, remoteNs: 30, socketOf });
     expect(l.rmw(0, 0)).toBe(10); // from nobody: an in-socket transfer
     expect(l.rmw(100, 1)).toBe(130); // from socket 0 to socket 1
     expect(l.rmw(200, 2)).toBe(230); // back to socket 0
@@ -36,18 +36,24 @@ describe('CacheLine', () => {
     // A placed RMW far ahead, then two issued at 400: the second finds the first queued.
     expect(l.rmw(1000, 1)).toBe(1030);
     expect(l.rmw(400, 2)).toBe(410);
-    expect(l.rmw(400, 0)).toBe(425); // after CPU 2's [400, 410): 10 + one queued sharer (5)
+    expect(l.rmw(400, 0)).toBe(420); // after CPU 2's [400, 410): one transfer, nothing for the queue
     expect(l.transfers).toBe(7);
+    expect(l.remoteTransfers).toBe(3);
+    expect(l.rmws).toBe(7);
+    // Waited: CPU 0's RMW issued at 400 started at 410; queued behind one RMW.
+    expect(l.waitNs).toBe(10);
+    expect(l.maxWaitNs).toBe(10);
+    expect(l.maxQueue).toBe(1);
   });
 });
 
 /**
- * The same placement rules without the line's search structures (block summaries, sorted issue
- * times): every gap and every queued RMW is found by a linear scan, and the calendar is compacted
+ * The same placement rules without the line's search structures (block summaries): every gap is
+ * found by a linear scan, and the calendar is compacted
  * at the same size. `CacheLine` must place every RMW exactly where this does.
  */
 class ReferenceLine {
-  private rec: Array<{ issued: number; start: number; end: number; cpu: number }> = [];
+  private rec: Array<{ start: number; end: number; cpu: number }> = [];
   private tailFrom = 0;
   private oldestOwner = -1;
   private readonly cpuEnd = new Map<number, number>();
@@ -60,9 +66,9 @@ class ReferenceLine {
     return so === null || prev < 0 || so[prev] === so[cpu] ? this.c.transferNs : this.c.remoteNs;
   }
 
-  private fits(gap: number, prev: number, cpu: number, extra: number): boolean {
+  private fits(gap: number, prev: number, cpu: number): boolean {
     if (prev === cpu) return gap >= this.c.localNs;
-    return gap >= this.c.transferNs + extra && this.hop(prev, cpu) + extra <= gap;
+    return gap >= this.c.transferNs && this.hop(prev, cpu) <= gap;
   }
 
   rmw(at: number, cpu: number): number {
@@ -71,24 +77,22 @@ class ReferenceLine {
     let start = at;
     let prev = this.oldestOwner;
     let i = n;
-    let extra = 0;
     if (n > 0 && at >= r[n - 1].end) {
       prev = r[n - 1].cpu;
       if (at - r[n - 1].end >= this.c.transferNs) this.tailFrom = n;
     } else if (n === 0) this.tailFrom = 0;
     else {
       const lo = r.findIndex((x) => x.end > at);
-      extra = r.slice(lo).filter((x) => x.issued <= at).length * this.c.sharerNs;
       if (lo > 0) prev = r[lo - 1].cpu;
       i = n;
-      if (this.fits(r[lo].start - at, prev, cpu, extra)) i = lo;
+      if (this.fits(r[lo].start - at, prev, cpu)) i = lo;
       else if (lo < this.tailFrom) {
         const ownLater = (this.cpuEnd.get(cpu) ?? 0) > at;
         for (let k = lo + 1; k <= Math.min(n - 1, this.tailFrom); k++) {
           const gap = r[k].start - r[k - 1].end;
           const ok = ownLater
-            ? this.fits(gap, r[k - 1].cpu, cpu, extra)
-            : gap >= this.c.transferNs + extra && this.hop(r[k - 1].cpu, cpu) + extra <= gap;
+            ? this.fits(gap, r[k - 1].cpu, cpu)
+            : gap >= this.c.transferNs && this.hop(r[k - 1].cpu, cpu) <= gap;
           if (ok) {
             i = k;
             break;
@@ -106,8 +110,8 @@ class ReferenceLine {
         prev = r[n - 1].cpu;
       }
     }
-    const end = start + this.hop(prev, cpu) + (prev !== cpu ? extra : 0);
-    r.splice(i, 0, { issued: at, start, end, cpu });
+    const end = start + this.hop(prev, cpu);
+    r.splice(i, 0, { start, end, cpu });
     if (end > (this.cpuEnd.get(cpu) ?? 0)) this.cpuEnd.set(cpu, end);
     if (r.length === CALENDAR) {
       const drop = CALENDAR - KEEP;
@@ -133,10 +137,9 @@ describe('CacheLine against a linear-scan reference', () => {
         fc.array(thread, { minLength: 2, maxLength: 8 }),
         fc.array(fc.nat(), { minLength: 3000, maxLength: 3000 }),
         fc.boolean(),
-        fc.integer({ min: 0, max: 6 }),
-        (threads, picks, twoSockets, sharerNs) => {
+        (threads, picks, twoSockets) => {
           const socketOf = twoSockets ? Uint8Array.of(0, 0, 0, 0, 1, 1, 1, 1) : null;
-          const c: LineCosts = { localNs: 2, transferNs: 20, remoteNs: 45, sharerNs, socketOf };
+          const c: LineCosts = { localNs: 2, transferNs: 20, remoteNs: 45, socketOf };
           const line = new CacheLine(c);
           const ref = new ReferenceLine(c);
           const clock = threads.map(() => 0);

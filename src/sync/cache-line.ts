@@ -11,8 +11,6 @@ export const KEEP = 256;
 /** Records per block of the calendar's summaries (a bound on the widest gap in each block). */
 const BLOCK_SHIFT = 4;
 const BLOCK_MASK = (1 << BLOCK_SHIFT) - 1;
-/** Fewer sorted issue times than this are moved up by a loop (copyWithin has a fixed cost). */
-const MOVE_BY_LOOP = 32;
 
 /** How many of the first `count` values of the sorted `a` are at most `x` (binary search). */
 function countUpTo(a: Float64Array, count: number, x: number): number {
@@ -34,26 +32,24 @@ export interface LineCosts {
   transferNs: number;
   /** Pulling the line from a CPU on another socket. */
   remoteNs: number;
-  /** Extra per RMW already queued on the line (their CPUs hold copies that must be invalidated). */
-  sharerNs: number;
   /** Socket of each CPU, or null for a one-socket machine. */
   socketOf: Uint8Array | null;
 }
 
 /**
- * One contended cache line (a lock word). Atomic read-modify-writes on it never overlap: each takes
- * a local RMW's time if the CPU that touched the line just before it was the same, else a transfer
- * from that CPU, dearer from another socket. A transfer also pays for every RMW already queued when
- * it was issued: those CPUs spin reading the line, and pulling it for a write invalidates each copy.
- * So N CPUs hammering one lock word queue for up to N transfers each, and each transfer grows with
- * N: that is how acquisitions get dearer as contenders grow (queued rwlock hand-off, reader counts).
+ * One contended cache line (a lock word, a shared counter). Atomic read-modify-writes on it never
+ * overlap: each takes a local RMW's time if the CPU that touched the line just before it was the
+ * same, else a transfer from that CPU, dearer from another socket. N CPUs hammering one line queue
+ * for up to N transfers each. No CPU spins reading the line meanwhile: rwsem and qrwlock readers
+ * and atomic counters do one atomic each, and qspinlock waiters spin on their own MCS node (only
+ * the queue head watches the lock word, which the hand-off transfer already pays for), so a
+ * transfer costs the same however many RMWs are queued.
  *
  * Threads run critical sections in one step, so an RMW can be issued at a time earlier than one
  * already placed; the line keeps a calendar of its last RMWs and puts each new one into the first
  * gap at or after its issue time.
  */
 export class CacheLine {
-  private readonly issued = new Float64Array(CALENDAR + 1);
   private readonly starts = new Float64Array(CALENDAR + 1);
   private readonly ends = new Float64Array(CALENDAR + 1);
   private readonly cpus = new Int32Array(CALENDAR + 1);
@@ -61,10 +57,6 @@ export class CacheLine {
   private readonly gaps = new Float64Array(CALENDAR + 1);
   /** Per block of BLOCK records: at least its widest gap (exact after a compaction). */
   private readonly blockGap = new Float64Array((CALENDAR >> BLOCK_SHIFT) + 1);
-  /** The issue times of the remembered RMWs, sorted (kept only when queued sharers cost extra). */
-  private readonly issuedSorted = new Float64Array(CALENDAR + 1);
-  /** Room to sort issue times in when the calendar is compacted. */
-  private readonly scratch = new Float64Array(CALENDAR + 1);
   /** Latest end of an RMW by each CPU. */
   private cpuEnd = new Float64Array(8);
   private n = 0;
@@ -97,18 +89,16 @@ export class CacheLine {
   private readonly localNs: number;
   private readonly transferNs: number;
   private readonly remoteNs: number;
-  private readonly sharerNs: number;
   private readonly socketOf: Uint8Array | null;
 
   constructor(c: LineCosts) {
     this.localNs = c.localNs;
     this.transferNs = c.transferNs;
     this.remoteNs = c.remoteNs;
-    this.sharerNs = c.sharerNs;
     this.socketOf = c.socketOf;
   }
 
-  /** Cost of an RMW by `cpu` right after one by `prev` (-1: nobody), without queued sharers. */
+  /** Cost of an RMW by `cpu` right after one by `prev` (-1: nobody). */
   private hop(prev: number, cpu: number): number {
     if (prev === cpu) return this.localNs;
     const so = this.socketOf;
@@ -141,10 +131,6 @@ export class CacheLine {
     let start = at;
     let prev = this.oldestOwner;
     let i = 0;
-    // Extra a pull pays for the RMWs already queued on the line when this one was issued.
-    let extra = 0;
-    // Place of `at` in the sorted issue times, once a late RMW has looked it up.
-    let q = -1;
     // RMWs already on the line ahead of this one.
     let ahead = 0;
     if (n > 0 && at >= E[n - 1]) {
@@ -160,14 +146,8 @@ export class CacheLine {
     else {
       // Intervals are sorted and disjoint: find the first that ends after `at`.
       const lo = countUpTo(E, n, at);
-      if (this.sharerNs > 0) {
-        // Queued: the RMWs from `lo` on (all end after `at`) that were issued by `at`. Those before
-        // `lo` ended by `at`, so were issued by then too: every RMW issued by `at`, less `lo`.
-        q = countUpTo(this.issuedSorted, n, at);
-        extra = (q - lo) * this.sharerNs;
-      }
       if (lo > 0) prev = C[lo - 1];
-      i = this.findGap(lo, at, cpu, prev, extra);
+      i = this.findGap(lo, at, cpu, prev);
       ahead = i - lo;
       if (i < n) {
         if (i > lo) {
@@ -180,9 +160,9 @@ export class CacheLine {
         prev = C[n - 1];
       }
     }
-    const end = start + this.hop(prev, cpu) + (prev !== cpu ? extra : 0);
+    const end = start + this.hop(prev, cpu);
     this.count(prev, cpu, at, start, end, ahead);
-    this.insert(i, at, start, end, cpu, q);
+    this.insert(i, start, end, cpu);
     return end;
   }
 
@@ -190,16 +170,16 @@ export class CacheLine {
    * The index of the first gap at or after `at` that fits the RMW, or `n` for the end: the first
    * gap, from `at` to the next start, after the RMW before it by `prev`; then the gaps between
    * remembered RMWs, up to `tailFrom`. A gap fits a pull from another CPU if it is as wide as the
-   * hop plus `extra`, a local RMW (after this CPU's own) if it is as wide as a local RMW.
+   * hop, a local RMW (after this CPU's own) if it is as wide as a local RMW.
    */
-  private findGap(lo: number, at: number, cpu: number, prev: number, extra: number): number {
+  private findGap(lo: number, at: number, cpu: number, prev: number): number {
     const S = this.starts;
     const E = this.ends;
     const C = this.cpus;
     const n = this.n;
-    const leastPull = this.transferNs + extra;
+    const leastPull = this.transferNs;
     let gap = S[lo] - at;
-    if (this.fits(gap, prev, cpu, extra)) return lo;
+    if (this.fits(gap, prev, cpu)) return lo;
     if (lo >= this.tailFrom) return n;
     const last = Math.min(n - 1, this.tailFrom);
     if (cpu < this.cpuEnd.length && this.cpuEnd[cpu] <= at) {
@@ -215,7 +195,7 @@ export class CacheLine {
         }
         for (const blockLast = Math.min(last, ((b + 1) << BLOCK_SHIFT) - 1); i <= blockLast; i++) {
           gap = G[i];
-          if (gap >= leastPull && this.hop(C[i - 1], cpu) + extra <= gap) return i;
+          if (gap >= leastPull && this.hop(C[i - 1], cpu) <= gap) return i;
         }
         // Nothing fitted: make the block's summary exact. Summaries only widen between compactions,
         // so a block whose wide gaps were split would be searched again and again.
@@ -223,17 +203,17 @@ export class CacheLine {
       }
       return n;
     }
-    for (let i = lo + 1; i <= last; i++) if (this.fits(S[i] - E[i - 1], C[i - 1], cpu, extra)) return i;
+    for (let i = lo + 1; i <= last; i++) if (this.fits(S[i] - E[i - 1], C[i - 1], cpu)) return i;
     return n;
   }
 
   /**
-   * Whether a gap after an RMW by `prev` fits one by `cpu`: as wide as a pull from `prev` plus
-   * `extra`, or, after this CPU's own RMW, as wide as a local one.
+   * Whether a gap after an RMW by `prev` fits one by `cpu`: as wide as a pull from `prev`, or, after
+   * this CPU's own RMW, as wide as a local one.
    */
-  private fits(gap: number, prev: number, cpu: number, extra: number): boolean {
+  private fits(gap: number, prev: number, cpu: number): boolean {
     if (prev === cpu) return gap >= this.localNs;
-    return gap >= this.transferNs + extra && this.hop(prev, cpu) + extra <= gap;
+    return gap >= this.transferNs && this.hop(prev, cpu) <= gap;
   }
 
   /** Recomputes every block's widest gap exactly from the records below `this.n`. */
@@ -256,58 +236,18 @@ export class CacheLine {
     if (fresh || gap > this.blockGap[b]) this.blockGap[b] = gap;
   }
 
-  /**
-   * Takes the issue times of the oldest `drop` records out of the sorted list, before they are
-   * forgotten. With `m` the latest of them, every listed time above `m` is a kept record's and
-   * stays in order; the kept records issued by `m` are sorted in front of them (none at most
-   * compactions of a 112-vCPU row's lock words, at most about 110 of the 256 kept).
-   */
-  private forgetIssued(drop: number): void {
-    const I = this.issued;
-    const Q = this.issuedSorted;
-    const F = this.scratch;
-    const n = this.n;
-    let m = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < drop; k++) if (I[k] > m) m = I[k];
-    let head = 0;
-    for (let k = drop; k < n; k++) {
-      const x = I[k];
-      if (x > m) continue;
-      let j = head++;
-      for (; j > 0 && F[j - 1] > x; j--) F[j] = F[j - 1];
-      F[j] = x;
-    }
-    Q.copyWithin(head, countUpTo(Q, n, m), n);
-    Q.set(F.subarray(0, head));
-  }
-
   /** `insert` at the end, for an RMW that started when issued, `gap` after the last one. */
   private append(at: number, end: number, gap: number, cpu: number): void {
     const n = this.n;
-    this.issued[n] = at;
     this.starts[n] = at;
     this.ends[n] = end;
     this.cpus[n] = cpu;
     this.gaps[n] = gap;
     this.n = n + 1;
-    if (this.sharerNs > 0) {
-      if (this.issuedSorted[n - 1] <= at) this.issuedSorted[n] = at;
-      else this.insertIssued(n, at, -1);
-    }
     this.note(n >> BLOCK_SHIFT, n, (n & BLOCK_MASK) === 0);
     if (cpu >= this.cpuEnd.length) this.growCpuEnd(cpu);
     if (end > this.cpuEnd[cpu]) this.cpuEnd[cpu] = end;
     if (n + 1 === CALENDAR) this.compact();
-  }
-
-  /** Puts issue time `at` into the first `n` sorted ones, at place `q` if known (else -1). */
-  private insertIssued(n: number, at: number, q: number): void {
-    const Q = this.issuedSorted;
-    // A late issue can land dozens of places back: find its place and move the rest at once.
-    const p = q >= 0 ? q : countUpTo(Q, n, at);
-    if (n - p < MOVE_BY_LOOP) for (let k = n; k > p; k--) Q[k] = Q[k - 1];
-    else Q.copyWithin(p + 1, p, n);
-    Q[p] = at;
   }
 
   private growCpuEnd(cpu: number): void {
@@ -320,8 +260,6 @@ export class CacheLine {
   private compact(): void {
     const drop = CALENDAR - KEEP;
     this.oldestOwner = this.cpus[drop - 1];
-    if (this.sharerNs > 0) this.forgetIssued(drop);
-    this.issued.copyWithin(0, drop);
     this.starts.copyWithin(0, drop);
     this.ends.copyWithin(0, drop);
     this.cpus.copyWithin(0, drop);
@@ -332,37 +270,25 @@ export class CacheLine {
     this.tailFrom = Math.max(0, this.tailFrom - drop);
   }
 
-  /**
-   * Puts an RMW record at index `i`, moving the later ones up; forgets the oldest when full. `q` is
-   * how many remembered RMWs were issued by `at` if known, else -1.
-   */
-  private insert(i: number, at: number, start: number, end: number, cpu: number, q: number): void {
-    const I = this.issued;
+  /** Puts an RMW record at index `i`, moving the later ones up; forgets the oldest when full. */
+  private insert(i: number, start: number, end: number, cpu: number): void {
     const S = this.starts;
     const E = this.ends;
     const C = this.cpus;
     const G = this.gaps;
     const n = this.n;
     for (let k = n; k > i; k--) {
-      I[k] = I[k - 1];
       S[k] = S[k - 1];
       E[k] = E[k - 1];
       C[k] = C[k - 1];
       G[k] = G[k - 1];
     }
-    I[i] = at;
     S[i] = start;
     E[i] = end;
     C[i] = cpu;
     G[i] = i > 0 ? start - E[i - 1] : 0;
     if (i < n) G[i + 1] = S[i + 1] - end;
     this.n = n + 1;
-    // The issue time joins the sorted list (usually at or near its end: RMWs are issued in order),
-    // which only the extra per queued sharer needs.
-    if (this.sharerNs > 0) {
-      if (n === 0 || this.issuedSorted[n - 1] <= at) this.issuedSorted[n] = at;
-      else this.insertIssued(n, at, q);
-    }
     // Block summaries: the new gaps join their block (a split gap only narrows, so a summary stays
     // an upper bound), and each later block gains the record that moved up into it. Exact again
     // when the calendar is compacted.

@@ -29,13 +29,17 @@ describe('QRwLock', () => {
     e.spawn('W', (t) => holder(t, lock, true, 20, 50, log));
     e.spawn('R2', (t) => holder(t, lock, false, 40, 10, log));
     e.run();
-    // R1 pulls the line (10) and leaves at 111; W waited from 20 and enters with a pull at 121;
-    // R2 arrived at 40 while W waited, so it enters after W left (172), pulling the line again.
+    // R1 pulls the line (10) and leaves at 111; W arrives at 20, its failed cmpxchg pulls the line
+    // (to 30) and setting _QW_WAITING is local (31); it waits until 111 and enters with a pull at
+    // 121. R2 arrived at 40 while W waited: its add and sub take the line (50, 51), and it enters
+    // after W left (172), pulling the line again.
     expect(log).toEqual(['R1+10', 'R1-111', 'W+121', 'W-172', 'R2+182', 'R2-193']);
     expect(lock.stats.writeContended).toBe(1);
-    expect(lock.stats.writeWaitNs).toBe(111 - 20);
+    expect(lock.stats.writeWaitNs).toBe(111 - 31);
     expect(lock.stats.readContended).toBe(1);
-    expect(lock.stats.readWaitNs).toBe(172 - 40);
+    expect(lock.stats.readWaitNs).toBe(172 - 51);
+    // R1: lock and unlock; W and R2: three atomics to get in, one to leave.
+    expect(lock.line.rmws).toBe(2 + (3 + 1) + (3 + 1));
     expect(lock.stats.readAcquired).toBe(2);
   });
 

@@ -12,7 +12,9 @@ import { LockStats } from './lock-stats.ts';
  * last writer left, a writer until every earlier holder left. Operations arrive in time order, so
  * this is the qrwlock order: readers share; a reader that arrives while a writer waits enters after
  * that writer (the writer's hold is already recorded); every acquisition and release is an atomic
- * on the lock word's cache line (`CacheLine`), which serialises contenders.
+ * on the lock word's cache line (`CacheLine`), which serialises contenders. A contended acquisition
+ * takes three atomics, as the slow paths do (the failed fast path, announcing itself, acquiring);
+ * waiters then spin on the qspinlock `wait_lock`, not on the lock word.
  * With `sleeping`, the same lock stands for an rwsem (mmap_lock, anon_vma->rwsem).
  */
 export class QRwLock {
@@ -45,13 +47,17 @@ export class QRwLock {
     if (this.writer !== null) throw new Error(`${this.name}: read_lock while held for write across a yield`);
     const s = this.stats;
     s.readAcquired++;
-    const at = t.now;
-    if (at < this.writerFreeAt) {
-      s.readWait(this.writerFreeAt - at);
-      this.traceWait(t, 'read', this.writerFreeAt - at);
+    if (t.now < this.writerFreeAt) {
+      // queued_read_lock_slowpath: the fast path's atomic_add_return saw a writer, atomic_sub takes
+      // the reader bias back; the reader queues and adds it again once the writer is gone.
+      this.atomic(t);
+      this.atomic(t);
+      const w = Math.max(0, this.writerFreeAt - t.now);
+      s.readWait(w);
+      this.traceWait(t, 'read', w);
       t.until(this.waitCat, this.writerFreeAt);
     }
-    t.until(this.line.cat, this.line.rmw(t.now, t.cpu));
+    this.atomic(t);
     this.readers++;
   }
 
@@ -64,7 +70,7 @@ export class QRwLock {
 
   readUnlock(t: SimThread): void {
     if (this.readers <= 0) throw new Error(`${this.name}: read_unlock without a reader`);
-    t.until(this.line.cat, this.line.rmw(t.now, t.cpu));
+    this.atomic(t);
     this.readers--;
     if (t.now > this.readersFreeAt) this.readersFreeAt = t.now;
   }
@@ -77,12 +83,22 @@ export class QRwLock {
     s.writeAcquired++;
     const free = Math.max(this.writerFreeAt, this.readersFreeAt);
     if (t.now < free) {
-      s.writeWait(free - t.now);
-      this.traceWait(t, 'write', free - t.now);
+      // queued_write_lock_slowpath: the fast path's cmpxchg failed, atomic_add sets _QW_WAITING;
+      // the final cmpxchg to _QW_LOCKED comes once the holders are gone.
+      this.atomic(t);
+      this.atomic(t);
+      const w = Math.max(0, free - t.now);
+      s.writeWait(w);
+      this.traceWait(t, 'write', w);
       t.until(this.waitCat, free);
     }
-    t.until(this.line.cat, this.line.rmw(t.now, t.cpu));
+    this.atomic(t);
     this.writer = t;
+  }
+
+  /** One atomic on the lock word, at `t`'s time. */
+  private atomic(t: SimThread): void {
+    t.until(this.line.cat, this.line.rmw(t.now, t.cpu));
   }
 
   private traceWait(t: SimThread, side: string, ns: number): void {
@@ -93,7 +109,7 @@ export class QRwLock {
 
   writeUnlock(t: SimThread): void {
     if (this.writer !== t) throw new Error(`${this.name}: write_unlock by a thread that does not hold it`);
-    t.until(this.line.cat, this.line.rmw(t.now, t.cpu));
+    this.atomic(t);
     this.writer = null;
     this.writerFreeAt = t.now;
   }

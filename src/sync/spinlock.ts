@@ -5,7 +5,7 @@ import { LockStats } from './lock-stats.ts';
 
 /**
  * Queued spinlock (kernel/locking/qspinlock.c): FIFO hand-off, one atomic on the lock word per
- * acquisition and release. Same model as `QRwLock`: critical sections run in one step and the lock
+ * acquisition and release, three for a contended acquisition. Same model as `QRwLock`: critical sections run in one step and the lock
  * records when it was last released; statistics count on the write side.
  */
 export class SpinLock {
@@ -32,17 +32,28 @@ export class SpinLock {
     const s = this.stats;
     s.writeAcquired++;
     if (t.now < this.freeAt) {
-      s.writeWait(this.freeAt - t.now);
-      t.lockWaitNs += this.freeAt - t.now;
+      // queued_spin_lock_slowpath: the fast path's cmpxchg failed; setting the pending bit (or
+      // xchg_tail into the MCS queue) is the second atomic; the waiter then spins on its own MCS
+      // node, and clear_pending_set_locked takes the line a third time once the holder is gone.
+      this.atomic(t);
+      this.atomic(t);
+      const w = Math.max(0, this.freeAt - t.now);
+      s.writeWait(w);
+      t.lockWaitNs += w;
       t.until(this.waitCat, this.freeAt);
     }
-    t.until(this.line.cat, this.line.rmw(t.now, t.cpu));
+    this.atomic(t);
     this.holder = t;
+  }
+
+  /** One atomic on the lock word, at `t`'s time. */
+  private atomic(t: SimThread): void {
+    t.until(this.line.cat, this.line.rmw(t.now, t.cpu));
   }
 
   unlock(t: SimThread): void {
     if (this.holder !== t) throw new Error(`${this.name}: spin_unlock by a thread that does not hold it`);
-    t.until(this.line.cat, this.line.rmw(t.now, t.cpu));
+    this.atomic(t);
     this.holder = null;
     this.freeAt = t.now;
   }

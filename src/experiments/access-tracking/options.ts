@@ -87,6 +87,12 @@ export function parseAccessTrackingOptions(input: AccessTrackingInput): AccessTr
     (o.vcpus * o.vcpuBytes) % (2 << 20) !== 0
   )
     throw new OptionsError(`vcpuBytes: ${o.backing} needs guest memory in whole 2 MiB pages`);
+  // The selftest's threads wait for each other in busy loops; the model keeps a spinning thread
+  // on its CPU, so each needs one (a real host would time-slice them, which is not modelled).
+  if (o.hostCpus !== undefined && o.hostCpus < o.vcpus + 1)
+    throw new OptionsError(
+      `hostCpus: the selftest's ${o.vcpus + 1} threads (main and ${o.vcpus} vCPU(s)) spin while they wait, so they need at least ${o.vcpus + 1} host CPUs`,
+    );
   if (o.hostMemoryBytes !== undefined && !o.lruGen && !o.benchmark)
     throw new OptionsError('hostMemoryBytes: needs -l (global reclaim is modelled with MGLRU only)');
   return { ...o, aging: o.aging ?? kernelVariant(o.kernel)!.kvmAging };

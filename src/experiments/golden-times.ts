@@ -1,0 +1,127 @@
+import { KERNEL_VARIANTS } from '../variants/kernel-variant.ts';
+import type { AccessTrackingInput } from './access-tracking/options.ts';
+import { runAccessTracking } from './access-tracking/run.ts';
+
+/** One small run whose simulated times are pinned. */
+export interface GoldenConfig {
+  name: string;
+  profile: string;
+  input: AccessTrackingInput;
+}
+
+const MIB = 1 << 20;
+
+/**
+ * The pinned runs: every kernel variant, page_idle and lru_gen modes, seed 003's `-p`, global
+ * memory pressure with swap, 1 to 4 vCPUs, both profiles. Small enough to run in seconds, and
+ * together they charge every cost term of both profiles (`scripts/golden-times.ts --sensitivity`).
+ */
+export const GOLDEN_CONFIGS: readonly GoldenConfig[] = [
+  { name: 'page_idle 1x4M', profile: 'x86-tdp', input: { vcpus: 1, vcpuBytes: 4 * MIB } },
+  { name: 'page_idle 2x2M', profile: 'x86-tdp', input: { vcpus: 2, vcpuBytes: 2 * MIB } },
+  {
+    name: 'page_idle 2x2M no-ept-ad',
+    profile: 'x86-tdp',
+    input: { vcpus: 2, vcpuBytes: 2 * MIB, eptAd: false },
+  },
+  {
+    name: 'page_idle 1x4M thp',
+    profile: 'x86-tdp',
+    input: { vcpus: 1, vcpuBytes: 4 * MIB, backing: 'anonymous_thp' },
+  },
+  { name: 'page_idle 2x2M seed003', profile: 'seed003-x86', input: { vcpus: 2, vcpuBytes: 2 * MIB } },
+  ...KERNEL_VARIANTS.filter((k) => k.name !== 'pre-6.12').flatMap((k) => [
+    {
+      name: `lru_gen 2x2M ${k.name}`,
+      profile: 'x86-tdp',
+      input: { vcpus: 2, vcpuBytes: 2 * MIB, lruGen: true, kernel: k.name },
+    },
+    {
+      name: `-p 4x2M ${k.name} seed003`,
+      profile: 'seed003-x86',
+      input: { vcpus: 4, vcpuBytes: 2 * MIB, lruGen: true, benchmark: true, kernel: k.name },
+    },
+  ]),
+  {
+    name: '-p 4x2M no aging seed003',
+    profile: 'seed003-x86',
+    input: { vcpus: 4, vcpuBytes: 2 * MIB, lruGen: true, benchmark: true, benchmarkAging: false },
+  },
+  {
+    name: '-p 1x4M pre-6.12',
+    profile: 'x86-tdp',
+    input: { vcpus: 1, vcpuBytes: 4 * MIB, lruGen: true, benchmark: true, kernel: 'pre-6.12' },
+  },
+  {
+    name: '-p 2x16M pressure swap 3 host CPUs',
+    profile: 'x86-tdp',
+    input: {
+      vcpus: 2,
+      vcpuBytes: 16 * MIB,
+      lruGen: true,
+      benchmark: true,
+      hostMemoryBytes: 28 * MIB,
+      swapBytes: 64 * MIB,
+      hostCpus: 3,
+    },
+  },
+  {
+    name: 'page_idle 2x2M no-ept-ad seed003',
+    profile: 'seed003-x86',
+    input: { vcpus: 2, vcpuBytes: 2 * MIB, eptAd: false, hostCpus: 3 },
+  },
+  {
+    name: '-p 2x16M pressure swap',
+    profile: 'x86-tdp',
+    input: {
+      vcpus: 2,
+      vcpuBytes: 16 * MIB,
+      lruGen: true,
+      benchmark: true,
+      hostMemoryBytes: 28 * MIB,
+      swapBytes: 64 * MIB,
+    },
+  },
+  {
+    name: '-p 2x16M pressure swap seed003',
+    profile: 'seed003-x86',
+    input: {
+      vcpus: 2,
+      vcpuBytes: 16 * MIB,
+      lruGen: true,
+      benchmark: true,
+      hostMemoryBytes: 36 * MIB,
+      swapBytes: 64 * MIB,
+    },
+  },
+];
+
+/** What is pinned of one run: every phase and benchmark time, and where each thread class's time went. */
+export interface GoldenRecord {
+  stdout: string[];
+  phases: Record<string, number>;
+  benchmark: Record<string, number> | null;
+  time: Record<string, Record<string, number>>;
+  steps: number;
+}
+
+/** Runs `c` and records its pinned figures. */
+export function goldenRecord(c: GoldenConfig): GoldenRecord {
+  const r = runAccessTracking(c.input, c.profile);
+  const phases: Record<string, number> = {};
+  r.phases.forEach((p, i) => {
+    phases[`${i} ${p.name}`] = p.ns;
+  });
+  return {
+    stdout: r.stdout,
+    phases,
+    benchmark: r.benchmark,
+    time: Object.fromEntries(r.time.classes.map((k) => [k.class, { elapsed: k.elapsedNs, ...k.categories }])),
+    steps: r.counters.engine?.steps ?? 0,
+  };
+}
+
+/** Every golden run's record, by name. */
+export function goldenRecords(): Record<string, GoldenRecord> {
+  return Object.fromEntries(GOLDEN_CONFIGS.map((c) => [c.name, goldenRecord(c)]));
+}
