@@ -17,6 +17,7 @@ import { formatTimeReport } from '../sim/time-report.ts';
 import { Tracer } from '../sim/trace.ts';
 import { DEFAULT_KERNEL, KERNEL_VARIANTS } from '../variants/kernel-variant.ts';
 import { calibrateCommand } from './calibrate-command.ts';
+import { microCommand } from './micro-command.ts';
 import { parseSize } from './parse-size.ts';
 
 /** Where the CLI writes. */
@@ -181,6 +182,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     });
   sysfsCommand(program, io, onExit);
   calibrateCommand(program, io, onExit);
+  microCommand(program, io, onExit);
   program
     .command('validate')
     .description("compare simulated runs of seed 003's experiment with the published rows")

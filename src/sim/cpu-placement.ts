@@ -55,6 +55,11 @@ export class CpuPlacement {
     return cpu >= 0 || bindNode >= 0 ? cpu : this.anyIdleCpu();
   }
 
+  /** Whether no thread holds `cpu`. */
+  isIdle(cpu: number): boolean {
+    return cpu < this.busy.length && this.busy[cpu] === 0;
+  }
+
   /** A thread took `cpu`. */
   take(cpu: number): void {
     this.busy[cpu] = 1;

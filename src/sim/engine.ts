@@ -76,6 +76,7 @@ export class Engine {
       transferNs: p.cacheLineTransferNs,
       remoteNs: p.cacheLineRemoteNs,
       socketOf: this.topology.socketOf,
+      coreOf: this.topology.coreOf,
     };
     this.clock = new CoreClock(p, this.topology);
     this.placement = new CpuPlacement(this.topology);
@@ -95,9 +96,16 @@ export class Engine {
 
   /**
    * Creates a thread that starts at `at` (default: the current time) once it gets a CPU: forked by
-   * the running thread (placed near it), or bound to NUMA node `bindNode` like a per-node kthread.
+   * the running thread (placed near it), bound to NUMA node `bindNode` like a per-node kthread, or
+   * started on CPU `pinCpu` if that is idle (sched_setaffinity before it runs).
    */
-  spawn(name: string, body: (t: SimThread) => ThreadBody, at = this.now, bindNode = -1): SimThread {
+  spawn(
+    name: string,
+    body: (t: SimThread) => ThreadBody,
+    at = this.now,
+    bindNode = -1,
+    pinCpu = -1,
+  ): SimThread {
     const t = new SimThread(this, this.threads.length, name, new RandomStream(this.seed, `thread:${name}`));
     this.threads.push(t);
     t.stack.push(body(t));
@@ -105,7 +113,9 @@ export class Engine {
     t.startNs = at;
     t.bindNode = bindNode;
     const parentNode = this.topology.nodeOf(this.current?.cpu ?? -1);
-    this.getCpu(t, 0, this.placement.forkCpu(parentNode, bindNode));
+    const cpu =
+      pinCpu >= 0 && this.placement.isIdle(pinCpu) ? pinCpu : this.placement.forkCpu(parentNode, bindNode);
+    this.getCpu(t, 0, cpu);
     return t;
   }
 

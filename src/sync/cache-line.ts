@@ -34,6 +34,8 @@ export interface LineCosts {
   remoteNs: number;
   /** Socket of each CPU, or null for a one-socket machine. */
   socketOf: Uint8Array | null;
+  /** Physical core of each CPU (SMT siblings share one and its L1/L2), or null: no SMT. */
+  coreOf?: Int32Array | null;
 }
 
 /**
@@ -90,17 +92,22 @@ export class CacheLine {
   private readonly transferNs: number;
   private readonly remoteNs: number;
   private readonly socketOf: Uint8Array | null;
+  private readonly coreOf: Int32Array | null;
 
   constructor(c: LineCosts) {
     this.localNs = c.localNs;
     this.transferNs = c.transferNs;
     this.remoteNs = c.remoteNs;
     this.socketOf = c.socketOf;
+    this.coreOf = c.coreOf ?? null;
   }
 
   /** Cost of an RMW by `cpu` right after one by `prev` (-1: nobody). */
   private hop(prev: number, cpu: number): number {
     if (prev === cpu) return this.localNs;
+    // SMT siblings share the core's caches: the line does not move.
+    const co = this.coreOf;
+    if (co !== null && prev >= 0 && co[prev] === co[cpu]) return this.localNs;
     const so = this.socketOf;
     if (so === null || prev < 0 || so[prev] === so[cpu]) return this.transferNs;
     return this.remoteNs;

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { loadProfile } from '../../sim/profile.ts';
+import { placeThreads, runLineContention } from './line-contention.ts';
+
+describe('micro line-contention', () => {
+  const p = loadProfile('seed003-x86');
+
+  it('two threads in turn: each RMW is one hand-off at the profile cost of its placement', () => {
+    // The first RMW pulls the line from nobody (an in-socket transfer); every later one from the other CPU.
+    const same = runLineContention({ threads: 2, placement: 'same-socket' }, p);
+    expect(same.cpus).toEqual([0, 1]);
+    expect(same.elapsedNs).toBe(2000 * p.cacheLineTransferNs);
+    expect(same.transfers).toBe(2000);
+    const cross = runLineContention({ threads: 2, placement: 'cross-socket' }, p);
+    expect(cross.cpus).toEqual([0, 56]);
+    expect(cross.elapsedNs).toBe(p.cacheLineTransferNs + 1999 * p.cacheLineRemoteNs);
+    expect(cross.remoteTransfers).toBe(1999);
+    // SMT siblings share the core's caches: a local RMW each.
+    const smt = runLineContention({ threads: 2, placement: 'smt' }, p);
+    expect(smt.cpus).toEqual([0, 112]);
+    expect(smt.elapsedNs).toBe(p.cacheLineTransferNs + 1999 * p.cacheLineLocalNs);
+  });
+
+  it('N threads on one socket share the line: throughput stays one RMW per transfer', () => {
+    const r = runLineContention({ threads: 8, placement: 'same-socket', rmwsPerThread: 100 }, p);
+    expect(r.rmws).toBe(800);
+    expect(r.elapsedNs).toBe(800 * p.cacheLineTransferNs);
+    expect(r.nsPerOpPerThread).toBe(8 * p.cacheLineTransferNs);
+  });
+
+  it('refuses placements the profile cannot host', () => {
+    expect(() => placeThreads(p, 0, 'spread')).toThrow('--threads must be a whole number >= 1');
+    expect(() => placeThreads(p, 225, 'spread')).toThrow('has 224 CPUs');
+    expect(() => placeThreads(p, 113, 'same-socket')).toThrow('a socket of seed003-x86 has 112 CPUs');
+    expect(() => placeThreads(loadProfile('x86-tdp'), 2, 'cross-socket')).toThrow('has one socket');
+  });
+});
