@@ -85,12 +85,17 @@ export class MemoryReclaimFile implements SimFile {
     while (reclaimed < req.nrToReclaim) {
       const batch = Math.floor((req.nrToReclaim - reclaimed) / 4);
       if (retries === 0) this.lg.host.lru.drainAll(t);
-      const r = yield* tryToFreeMemCgroupPages(t, this.lg, this.memcg, batch, req.swappiness);
+      const r = yield* this.tryToFree(t, batch, req.swappiness);
       if (r === 0 && retries-- === 0) return -EAGAIN;
       reclaimed += r;
     }
     this.reclaimed += reclaimed;
     return data.length;
+  }
+
+  /** try_to_free_mem_cgroup_pages on this memcg (and its descendants). */
+  protected *tryToFree(t: SimThread, batch: number, swappiness: number | null): Gen<number> {
+    return yield* tryToFreeMemCgroupPages(t, this.lg, this.memcg, batch, swappiness);
   }
 }
 

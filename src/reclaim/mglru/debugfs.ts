@@ -102,7 +102,12 @@ export class LruGenDebugfs implements SimFile {
   *runCmd(t: SimThread, c: LruGenCmd): Gen<number> {
     const host = this.lg.host;
     // int nid: node_state(nid, N_MEMORY).
-    if (c.nid >= MAX_NUMNODES || c.nid >= host.mem.nodes.length || !hasMemory(host.mem.nodes[c.nid]))
+    if (
+      c.nid < 0 ||
+      c.nid >= MAX_NUMNODES ||
+      c.nid >= host.mem.nodes.length ||
+      !hasMemory(host.mem.nodes[c.nid])
+    )
       return -EINVAL;
     // mem_cgroup_from_id, then memcg_id != mem_cgroup_id(memcg).
     const memcg = host.memcgs.byId(c.memcgId);
