@@ -7,6 +7,7 @@ import { fuzzTargets } from '../src/testing/kernel-file-fuzz.ts';
 import {
   bitmapInput,
   LRU_GEN_PIECES,
+  lruGenCommandInput,
   mulberry32,
   pieceInput,
   RECLAIM_PIECES,
@@ -27,7 +28,10 @@ for (const target of fuzzTargets()) {
   let first = '';
   for (let i = 0; i < n; i++) {
     const p = pieces[target.name];
-    const [pos, data] = p === undefined ? bitmapInput(rnd, 8192) : [0, pieceInput(rnd, p)];
+    const [pos, data] =
+      p === undefined
+        ? bitmapInput(rnd, 8192)
+        : [0, p === LRU_GEN_PIECES && rnd() < 0.5 ? lruGenCommandInput(rnd) : pieceInput(rnd, p)];
     if (!target.check(data, pos)) {
       diffs++;
       first ||= JSON.stringify(String.fromCharCode(...data.subarray(0, 80)));

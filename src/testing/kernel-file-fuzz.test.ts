@@ -5,6 +5,7 @@ import {
   bitmapInput,
   LRU_GEN_PIECES,
   latin1Bytes,
+  lruGenCommandInput,
   mulberry32,
   RECLAIM_PIECES,
   SYSFS_PIECES,
@@ -28,6 +29,9 @@ describe('simulated kernel files against the reference of the kernel rules', () 
               .oneof(
                 fc.array(fc.constantFrom(...pieces), { maxLength: 12 }).map((p) => latin1Bytes(p.join(''))),
                 fc.uint8Array({ maxLength: 24 }),
+                ...(pieces === LRU_GEN_PIECES
+                  ? [fc.integer().map((seed) => lruGenCommandInput(mulberry32(seed)))]
+                  : []),
               )
               .map((d) => [0, d] as [number, Uint8Array]);
       fc.assert(

@@ -104,6 +104,43 @@ export function pieceInput(rnd: () => number, pieces: string[]): Uint8Array {
   return latin1Bytes(s);
 }
 
+/** Small numbers that name existing memcgs, nodes and generations. */
+const SMALL = [
+  '0',
+  '1',
+  '2',
+  '3',
+  '4',
+  '1',
+  '2',
+  '0',
+  '1',
+  '3',
+  '5',
+  '60',
+  '201',
+  'max',
+  '4294967297',
+  '18446744073709551615',
+  '0x1',
+  '01',
+  '+1',
+];
+
+/** One lru_gen write of 1-3 commands whose fields are mostly valid: reaches run_cmd and below. */
+export function lruGenCommandInput(rnd: () => number): Uint8Array {
+  const pick = (xs: string[]) => xs[Math.floor(rnd() * xs.length)];
+  const ws = () => (rnd() < 0.8 ? ' ' : pick(WS));
+  const cmds: string[] = [];
+  for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) {
+    const fields = 3 + Math.floor(rnd() * 4);
+    let c = pick(['+', '-', '+', '-', '*']);
+    for (let f = 0; f < fields; f++) c += ws() + pick(f < 3 ? SMALL.slice(0, 12) : SMALL);
+    cmds.push(c + (rnd() < 0.2 ? pick(WS) : ''));
+  }
+  return latin1Bytes(cmds.join(pick([',', ';', '\n', ' ;', ',\0'])));
+}
+
 /** One page_idle input: [pos, bytes] with pos and length near multiples of 8 and near PAGE_SIZE. */
 export function bitmapInput(rnd: () => number, maxPfn: number): [number, Uint8Array] {
   const words = maxPfn / 64;

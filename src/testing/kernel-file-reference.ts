@@ -40,14 +40,13 @@ export interface LruGenEnv {
   seqs(memcgId: number, nid: number): { maxSeq: number; minSeq: number[] };
   /** get_swappiness. */
   defaultSwappiness: number;
-  /** The stub of try_to_inc_max_seq: success for even swappiness. */
 }
 
 /** A stubbed lruvec operation reached through run_cmd. */
 export type LruGenCall = string;
 
-/** The stub rule for aging: try_to_inc_max_seq succeeds at an even swappiness. */
-export const stubAgingSucceeds = (swappiness: number) => swappiness % 2 === 0;
+/** The stub rule for aging: try_to_inc_max_seq fails (-EEXIST) only at swappiness 1. */
+export const stubAgingSucceeds = (swappiness: number) => swappiness !== 1;
 
 /** lru_gen_seq_write: the return value and the lruvec operations it reaches. */
 export function refLruGenWrite(data: Uint8Array, env: LruGenEnv): { ret: number; calls: LruGenCall[] } {
@@ -99,7 +98,8 @@ function refLruGenCmd(tok: string, env: LruGenEnv, calls: LruGenCall[]): number 
     if (seq < BigInt(Math.min(...types.map((t) => minSeq[t])))) return 0;
     if (opt === 0n) return 0;
     // The stub evicts nothing, so run_eviction returns after one evict_folios.
-    calls.push(`evict ${memcgId} ${nid} ${swappiness} ${opt < 64n ? opt : 64n}`);
+    // MAX_LRU_BATCH = BITS_PER_LONG * 64.
+    calls.push(`evict ${memcgId} ${nid} ${swappiness} ${opt < 4096n ? opt : 4096n}`);
     return 0;
   }
   return EINVAL;

@@ -56,6 +56,6 @@ export function parseLruGenCmd(cur: Uint8Array): LruGenCmd | number {
     nid: Number(BigInt.asIntN(32, args[2] as bigint)),
     seq: args[3] as bigint,
     swappiness,
-    opt: num > 6 ? (args[7] as bigint) : ULLONG_MAX,
+    opt: num > 5 ? (args[7] as bigint) : ULLONG_MAX,
   };
 }
