@@ -7,7 +7,7 @@ import { OptionsError } from '../experiments/access-tracking/options.ts';
 import { runAccessTracking } from '../experiments/access-tracking/run.ts';
 import { defaultJobs } from '../experiments/parallel.ts';
 import { SEED003_PROFILE } from '../experiments/published.ts';
-import { describeErrno, runSysfs } from '../experiments/sysfs.ts';
+import { describeErrno, parseWriteEscapes, runSysfs } from '../experiments/sysfs.ts';
 import { formatTable, runTable, tableCsv } from '../experiments/table.ts';
 import { formatValidate, runValidate } from '../experiments/validate.ts';
 import { OomKill } from '../host/host.ts';
@@ -226,7 +226,7 @@ function sysfsCommand(program: Command, io: CliIo, onExit: (code: number) => voi
     .command('sysfs')
     .description('read (or write) a simulated kernel file of a small MGLRU scenario')
     .argument('<path>', 'file path, e.g. /sys/kernel/debug/lru_gen')
-    .option('--write <text>', 'write TEXT (\\n for newlines) instead of reading')
+    .option('--write <text>', 'write TEXT (escapes \\n \\t \\r \\0 \\\\ \\xHH) instead of reading')
     .addOption(
       new Option('--kernel <name>', 'kernel variant')
         .choices(KERNEL_VARIANTS.map((v) => v.name))
@@ -235,7 +235,7 @@ function sysfsCommand(program: Command, io: CliIo, onExit: (code: number) => voi
     .option('-v, --vcpus <n>', 'vCPUs of the scenario', intArg('-v', 1), 1)
     .option('-b, --bytes <size>', 'guest memory per vCPU', sizeArg, 64 * 2 ** 20)
     .action((path: string, opts) => {
-      const write = opts.write === undefined ? undefined : String(opts.write).replaceAll('\\n', '\n');
+      const write = opts.write === undefined ? undefined : parseWriteEscapes(String(opts.write));
       const r = runSysfs({ path, write, kernel: opts.kernel, vcpus: opts.vcpus, vcpuBytes: opts.bytes });
       if (r.ret < 0) {
         const known = r.ret === -2 ? ` (files: ${r.files.join(', ')})` : '';

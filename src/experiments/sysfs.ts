@@ -9,8 +9,8 @@ import { OptionsError } from './access-tracking/options.ts';
 /** Options of `runSysfs`. */
 export interface SysfsOptions {
   path: string;
-  /** Text to write; without it the file is read. */
-  write?: string;
+  /** Text (UTF-8) or bytes to write; without it the file is read. */
+  write?: string | Uint8Array;
   kernel?: string;
   vcpus?: number;
   vcpuBytes?: number;
@@ -76,13 +76,37 @@ export function runSysfs(
       if (typeof r === 'number') res.ret = r;
       else res.text = r;
     } else {
-      res.ret = yield* vm.vfs.pwrite(t, o.path, 0, new TextEncoder().encode(o.write));
+      const data = typeof o.write === 'string' ? new TextEncoder().encode(o.write) : o.write;
+      res.ret = yield* vm.vfs.pwrite(t, o.path, 0, data);
       const r = yield* read();
       if (typeof r === 'string') res.after = r;
     }
   });
   engine.run();
   return res;
+}
+
+const ESCAPES: Record<string, number> = { n: 10, t: 9, r: 13, v: 11, f: 12, '0': 0, '\\': 92 };
+
+/**
+ * The bytes of a `--write` argument: UTF-8, with the escapes \n \t \r \v \f \0 \\ and \xHH
+ * (a shell argument cannot hold a NUL byte). Any other backslash stays as it is.
+ */
+export function parseWriteEscapes(text: string): Uint8Array {
+  const out: number[] = [];
+  const enc = new TextEncoder();
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    const next = text[i + 1];
+    if (c === '\\' && next !== undefined && next in ESCAPES) {
+      out.push(ESCAPES[next]);
+      i++;
+    } else if (c === '\\' && next === 'x' && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 2, i + 4))) {
+      out.push(Number.parseInt(text.slice(i + 2, i + 4), 16));
+      i += 3;
+    } else out.push(...enc.encode(c));
+  }
+  return Uint8Array.from(out);
 }
 
 /** "-EINVAL (errno 22)"-style text for a negative return. */

@@ -35,4 +35,17 @@ export class MemcgTree {
   byId(id: number): Memcg | undefined {
     return this.all[id - 1];
   }
+
+  /**
+   * mem_cgroup_iter over the subtree rooted at `root`: `root` first, then its descendants in
+   * pre-order (creation order of each parent's children).
+   */
+  subtree(root: Memcg): Memcg[] {
+    const out = [root];
+    for (let i = 0; i < out.length; i++) {
+      const kids = this.all.filter((m) => m.parent === out[i]);
+      out.splice(i + 1, 0, ...kids);
+    }
+    return out;
+  }
 }

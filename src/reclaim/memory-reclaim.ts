@@ -1,4 +1,8 @@
+import { strsepAll, strstrip, substr } from '../fs/cstring.ts';
 import { EAGAIN, EINVAL } from '../fs/errno.ts';
+import { kernfsWriteBuf, PAGE_SIZE } from '../fs/kernfs.ts';
+import { type MatchRow, matchInt, matchToken } from '../fs/match-token.ts';
+import { memparse } from '../fs/memparse.ts';
 import type { SimFile } from '../fs/vfs.ts';
 import type { Memcg } from '../host/memcg.ts';
 import type { SimThread } from '../sim/thread.ts';
@@ -9,29 +13,56 @@ type Gen<R> = Generator<void, R, void>;
 
 /** MAX_RECLAIM_RETRIES. */
 export const MAX_RECLAIM_RETRIES = 16;
-/** swappiness=max: anon only. */
-const SWAPPINESS_ANON_ONLY = 201;
+/** MAX_SWAPPINESS, and SWAPPINESS_ANON_ONLY for swappiness=max. */
+const MAX_SWAPPINESS = 200;
+const SWAPPINESS_ANON_ONLY = MAX_SWAPPINESS + 1;
 
-const dec = new TextDecoder();
+/** memory_reclaim's option tokens. */
+const Opt = { Swappiness: 0, SwappinessMax: 1, Null: 2 } as const;
+const TOKENS: MatchRow<number>[] = [
+  { token: Opt.Swappiness, pattern: 'swappiness=%d' },
+  { token: Opt.SwappinessMax, pattern: 'swappiness=max' },
+  { token: Opt.Null, pattern: null },
+];
 
-/** memparse: a number (decimal, 0x hex or 0 octal) with an optional K/M/G/T/P/E suffix; null if none. */
-export function memparse(s: string): { value: number; rest: string } | null {
-  const m = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmMgGtTpPeE]?)/.exec(s);
-  if (m === null) return null;
-  const base =
-    m[1].startsWith('0x') || m[1].startsWith('0X')
-      ? Number.parseInt(m[1].slice(2), 16)
-      : m[1].startsWith('0')
-        ? Number.parseInt(m[1], 8)
-        : Number(m[1]);
-  const shift = { '': 0, k: 10, m: 20, g: 30, t: 40, p: 50, e: 60 }[m[2].toLowerCase() as 'k'];
-  return { value: base * 2 ** shift, rest: s.slice(m[0].length) };
+/** What a memory.reclaim write asks for: pages to reclaim and the swappiness (null: the memcg's). */
+export interface ReclaimRequest {
+  nrToReclaim: number;
+  swappiness: number | null;
+}
+
+/**
+ * memory_reclaim's parse (mm/memcontrol.c, 6.15) of the NUL-terminated buffer: strstrip, a memparse
+ * size (at least the suffix or one digit), strstrip, then options split at single spaces, each
+ * "swappiness=%d" (match_int, 0-200) or "swappiness=max". Returns the request or -EINVAL.
+ */
+export function parseMemoryReclaim(buf: Uint8Array): ReclaimRequest | number {
+  const [start, end] = strstrip(buf);
+  const b = substr(buf, start, end);
+  const size = memparse(b, 0);
+  if (size.end === 0) return -EINVAL;
+  const nrToReclaim = Number(size.value / BigInt(PAGE_SIZE));
+  let swappiness: number | null = null;
+  const [optStart, optEnd] = strstrip(b, size.end);
+  for (const [s, e] of strsepAll(b, ' ', optStart, optEnd)) {
+    if (s === e) continue;
+    const opt = substr(b, s, e);
+    const m = matchToken(opt, 0, TOKENS);
+    if (m.token === Opt.Swappiness) {
+      const v = matchInt(opt, m.args[0]);
+      if (typeof v === 'number' || v.value < 0 || v.value > MAX_SWAPPINESS) return -EINVAL;
+      swappiness = v.value;
+    } else if (m.token === Opt.SwappinessMax) swappiness = SWAPPINESS_ANON_ONLY;
+    else return -EINVAL;
+  }
+  return { nrToReclaim, swappiness };
 }
 
 /**
  * cgroup v2 memory.reclaim (mm/memcontrol.c memory_reclaim): "<size> [swappiness=<0-200>|max]".
- * Reclaims in batches of a quarter of what is left through try_to_free_mem_cgroup_pages; -EAGAIN
- * when the retries run out with nothing reclaimed.
+ * A cgroup file: writes over PAGE_SIZE are -E2BIG, empty ones return 0. Reclaims in batches of a
+ * quarter of what is left through try_to_free_mem_cgroup_pages (the memcg and its descendants);
+ * -EAGAIN when the retries run out with nothing reclaimed.
  */
 export class MemoryReclaimFile implements SimFile {
   readonly mode = 0o200;
@@ -44,32 +75,27 @@ export class MemoryReclaimFile implements SimFile {
   ) {}
 
   *write(t: SimThread, _pos: number, data: Uint8Array): Gen<number> {
-    const text = dec.decode(data).trim();
-    const size = memparse(text);
-    if (size === null) return -EINVAL;
-    let swappiness: number | null = null;
-    for (const opt of size.rest
-      .trim()
-      .split(/\s+/)
-      .filter((o) => o !== '')) {
-      const m = /^swappiness=(max|\d+)$/.exec(opt);
-      if (m === null) return -EINVAL;
-      if (m[1] === 'max') swappiness = SWAPPINESS_ANON_ONLY;
-      else if (Number(m[1]) > 200) return -EINVAL;
-      else swappiness = Number(m[1]);
-    }
-    const target = Math.floor(size.value / 4096);
+    const buf = kernfsWriteBuf(data, PAGE_SIZE);
+    if (typeof buf === 'number') return buf;
+    if (data.length === 0) return 0;
+    const req = parseMemoryReclaim(buf);
+    if (typeof req === 'number') return req;
     let reclaimed = 0;
     let retries = MAX_RECLAIM_RETRIES;
-    while (reclaimed < target) {
-      const batch = Math.floor((target - reclaimed) / 4);
+    while (reclaimed < req.nrToReclaim) {
+      const batch = Math.floor((req.nrToReclaim - reclaimed) / 4);
       if (retries === 0) this.lg.host.lru.drainAll(t);
-      const r = yield* tryToFreeMemCgroupPages(t, this.lg, this.memcg, batch, swappiness);
+      const r = yield* this.tryToFree(t, batch, req.swappiness);
       if (r === 0 && retries-- === 0) return -EAGAIN;
       reclaimed += r;
     }
     this.reclaimed += reclaimed;
     return data.length;
+  }
+
+  /** try_to_free_mem_cgroup_pages on this memcg (and its descendants). */
+  protected *tryToFree(t: SimThread, batch: number, swappiness: number | null): Gen<number> {
+    return yield* tryToFreeMemCgroupPages(t, this.lg, this.memcg, batch, swappiness);
   }
 }
 

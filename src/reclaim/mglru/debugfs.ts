@@ -1,10 +1,12 @@
+import { cBuf, skipSpaces, strsepAll, substr } from '../../fs/cstring.ts';
 import { EACCES, EEXIST, EINVAL } from '../../fs/errno.ts';
 import type { SimFile } from '../../fs/vfs.ts';
 import type { NumaNode } from '../../host/phys-mem.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { tryToIncMaxSeq } from './aging.ts';
-import { evictFolios } from './eviction.ts';
+import { type EvictResult, evictFolios } from './eviction.ts';
 import type { LruGen } from './lru-gen.ts';
+import { type LruGenCmd, parseLruGenCmd, SWAPPINESS_ANON_ONLY } from './lru-gen-cmd.ts';
 import {
   HZ,
   jiffies,
@@ -17,6 +19,7 @@ import {
   MAX_NR_TIERS,
   MIN_NR_GENS,
 } from './lruvec.ts';
+import { evictableMinSeq } from './shrink.ts';
 
 type Gen<R> = Generator<void, R, void>;
 
@@ -28,13 +31,15 @@ function hasMemory(node: NumaNode): boolean {
 /** Paths of the debugfs files. */
 export const LRU_GEN_DEBUGFS = '/sys/kernel/debug/lru_gen';
 export const LRU_GEN_FULL_DEBUGFS = '/sys/kernel/debug/lru_gen_full';
-/** MAX_SWAPPINESS + 1: "swappiness=max", anon only. */
-export const SWAPPINESS_ANON_ONLY = 201;
 /** Highest node id the model accepts (MAX_NUMNODES). */
 const MAX_NUMNODES = 1024;
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
+/** MIN_SWAPPINESS: below it, run_cmd uses get_swappiness. */
+const MIN_SWAPPINESS = 0;
+/** The command bytes. */
+const PLUS = 43;
+const MINUS = 45;
 
 /**
  * /sys/kernel/debug/lru_gen (mm/vmscan.c lru_gen_seq_show, lru_gen_seq_write): the generations of
@@ -75,63 +80,90 @@ export class LruGenDebugfs implements SimFile {
     return all.subarray(Math.min(pos, all.length), Math.min(pos + count, all.length));
   }
 
-  /** lru_gen_seq_write: commands separated by `,` `;` or newlines; stops at the first error. */
+  /**
+   * lru_gen_seq_write: the commands separated by `,` `;` or newlines (up to the first NUL), blank
+   * ones skipped; stops at the first error. Nothing run at all is -EINVAL (err starts so).
+   */
   *write(t: SimThread, _pos: number, data: Uint8Array): Gen<number> {
     if (this.full) return -EACCES;
-    for (const raw of dec.decode(data).split(/[,;\n]/)) {
-      const tok = raw.replace(/^ +/, '');
-      if (tok === '') continue;
-      const r = yield* this.runCmd(t, tok);
-      if (r < 0) return r;
+    const buf = cBuf(data);
+    let err = -EINVAL;
+    for (const [start, end] of strsepAll(buf, ',;\n')) {
+      const cur = skipSpaces(buf, start);
+      if (cur >= end) continue;
+      const c = parseLruGenCmd(substr(buf, cur, end));
+      err = typeof c === 'number' ? c : yield* this.runCmd(t, c);
+      if (err) break;
     }
-    return data.length;
+    return err || data.length;
   }
 
-  /** run_cmd: parse "%c %u %u %lu %n %u %n %lu %n" and check it, then run_aging or run_eviction. */
-  private *runCmd(t: SimThread, tok: string): Gen<number> {
-    const m = /^(\S) +(\d+) +(\d+) +(\d+)(?: +(\d+)(?: +(\d+))?)? *$/.exec(tok);
-    if (m === null) return -EINVAL;
-    const [cmd, memcgId, nid, seq] = [m[1], Number(m[2]), Number(m[3]), Number(m[4])];
-    let swappiness = m[5] === undefined ? -1 : Number(m[5]);
-    const opt = m[6] === undefined ? -1 : Number(m[6]);
+  /** run_cmd: check the node, memcg and swappiness, then run_aging or run_eviction. */
+  *runCmd(t: SimThread, c: LruGenCmd): Gen<number> {
     const host = this.lg.host;
-    // Not a node, or a node without memory (node_state(nid, N_MEMORY)).
-    if (nid >= MAX_NUMNODES || nid >= host.mem.nodes.length || !hasMemory(host.mem.nodes[nid]))
+    // int nid: node_state(nid, N_MEMORY).
+    if (
+      c.nid < 0 ||
+      c.nid >= MAX_NUMNODES ||
+      c.nid >= host.mem.nodes.length ||
+      !hasMemory(host.mem.nodes[c.nid])
+    )
       return -EINVAL;
-    const memcg = host.memcgs.byId(memcgId);
-    if (memcg === undefined) return -EINVAL;
-    if (swappiness < 0) swappiness = this.lg.getSwappiness();
+    // mem_cgroup_from_id, then memcg_id != mem_cgroup_id(memcg).
+    const memcg = host.memcgs.byId(c.memcgId);
+    if (memcg === undefined || memcg.id !== c.memcgId) return -EINVAL;
+    const l = this.lg.lruvec(memcg, c.nid);
+    let swappiness = c.swappiness;
+    if (swappiness < MIN_SWAPPINESS) swappiness = this.lg.getSwappiness();
     else if (swappiness > SWAPPINESS_ANON_ONLY) return -EINVAL;
-    const l = this.lg.lruvec(memcg, nid);
-    if (cmd === '+') {
-      // run_aging: a stale (smaller) seq is accepted; aging starts from the current max_seq.
-      if (seq > l.maxSeq) return -EINVAL;
-      const ok = yield* tryToIncMaxSeq(t, this.lg, l, l.maxSeq, swappiness, opt !== 0);
-      return ok ? 0 : -EEXIST;
-    }
-    if (cmd === '-') {
-      // run_eviction: evict from generations up to `seq`, at most `opt` pages (default: no limit).
-      if (seq + MIN_NR_GENS > l.maxSeq) return -EINVAL;
-      const nrToReclaim = opt < 0 ? Number.POSITIVE_INFINITY : opt;
-      let reclaimed = 0;
-      for (;;) {
-        const ems =
-          swappiness === 0
-            ? l.minSeq[LRU_GEN_FILE]
-            : Math.min(l.minSeq[LRU_GEN_ANON], l.minSeq[LRU_GEN_FILE]);
-        if (seq < ems || reclaimed >= nrToReclaim) return 0;
-        const r = yield* evictFolios(
-          t,
-          this.lg,
-          l,
-          swappiness,
-          Math.min(nrToReclaim - reclaimed, MAX_LRU_BATCH),
-        );
-        reclaimed += r.reclaimed;
-        if (r.scanned === 0) return 0;
-      }
-    }
+    if (c.cmd === PLUS) return yield* this.runAging(t, l, c.seq, swappiness, c.opt !== 0n);
+    if (c.cmd === MINUS) return yield* this.runEviction(t, l, c.seq, swappiness, c.opt);
     return -EINVAL;
+  }
+
+  /** run_aging: a stale (smaller) seq is accepted; aging starts from the current max_seq. */
+  private *runAging(
+    t: SimThread,
+    l: Lruvec,
+    seq: bigint,
+    swappiness: number,
+    forceScan: boolean,
+  ): Gen<number> {
+    if (seq > BigInt(l.maxSeq)) return -EINVAL;
+    return (yield* this.incMaxSeq(t, l, swappiness, forceScan)) ? 0 : -EEXIST;
+  }
+
+  /**
+   * run_eviction: evict from generations up to `seq` (the u64 `seq + MIN_NR_GENS` may wrap), until
+   * the evictable min_seq passes it or `nrToReclaim` pages are reclaimed.
+   */
+  private *runEviction(
+    t: SimThread,
+    l: Lruvec,
+    seq: bigint,
+    swappiness: number,
+    nrToReclaim: bigint,
+  ): Gen<number> {
+    if (BigInt.asUintN(64, seq + BigInt(MIN_NR_GENS)) > BigInt(l.maxSeq)) return -EINVAL;
+    let reclaimed = 0;
+    for (;;) {
+      if (seq < BigInt(evictableMinSeq(l, swappiness))) return 0;
+      if (BigInt(reclaimed) >= nrToReclaim) return 0;
+      const batch = Math.min(Number(nrToReclaim - BigInt(reclaimed)), MAX_LRU_BATCH);
+      const r = yield* this.evict(t, l, swappiness, batch);
+      reclaimed += r.reclaimed;
+      if (r.scanned === 0) return 0;
+    }
+  }
+
+  /** try_to_inc_max_seq from the current max_seq. */
+  protected *incMaxSeq(t: SimThread, l: Lruvec, swappiness: number, forceScan: boolean): Gen<boolean> {
+    return yield* tryToIncMaxSeq(t, this.lg, l, l.maxSeq, swappiness, forceScan);
+  }
+
+  /** evict_folios. */
+  protected *evict(t: SimThread, l: Lruvec, swappiness: number, nrToScan: number): Gen<EvictResult> {
+    return yield* evictFolios(t, this.lg, l, swappiness, nrToScan);
   }
 }
 

@@ -2,7 +2,7 @@ import type { NumaNode } from '../../host/phys-mem.ts';
 import type { SimThread, ThreadBody } from '../../sim/thread.ts';
 import { WaitCount } from '../../sync/wait-count.ts';
 import type { LruGen } from './lru-gen.ts';
-import { HZ, jiffies, LRU_GEN_ANON, LRU_GEN_FILE, type Lruvec, lruGenFromSeq } from './lruvec.ts';
+import { jiffies, jiffiesToMsecs, LRU_GEN_ANON, LRU_GEN_FILE, type Lruvec, lruGenFromSeq } from './lruvec.ts';
 import { DEF_PRIORITY, SWAP_CLUSTER_MAX, shrinkNode } from './shrink.ts';
 
 /** Counters of one node's kswapd. */
@@ -80,14 +80,14 @@ export class Kswapd {
   lruGenAgeNode(priority: number): void {
     this.stats.ageNodeCalls++;
     const lg = this.lg;
-    const minTtl = Math.ceil((lg.minTtlMs * HZ) / 1000); // msecs_to_jiffies
-    if (minTtl === 0) return;
+    if (lg.minTtl === 0n) return;
+    const minTtl = Number(lg.minTtl);
     const now = jiffies(lg.host.engine.now);
     for (const memcg of lg.host.memcgs.all)
       if (lruvecIsReclaimable(lg, lg.lruvec(memcg, this.node.nid), priority, minTtl, now)) return;
     this.stats.notReclaimable++;
     lg.host.outOfMemory(
-      `lru_gen min_ttl: every generation on node ${this.node.nid} is younger than ${lg.minTtlMs} ms`,
+      `lru_gen min_ttl: every generation on node ${this.node.nid} is younger than ${jiffiesToMsecs(lg.minTtl)} ms`,
     );
   }
 }

@@ -60,7 +60,8 @@ export class LruGen {
   readonly hit: RmapHit = { mm: null as never, addr: 0, entryIdx: 0, size: 0 };
   /** Effective caps (x86 with hardware accessed bits: all three). */
   caps = LRU_GEN_CORE | LRU_GEN_MM_WALK | LRU_GEN_NONLEAF_YOUNG;
-  minTtlMs = 0;
+  /** lru_gen_min_ttl in jiffies (written through min_ttl_ms; 0: off). */
+  minTtl = 0n;
   /** The nodes' kswapd threads, when they run. */
   kswapd: Kswapd[] = [];
   /** Global direct reclaims by allocating threads (allocSlowpath). */

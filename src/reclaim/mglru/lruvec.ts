@@ -30,6 +30,21 @@ export function jiffies(ns: number): number {
   return Math.floor((ns * HZ) / 1e9);
 }
 
+/** MAX_JIFFY_OFFSET (64-bit): ((LONG_MAX >> 1) - 1), what a negative timeout becomes. */
+export const MAX_JIFFY_OFFSET = (1n << 62n) - 2n;
+
+/** msecs_to_jiffies: rounds up; an argument negative as an int (>= 2^31) is MAX_JIFFY_OFFSET. */
+export function msecsToJiffies(m: number): bigint {
+  if (m >= 2 ** 31) return MAX_JIFFY_OFFSET;
+  const per = 1000 / HZ;
+  return BigInt(Math.ceil(m / per));
+}
+
+/** jiffies_to_msecs: as an unsigned int, so MAX_JIFFY_OFFSET reads back as 4294967294 at HZ=1000. */
+export function jiffiesToMsecs(j: bigint): number {
+  return Number(BigInt.asUintN(32, j * BigInt(1000 / HZ)));
+}
+
 /** walk_mm counters (MM_LEAF_TOTAL, MM_LEAF_YOUNG, MM_NONLEAF_FOUND, MM_NONLEAF_ADDED). */
 export const MM_LEAF_TOTAL = 0;
 export const MM_LEAF_YOUNG = 1;

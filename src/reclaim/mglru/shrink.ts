@@ -19,13 +19,18 @@ function evictableTypes(swappiness: number): number[] {
   return [LRU_GEN_ANON, LRU_GEN_FILE];
 }
 
+/** evictable_min_seq: the oldest min_seq among the types this swappiness evicts. */
+export function evictableMinSeq(l: Lruvec, swappiness: number): number {
+  return Math.min(...evictableTypes(swappiness).map((t) => l.minSeq[t]));
+}
+
 /**
  * should_run_aging: mandatory (nothing to scan) with only two generations left; suggested with
  * three. `nr` counts the evictable pages.
  */
 export function shouldRunAging(l: Lruvec, swappiness: number): { success: boolean; nr: number } {
   const types = evictableTypes(swappiness);
-  const ems = Math.min(...types.map((t) => l.minSeq[t]));
+  const ems = evictableMinSeq(l, swappiness);
   if (ems + MIN_NR_GENS > l.maxSeq) return { success: true, nr: 0 };
   let nr = 0;
   for (const type of types) for (let seq = l.minSeq[type]; seq <= l.maxSeq; seq++) nr += l.pagesIn(seq, type);
@@ -69,7 +74,7 @@ function* tryToShrinkLruvec(
 
 /**
  * try_to_free_mem_cgroup_pages → do_try_to_free_pages → lru_gen_shrink_lruvec: rounds from
- * DEF_PRIORITY down to 0 over the memcg's lruvecs until max(nrPages, SWAP_CLUSTER_MAX) pages are
+ * DEF_PRIORITY down to 0 over the lruvecs of the memcg and its descendants until max(nrPages, SWAP_CLUSTER_MAX) pages are
  * reclaimed. `swappiness` null means the memcg's (get_swappiness). Returns the pages reclaimed.
  */
 export function* tryToFreeMemCgroupPages(
@@ -82,9 +87,14 @@ export function* tryToFreeMemCgroupPages(
   const target = Math.max(nrPages, SWAP_CLUSTER_MAX);
   const swp = lg.host.swap === null ? 0 : (swappiness ?? lg.getSwappiness());
   let reclaimed = 0;
+  const memcgs = lg.host.memcgs.subtree(memcg);
   for (let priority = DEF_PRIORITY; priority >= 0 && reclaimed < target; priority--) {
     for (let nid = 0; nid < lg.host.mem.nodes.length; nid++) {
-      reclaimed += yield* tryToShrinkLruvec(t, lg, lg.lruvec(memcg, nid), priority, swp);
+      // shrink_node_memcgs: a partial walk of the subtree that bails once the goal is reached.
+      for (const m of memcgs) {
+        reclaimed += yield* tryToShrinkLruvec(t, lg, lg.lruvec(m, nid), priority, swp);
+        if (reclaimed >= target) break;
+      }
     }
   }
   return reclaimed;

@@ -1,4 +1,5 @@
 import { EINVAL, ENXIO } from '../../fs/errno.ts';
+import { kernfsReadCount, PAGE_SIZE } from '../../fs/kernfs.ts';
 import type { SimFile } from '../../fs/vfs.ts';
 import type { Host } from '../../host/host.ts';
 import { PG_IDLE, PG_LRU, PG_TAIL, PG_YOUNG } from '../../host/page-flags.ts';
@@ -67,14 +68,19 @@ export class PageIdle implements SimFile {
     if (ptepClearYoungNotify(t, hit.mm, hit.addr, hit.entryIdx, hit.size)) this.referenced = true;
   };
 
-  /** page_idle_bitmap_read. */
+  /**
+   * page_idle_bitmap_read, reached through kernfs (at most PAGE_SIZE bytes) and sysfs_kf_bin_read
+   * (an empty read is 0). Past max_pfn the range ends at max_pfn rounded up to a whole word.
+   */
   *read(t: SimThread, pos: number, count: number): Gen<Uint8Array | number> {
-    if (pos % 8 !== 0 || count % 8 !== 0) return -EINVAL;
+    count = kernfsReadCount(count);
+    if (count === 0) return new Uint8Array(0);
+    if (pos % BITMAP_CHUNK_SIZE !== 0 || count % BITMAP_CHUNK_SIZE !== 0) return -EINVAL;
     const mem = this.host.mem;
     let pfn = pos * 8;
     if (pfn >= mem.maxPfn) return new Uint8Array(0);
-    const end = Math.min(pfn + count * 8, mem.maxPfn);
-    const out = new Uint8Array(Math.ceil((end - pfn) / 64) * 8);
+    const end = bitmapEndPfn(pfn, count, mem.maxPfn);
+    const out = new Uint8Array((end - pfn) / 8);
     for (let bitIdx = 0; pfn < end; pfn++, bitIdx++) {
       const head = this.getFolio(t, pfn);
       if (head < 0 || !(mem.flags[head] & PG_IDLE)) continue;
@@ -89,13 +95,19 @@ export class PageIdle implements SimFile {
     return out;
   }
 
-  /** page_idle_bitmap_write: for each 1 bit, clear the references, then set PG_idle. */
+  /**
+   * page_idle_bitmap_write through kernfs (cut to PAGE_SIZE) and sysfs_kf_bin_write (an empty
+   * write is 0): for each 1 bit, clear the references, then set PG_idle. Returns the bytes of the
+   * words walked, the last (partial) word past max_pfn included.
+   */
   *write(t: SimThread, pos: number, data: Uint8Array): Gen<number> {
-    if (pos % 8 !== 0 || data.length % 8 !== 0) return -EINVAL;
+    const count = Math.min(data.length, PAGE_SIZE);
+    if (count === 0) return 0;
+    if (pos % BITMAP_CHUNK_SIZE !== 0 || count % BITMAP_CHUNK_SIZE !== 0) return -EINVAL;
     const mem = this.host.mem;
     let pfn = pos * 8;
     if (pfn >= mem.maxPfn) return -ENXIO;
-    const end = Math.min(pfn + data.length * 8, mem.maxPfn);
+    const end = bitmapEndPfn(pfn, count, mem.maxPfn);
     let bitIdx = 0;
     for (; pfn < end; pfn++, bitIdx++) {
       if (!(data[bitIdx >> 3] & (1 << (bitIdx & 7)))) continue;
@@ -106,6 +118,17 @@ export class PageIdle implements SimFile {
       mem.flags[head] |= PG_IDLE;
       this.stats.marked++;
     }
-    return Math.floor(bitIdx / 64) * 8;
+    return bitIdx / 8;
   }
+}
+
+/** BITMAP_CHUNK_SIZE: the bitmap is read and written in u64 words. */
+const BITMAP_CHUNK_SIZE = 8;
+/** BITMAP_CHUNK_BITS. */
+const BITMAP_CHUNK_BITS = 64;
+
+/** The end pfn of a bitmap access of `count` bytes from `pfn`: past max_pfn, ALIGN(max_pfn, 64). */
+export function bitmapEndPfn(pfn: number, count: number, maxPfn: number): number {
+  const end = pfn + count * 8;
+  return end > maxPfn ? Math.ceil(maxPfn / BITMAP_CHUNK_BITS) * BITMAP_CHUNK_BITS : end;
 }
