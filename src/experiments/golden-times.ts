@@ -83,11 +83,16 @@ export const GOLDEN_CONFIGS: readonly GoldenConfig[] = [
     },
   },
   {
-    name: '-p 2x16M pressure swap seed003',
+    name: 'lru_gen 2x16M pressure swap',
+    profile: 'x86-tdp',
+    input: { vcpus: 2, vcpuBytes: 16 * MIB, lruGen: true, hostMemoryBytes: 28 * MIB, swapBytes: 64 * MIB },
+  },
+  {
+    name: '-p 4x8M pressure swap seed003',
     profile: 'seed003-x86',
     input: {
-      vcpus: 2,
-      vcpuBytes: 16 * MIB,
+      vcpus: 4,
+      vcpuBytes: 8 * MIB,
       lruGen: true,
       benchmark: true,
       hostMemoryBytes: 36 * MIB,
