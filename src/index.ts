@@ -1,4 +1,4 @@
-// mmulab's library API: explicit named exports.
+/** Models no kernel file: mmulab's library API, explicit named exports. */
 
 export { main } from './cli/main.ts';
 export { formatAccessTracking, formatSeconds } from './experiments/access-tracking/format.ts';

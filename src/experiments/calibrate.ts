@@ -1,3 +1,7 @@
+/**
+ * Models no kernel file: experiment: `mmulab calibrate` fits a profile's free cost terms to
+ * reference rows (coordinate descent over seeded simulations).
+ */
 import { type CostProfile, type CostTerm, withCosts } from '../sim/profile.ts';
 import type { Reference } from './published.ts';
 import { runTable } from './table.ts';

@@ -1,3 +1,7 @@
+/**
+ * Models no kernel file: experiment: the small runs whose simulated times are pinned
+ * (golden-times.json, `npm run golden`).
+ */
 import { KERNEL_VARIANTS } from '../variants/kernel-variant.ts';
 import type { AccessTrackingInput } from './access-tracking/options.ts';
 import { runAccessTracking } from './access-tracking/run.ts';

@@ -1,3 +1,7 @@
+/**
+ * Models no kernel file: runs independent simulations on worker threads (table, validate,
+ * calibrate) and returns their results in job order.
+ */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';

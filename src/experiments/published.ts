@@ -1,3 +1,7 @@
+/**
+ * Models no kernel file: the published measurements of seed 003 (references/seed003.yaml)
+ * that simulated runs are compared with.
+ */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,3 +1,7 @@
+/**
+ * Models no kernel file: experiment: `mmulab sysfs`, one simulated kernel file read or written
+ * on a small MGLRU scenario.
+ */
 import { errnoName } from '../fs/errno.ts';
 import { GuestStats, memstressGuestPass } from '../guest/memstress.ts';
 import { Engine } from '../sim/engine.ts';

@@ -1,4 +1,7 @@
-// Worker thread of `runTable` with jobs > 1: runs table rows sent by `runParallel`.
+/**
+ * Models no kernel file: the worker thread of `runTable` with jobs > 1: runs the table rows
+ * `runParallel` sends it.
+ */
 import { workerData } from 'node:worker_threads';
 import { withCosts } from '../sim/profile.ts';
 import { serveJobs } from './parallel.ts';

@@ -1,3 +1,7 @@
+/**
+ * Models no kernel file: experiment: seed 003's table, `access_tracking_perf_test -p -l` with no
+ * aging and with each kernel variant, per vCPU count.
+ */
 import type { CostProfile } from '../sim/profile.ts';
 import { kernelVariant } from '../variants/kernel-variant.ts';
 import { formatSeconds } from './access-tracking/format.ts';

@@ -1,3 +1,7 @@
+/**
+ * Models no kernel file: experiment: `mmulab validate`, seed 003's rows simulated next to the
+ * published ones.
+ */
 import type { CostProfile } from '../sim/profile.ts';
 import { type PublishedRow, SEED003_BYTES_PER_VCPU, SEED003_ROWS } from './published.ts';
 import { runTable, type TableRow } from './table.ts';

@@ -1,3 +1,4 @@
+/** Models include/uapi/asm-generic/errno-base.h: the errno values the simulated kernel files return. */
 /** Kernel errno values, returned negated as the kernel does. */
 export const ENOENT = 2;
 export const EINTR = 4;

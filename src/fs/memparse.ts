@@ -1,3 +1,4 @@
+/** Models lib/cmdline.c: memparse. */
 import { at } from './cstring.ts';
 import { type Strto, simpleStrtoull } from './simple-strtox.ts';
 

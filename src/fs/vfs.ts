@@ -1,3 +1,7 @@
+/**
+ * Models no kernel file: a stand-in for the VFS: simulated kernel files by path, reached with
+ * pread(2) and pwrite(2).
+ */
 import { CAT } from '../sim/accounting.ts';
 import { call, type SimThread } from '../sim/thread.ts';
 import { EACCES, EINVAL, ENOENT } from './errno.ts';

@@ -1,3 +1,7 @@
+/**
+ * Models tools/testing/selftests/kvm/lib/memstress.c: memstress_guest_code (memstressGuestPass),
+ * with guest_random_u32 of lib/test_util.c, and the CPU's EPT walk that raises EPT violations.
+ */
 import type { KvmVcpu } from '../kvm/vcpu.ts';
 import {
   EPT_DONE,

@@ -1,3 +1,7 @@
+/**
+ * Models mm/memory.c: handle_mm_fault (handleMmFault) with do_anonymous_page, do_wp_page,
+ * do_swap_page, do_huge_pmd_anonymous_page and the shmem / filemap fault paths.
+ */
 import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
 import type { Host } from './host.ts';

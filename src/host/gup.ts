@@ -1,3 +1,7 @@
+/**
+ * Models mm/gup.c: get_user_page_fast_only (getUserPageFastOnly) and get_user_pages_unlocked
+ * (getUserPagesUnlocked), and the PTE-table lock a fault they take spins on.
+ */
 import type { SimThread } from '../sim/thread.ts';
 import { handleMmFault, leafPfn, VM_FAULT_OK } from './fault.ts';
 import type { Mm } from './mm.ts';

@@ -1,3 +1,7 @@
+/**
+ * Models no kernel file: the simulated host that holds physical memory, memcgs, mms, RCU and
+ * swap; `outOfMemory` is out_of_memory of mm/oom_kill.c.
+ */
 import { MmuNotifierDispatch } from '../mmu-notifier/mmu-notifier.ts';
 import type { LruGen } from '../reclaim/mglru/lru-gen.ts';
 import type { Engine } from '../sim/engine.ts';

@@ -1,3 +1,7 @@
+/**
+ * Models mm/swap.c: the per-CPU LRU batches, folio_add_lru (add), folio_batch_move_lru (drain)
+ * and lru_add_drain_all (drainAll).
+ */
 import type { SimThread } from '../sim/thread.ts';
 import { SpinLock } from '../sync/spinlock.ts';
 import type { Host } from './host.ts';

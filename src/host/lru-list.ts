@@ -1,3 +1,7 @@
+/**
+ * Models include/linux/list.h on folio->lru as MGLRU uses it: list_add (pushHead), list_add_tail
+ * (pushTail), list_del_init (unlink), list_empty.
+ */
 /** Bytes of LRU links per frame. */
 export const LRU_LINK_BYTES = 4;
 

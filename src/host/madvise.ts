@@ -1,3 +1,7 @@
+/**
+ * Models mm/madvise.c: madvise(MADV_DONTNEED) on anonymous memory (madviseDontneed), which
+ * zaps the range as zap_page_range_single of mm/memory.c does.
+ */
 import type { SimThread } from '../sim/thread.ts';
 import type { Mm } from './mm.ts';
 import { PG_LRU } from './page-flags.ts';

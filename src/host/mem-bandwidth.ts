@@ -1,3 +1,7 @@
+/**
+ * Models no kernel file: hardware: the DRAM bandwidth of one NUMA node, shared by page zeroing
+ * and page-table walks.
+ */
 /** Width of one bandwidth bucket (ns) and how many buckets the ring remembers (about 4 ms). */
 const BUCKET_NS = 1000;
 const RING = 4096;

@@ -1,3 +1,7 @@
+/**
+ * Models include/linux/memcontrol.h: struct mem_cgroup (id, path, parent, memory.max) and
+ * mem_cgroup_iter of mm/memcontrol.c (subtree).
+ */
 import { MAX_MEMCG_ID } from './phys-mem.ts';
 
 /** A memory cgroup (v2): id, path and parent. Charging is per frame (`PhysMem.memcgOf`). */

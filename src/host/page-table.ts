@@ -1,4 +1,5 @@
 /**
+ * Models arch/x86/include/asm/pgtable_types.h (the _PAGE_* bits) and a pgd → pud → pmd → pte walk.
  * Host (primary MMU) 4-level page tables, x86-64 style: PGD → PUD → PMD → PTE, 512 entries a table.
  * All tables live in one pool of 32-bit entries (struct of arrays; a table is an index).
  * An entry keeps the x86 PTE bits the model uses, compressed into 32 bits:

@@ -1,3 +1,4 @@
+/** Models fs/proc/task_mmu.c: /proc/PID/pagemap (pagemap_read). */
 import { EINVAL } from '../fs/errno.ts';
 import { putU64Words, type SimFile } from '../fs/vfs.ts';
 import type { SimThread } from '../sim/thread.ts';

@@ -1,3 +1,7 @@
+/**
+ * Models mm/page_alloc.c: the page allocator (alloc_pages through rmqueue_pcplist / rmqueue_bulk,
+ * __free_pages, the zone watermarks) over per-frame state kept by pfn.
+ */
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';
 import { SpinLock } from '../sync/spinlock.ts';

@@ -1,3 +1,7 @@
+/**
+ * Models the split PTE-table locks of include/linux/mm.h (ptlock_ptr, pte_offset_map_lock) where
+ * a hold spans steps: spin_trylock (tryLock) and spin_unlock (unlock).
+ */
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread, Waitable } from '../sim/thread.ts';
 import { LockStats } from '../sync/lock-stats.ts';

@@ -1,3 +1,4 @@
+/** Models mm/rmap.c: rmap_walk (rmapWalk) with page_vma_mapped_walk, for folios mapped once. */
 import type { SimThread } from '../sim/thread.ts';
 import type { Host } from './host.ts';
 import type { Mm } from './mm.ts';

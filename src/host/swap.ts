@@ -1,3 +1,7 @@
+/**
+ * Models a swap device: slot allocation and swap_free of mm/swapfile.c, and the I/O of
+ * swap_writepage / swap_read_folio (mm/page_io.c) on a device of limited bandwidth.
+ */
 import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
 import { ShadowEntries } from './shadow.ts';

@@ -1,3 +1,7 @@
+/**
+ * Models struct vm_area_struct (include/linux/mm_types.h) and a file's page cache, struct
+ * address_space (include/linux/fs.h).
+ */
 import type { QRwLock } from '../sync/rwlock.ts';
 import type { Mm } from './mm.ts';
 import { ShadowEntries } from './shadow.ts';

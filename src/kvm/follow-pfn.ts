@@ -1,3 +1,4 @@
+/** Models virt/kvm/kvm_main.c: kvm_follow_pfn → hva_to_pfn (kvmFollowPfn): fast GUP, then slow GUP. */
 import { EFAULT, getUserPageFastOnly, getUserPagesUnlocked } from '../host/gup.ts';
 import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';

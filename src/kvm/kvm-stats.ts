@@ -1,3 +1,7 @@
+/**
+ * Models no kernel file: the model's counters of one VM for reports (`--json`), not KVM's
+ * binary stats.
+ */
 /** Counters of one VM, reported by `--json`. */
 export class KvmStats {
   /** EPT violations taken by vCPUs. */

@@ -1,3 +1,8 @@
+/**
+ * Models virt/kvm/kvm_main.c: struct kvm, kvm_set_memory_region, kvm_set_memslot,
+ * kvm_swap_active_memslots, kvm_mmu_invalidate_start/range_add/end, kvm_flush_remote_tlbs; and
+ * mmu_invalidate_retry_gfn of include/linux/kvm_host.h.
+ */
 import type { Host } from '../host/host.ts';
 import type { Mm } from '../host/mm.ts';
 import { mmuNotifierRegister } from '../mmu-notifier/mmu-notifier.ts';

@@ -1,3 +1,7 @@
+/**
+ * Models the memslots of include/linux/kvm_host.h: struct kvm_memslots, search_memslots,
+ * __gfn_to_memslot, __gfn_to_hva_memslot, hva_to_gfn_memslot (kvm_replace_memslot: virt/kvm/kvm_main.c).
+ */
 /** KVM_MEM_READONLY. */
 export const KVM_MEM_READONLY = 1 << 1;
 /** KVM_MEMSLOT_INVALID: internal flag of a slot being deleted or moved. */

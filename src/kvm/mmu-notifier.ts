@@ -1,3 +1,7 @@
+/**
+ * Models virt/kvm/kvm_main.c: KVM's MMU-notifier callbacks (kvm_mmu_notifier_*) over
+ * kvm_handle_hva_range (handleHvaRange).
+ */
 import type { Mm } from '../host/mm.ts';
 import {
   MMU_NOTIFIER_YOUNG,

@@ -1,3 +1,7 @@
+/**
+ * Models struct kvm_vcpu (include/linux/kvm_host.h) and an EPT-violation exit: handle_ept_violation
+ * (arch/x86/kvm/vmx/vmx.c) → kvm_mmu_page_fault (handleEptViolation).
+ */
 import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
 import type { Kvm } from './kvm.ts';

@@ -1,3 +1,8 @@
+/**
+ * Models mm/mmu_notifier.c: mmu_notifier_register and the dispatch of clear_young,
+ * clear_flush_young, test_young and invalidate_range_start/end; struct mmu_notifier_ops of
+ * include/linux/mmu_notifier.h.
+ */
 import type { Host } from '../host/host.ts';
 import type { Mm } from '../host/mm.ts';
 import type { SimThread } from '../sim/thread.ts';

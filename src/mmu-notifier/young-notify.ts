@@ -1,3 +1,7 @@
+/**
+ * Models include/linux/mmu_notifier.h: ptep/pmdp_clear_young_notify and
+ * ptep/pmdp_clear_flush_young_notify over ptep_test_and_clear_young.
+ */
 import type { Mm } from '../host/mm.ts';
 import { PTE_ACCESSED } from '../host/page-table.ts';
 import type { SimThread } from '../sim/thread.ts';

@@ -1,3 +1,4 @@
+/** Models mm/memcontrol.c: cgroup v2 memory.reclaim (memory_reclaim). */
 import { strsepAll, strstrip, substr } from '../fs/cstring.ts';
 import { EAGAIN, EINVAL } from '../fs/errno.ts';
 import { kernfsWriteBuf, PAGE_SIZE } from '../fs/kernfs.ts';

@@ -1,4 +1,5 @@
 /**
+ * Models no kernel file: the engine's time accounting.
  * Where simulated time goes: every nanosecond a simulated thread spends is charged to exactly one
  * named category, the way `perf report` attributes samples to symbols. Categories are of a few
  * kinds: CPU work of a kernel path (the thread's current context, `SimThread.ctx`), spinning on a

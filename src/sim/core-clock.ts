@@ -2,6 +2,7 @@ import type { CostProfile } from './profile.ts';
 import type { Topology } from './topology.ts';
 
 /**
+ * Models no kernel file: hardware (Turbo Boost's turbo ratio limits).
  * The core clock of each socket under Turbo Boost: the more of a socket's cores are active (a thread
  * of theirs is on a CPU, running or spinning; not idle), the lower the turbo ratio limit they all
  * run at (MSR_TURBO_RATIO_LIMIT buckets). Up to `turboFullCores` active cores the clock is

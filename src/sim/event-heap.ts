@@ -1,4 +1,5 @@
 /**
+ * Models no kernel file: the engine's queue of runnable threads.
  * Binary min-heap of simulated-thread ids keyed by (time, sequence), stored in typed arrays.
  * Equal times pop in insertion (FIFO) order, like SimPy's (time, priority, id) key.
  */

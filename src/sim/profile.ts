@@ -1,3 +1,7 @@
+/**
+ * Models no kernel file: the engine's cost profiles (profiles/NAME.json): every figure with a unit
+ * and a source.
+ */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,5 @@
 /**
+ * Models no kernel file: the engine's random numbers.
  * Seeded random streams (xoshiro128**), one per component, so that adding randomness to one
  * component never shifts the numbers another one sees.
  */

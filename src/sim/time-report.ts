@@ -1,3 +1,7 @@
+/**
+ * Models no kernel file: the report of where simulated time went, per thread class, lock and
+ * shared cache line (perf report / perf c2c style).
+ */
 import type { Engine } from './engine.ts';
 
 /** Where one thread's simulated time went. */

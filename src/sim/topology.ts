@@ -1,3 +1,7 @@
+/**
+ * Models the host's CPU topology (hardware) as Linux numbers its CPUs, with sd->imb_numa_nr of
+ * build_sched_domains (kernel/sched/topology.c) and numa_node_id (nodeOf).
+ */
 import type { CostProfile } from './profile.ts';
 
 /** Host CPUs of a profile: sockets x cores per socket x SMT threads per core. */

@@ -1,3 +1,4 @@
+/** Models no kernel file: the engine's optional event trace. */
 /** One traced event. */
 export interface TraceEvent {
   time: number;

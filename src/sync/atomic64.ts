@@ -1,4 +1,6 @@
 /**
+ * Models the SPTE atomics of the TDP MMU: try_cmpxchg64 in tdp_mmu_set_spte_atomic
+ * (arch/x86/kvm/mmu/tdp_mmu.c) and atomic64_fetch_and in tdp_mmu_clear_spte_bits_atomic (tdp_iter.h).
  * Atomic operations on a 64-bit page-table word kept as two 32-bit words (`lo[i]`, `hi.get(i)`), as the
  * kernel's try_cmpxchg64 / xchg / fetch-and on SPTEs. A simulated operation never interleaves with
  * another thread's, so each is atomic by construction; what these helpers keep is the contract:

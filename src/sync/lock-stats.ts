@@ -1,3 +1,7 @@
+/**
+ * Models no kernel file: per-lock acquisition and wait counters for reports (in the spirit of
+ * CONFIG_LOCK_STAT).
+ */
 /** Acquisition and wait counters of one lock, per side. */
 export class LockStats {
   readAcquired = 0;

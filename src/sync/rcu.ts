@@ -1,3 +1,7 @@
+/**
+ * Models RCU and SRCU as grace periods over read-side sections: rcu_read_lock, synchronize_rcu,
+ * call_rcu (kernel/rcu/tree.c), srcu_read_lock, synchronize_srcu_expedited (kernel/rcu/srcutree.c).
+ */
 import type { Engine } from '../sim/engine.ts';
 import { MAX_RCU_DOMAINS, type SimThread, type Waitable } from '../sim/thread.ts';
 

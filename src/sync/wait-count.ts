@@ -5,6 +5,7 @@ const WAIT = 1;
 const WAIT_ZERO = 3;
 
 /**
+ * Models no kernel file: an engine primitive.
  * A shared counter that threads wait on until it reaches a value: a spinning `while (READ_ONCE(x) <
  * v);` loop, or a sleeping wait_event. Each waiter sees the change one cache-line transfer (spinning)
  * or one wake-up (sleeping) after it is made.

@@ -1,3 +1,7 @@
+/**
+ * Models no kernel file: test support: differential fuzz targets for the simulated kernel
+ * files.
+ */
 import type { SimFile } from '../fs/vfs.ts';
 import { Host } from '../host/host.ts';
 import { PG_IDLE, PG_LRU } from '../host/page-flags.ts';

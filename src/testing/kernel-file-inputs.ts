@@ -1,4 +1,5 @@
 /**
+ * Models no kernel file: test support.
  * Fuzz inputs for the simulated kernel files: writes assembled from pieces that reach every rule
  * (numbers of every radix and width around 2^31, 2^32 and 2^64, suffixes, separators, every
  * kernel whitespace byte, NUL) mixed with raw bytes, and sizes around PAGE_SIZE.

@@ -1,3 +1,4 @@
+/** Models no kernel file: test support: a memstress VM for unit tests. */
 import {
   createMemstressVm,
   type MemstressVm,

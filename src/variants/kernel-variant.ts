@@ -1,3 +1,7 @@
+/**
+ * Models no kernel file: the kernel variants mmulab simulates, as data: which design each
+ * mechanism follows.
+ */
 import type { AgingLock } from '../kvm/kvm.ts';
 
 /**

@@ -1,3 +1,7 @@
+/**
+ * Models arch/x86/kvm/mmu/mmu.c: kvm_tdp_mmu_page_fault (kvmTdpMmuPageFaultBegin / Slow / Map),
+ * __kvm_mmu_faultin_pfn, __kvm_mmu_max_mapping_level, and kvm_release_faultin_page.
+ */
 import { hostLeafLevel, pteTableMustWait, waitForPteTable } from '../../host/gup.ts';
 import { PG_DIRTY, PG_IDLE, PG_REFERENCED, PG_TAIL } from '../../host/page-flags.ts';
 import type { SimThread } from '../../sim/thread.ts';

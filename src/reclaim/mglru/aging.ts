@@ -1,3 +1,7 @@
+/**
+ * Models mm/vmscan.c, MGLRU aging: try_to_inc_max_seq (tryToIncMaxSeq), walk_mm, walk_pmd_range,
+ * walk_pte_range, should_skip_vma, get_pfn_folio and walk_update_folio.
+ */
 import type { Mm } from '../../host/mm.ts';
 import { PTE_ACCESSED, PTE_PRESENT, PTE_PSE, ptePfn } from '../../host/page-table.ts';
 import type { Vma } from '../../host/vma.ts';

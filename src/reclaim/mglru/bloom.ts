@@ -1,3 +1,7 @@
+/**
+ * Models mm/vmscan.c: the Bloom filters of MGLRU's page-table walks (get_item_key,
+ * test_bloom_filter, update_bloom_filter, reset_bloom_filter).
+ */
 import { BLOOM_FILTER_SHIFT } from './lruvec.ts';
 
 /** Words of one 2^15-bit filter. */

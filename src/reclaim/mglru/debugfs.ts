@@ -1,3 +1,7 @@
+/**
+ * Models mm/vmscan.c: /sys/kernel/debug/lru_gen and lru_gen_full (lru_gen_seq_show,
+ * lru_gen_seq_write, run_cmd, run_aging, run_eviction).
+ */
 import { cBuf, skipSpaces, strsepAll, substr } from '../../fs/cstring.ts';
 import { EACCES, EEXIST, EINVAL } from '../../fs/errno.ts';
 import type { SimFile } from '../../fs/vfs.ts';

@@ -1,3 +1,8 @@
+/**
+ * Models mm/vmscan.c and include/linux/mm_inline.h: the multi-gen LRU's lruvecs,
+ * lru_gen_add_folio, folio_update_gen, folio_inc_gen, inc_min_seq, inc_max_seq; lru_gen_refault
+ * (mm/workingset.c).
+ */
 import type { Host } from '../../host/host.ts';
 import { lruvecKey } from '../../host/lru-add.ts';
 import type { Memcg } from '../../host/memcg.ts';

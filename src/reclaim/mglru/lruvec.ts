@@ -1,3 +1,7 @@
+/**
+ * Models include/linux/mmzone.h: struct lru_gen_folio, struct lru_gen_mm_state and MGLRU's
+ * constants; lru_gen_from_seq (mm_inline.h), reset_ctrl_pos (mm/vmscan.c), jiffies (include/linux/jiffies.h).
+ */
 import type { FolioList, LruLinks } from '../../host/lru-list.ts';
 import type { Memcg } from '../../host/memcg.ts';
 

@@ -1,3 +1,7 @@
+/**
+ * Models mm/vmscan.c, MGLRU reclaim: try_to_free_mem_cgroup_pages and shrink_node down to
+ * should_run_aging, get_nr_to_scan and try_to_shrink_lruvec.
+ */
 import type { Memcg } from '../../host/memcg.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { tryToIncMaxSeq } from './aging.ts';

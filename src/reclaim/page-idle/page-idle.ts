@@ -1,3 +1,7 @@
+/**
+ * Models mm/page_idle.c: /sys/kernel/mm/page_idle/bitmap (page_idle_bitmap_read /
+ * page_idle_bitmap_write, page_idle_clear_pte_refs).
+ */
 import { EINVAL, ENXIO } from '../../fs/errno.ts';
 import { kernfsReadCount, PAGE_SIZE } from '../../fs/kernfs.ts';
 import type { SimFile } from '../../fs/vfs.ts';

@@ -1,3 +1,7 @@
+/**
+ * Models no kernel file: storage: the high words (bits 32-63 of the layout in
+ * arch/x86/kvm/mmu/spte.h) of the pool's SPTEs, coded per page-table page.
+ */
 import type { HiWords } from '../../../sync/atomic64.ts';
 
 /** SPTEs per page-table page. */

@@ -1,3 +1,7 @@
+/**
+ * Models the TDP MMU's page-table pages, struct kvm_mmu_page
+ * (arch/x86/kvm/mmu/mmu_internal.h), with SPTE_INDEX (spte.h) and a tdp_iter walk (tdp_iter.c).
+ */
 import { isShadowPresent, PT_PAGE_SIZE } from '../spte.ts';
 import { SpteHiWords } from './spte-hi-words.ts';
 

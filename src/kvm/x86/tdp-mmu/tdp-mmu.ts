@@ -1,3 +1,7 @@
+/**
+ * Models arch/x86/kvm/mmu/tdp_mmu.c: kvm_tdp_mmu_map (map), the TDP MMU's fast_page_fault,
+ * kvm_tdp_mmu_unmap_gfn_range (unmapGfnRange), kvm_tdp_mmu_age_gfn_range / test_age_gfn (ageGfnRange).
+ */
 import type { SimThread } from '../../../sim/thread.ts';
 import { cmpxchg64, fetchAndLo } from '../../../sync/atomic64.ts';
 import type { Kvm } from '../../kvm.ts';
