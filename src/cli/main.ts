@@ -1,10 +1,6 @@
-import { writeFileSync } from 'node:fs';
-import { totalmem } from 'node:os';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { formatAccessTracking } from '../experiments/access-tracking/format.ts';
 import { OptionsError } from '../experiments/access-tracking/options.ts';
-import { runAccessTracking } from '../experiments/access-tracking/run.ts';
 import { defaultJobs } from '../experiments/parallel.ts';
 import { SEED003_PROFILE } from '../experiments/published.ts';
 import { describeErrno, runSysfs } from '../experiments/sysfs.ts';
@@ -13,10 +9,11 @@ import { formatValidate, runValidate } from '../experiments/validate.ts';
 import { OomKill } from '../host/host.ts';
 import { BACKING_KINDS } from '../host/vma.ts';
 import { DEFAULT_PROFILE, loadProfile, ProfileError } from '../sim/profile.ts';
-import { Tracer } from '../sim/trace.ts';
 import { DEFAULT_KERNEL, KERNEL_VARIANTS } from '../variants/kernel-variant.ts';
+import { accessTrackingAction } from './access-tracking-action.ts';
 import { calibrateCommand } from './calibrate-command.ts';
 import { parseSize } from './parse-size.ts';
+import { variantsCommand } from './variants-command.ts';
 
 /** Where the CLI writes. */
 export interface CliIo {
@@ -69,7 +66,16 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
         .choices(BACKING_KINDS as string[])
         .default('anonymous'),
     )
-    .option('-w, --warn-only [n]', 'warn instead of failing the idle-page checks (0 keeps failing)')
+    .option(
+      '-w, --warn-only [n]',
+      'idle-page checks: >0 (or bare -w) warn only, 0 fail; unset: fail unless NUMA balancing is on',
+    )
+    .option('--numa-balancing <0|1>', '/proc/sys/kernel/numa_balancing (default: 1 on a multi-node host)')
+    .addOption(
+      new Option('--selftest-version <v>', "whose -p output conventions to print (v4-series: seed 003's)")
+        .choices(['mainline', 'v4-series'])
+        .default('mainline'),
+    )
     .addOption(
       new Option('--kernel <name>', 'kernel variant to simulate')
         .choices(KERNEL_VARIANTS.map((v) => v.name))
@@ -94,40 +100,8 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     .option('--swap <size>', 'swap device size (default: none)', sizeArg, 0)
     .option('--trace <file>', 'write an event trace (JSON lines) to a file')
     .option('--json', 'print results and counters as one JSON object', false)
-    .action((opts) => {
-      const warn = opts.warnOnly;
-      if (warn !== undefined && warn !== true && !/^\d+$/.test(warn))
-        throw new UsageError(`-w takes a whole number >= 0, not '${warn}'`);
-      const tracer = opts.trace ? new Tracer() : null;
-      const r = runAccessTracking(
-        {
-          vcpus: opts.vcpus,
-          vcpuBytes: opts.bytes,
-          overlap: opts.overlap,
-          lruGen: opts.lruGen,
-          benchmark: opts.benchmark,
-          backing: opts.backing,
-          warnOnly: warn === true || (warn !== undefined && Number(warn) > 0),
-          kernel: opts.kernel,
-          aging: opts.aging,
-          eptAd: opts.eptAd,
-          randomAccess: opts.randomAccess,
-          seed: opts.seed,
-          hostCpus: opts.hostCpus,
-          hostMemoryBytes: opts.hostMemory,
-          swapBytes: opts.swap,
-          memoryLimitBytes: totalmem() * 0.75,
-        },
-        opts.profile,
-        tracer,
-      );
-      if (tracer !== null) writeFileSync(opts.trace, `${tracer.toJsonLines()}\n`);
-      if (opts.json) {
-        const phases = r.phases.map((p) => ({ name: p.name, ns: p.ns, seconds: p.ns / 1e9 }));
-        io.out(`${JSON.stringify({ ...r, phases, simulated: true })}\n`);
-      } else io.out(formatAccessTracking(r));
-      onExit(r.failure === null ? 0 : 1);
-    });
+    .option('--counters', 'print every counter as a table after the run', false)
+    .action((opts) => accessTrackingAction(opts, io, onExit));
   program
     .command('table')
     .description("run seed 003's table: access-tracking -p -l with no aging and each kernel, per vCPU count")
@@ -175,6 +149,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     });
   sysfsCommand(program, io, onExit);
   calibrateCommand(program, io, onExit);
+  variantsCommand(program, io, onExit);
   program
     .command('validate')
     .description("compare simulated runs of seed 003's experiment with the published rows")
