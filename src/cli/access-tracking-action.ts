@@ -11,7 +11,7 @@ import {
   type AccessTrackingInput,
   parseAccessTrackingOptions,
 } from '../experiments/access-tracking/options.ts';
-import { runAccessTracking } from '../experiments/access-tracking/run.ts';
+import { checkMemoryLimit, runAccessTracking } from '../experiments/access-tracking/run.ts';
 import { formatTestAssertion, TEST_ASSERT_EXIT } from '../experiments/access-tracking/test-assert.ts';
 import { loadProfile } from '../sim/profile.ts';
 import { Tracer } from '../sim/trace.ts';
@@ -89,6 +89,7 @@ export function accessTrackingAction(
   };
   const o = parseAccessTrackingOptions(input);
   const profile = loadProfile(opts.profile);
+  checkMemoryLimit(o);
   const tracer = opts.trace ? new Tracer() : null;
   const bar = startProgress('access-tracking', 'pages', { sim: true });
   const stream = !opts.json;

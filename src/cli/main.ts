@@ -1,4 +1,3 @@
-import { Presets, SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { OptionsError } from '../experiments/access-tracking/options.ts';
 import { defaultJobs } from '../experiments/parallel.ts';
@@ -13,6 +12,7 @@ import { DEFAULT_KERNEL, KERNEL_VARIANTS } from '../variants/kernel-variant.ts';
 import { accessTrackingAction } from './access-tracking-action.ts';
 import { calibrateCommand } from './calibrate-command.ts';
 import { parseSize } from './parse-size.ts';
+import { startProgress } from './progress.ts';
 import { variantsCommand } from './variants-command.ts';
 
 /** Where the CLI writes. */
@@ -123,11 +123,8 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
         .split(',')
         .map((k) => k.trim())
         .filter((k) => k !== '');
-      const bar = process.stderr.isTTY
-        ? new SingleBar({ format: 'table {bar} {value}/{total} runs' }, Presets.shades_classic)
-        : null;
-      const total = opts.vcpus.length * (kernels.length + 1);
-      bar?.start(total, 0);
+      const bar = startProgress('table', 'runs');
+      bar.update(0, opts.vcpus.length * (kernels.length + 1));
       let t: ReturnType<typeof runTable>;
       try {
         t = runTable({
@@ -136,11 +133,11 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
           kernels,
           seed: opts.seed,
           profile: loadProfile(opts.profile),
-          onProgress: (done) => bar?.update(done),
+          onProgress: (done, total) => bar.update(done, total),
           jobs: opts.jobs,
         });
       } finally {
-        bar?.stop();
+        bar.stop();
       }
       if (opts.json) io.out(`${JSON.stringify({ simulated: true, ...t })}\n`);
       else if (opts.csv) io.out(tableCsv(t.rows));
@@ -165,10 +162,8 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     .option('-b, --bytes <size>', 'guest memory per vCPU (the published runs use 1G)', sizeArg, 2 ** 30)
     .option('--json', 'print rows and shape as JSON', false)
     .action((opts) => {
-      const bar = process.stderr.isTTY
-        ? new SingleBar({ format: 'validate {bar} {value}/{total} runs' }, Presets.shades_classic)
-        : null;
-      bar?.start((opts.vcpus.length + opts.predict.length) * 3, 0);
+      const bar = startProgress('validate', 'runs');
+      bar.update(0, (opts.vcpus.length + opts.predict.length) * 3);
       let v: ReturnType<typeof runValidate>;
       try {
         v = runValidate({
@@ -176,11 +171,11 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
           predict: opts.predict,
           vcpuBytes: opts.bytes,
           profile: loadProfile(opts.profile),
-          onProgress: (done) => bar?.update(done),
+          onProgress: (done, total) => bar.update(done, total),
           jobs: opts.jobs,
         });
       } finally {
-        bar?.stop();
+        bar.stop();
       }
       io.out(opts.json ? `${JSON.stringify({ simulated: true, ...v })}\n` : formatValidate(v));
       onExit(0);
