@@ -3,6 +3,12 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// Output streams to a reader that went away (`mmulab ... | head`): stop quietly, as a C program
+// killed by SIGPIPE does, instead of printing a stack trace.
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 const { main } = await import('../src/cli/main.ts');
 process.exitCode = main(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),

@@ -1,7 +1,16 @@
 /** Models no kernel file: mmulab's library API, explicit named exports. */
 
 export { main } from './cli/main.ts';
-export { formatAccessTracking, formatSeconds } from './experiments/access-tracking/format.ts';
+export {
+  type AccessTrackingCounters,
+  formatCounters,
+  type LruGenCounters,
+} from './experiments/access-tracking/counters.ts';
+export {
+  formatAccessTracking,
+  formatAccessTrackingHeader,
+  formatSeconds,
+} from './experiments/access-tracking/format.ts';
 export {
   type AccessTrackingInput,
   type AccessTrackingOptions,
@@ -9,10 +18,17 @@ export {
   parseAccessTrackingOptions,
 } from './experiments/access-tracking/options.ts';
 export {
+  type AccessTrackingHooks,
+  type AccessTrackingProgress,
   type AccessTrackingResult,
   type PhaseResult,
   runAccessTracking,
 } from './experiments/access-tracking/run.ts';
+export {
+  formatTestAssertion,
+  TEST_ASSERT_EXIT,
+  type TestAssertion,
+} from './experiments/access-tracking/test-assert.ts';
 export {
   type CalibrateOptions,
   type CalibrationStep,
@@ -100,3 +116,4 @@ export {
   type KernelVariant,
   kernelVariant,
 } from './variants/kernel-variant.ts';
+export { type VariantDifference, variantDifferences } from './variants/variant-diff.ts';

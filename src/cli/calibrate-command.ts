@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { calibrate, FREE_PARAMETERS, fittedProfileFile } from '../experiments/calibrate.ts';
 import { defaultJobs } from '../experiments/parallel.ts';
@@ -7,6 +8,15 @@ import { loadReference, SEED003_PROFILE } from '../experiments/published.ts';
 import { loadProfile, readProfileFile } from '../sim/profile.ts';
 import type { CliIo } from './main.ts';
 import { UsageError } from './main.ts';
+
+/**
+ * Wall seconds of one evaluation of references/seed003.yaml with 2 jobs on an otherwise idle 2-CPU
+ * machine (30-45 s measured; the upper end). Under heavy load from other work it took 272 s.
+ */
+const EVALUATION_SECONDS = 45;
+
+/** Evaluations that fit in 15 minutes at EVALUATION_SECONDS each, with a tenth to spare. */
+export const DEFAULT_MAX_EVALUATIONS = Math.floor((15 * 60 * 0.9) / EVALUATION_SECONDS);
 
 /** `mmulab calibrate --reference FILE --profile NAME --out FILE`: fits a profile to reference rows. */
 export function calibrateCommand(program: Command, io: CliIo, onExit: (code: number) => void): void {
@@ -23,9 +33,9 @@ export function calibrateCommand(program: Command, io: CliIo, onExit: (code: num
     )
     .option(
       '--max-evaluations <n>',
-      'stop after this many simulations of the reference',
+      `stop after this many simulations of the reference (default ${DEFAULT_MAX_EVALUATIONS}: under 15 minutes on a 2-CPU machine; each takes about ${EVALUATION_SECONDS} s there)`,
       (v) => Number(v),
-      200,
+      DEFAULT_MAX_EVALUATIONS,
     )
     .action((opts) => {
       const reference = loadReference(opts.reference);
@@ -44,14 +54,36 @@ export function calibrateCommand(program: Command, io: CliIo, onExit: (code: num
         throw new UsageError('--jobs takes a whole number >= 1');
       if (!Number.isInteger(opts.maxEvaluations) || opts.maxEvaluations < 1)
         throw new UsageError('--max-evaluations takes a whole number >= 1');
+      // Each evaluation simulates every reference row; the budget is an upper bound (the search
+      // may converge sooner).
+      const bar = process.stderr.isTTY
+        ? new SingleBar(
+            {
+              stream: process.stderr,
+              format:
+                'calibrate {bar} {value}/{total} evaluations | best error {best} | wall {duration_formatted} | eta {eta_formatted}',
+              etaBuffer: 5,
+            },
+            Presets.shades_classic,
+          )
+        : null;
+      let bestSoFar = Number.POSITIVE_INFINITY;
+      bar?.start(opts.maxEvaluations, 0, { best: '-' });
       const { profile, steps } = calibrate({
         reference,
         base,
         params,
         maxEvaluations: opts.maxEvaluations,
         jobs: opts.jobs,
-        onStep: (s, n) => io.err(`calibrate: evaluation ${n}: error ${s.error.toFixed(6)}\n`),
+        onStep: (s, n) => {
+          bestSoFar = Math.min(bestSoFar, s.error);
+          // On a terminal the bar says it all (with wall time and an estimate); else one line each.
+          if (bar === null)
+            io.err(`calibrate: evaluation ${n}/${opts.maxEvaluations}: error ${s.error.toFixed(6)}\n`);
+          else bar.update(n, { best: bestSoFar.toFixed(6) });
+        },
       });
+      bar?.stop();
       const raw = fittedProfileFile(
         readProfileFile(opts.profile),
         base,

@@ -1,10 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { totalmem } from 'node:os';
-import { Presets, SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { formatAccessTracking } from '../experiments/access-tracking/format.ts';
 import { OptionsError } from '../experiments/access-tracking/options.ts';
-import { runAccessTracking } from '../experiments/access-tracking/run.ts';
 import { defaultJobs } from '../experiments/parallel.ts';
 import { SEED003_PROFILE } from '../experiments/published.ts';
 import { describeErrno, parseWriteEscapes, runSysfs } from '../experiments/sysfs.ts';
@@ -13,12 +8,13 @@ import { formatValidate, runValidate } from '../experiments/validate.ts';
 import { OomKill } from '../host/host.ts';
 import { BACKING_KINDS } from '../host/vma.ts';
 import { DEFAULT_PROFILE, loadProfile, ProfileError } from '../sim/profile.ts';
-import { formatTimeReport } from '../sim/time-report.ts';
-import { Tracer } from '../sim/trace.ts';
 import { DEFAULT_KERNEL, KERNEL_VARIANTS } from '../variants/kernel-variant.ts';
+import { accessTrackingAction } from './access-tracking-action.ts';
 import { calibrateCommand } from './calibrate-command.ts';
 import { microCommand } from './micro-command.ts';
 import { parseSize } from './parse-size.ts';
+import { startProgress } from './progress.ts';
+import { variantsCommand } from './variants-command.ts';
 
 /** Where the CLI writes. */
 export interface CliIo {
@@ -71,7 +67,16 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
         .choices(BACKING_KINDS as string[])
         .default('anonymous'),
     )
-    .option('-w, --warn-only [n]', 'warn instead of failing the idle-page checks (0 keeps failing)')
+    .option(
+      '-w, --warn-only [n]',
+      'idle-page checks: >0 (or bare -w) warn only, 0 fail; unset: fail unless NUMA balancing is on',
+    )
+    .option('--numa-balancing <0|1>', '/proc/sys/kernel/numa_balancing (default: 1 on a multi-node host)')
+    .addOption(
+      new Option('--selftest-version <v>', "whose -p output conventions to print (v4-series: seed 003's)")
+        .choices(['mainline', 'v4-series'])
+        .default('mainline'),
+    )
     .addOption(
       new Option('--kernel <name>', 'kernel variant to simulate')
         .choices(KERNEL_VARIANTS.map((v) => v.name))
@@ -96,45 +101,13 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     .option('--swap <size>', 'swap device size (default: none)', sizeArg, 0)
     .option('--trace <file>', 'write an event trace (JSON lines) to a file')
     .option('--json', 'print results and counters as one JSON object', false)
+    .option('--counters', 'print every counter as a table after the run', false)
     .option(
       '--profile-report',
       'after the output, print where the simulated time went (perf report / c2c style)',
+      false,
     )
-    .action((opts) => {
-      const warn = opts.warnOnly;
-      if (warn !== undefined && warn !== true && !/^\d+$/.test(warn))
-        throw new UsageError(`-w takes a whole number >= 0, not '${warn}'`);
-      const tracer = opts.trace ? new Tracer() : null;
-      const r = runAccessTracking(
-        {
-          vcpus: opts.vcpus,
-          vcpuBytes: opts.bytes,
-          overlap: opts.overlap,
-          lruGen: opts.lruGen,
-          benchmark: opts.benchmark,
-          backing: opts.backing,
-          warnOnly: warn === true || (warn !== undefined && Number(warn) > 0),
-          kernel: opts.kernel,
-          aging: opts.aging,
-          eptAd: opts.eptAd,
-          randomAccess: opts.randomAccess,
-          seed: opts.seed,
-          hostCpus: opts.hostCpus,
-          hostMemoryBytes: opts.hostMemory,
-          swapBytes: opts.swap,
-          memoryLimitBytes: totalmem() * 0.75,
-        },
-        opts.profile,
-        tracer,
-      );
-      if (tracer !== null) writeFileSync(opts.trace, `${tracer.toJsonLines()}\n`);
-      if (opts.json) {
-        const phases = r.phases.map((p) => ({ name: p.name, ns: p.ns, seconds: p.ns / 1e9 }));
-        io.out(`${JSON.stringify({ ...r, phases, simulated: true })}\n`);
-      } else io.out(formatAccessTracking(r));
-      if (opts.profileReport) io.out(`${formatTimeReport(r.time)}\n`);
-      onExit(r.failure === null ? 0 : 1);
-    });
+    .action((opts) => accessTrackingAction(opts, io, onExit));
   program
     .command('table')
     .description("run seed 003's table: access-tracking -p -l with no aging and each kernel, per vCPU count")
@@ -156,11 +129,8 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
         .split(',')
         .map((k) => k.trim())
         .filter((k) => k !== '');
-      const bar = process.stderr.isTTY
-        ? new SingleBar({ format: 'table {bar} {value}/{total} runs' }, Presets.shades_classic)
-        : null;
-      const total = opts.vcpus.length * (kernels.length + 1);
-      bar?.start(total, 0);
+      const bar = startProgress('table', 'runs');
+      bar.update(0, opts.vcpus.length * (kernels.length + 1));
       let t: ReturnType<typeof runTable>;
       try {
         t = runTable({
@@ -169,11 +139,11 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
           kernels,
           seed: opts.seed,
           profile: loadProfile(opts.profile),
-          onProgress: (done) => bar?.update(done),
+          onProgress: (done, total) => bar.update(done, total),
           jobs: opts.jobs,
         });
       } finally {
-        bar?.stop();
+        bar.stop();
       }
       if (opts.json) io.out(`${JSON.stringify({ simulated: true, ...t })}\n`);
       else if (opts.csv) io.out(tableCsv(t.rows));
@@ -183,6 +153,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
   sysfsCommand(program, io, onExit);
   calibrateCommand(program, io, onExit);
   microCommand(program, io, onExit);
+  variantsCommand(program, io, onExit);
   program
     .command('validate')
     .description("compare simulated runs of seed 003's experiment with the published rows")
@@ -198,10 +169,8 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     .option('-b, --bytes <size>', 'guest memory per vCPU (the published runs use 1G)', sizeArg, 2 ** 30)
     .option('--json', 'print rows and shape as JSON', false)
     .action((opts) => {
-      const bar = process.stderr.isTTY
-        ? new SingleBar({ format: 'validate {bar} {value}/{total} runs' }, Presets.shades_classic)
-        : null;
-      bar?.start((opts.vcpus.length + opts.predict.length) * 3, 0);
+      const bar = startProgress('validate', 'runs');
+      bar.update(0, (opts.vcpus.length + opts.predict.length) * 3);
       let v: ReturnType<typeof runValidate>;
       try {
         v = runValidate({
@@ -209,11 +178,11 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
           predict: opts.predict,
           vcpuBytes: opts.bytes,
           profile: loadProfile(opts.profile),
-          onProgress: (done) => bar?.update(done),
+          onProgress: (done, total) => bar.update(done, total),
           jobs: opts.jobs,
         });
       } finally {
-        bar?.stop();
+        bar.stop();
       }
       io.out(opts.json ? `${JSON.stringify({ simulated: true, ...v })}\n` : formatValidate(v));
       onExit(0);

@@ -124,7 +124,7 @@ export function goldenRecord(c: GoldenConfig): GoldenRecord {
   return {
     stdout: r.stdout,
     phases,
-    benchmark: r.benchmark,
+    benchmark: r.benchmark === null ? null : { ...r.benchmark },
     time: Object.fromEntries(r.time.classes.map((k) => [k.class, { elapsed: k.elapsedNs, ...k.categories }])),
     steps: r.counters.engine?.steps ?? 0,
   };

@@ -60,6 +60,9 @@ export function guestRandomU32(state: { seed: number }): number {
   return state.seed;
 }
 
+/** Pages between two progress ticks of a guest pass. */
+export const PROGRESS_STRIDE = 4096;
+
 /** Guest memory accesses, counted. */
 export class GuestStats {
   reads = 0;
@@ -78,6 +81,8 @@ export function* memstressGuestPass(
   args: MemstressArgs,
   rand: { seed: number },
   stats: GuestStats,
+  /** Called with PROGRESS_STRIDE after every PROGRESS_STRIDE pages (progress reports; no effect on the run). */
+  tick: ((pages: number) => void) | null = null,
 ): Generator<void, void, void> {
   const va = args.vcpuArgs[vcpu.id];
   const baseGfn = Math.floor(va.gpa / 4096);
@@ -101,6 +106,7 @@ export function* memstressGuestPass(
         s = handleEptViolationNext(t, vcpu);
       }
     }
+    if (tick !== null && i % PROGRESS_STRIDE === PROGRESS_STRIDE - 1) tick(PROGRESS_STRIDE);
   }
 }
 

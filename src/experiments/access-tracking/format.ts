@@ -1,3 +1,4 @@
+import type { AccessTrackingOptions } from './options.ts';
 import type { AccessTrackingResult } from './run.ts';
 
 /** vm_guest_mode_string(VM_MODE_PXXV48_4K). */
@@ -9,16 +10,23 @@ export function formatSeconds(ns: number): string {
   return `${s}.${String(ns - s * 1e9).padStart(9, '0')}s`;
 }
 
-/** The run as the selftest prints it, after a header that says what produced the numbers. */
-export function formatAccessTracking(r: AccessTrackingResult): string {
-  const o = r.options;
-  const lines = [
-    `# mmulab access-tracking: the KVM selftest access_tracking_perf_test (${r.mode} mode), simulated`,
-    `# profile ${r.profile}, seed ${r.seed}, kernel ${o.kernel}, ${o.vcpus} vCPU(s) x ${o.vcpuBytes} bytes, ${o.backing}, KVM aging ${o.aging}, EPT A/D ${o.eptAd ? 'on' : 'off'}`,
+/**
+ * The comment lines mmulab prints before the selftest's own output: what produced the numbers.
+ * They depend on the options and profile only, so they can be printed before the run starts.
+ */
+export function formatAccessTrackingHeader(o: AccessTrackingOptions, profile: string): string {
+  return [
+    '# mmulab access-tracking: the KVM selftest access_tracking_perf_test, simulated',
+    `# profile ${profile}, seed ${o.seed}, kernel ${o.kernel}, ${o.vcpus} vCPU(s) x ${o.vcpuBytes} bytes, ${o.backing}, KVM aging ${o.aging}, EPT A/D ${o.eptAd ? 'on' : 'off'}`,
     '# all times are simulated seconds',
-    ...r.stdout,
-  ];
-  if (r.failure !== null)
-    lines.push('==== Test Assertion Failure ====', `  access_tracking_perf_test.c: ${r.failure}`);
-  return `${lines.join('\n')}\n`;
+    '',
+  ].join('\n');
+}
+
+/**
+ * The run as the selftest prints it to stdout, after the header. A failed assertion is not part of
+ * it: the selftest writes that to stderr (formatTestAssertion).
+ */
+export function formatAccessTracking(r: AccessTrackingResult): string {
+  return `${formatAccessTrackingHeader(r.options, r.profile)}${r.stdout.join('\n')}\n`;
 }

@@ -3,14 +3,14 @@ import { LRU_GEN_DEBUGFS } from '../../reclaim/mglru/debugfs.ts';
 import { LRU_GEN_ENABLED } from '../../reclaim/mglru/sysfs.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { findGeneration, type MemcgStats, ParseError, parseMemcgStats } from './lru-gen-util.ts';
+import { ASSERT_SITES, TestFailure } from './test-assert.ts';
+
+export { TestFailure } from './test-assert.ts';
 
 type Gen<R> = Generator<void, R, void>;
 
 /** TEST_MEMCG_NAME of the selftest. */
 export const TEST_MEMCG_NAME = 'access_tracking_perf_test';
-
-/** A failed TEST_ASSERT / TEST_FAIL: the test stops with this message. */
-export class TestFailure extends Error {}
 
 const dec = new TextDecoder();
 const enc = new TextEncoder();
@@ -19,10 +19,10 @@ const enc = new TextEncoder();
  * lru_gen_usable: read 7 bytes of /sys/kernel/mm/lru_gen/enabled and require the core and mm-walk
  * caps (0x1 | 0x2). Prints what the selftest prints when they are missing.
  */
-export function* lruGenUsable(t: SimThread, vfs: Vfs, stdout: string[]): Gen<boolean> {
+export function* lruGenUsable(t: SimThread, vfs: Vfs, print: (line: string) => void): Gen<boolean> {
   const b = yield* vfs.pread(t, LRU_GEN_ENABLED, 0, 7);
   if (typeof b === 'number' || b.length < 7) {
-    stdout.push(
+    print(
       typeof b === 'number'
         ? `lru_gen: Could not open ${LRU_GEN_ENABLED}`
         : `lru_gen: Could not read from ${LRU_GEN_ENABLED}`,
@@ -32,10 +32,8 @@ export function* lruGenUsable(t: SimThread, vfs: Vfs, stdout: string[]): Gen<boo
   const features = Number.parseInt(dec.decode(b), 16);
   const required = 0x1 | 0x2;
   if ((features & required) !== required) {
-    stdout.push(
-      `lru_gen: missing features, got: 0x${features.toString(16)}, expected: 0x${required.toString(16)}`,
-    );
-    stdout.push(`lru_gen: Try 'echo 0x${required.toString(16)} > /sys/kernel/mm/lru_gen/enabled'`);
+    print(`lru_gen: missing features, got: 0x${features.toString(16)}, expected: 0x${required.toString(16)}`);
+    print(`lru_gen: Try 'echo 0x${required.toString(16)} > /sys/kernel/mm/lru_gen/enabled'`);
     return false;
   }
   return true;
@@ -82,18 +80,25 @@ export function findTestGeneration(
   stats: MemcgStats,
   totalPages: number,
   warnOnly: boolean,
-  stdout: string[],
+  print: (line: string) => void,
 ): number {
   const ninety = Math.floor((totalPages * 9) / 10);
   let gen = findGeneration(stats, ninety);
   if (gen >= 0) return gen;
   if (!warnOnly)
-    throw new TestFailure(`Could not find a generation with 90% of guest memory (${ninety} pages).`);
-  stdout.push(
+    throw new TestFailure(
+      `Could not find a generation with 90% of guest memory (${ninety} pages).`,
+      ASSERT_SITES.findGeneration90,
+    );
+  print(
     "WARNING: Couldn't find a generation with 90% of guest memory. Performance results may not be accurate.",
   );
   const half = Math.floor(totalPages / 2);
   gen = findGeneration(stats, half);
-  if (gen < 0) throw new TestFailure(`Could not find a generation with 50% of guest memory (${half} pages).`);
+  if (gen < 0)
+    throw new TestFailure(
+      `Could not find a generation with 50% of guest memory (${half} pages).`,
+      ASSERT_SITES.findGeneration50,
+    );
   return gen;
 }

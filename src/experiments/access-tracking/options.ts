@@ -28,8 +28,23 @@ export const accessTrackingOptionsSchema = z.object({
   benchmark: z.boolean().default(false),
   /** With -p: run the aging passes (false measures the vCPUs alone, the "no aging" row). */
   benchmarkAging: z.boolean().default(true),
-  /** -w: warn instead of failing the idle-page checks. */
-  warnOnly: z.boolean().default(false),
+  /**
+   * -w: warn instead of failing the idle-page checks (idle_pages_warn_only). Unset: the test's auto
+   * mode (access_tracking_unreliable), which warns only when NUMA balancing is enabled.
+   */
+  warnOnly: z.boolean().optional(),
+  /**
+   * /proc/sys/kernel/numa_balancing. Unset: the kernel's boot default with
+   * CONFIG_NUMA_BALANCING_DEFAULT_ENABLED=y (mm/mempolicy.c check_numabalancing_enable): enabled
+   * when the host has more than one NUMA node. Only the test reads it; NUMA hinting faults are not
+   * simulated.
+   */
+  numaBalancing: z.boolean().optional(),
+  /**
+   * Whose output conventions -p follows: mainline's lines, or the posted v4 series of seed 003
+   * ("Created memcg at <path>", "Populating memory (async)").
+   */
+  selftestVersion: z.enum(['mainline', 'v4-series']).default('mainline'),
   /** --kernel: the kernel variant simulated (src/variants). */
   kernel: z
     .string()

@@ -1,5 +1,6 @@
 import { errnoName } from '../../fs/errno.ts';
 import { putU64Words, u64Words } from '../../fs/vfs.ts';
+import { PROGRESS_STRIDE } from '../../guest/memstress.ts';
 import { PAGE_IDLE_BITMAP } from '../../reclaim/page-idle/page-idle.ts';
 import { CAT } from '../../sim/accounting.ts';
 import type { SimThread } from '../../sim/thread.ts';
@@ -22,6 +23,8 @@ export function* pageidleMarkVcpuMemoryIdle(
   t: SimThread,
   vm: MemstressVm,
   vcpuIdx: number,
+  /** Called with PROGRESS_STRIDE after every PROGRESS_STRIDE pages (progress reports only). */
+  tick: ((pages: number) => void) | null = null,
 ): Generator<void, MarkIdleResult, void> {
   const va = vm.args.vcpuArgs[vcpuIdx];
   const res: MarkIdleResult = { vcpu: vcpuIdx, pages: va.pages, noPfn: 0, stillIdle: 0 };
@@ -30,6 +33,7 @@ export function* pageidleMarkVcpuMemoryIdle(
   const word = new Uint8Array(8);
   const prevCtx = t.enter(CAT.pageIdle);
   for (let page = 0; page < va.pages; page++) {
+    if (tick !== null && page % PROGRESS_STRIDE === 0 && page > 0) tick(PROGRESS_STRIDE);
     t.advance(p.selftestPageNs);
     const hva = hvaBase + page * vm.args.guestPageSize;
     const entry = yield* vm.vfs.pread(t, vm.pagemapPath, (hva / 4096) * 8, 8);

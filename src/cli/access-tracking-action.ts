@@ -1,0 +1,116 @@
+/**
+ * `mmulab access-tracking`: runs the selftest and prints as the selftest does, while it runs: the
+ * header first, then each stdout line as the simulated test prints it; a failed assertion goes to
+ * stderr and exits 254, as lib/assert.c does.
+ */
+import { writeFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { formatCounters } from '../experiments/access-tracking/counters.ts';
+import { formatAccessTrackingHeader } from '../experiments/access-tracking/format.ts';
+import {
+  type AccessTrackingInput,
+  parseAccessTrackingOptions,
+} from '../experiments/access-tracking/options.ts';
+import { checkMemoryLimit, runAccessTracking } from '../experiments/access-tracking/run.ts';
+import { formatTestAssertion, TEST_ASSERT_EXIT } from '../experiments/access-tracking/test-assert.ts';
+import { loadProfile } from '../sim/profile.ts';
+import { formatTimeReport } from '../sim/time-report.ts';
+import { Tracer } from '../sim/trace.ts';
+import type { CliIo } from './main.ts';
+import { UsageError } from './main.ts';
+import { startProgress } from './progress.ts';
+
+/** The options commander parsed for access-tracking. */
+export interface AccessTrackingCliOptions {
+  vcpus: number;
+  bytes: number;
+  overlap: boolean;
+  lruGen: boolean;
+  benchmark: boolean;
+  backing: string;
+  warnOnly?: string | true;
+  kernel: string;
+  aging?: 'write-lock' | 'lockless';
+  eptAd: boolean;
+  randomAccess: boolean;
+  seed: number;
+  profile: string;
+  hostCpus?: number;
+  hostMemory?: number;
+  swap: number;
+  numaBalancing?: string;
+  selftestVersion: 'mainline' | 'v4-series';
+  trace?: string;
+  json: boolean;
+  counters: boolean;
+  profileReport: boolean;
+}
+
+/**
+ * -w as mainline takes it (atoi_non_negative: >0 warn only, 0 fail); a bare -w (mmulab's older
+ * form) warns. Not given: the test's auto mode.
+ */
+function warnOnlyOf(w: string | true | undefined): boolean | undefined {
+  if (w === undefined) return undefined;
+  if (w === true) return true;
+  if (!/^\d+$/.test(w)) throw new UsageError(`-w takes a whole number >= 0, not '${w}'`);
+  return Number(w) > 0;
+}
+
+function numaBalancingOf(v: string | undefined): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (v !== '0' && v !== '1') throw new UsageError(`--numa-balancing takes 0 or 1, not '${v}'`);
+  return v === '1';
+}
+
+/** Runs access-tracking for the CLI. */
+export function accessTrackingAction(
+  opts: AccessTrackingCliOptions,
+  io: CliIo,
+  onExit: (code: number) => void,
+): void {
+  const input: AccessTrackingInput = {
+    vcpus: opts.vcpus,
+    vcpuBytes: opts.bytes,
+    overlap: opts.overlap,
+    lruGen: opts.lruGen,
+    benchmark: opts.benchmark,
+    backing: opts.backing,
+    warnOnly: warnOnlyOf(opts.warnOnly),
+    numaBalancing: numaBalancingOf(opts.numaBalancing),
+    selftestVersion: opts.selftestVersion,
+    kernel: opts.kernel,
+    aging: opts.aging,
+    eptAd: opts.eptAd,
+    randomAccess: opts.randomAccess,
+    seed: opts.seed,
+    hostCpus: opts.hostCpus,
+    hostMemoryBytes: opts.hostMemory,
+    swapBytes: opts.swap,
+    memoryLimitBytes: totalmem() * 0.75,
+  };
+  const o = parseAccessTrackingOptions(input);
+  const profile = loadProfile(opts.profile);
+  checkMemoryLimit(o);
+  const tracer = opts.trace ? new Tracer() : null;
+  const bar = startProgress('access-tracking', 'pages', { sim: true });
+  const stream = !opts.json;
+  if (stream) io.out(formatAccessTrackingHeader(o, profile.name));
+  let r: ReturnType<typeof runAccessTracking>;
+  try {
+    r = runAccessTracking(input, profile, tracer, {
+      onLine: stream ? (line) => bar.print(() => io.out(`${line}\n`)) : undefined,
+      onProgress: (p) => bar.update(p.done, p.total, p.simNs),
+    });
+  } finally {
+    bar.stop();
+  }
+  if (tracer !== null && opts.trace) writeFileSync(opts.trace, `${tracer.toJsonLines()}\n`);
+  if (opts.json) {
+    const phases = r.phases.map((p) => ({ name: p.name, ns: p.ns, seconds: p.ns / 1e9 }));
+    io.out(`${JSON.stringify({ ...r, phases, simulated: true })}\n`);
+  } else if (opts.counters) io.out(`\n# counters\n${formatCounters(r.counters)}`);
+  if (opts.profileReport && !opts.json) io.out(`${formatTimeReport(r.time)}\n`);
+  if (r.assertion !== null && !opts.json) io.err(formatTestAssertion(r.assertion));
+  onExit(r.assertion === null ? 0 : TEST_ASSERT_EXIT);
+}

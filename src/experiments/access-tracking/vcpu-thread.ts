@@ -1,0 +1,89 @@
+/**
+ * vcpu_thread_main of access_tracking_perf_test.c and what it runs: vcpu_run (one memstress pass
+ * inside KVM_RUN, ending in a GUEST_SYNC ucall) or pageidle_mark_vcpu_memory_idle with its checks.
+ */
+
+import { memstressGuestPass } from '../../guest/memstress.ts';
+import type { KvmVcpu } from '../../kvm/vcpu.ts';
+import { CAT } from '../../sim/accounting.ts';
+import { call, type SimThread } from '../../sim/thread.ts';
+import type { MemstressVm } from './memstress-vm.ts';
+import { pageidleMarkVcpuMemoryIdle } from './page-idle-mark.ts';
+import { type AccessTrackingSelftest, ITERATION_ACCESS_MEMORY } from './selftest.ts';
+import { ASSERT_SITES, TestFailure } from './test-assert.ts';
+
+/**
+ * vcpu_thread_main: wait for the next iteration, do its work, report it complete; until done.
+ * A failed check throws from this thread, ending the run there, as exit() in a vCPU thread ends
+ * the selftest before the main thread prints the phase.
+ */
+export function* vcpuThreadMain(
+  vt: SimThread,
+  s: AccessTrackingSelftest,
+  vcpu: KvmVcpu,
+): Generator<void, void, void> {
+  vcpu.thread = vt;
+  const rand = { seed: s.vm.args.randomSeed + vcpu.id };
+  let current = 0;
+  try {
+    for (;;) {
+      yield s.iteration.waitFor(vt, current + 1);
+      if (s.done) return;
+      current = s.iteration.value;
+      if (s.iterationWork === ITERATION_ACCESS_MEMORY) yield* vcpuRun(vt, s, vcpu, rand);
+      else if (!s.o.overlap || vcpu.id === 0) pageidleChecks(s, yield* markVcpuMemoryIdle(vt, s, vcpu.id));
+      s.vcpuLastCompletedTime[vcpu.id] = vt.now;
+      s.vcpuLastCompletedIteration[vcpu.id].add(vt, 1);
+    }
+  } catch (e) {
+    // The vCPU threads are created after the main thread: tids pid+1, pid+2, ...
+    if (e instanceof TestFailure) e.tid ??= s.vm.mm.pid + 1 + vcpu.id;
+    throw e;
+  }
+}
+
+function* markVcpuMemoryIdle(vt: SimThread, s: AccessTrackingSelftest, id: number) {
+  const tick = s.hooks.onProgress === undefined ? null : s.tick;
+  const m = yield* pageidleMarkVcpuMemoryIdle(vt, s.vm, id, tick);
+  s.marks.push(m);
+  return m;
+}
+
+/** The checks at the end of pageidle_mark_vcpu_memory_idle, in the vCPU's thread. */
+function pageidleChecks(
+  s: AccessTrackingSelftest,
+  m: { vcpu: number; pages: number; noPfn: number; stillIdle: number },
+) {
+  // Assumption: less than 1% of pages are swapped out from under the test.
+  if (m.noPfn >= Math.floor(m.pages / 100))
+    throw new TestFailure(
+      `vCPU ${m.vcpu}: No PFN for ${m.noPfn} out of ${m.pages} pages.`,
+      ASSERT_SITES.noPfn,
+    );
+  if (m.stillIdle >= Math.floor(m.pages / 10))
+    s.tooManyIdlePages(m.stillIdle, m.pages, s.o.overlap ? -1 : m.vcpu);
+}
+
+/** vcpu_run: enter the guest for one memstress pass; GUEST_SYNC exits back to userspace. */
+function* vcpuRun(
+  t: SimThread,
+  s: AccessTrackingSelftest,
+  vcpu: KvmVcpu,
+  rand: { seed: number },
+): Generator<void, void, void> {
+  const p = s.engine.profile;
+  const vm: MemstressVm = s.vm;
+  t.advanceAs(CAT.vmExit, p.kvmRunIoctlNs / 2);
+  if (vcpu.root === null) vcpu.root = vm.kvm.mmu.allocRoot(0);
+  t.advanceAs(CAT.vmExit, t.jittered(p.vmEntryNs));
+  vcpu.inGuest = true;
+  t.enterGuest();
+  const tick = s.hooks.onProgress === undefined ? null : s.tick;
+  yield* call(memstressGuestPass(t, vcpu, vm.args, rand, s.guestStats, tick));
+  // GUEST_SYNC: a ucall exit back to userspace.
+  vcpu.inGuest = false;
+  t.exitGuest();
+  vcpu.exits++;
+  t.advanceAs(CAT.vmExit, t.jittered(p.vmExitNs) + p.kvmRunIoctlNs / 2);
+  if (t.mustSync()) yield;
+}
