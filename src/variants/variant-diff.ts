@@ -1,6 +1,6 @@
 /**
- * How two kernel variants differ, computed from their data (src/variants/kernel-variant.ts): every
- * design parameter whose value is not the same.
+ * Models no kernel file: how two kernel variants differ, computed from their data
+ * (src/variants/kernel-variant.ts): every design parameter whose value is not the same.
  */
 import type { KernelVariant } from './kernel-variant.ts';
 
