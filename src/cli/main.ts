@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -13,10 +12,10 @@ import { formatValidate, runValidate } from '../experiments/validate.ts';
 import { OomKill } from '../host/host.ts';
 import { BACKING_KINDS } from '../host/vma.ts';
 import { DEFAULT_PROFILE, loadProfile, ProfileError } from '../sim/profile.ts';
-import { Tracer } from '../sim/trace.ts';
 import { DEFAULT_KERNEL, KERNEL_VARIANTS } from '../variants/kernel-variant.ts';
 import { calibrateCommand } from './calibrate-command.ts';
 import { parseSize } from './parse-size.ts';
+import { openTraceFile } from './trace-file.ts';
 
 /** Where the CLI writes. */
 export interface CliIo {
@@ -98,7 +97,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
       const warn = opts.warnOnly;
       if (warn !== undefined && warn !== true && !/^\d+$/.test(warn))
         throw new UsageError(`-w takes a whole number >= 0, not '${warn}'`);
-      const tracer = opts.trace ? new Tracer() : null;
+      const tracer = opts.trace ? openTraceFile(opts.trace) : null;
       const r = runAccessTracking(
         {
           vcpus: opts.vcpus,
@@ -121,7 +120,6 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
         opts.profile,
         tracer,
       );
-      if (tracer !== null) writeFileSync(opts.trace, `${tracer.toJsonLines()}\n`);
       if (opts.json) {
         const phases = r.phases.map((p) => ({ name: p.name, ns: p.ns, seconds: p.ns / 1e9 }));
         io.out(`${JSON.stringify({ ...r, phases, simulated: true })}\n`);

@@ -33,10 +33,14 @@ describe('the compiled package', () => {
       cpSync(join(ROOT, f), join(pkg, f), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'), 'dir');
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--noCheck', '--outDir', join(pkg, 'dist')], {
-      cwd: ROOT,
-      stdio: 'pipe',
-    });
+    execFileSync(
+      process.execPath,
+      [tsc, '-p', 'tsconfig.build.json', '--noCheck', '--outDir', join(pkg, 'dist')],
+      {
+        cwd: ROOT,
+        stdio: 'pipe',
+      },
+    );
   }, 60_000);
 
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));

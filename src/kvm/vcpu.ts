@@ -80,8 +80,7 @@ export function handleEptViolationStart(
   vcpu.exits++;
   kvm.stats.eptViolations++;
   const tr = kvm.engine.trace;
-  if (tr !== null)
-    tr.emit(t.now, t.name, 'ept_violation', `gfn=0x${gfn.toString(16)} ${write ? 'write' : 'read'}`);
+  if (tr !== null) tr.emit(t, 'ept_violation_begin', { gfn, write });
   t.advance(t.jittered(kvm.engine.profile.vmExitNs));
   const f = vcpu.fault;
   f.gfn = gfn;
@@ -108,6 +107,8 @@ export function handleEptViolationNext(t: SimThread, vcpu: KvmVcpu): number {
   } else kvmTdpMmuPageFaultMap(t, vcpu, f);
   kvm.srcu.readUnlock(t);
   t.advance(t.jittered(kvm.engine.profile.vmEntryNs));
+  const tr = kvm.engine.trace;
+  if (tr !== null) tr.emit(t, 'ept_violation_end', { gfn: f.gfn });
   vcpu.inGuest = true;
   t.enterGuest();
   return EPT_DONE;

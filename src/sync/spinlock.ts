@@ -30,6 +30,9 @@ export class SpinLock {
       s.writeContended++;
       s.writeWaitNs += this.freeAt - at;
       t.lockWaitNs += this.freeAt - at;
+      const tr = this.engine.trace;
+      if (tr !== null)
+        tr.emit(t, 'lock_wait', { lock: this.name, side: 'write', ns: this.freeAt - at }, this.freeAt);
       at = this.freeAt;
     }
     t.now = this.line.rmw(at, t.cpu);

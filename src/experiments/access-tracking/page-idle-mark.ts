@@ -27,6 +27,8 @@ export function* pageidleMarkVcpuMemoryIdle(
   const p = t.engine.profile;
   const hvaBase = vm.testVma.start + (va.gpa - vm.args.gpa);
   const word = new Uint8Array(8);
+  const tr = t.engine.trace;
+  if (tr !== null) tr.emit(t, 'page_idle_mark_begin', { vcpu: vcpuIdx, pages: va.pages });
   for (let page = 0; page < va.pages; page++) {
     t.advance(p.selftestPageNs);
     const hva = hvaBase + page * vm.args.guestPageSize;
@@ -52,5 +54,12 @@ export function* pageidleMarkVcpuMemoryIdle(
     if (w !== 8)
       throw new Error(`Set page_idle bits for PFN 0x${pfn.toString(16)}: ${w < 0 ? errnoName(w) : w}`);
   }
+  if (tr !== null)
+    tr.emit(t, 'page_idle_mark_end', {
+      vcpu: vcpuIdx,
+      pages: res.pages,
+      noPfn: res.noPfn,
+      stillIdle: res.stillIdle,
+    });
   return res;
 }

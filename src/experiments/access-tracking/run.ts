@@ -157,12 +157,12 @@ export function runAccessTracking(
       });
     }
     function* runIteration(description: string): Generator<void, void, void> {
+      if (trace !== null) trace.emit(t, 'phase_start', { name: description });
       iteration.add(t, 1);
       const start = t.now;
-      if (trace !== null) trace.emit(t.now, t.name, 'phase_start', description);
       for (const c of completed) yield c.waitFor(t, iteration.value);
       result.phases.push({ name: description, ns: t.now - start });
-      if (trace !== null) trace.emit(t.now, t.name, 'phase_end', description);
+      if (trace !== null) trace.emit(t, 'phase_end', { name: description, ns: t.now - start });
       result.stdout.push(`${description.padEnd(30)}: ${formatSeconds(t.now - start)}`);
       if (result.failure !== null) throw new TestFailure(result.failure);
     }
@@ -181,9 +181,12 @@ export function runAccessTracking(
     }
     // lru_gen_mark_memory_idle: one aging pass, timed; the pages must have moved to a newer generation.
     function* lruGenMarkMemoryIdle() {
+      const name = 'Mark memory idle (lru_gen)';
+      if (trace !== null) trace.emit(t, 'phase_start', { name });
       const start = t.now;
       const stats = yield* lruGenDoAging(t, theVm.vfs, TEST_MEMCG_NAME);
       const ns = t.now - start;
+      if (trace !== null) trace.emit(t, 'phase_end', { name, ns });
       const newGen = findTestGeneration(stats, testPages, o.warnOnly, out);
       result.lruGenGenerations.push(newGen);
       if (newGen <= lastGen) {
@@ -193,8 +196,8 @@ export function runAccessTracking(
           `WARNING: Too many pages still idle (${idle} out of ${testPages}), this will affect performance results.`,
         );
       }
-      result.phases.push({ name: 'Mark memory idle (lru_gen)', ns });
-      out.push(`${'Mark memory idle (lru_gen)'.padEnd(30)}: ${formatSeconds(ns)}`);
+      result.phases.push({ name, ns });
+      out.push(`${name.padEnd(30)}: ${formatSeconds(ns)}`);
       lastGen = newGen;
     }
     // The checks at the end of pageidle_mark_vcpu_memory_idle, in the vCPU's thread.
@@ -217,9 +220,11 @@ export function runAccessTracking(
     // run_benchmark (seed 003's -p): aging passes back to back until the slowest vCPU has faulted
     // its memory in.
     function* runBenchmark() {
-      out.push('Running lru_gen benchmark...');
+      const name = 'Running lru_gen benchmark...';
+      out.push(name);
       theVm.args.writePercent = 100;
       work = ITERATION_ACCESS_MEMORY;
+      if (trace !== null) trace.emit(t, 'phase_start', { name });
       iteration.add(t, 1);
       const start = t.now;
       const target = iteration.value;
@@ -234,6 +239,7 @@ export function runAccessTracking(
       }
       const agingTotalNs = t.now - start;
       for (const c of completed) yield c.waitFor(t, target);
+      if (trace !== null) trace.emit(t, 'phase_end', { name, ns: t.now - start });
       const vcpuWallNs = Math.max(...vcpuDoneAt) - start;
       const avgPassNs = passes > 0 ? Math.floor(agingTotalNs / passes) : 0;
       result.benchmark = { vcpuWallNs, passes, agingTotalNs, avgPassNs };
@@ -252,8 +258,12 @@ export function runAccessTracking(
       yield* accessMemory(100, 'Populating memory');
       if (useLruGen) {
         // An initial aging pass, so that later passes always move pages to a newer generation.
-        out.push('Initial aging pass (lru_gen)');
+        const name = 'Initial aging pass (lru_gen)';
+        out.push(name);
+        if (trace !== null) trace.emit(t, 'phase_start', { name });
+        const start = t.now;
         const stats = yield* lruGenDoAging(t, theVm.vfs, TEST_MEMCG_NAME);
+        if (trace !== null) trace.emit(t, 'phase_end', { name, ns: t.now - start });
         if (sumForGen(stats, -1) < testPages)
           throw new TestFailure(
             `Not all pages accounted for (looking for ${testPages}). Was the memcg set up correctly?`,
@@ -300,7 +310,11 @@ export function runAccessTracking(
     if (t.mustSync()) yield;
   }
 
-  engine.run();
+  try {
+    engine.run();
+  } finally {
+    trace?.finish();
+  }
   const v = vm as MemstressVm | null;
   if (v !== null) result.counters = collectCounters(engine, v, guestStats);
   return result;

@@ -81,12 +81,15 @@ export function* tryToFreeMemCgroupPages(
 ): Gen<number> {
   const target = Math.max(nrPages, SWAP_CLUSTER_MAX);
   const swp = lg.host.swap === null ? 0 : (swappiness ?? lg.getSwappiness());
+  const tr = t.engine.trace;
+  if (tr !== null) tr.emit(t, 'mm_vmscan_memcg_reclaim_begin', { memcg: memcg.path, nrPages });
   let reclaimed = 0;
   for (let priority = DEF_PRIORITY; priority >= 0 && reclaimed < target; priority--) {
     for (let nid = 0; nid < lg.host.mem.nodes.length; nid++) {
       reclaimed += yield* tryToShrinkLruvec(t, lg, lg.lruvec(memcg, nid), priority, swp);
     }
   }
+  if (tr !== null) tr.emit(t, 'mm_vmscan_memcg_reclaim_end', { memcg: memcg.path, reclaimed });
   return reclaimed;
 }
 
