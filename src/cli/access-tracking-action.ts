@@ -3,7 +3,6 @@
  * header first, then each stdout line as the simulated test prints it; a failed assertion goes to
  * stderr and exits 254, as lib/assert.c does.
  */
-import { writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { formatCounters } from '../experiments/access-tracking/counters.ts';
 import { formatAccessTrackingHeader } from '../experiments/access-tracking/format.ts';
@@ -15,10 +14,10 @@ import { checkMemoryLimit, runAccessTracking } from '../experiments/access-track
 import { formatTestAssertion, TEST_ASSERT_EXIT } from '../experiments/access-tracking/test-assert.ts';
 import { loadProfile } from '../sim/profile.ts';
 import { formatTimeReport } from '../sim/time-report.ts';
-import { Tracer } from '../sim/trace.ts';
 import type { CliIo } from './main.ts';
 import { UsageError } from './main.ts';
 import { startProgress } from './progress.ts';
+import { openTraceFile } from './trace-file.ts';
 
 /** The options commander parsed for access-tracking. */
 export interface AccessTrackingCliOptions {
@@ -92,7 +91,7 @@ export function accessTrackingAction(
   const o = parseAccessTrackingOptions(input);
   const profile = loadProfile(opts.profile);
   checkMemoryLimit(o);
-  const tracer = opts.trace ? new Tracer() : null;
+  const tracer = opts.trace ? openTraceFile(opts.trace) : null;
   const bar = startProgress('access-tracking', 'pages', { sim: true });
   const stream = !opts.json;
   if (stream) io.out(formatAccessTrackingHeader(o, profile.name));
@@ -105,7 +104,6 @@ export function accessTrackingAction(
   } finally {
     bar.stop();
   }
-  if (tracer !== null && opts.trace) writeFileSync(opts.trace, `${tracer.toJsonLines()}\n`);
   if (opts.json) {
     const phases = r.phases.map((p) => ({ name: p.name, ns: p.ns, seconds: p.ns / 1e9 }));
     io.out(`${JSON.stringify({ ...r, phases, simulated: true })}\n`);

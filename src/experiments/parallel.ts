@@ -45,11 +45,15 @@ export function runParallel<J, R>(
   }
   const order = jobs.map((_, i) => i).sort((a, b) => o.cost(jobs[b]) - o.cost(jobs[a]) || a - b);
   const counter = new Int32Array(new SharedArrayBuffer(4));
-  // The worker registers tsx (to load TypeScript) and imports the module; a failure is a reply.
+  // The worker imports the module (registering tsx first when it is TypeScript source, as under the
+  // tests); a failure is a reply.
+  const load = o.workerModule.pathname.endsWith('.ts')
+    ? `import(${JSON.stringify(tsxApiUrl())}).then((m) => { m.register(); })`
+    : 'Promise.resolve()';
   const boot = `
     const { workerData: d } = require('node:worker_threads');
-    import(${JSON.stringify(tsxApiUrl())})
-      .then((m) => { m.register(); return import(${JSON.stringify(o.workerModule.href)}); })
+    ${load}
+      .then(() => import(${JSON.stringify(o.workerModule.href)}))
       .catch((e) => {
         d.port.postMessage({ index: -1, error: 'worker: ' + (e && e.message ? e.message : e) });
         Atomics.add(d.counter, 0, 1);
@@ -101,7 +105,16 @@ export function runParallel<J, R>(
   return results;
 }
 
-/** URL of tsx's ESM registration API, which a worker needs to import TypeScript modules. */
+/**
+ * URL of module `name` next to the module at `url`, with that module's own extension: `.ts` when
+ * running from source, `.js` when running the compiled package.
+ */
+export function siblingModule(name: string, url: string): URL {
+  const ext = url.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`./${name}${ext}`, url);
+}
+
+/** URL of tsx's ESM registration API, which a worker needs to import TypeScript source modules. */
 function tsxApiUrl(): string {
   if (typeof import.meta.resolve === 'function') return import.meta.resolve('tsx/esm/api');
   // Loaded as CommonJS (no import.meta.resolve): the package's ESM entry sits next to its CJS one.

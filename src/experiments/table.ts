@@ -7,7 +7,7 @@ import { kernelVariant } from '../variants/kernel-variant.ts';
 import { formatSeconds } from './access-tracking/format.ts';
 import { OptionsError } from './access-tracking/options.ts';
 import { runAccessTracking } from './access-tracking/run.ts';
-import { runParallel } from './parallel.ts';
+import { runParallel, siblingModule } from './parallel.ts';
 
 /** Options of `runTable`. */
 export interface TableOptions {
@@ -100,7 +100,7 @@ export function runTable(o: TableOptions): { rows: TableRow[]; ratios: TableRati
       jobs.push({ vcpus: v, vcpuBytes: o.vcpuBytes, kernel, seed: o.seed ?? 0, profile: o.profile });
   const rows = runParallel(jobs, {
     n: o.jobs ?? 1,
-    workerModule: new URL('./table-worker.ts', import.meta.url),
+    workerModule: siblingModule('table-worker', import.meta.url),
     runHere: runTableRow,
     cost: (j) => j.vcpus * j.vcpuBytes,
     onResult: o.onProgress,

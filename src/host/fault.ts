@@ -50,9 +50,12 @@ export class HostFaultStats {
 export function handleMmFault(t: SimThread, mm: Mm, hva: number, write: boolean): number {
   const vma = mm.findVma(hva);
   if (vma === null || (write && !vma.writable)) return VM_FAULT_SIGSEGV;
+  const start = t.now;
   t.advance(t.jittered(mm.host.engine.profile.hostFaultNs));
-  if (vma.folioPages === 512) return faultPmd(t, mm, vma, hva, write);
-  return faultPte(t, mm, vma, hva, write);
+  const ret = vma.folioPages === 512 ? faultPmd(t, mm, vma, hva, write) : faultPte(t, mm, vma, hva, write);
+  const tr = mm.host.engine.trace;
+  if (tr !== null) tr.emit(t, 'handle_mm_fault', { hva, write, ret, ns: t.now - start });
+  return ret;
 }
 
 function faultPte(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): number {
@@ -223,4 +226,6 @@ function swapIn(t: SimThread, host: Host, pfn: number, slot: number): void {
   swap.freeSlot(slot);
   swap.swapIns++;
   host.faultStats.swapIn++;
+  const tr = host.engine.trace;
+  if (tr !== null) tr.emit(t, 'swap_in', { pfn, slot });
 }

@@ -76,6 +76,9 @@ export class PteLocks implements Waitable {
       if (this.waitTables[k] === table) {
         this.stats.writeWait(seenAt - w.waitStart);
         w.lockWaitNs += seenAt - w.waitStart;
+        const tr = this.engine.trace;
+        if (tr !== null)
+          tr.emit(w, 'lock_wait', { lock: 'ptl', side: 'write', ns: seenAt - w.waitStart }, seenAt);
         this.engine.wake(w, seenAt, true);
       } else {
         this.waiters[keep] = w;
@@ -127,6 +130,8 @@ export class PteLocks implements Waitable {
     this.stats.writeWait(waited);
     t.lockWaitNs += waited;
     t.until(this.waitCat, t.now + waited);
+    const tr = this.engine.trace;
+    if (tr !== null) tr.emit(t, 'lock_wait', { lock: 'ptl', side: 'write', ns: waited });
     return waited;
   }
 

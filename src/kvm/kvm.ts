@@ -191,7 +191,7 @@ export class Kvm {
     // kvm_arch_memslots_updated runs here; MMIO generations come with the MMIO issue.
     inactive.generation = gen + this.nrAs;
     const tr = this.engine.trace;
-    if (tr !== null) tr.emit(t.now, t.name, 'memslots_swap', `as=${as} generation=${inactive.generation}`);
+    if (tr !== null) tr.emit(t, 'memslots_swap', { as, generation: inactive.generation });
   }
 
   /** mmu_invalidate_retry_gfn (caller holds mmu_lock). */
@@ -252,7 +252,7 @@ export class Kvm {
     this.stats.tlbFlushes++;
     this.stats.tlbFlushIpis += ipis;
     const tr = this.engine.trace;
-    if (tr !== null) tr.emit(t.now, t.name, 'kvm_flush_remote_tlbs', `ipis=${ipis}`);
+    if (tr !== null) tr.emit(t, 'kvm_flush_remote_tlbs', { ipis });
     t.advance(p.tlbFlushBaseNs + (ipis - remote) * p.tlbFlushPerVcpuNs + remote * p.tlbFlushRemotePerVcpuNs);
   }
 }

@@ -131,13 +131,7 @@ export class KvmMmuNotifier implements MmuNotifierOps {
     if (this.lockTaken !== before) {
       kvm.stats.invalidations++;
       const tr = kvm.engine.trace;
-      if (tr !== null)
-        tr.emit(
-          t.now,
-          t.name,
-          'kvm_unmap_hva_range',
-          `[0x${range.start.toString(16)}, 0x${range.end.toString(16)})`,
-        );
+      if (tr !== null) tr.emit(t, 'kvm_unmap_hva_range', { start: range.start, end: range.end });
     }
     return 0;
   }

@@ -85,8 +85,7 @@ export function handleEptViolationStart(
   vcpu.exits++;
   kvm.stats.eptViolations++;
   const tr = kvm.engine.trace;
-  if (tr !== null)
-    tr.emit(t.now, t.name, 'ept_violation', `gfn=0x${gfn.toString(16)} ${write ? 'write' : 'read'}`);
+  if (tr !== null) tr.emit(t, 'ept_violation_begin', { gfn, write });
   t.advanceAs(CAT.vmExit, t.jittered(kvm.engine.profile.vmExitNs));
   t.ctx = CAT.kvmFault;
   const f = vcpu.fault;
@@ -115,6 +114,8 @@ export function handleEptViolationNext(t: SimThread, vcpu: KvmVcpu): number {
   kvm.srcu.readUnlock(t);
   t.ctx = CAT.other;
   t.advanceAs(CAT.vmExit, t.jittered(kvm.engine.profile.vmEntryNs));
+  const tr = kvm.engine.trace;
+  if (tr !== null) tr.emit(t, 'ept_violation_end', { gfn: f.gfn });
   vcpu.inGuest = true;
   t.enterGuest();
   return EPT_DONE;

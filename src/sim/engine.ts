@@ -95,14 +95,15 @@ export class Engine {
   }
 
   /**
-   * Creates a thread that starts at `at` (default: the current time) once it gets a CPU: forked by
+   * Creates a thread that starts at `at` (default: the spawning thread's own time, which may be
+   * ahead of the step's) once it gets a CPU: forked by
    * the running thread (placed near it), bound to NUMA node `bindNode` like a per-node kthread, or
    * started on CPU `pinCpu` if that is idle (sched_setaffinity before it runs).
    */
   spawn(
     name: string,
     body: (t: SimThread) => ThreadBody,
-    at = this.now,
+    at = this.current?.now ?? this.now,
     bindNode = -1,
     pinCpu = -1,
   ): SimThread {

@@ -1,26 +1,128 @@
-/** Models no kernel file: the engine's optional event trace. */
-/** One traced event. */
-export interface TraceEvent {
+/**
+ * Models no kernel file: the event trace of a simulation (`--trace`); its event kinds are in
+ * trace-events.ts.
+ */
+import type { SimThread } from './thread.ts';
+import type { TraceArgs, TraceKind } from './trace-events.ts';
+
+/** One traced event: simulated time (ns), the thread, the kind and its arguments. */
+export interface TraceEvent<K extends TraceKind = TraceKind> {
   time: number;
   thread: string;
-  event: string;
-  detail: string;
+  event: K;
+  args: TraceArgs[K];
+}
+
+/** Options of a trace. */
+export interface TracerOptions {
+  /** Most events kept; past it the trace ends with a `trace_truncated` event. */
+  limit?: number;
+  /**
+   * Receives the trace as JSON lines (each ending in a newline), in time order, a batch at a time.
+   * Without it the events are kept in `Tracer.events`.
+   */
+  write?: (jsonLines: string) => void;
+  /** Called once by `finish`, after the last write. */
+  close?: () => void;
+  /** Fewest pending events sorted and flushed at once (default 4096; small in tests). */
+  batch?: number;
 }
 
 /**
- * Optional event trace. Call sites test `engine.trace !== null` first, so a run without a trace
- * pays one comparison per traced site and builds no strings.
+ * Optional event trace, in time order. Call sites test `engine.trace !== null` first, so a run
+ * without a trace pays one comparison per traced site and builds nothing.
+ *
+ * Threads run ahead of each other (see `Engine`), so events are emitted out of time order. They
+ * wait in a buffer and go out sorted by (time, emission order) once no thread can emit an earlier
+ * one: every thread's time is at least the time of the step the engine is running (`Engine.now`;
+ * a thread woken or given a CPU starts no earlier than the thread that did it). The buffer holds
+ * only the events ahead of that time, and at most `limit` events are accepted in all: after that
+ * the trace is cut at the time the limit was hit, which a final `trace_truncated` event records.
+ * `finish` (which `runAccessTracking` calls) flushes the rest.
  */
 export class Tracer {
+  /** The events, in time order, when no `write` was given (complete after `finish`). */
   readonly events: TraceEvent[] = [];
-  constructor(readonly limit = 1_000_000) {}
+  readonly limit: number;
+  /** Events left out because of the limit. */
+  dropped = 0;
+  private readonly write: ((jsonLines: string) => void) | null;
+  private readonly close: (() => void) | null;
+  /** Events not yet flushed, in emission order after each flush's sorted remainder. */
+  private pending: TraceEvent[] = [];
+  private readonly batch: number;
+  private flushAt: number;
+  private accepted = 0;
+  /** Time the limit was hit: events from then on are left out. */
+  private truncateAt = Number.POSITIVE_INFINITY;
+  private finished = false;
 
-  emit(time: number, thread: string, event: string, detail = ''): void {
-    if (this.events.length < this.limit) this.events.push({ time, thread, event, detail });
+  constructor(opts: TracerOptions = {}) {
+    this.limit = opts.limit ?? 1_000_000;
+    this.write = opts.write ?? null;
+    this.close = opts.close ?? null;
+    this.batch = opts.batch ?? 4096;
+    this.flushAt = this.batch;
   }
 
-  /** The trace as JSON lines. */
+  /** Records `event` on thread `t` at `time` (default: `t`'s time, never before the engine's). */
+  emit<K extends TraceKind>(t: SimThread, event: K, args: TraceArgs[K], time = t.now): void {
+    if (this.accepted >= this.limit) {
+      if (this.truncateAt === Number.POSITIVE_INFINITY) this.truncateAt = t.engine.now;
+      this.dropped++;
+      return;
+    }
+    this.accepted++;
+    this.pending.push({ time, thread: t.name, event, args } as TraceEvent);
+    if (this.pending.length >= this.flushAt) this.flush(t.engine.now);
+  }
+
+  /** Flushes every event (the simulation is over), then the truncation notice, then `close`. */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.flush(Number.POSITIVE_INFINITY);
+    if (this.dropped > 0)
+      this.out([
+        {
+          time: this.truncateAt,
+          thread: 'tracer',
+          event: 'trace_truncated',
+          args: { limit: this.limit, dropped: this.dropped },
+        },
+      ]);
+    this.close?.();
+  }
+
+  /** The kept events as JSON lines (without `write`). */
   toJsonLines(): string {
     return this.events.map((e) => JSON.stringify(e)).join('\n');
+  }
+
+  /** Writes out, sorted, the pending events no later than `upTo`; keeps the rest. */
+  private flush(upTo: number): void {
+    // Array.prototype.sort is stable: equal times keep emission order.
+    const p = this.pending.sort((a, b) => a.time - b.time);
+    let n = 0;
+    while (n < p.length && p[n].time <= upTo) n++;
+    let ready = n === p.length ? p : p.slice(0, n);
+    this.pending = n === p.length ? [] : p.slice(n);
+    this.flushAt = Math.max(this.batch, 2 * this.pending.length);
+    if (this.truncateAt !== Number.POSITIVE_INFINITY) {
+      const kept = ready.filter((e) => e.time < this.truncateAt);
+      this.dropped += ready.length - kept.length;
+      ready = kept;
+    }
+    if (ready.length > 0) this.out(ready);
+  }
+
+  private out(events: TraceEvent[]): void {
+    if (this.write === null) {
+      for (const e of events) this.events.push(e);
+      return;
+    }
+    let s = '';
+    for (const e of events) s += `${JSON.stringify(e)}\n`;
+    this.write(s);
   }
 }

@@ -101,10 +101,10 @@ export class QRwLock {
     t.until(this.line.cat, this.line.rmw(t.now, t.cpu));
   }
 
-  private traceWait(t: SimThread, side: string, ns: number): void {
+  private traceWait(t: SimThread, side: 'read' | 'write', ns: number): void {
     t.lockWaitNs += ns;
     const tr = this.engine.trace;
-    if (tr !== null) tr.emit(t.now, t.name, 'lock_wait', `${this.name} ${side} ${ns}ns`);
+    if (tr !== null) tr.emit(t, 'lock_wait', { lock: this.name, side, ns }, t.now + ns);
   }
 
   writeUnlock(t: SimThread): void {

@@ -40,6 +40,8 @@ export class SpinLock {
       const w = Math.max(0, this.freeAt - t.now);
       s.writeWait(w);
       t.lockWaitNs += w;
+      const tr = this.engine.trace;
+      if (tr !== null) tr.emit(t, 'lock_wait', { lock: this.name, side: 'write', ns: w }, this.freeAt);
       t.until(this.waitCat, this.freeAt);
     }
     this.atomic(t);

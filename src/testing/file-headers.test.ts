@@ -21,6 +21,7 @@ const ALLOWED_WITHOUT_HEADER = [
   'cli/micro-command.ts',
   'cli/parse-size.ts',
   'cli/progress.ts',
+  'cli/trace-file.ts',
   'cli/variants-command.ts',
   'experiments/access-tracking/counters.ts',
   'experiments/access-tracking/format.ts',

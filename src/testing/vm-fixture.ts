@@ -9,11 +9,13 @@ import type { KvmVcpu } from '../kvm/vcpu.ts';
 import { Engine } from '../sim/engine.ts';
 import { type CostProfile, loadProfile } from '../sim/profile.ts';
 import type { SimThread, ThreadBody } from '../sim/thread.ts';
+import type { Tracer } from '../sim/trace.ts';
 
 /** Options of a test VM: the memstress VM shape plus the profile. */
 export interface VmFixtureOptions extends Partial<MemstressVmSpec> {
   profile?: CostProfile;
   cpus?: number;
+  trace?: Tracer;
 }
 
 /**
@@ -24,7 +26,12 @@ export function runOnVm(
   opts: VmFixtureOptions,
   body: (t: SimThread, vm: MemstressVm, engine: Engine) => ThreadBody | undefined,
 ): { engine: Engine; vm: MemstressVm } {
-  const engine = new Engine({ profile: opts.profile ?? loadProfile('x86-tdp'), seed: 1, cpus: opts.cpus });
+  const engine = new Engine({
+    profile: opts.profile ?? loadProfile('x86-tdp'),
+    seed: 1,
+    cpus: opts.cpus,
+    trace: opts.trace,
+  });
   let vm: MemstressVm | null = null;
   engine.spawn('main', function* (t) {
     vm = yield* createMemstressVm(t, engine, {

@@ -32,6 +32,8 @@ export function* pageidleMarkVcpuMemoryIdle(
   const hvaBase = vm.testVma.start + (va.gpa - vm.args.gpa);
   const word = new Uint8Array(8);
   const prevCtx = t.enter(CAT.pageIdle);
+  const tr = t.engine.trace;
+  if (tr !== null) tr.emit(t, 'page_idle_mark_begin', { vcpu: vcpuIdx, pages: va.pages });
   for (let page = 0; page < va.pages; page++) {
     if (tick !== null && page % PROGRESS_STRIDE === 0 && page > 0) tick(PROGRESS_STRIDE);
     t.advance(p.selftestPageNs);
@@ -58,6 +60,13 @@ export function* pageidleMarkVcpuMemoryIdle(
     if (w !== 8)
       throw new Error(`Set page_idle bits for PFN 0x${pfn.toString(16)}: ${w < 0 ? errnoName(w) : w}`);
   }
+  if (tr !== null)
+    tr.emit(t, 'page_idle_mark_end', {
+      vcpu: vcpuIdx,
+      pages: res.pages,
+      noPfn: res.noPfn,
+      stillIdle: res.stillIdle,
+    });
   t.leave(prevCtx);
   return res;
 }

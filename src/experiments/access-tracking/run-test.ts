@@ -19,11 +19,11 @@ function phaseLine(description: string, ns: number): string {
 
 /** run_iteration: kick the vCPUs off and wait until each has completed the iteration. */
 function* runIteration(t: SimThread, s: AccessTrackingSelftest, description: string): Gen {
+  if (s.trace !== null) s.trace.emit(t, 'phase_start', { name: description });
   s.iteration.add(t, 1);
   const start = t.now;
-  if (s.trace !== null) s.trace.emit(t.now, t.name, 'phase_start', description);
   for (const c of s.vcpuLastCompletedIteration) yield c.waitFor(t, s.iteration.value);
-  if (s.trace !== null) s.trace.emit(t.now, t.name, 'phase_end', description);
+  if (s.trace !== null) s.trace.emit(t, 'phase_end', { name: description, ns: t.now - start });
   s.phaseDone(description, t.now - start, phaseLine(description, t.now - start));
 }
 
@@ -51,9 +51,12 @@ function* markMemoryIdle(t: SimThread, s: AccessTrackingSelftest): Gen {
 
 /** lru_gen_mark_memory_idle: one aging pass, timed; the pages must have moved to a newer generation. */
 function* lruGenMarkMemoryIdle(t: SimThread, s: AccessTrackingSelftest): Gen {
+  const name = 'Mark memory idle (lru_gen)';
+  if (s.trace !== null) s.trace.emit(t, 'phase_start', { name });
   const start = t.now;
   const stats = yield* lruGenDoAging(t, s.vm.vfs, TEST_MEMCG_NAME);
   const ns = t.now - start;
+  if (s.trace !== null) s.trace.emit(t, 'phase_end', { name, ns });
   const newGen = findTestGeneration(stats, s.testPages, s.idlePagesWarnOnly, (l) => s.print(l));
   s.lruGenGenerations.push(newGen);
   if (newGen <= s.lruGenLastGen)
@@ -80,9 +83,11 @@ export function* runBenchmark(
   aging: boolean,
 ): Generator<void, BenchmarkResult, void> {
   const v4 = s.o.selftestVersion === 'v4-series';
-  s.print('Running lru_gen benchmark...');
+  const name = 'Running lru_gen benchmark...';
+  s.print(name);
   s.vm.args.writePercent = 100;
   s.iterationWork = ITERATION_ACCESS_MEMORY;
+  if (s.trace !== null) s.trace.emit(t, 'phase_start', { name });
   s.iteration.add(t, 1);
   // access_memory_async: run_iteration without waiting prints just the description.
   if (v4) s.print('Populating memory (async)'.padEnd(30));
@@ -99,6 +104,7 @@ export function* runBenchmark(
   }
   const agingTotalNs = t.now - start;
   for (const c of s.vcpuLastCompletedIteration) yield c.waitFor(t, target);
+  if (s.trace !== null) s.trace.emit(t, 'phase_end', { name, ns: t.now - start });
   const vcpuWallNs = Math.max(...s.vcpuLastCompletedTime) - start;
   const avgPassNs = passes > 0 ? Math.floor(agingTotalNs / passes) : 0;
   s.print(phaseLine('vcpu wall time', vcpuWallNs));
@@ -118,8 +124,12 @@ export function* runTest(t: SimThread, s: AccessTrackingSelftest): Gen {
   yield* accessMemory(t, s, 100, 'Populating memory');
   if (s.useLruGen) {
     // An initial aging pass, so that later passes always move pages to a newer generation.
-    s.print('Initial aging pass (lru_gen)');
+    const name = 'Initial aging pass (lru_gen)';
+    s.print(name);
+    if (s.trace !== null) s.trace.emit(t, 'phase_start', { name });
+    const start = t.now;
     const stats = yield* lruGenDoAging(t, s.vm.vfs, TEST_MEMCG_NAME);
+    if (s.trace !== null) s.trace.emit(t, 'phase_end', { name, ns: t.now - start });
     if (sumForGen(stats, -1) < s.testPages)
       throw new TestFailure(
         `Not all pages accounted for (looking for ${s.testPages}). Was the memcg set up correctly?`,

@@ -125,7 +125,7 @@ describe('runAccessTracking (page_idle mode)', () => {
     const kinds = new Map<string, number>();
     for (const e of tr.events) kinds.set(e.event, (kinds.get(e.event) ?? 0) + 1);
     expect(kinds.get('phase_start')).toBe(7);
-    expect(kinds.get('ept_violation')).toBe(traced.counters.kvm.eptViolations);
+    expect(kinds.get('ept_violation_begin')).toBe(traced.counters.kvm.eptViolations);
     expect(kinds.get('memslots_swap')).toBe(2);
     expect(kinds.get('lock_wait')).toBeGreaterThan(0);
     expect(tr.events[0]).toMatchObject({ event: 'memslots_swap', thread: 'main' });

@@ -154,10 +154,12 @@ export function runAccessTracking(
   try {
     engine.run();
   } catch (e) {
+    trace?.finish();
     if (!(e instanceof TestFailure) || s === null) throw e;
     const pid = (s as AccessTrackingSelftest).vm.mm.pid;
     assertion = { site: e.site, pid, tid: e.tid ?? pid, errno: 0, message: e.message };
   }
+  trace?.finish();
   const st = s as AccessTrackingSelftest | null;
   if (st === null) throw new Error('access-tracking: the VM was not created');
   const vm: MemstressVm = st.vm;

@@ -17,6 +17,7 @@ import {
 } from '../../mmu-notifier/young-notify.ts';
 import { CAT } from '../../sim/accounting.ts';
 import { call, type SimThread } from '../../sim/thread.ts';
+import type { Tracer } from '../../sim/trace.ts';
 import { bloomKey, newBloom, testBloom, updateBloom } from './bloom.ts';
 import { folioLruGen } from './gen-flags.ts';
 import type { LruGen } from './lru-gen.ts';
@@ -42,6 +43,8 @@ interface MmWalk {
   forceScan: boolean;
   /** mm_stats[MM_*] of this walk. */
   readonly mmStats: Float64Array;
+  /** Clear-young calls made (for the trace's walk_mm_end). */
+  clearYoungCalls: number;
 }
 
 const key = new Int32Array(2);
@@ -67,14 +70,24 @@ export function* tryToIncMaxSeq(
   // new generation.
   if (st.walkingSeq === seq) return false;
   const prevCtx = t.enter(CAT.mglruAging);
+  const tr = lg.host.engine.trace;
+  if (tr !== null) tr.emit(t, 'try_to_inc_max_seq_begin', { memcg: l.memcg.path, nid: l.nid, seq });
   if (lg.caps & LRU_GEN_MM_WALK) {
     st.walkingSeq = seq;
-    const walk: MmWalk = { lruvec: l, seq, swappiness, forceScan, mmStats: new Float64Array(4) };
+    const walk: MmWalk = {
+      lruvec: l,
+      seq,
+      swappiness,
+      forceScan,
+      mmStats: new Float64Array(4),
+      clearYoungCalls: 0,
+    };
     // iterate_mm_list: the first mm of an iteration resets the next filter; one walker here.
     st.filters[(seq + 1) % 2] = newBloom();
     for (const mm of lg.host.mms) {
       if (mm.memcg !== l.memcg) continue;
-      yield* walkMm(t, lg, walk, mm);
+      if (tr === null) yield* walkMm(t, lg, walk, mm);
+      else yield* tracedWalkMm(t, lg, walk, mm, tr);
     }
     for (let i = 0; i < 4; i++) st.stats[i] += walk.mmStats[i];
     st.walkingSeq = -1;
@@ -86,14 +99,35 @@ export function* tryToIncMaxSeq(
   for (let first = true; ; first = false) {
     lock.lock(t);
     if (first) t.advance(lg.host.engine.profile.incMaxSeqNs);
-    const done = seq !== l.maxSeq || lg.incMaxSeq(t, l);
+    const mine = seq === l.maxSeq;
+    const done = !mine || lg.incMaxSeq(t, l);
     lock.unlock(t);
     if (done) {
+      if (tr !== null)
+        tr.emit(t, 'try_to_inc_max_seq_end', { memcg: l.memcg.path, nid: l.nid, seq, incremented: mine });
       t.leave(prevCtx);
       return true;
     }
     yield;
   }
+}
+
+/** `walkMm` between walk_mm_begin and walk_mm_end trace events, with what the walk did. */
+function* tracedWalkMm(t: SimThread, lg: LruGen, walk: MmWalk, mm: Mm, tr: Tracer): Gen<void> {
+  const l = walk.lruvec;
+  const at = { memcg: l.memcg.path, nid: l.nid, seq: walk.seq };
+  tr.emit(t, 'walk_mm_begin', at);
+  const ptes = walk.mmStats[MM_LEAF_TOTAL];
+  const young = walk.mmStats[MM_LEAF_YOUNG];
+  const calls = walk.clearYoungCalls;
+  const walked = yield* walkMm(t, lg, walk, mm);
+  tr.emit(t, 'walk_mm_end', {
+    ...at,
+    walked,
+    ptes: walk.mmStats[MM_LEAF_TOTAL] - ptes,
+    young: walk.mmStats[MM_LEAF_YOUNG] - young,
+    clearYoung: walk.clearYoungCalls - calls,
+  });
 }
 
 /** should_skip_vma for the VMAs the model has. */
@@ -108,14 +142,15 @@ function shouldSkipVma(vma: Vma, swappiness: number): boolean {
  * walk_pmd_range → walk_pte_range), clearing accessed bits through ptep_clear_young_notify and
  * promoting young folios.
  */
-function* walkMm(t: SimThread, lg: LruGen, walk: MmWalk, mm: Mm): Gen<void> {
-  if (walk.seq !== walk.lruvec.maxSeq) return;
-  if (!mm.mmapLock.tryReadLock(t)) return;
+function* walkMm(t: SimThread, lg: LruGen, walk: MmWalk, mm: Mm): Gen<boolean> {
+  if (walk.seq !== walk.lruvec.maxSeq) return false;
+  if (!mm.mmapLock.tryReadLock(t)) return false;
   for (const vma of mm.vmas) {
     if (shouldSkipVma(vma, walk.swappiness)) continue;
     yield* walkPmdRange(t, lg, walk, mm, vma);
   }
   mm.mmapLock.readUnlock(t);
+  return true;
 }
 
 function* walkPmdRange(t: SimThread, lg: LruGen, walk: MmWalk, mm: Mm, vma: Vma): Gen<void> {
@@ -137,6 +172,7 @@ function* walkPmdRange(t: SimThread, lg: LruGen, walk: MmWalk, mm: Mm, vma: Vma)
       walk.mmStats[MM_LEAF_TOTAL]++;
       const head = ptePfn(E[pmdIdx]);
       if (!acceptFolio(lg, walk, head)) continue;
+      walk.clearYoungCalls++;
       if (clearYoung(t, lg, mm, Math.floor(addr / hpage) * hpage, pmdIdx, hpage)) {
         walkUpdateFolio(t, lg, walk, head);
         walk.mmStats[MM_LEAF_YOUNG]++;
@@ -222,14 +258,19 @@ function* walkPteRange(
         const secondary = ((tested[bit >>> 5] >>> (bit & 31)) & 1) === 1;
         if (secondary) toClear[bit >>> 5] |= 1 << (bit & 31);
         isYoung = ptepTestAndClearYoung(t, mm, idx) || secondary;
-      } else isYoung = clearYoung(t, lg, mm, a, idx, 4096);
+      } else {
+        walk.clearYoungCalls++;
+        isYoung = clearYoung(t, lg, mm, a, idx, 4096);
+      }
       if (!isYoung) continue;
       walkUpdateFolio(t, lg, walk, pfn);
       walk.mmStats[MM_LEAF_YOUNG]++;
       young++;
     }
-    if (toClear !== null && (toClear[0] | toClear[1]) !== 0)
+    if (toClear !== null && (toClear[0] | toClear[1]) !== 0) {
+      walk.clearYoungCalls++;
       notifier.testClearYoungBitmap(t, mm, chunk, chunkEnd, toClear, true);
+    }
   }
   mm.ptl.unlock(t, table);
   walk.mmStats[MM_LEAF_TOTAL] += total;

@@ -66,6 +66,9 @@ export function* evictFolios(
   const host = lg.host;
   const mem = host.mem;
   const stats = lg.evictionStats;
+  const tr = host.engine.trace;
+  if (tr !== null)
+    tr.emit(t, 'evict_folios_begin', { memcg: l.memcg.path, nid: l.nid, swappiness, nrToScan });
   // get_type_to_scan: swappiness <= 1 scans file, >= 200 anon; the model's folios are anon.
   const type = swappiness <= 1 ? LRU_GEN_FILE : LRU_GEN_ANON;
   const lock = lg.lruLock(l);
@@ -133,6 +136,7 @@ export function* evictFolios(
       putback(t, lg, pfn);
     }
   }
+  if (tr !== null) tr.emit(t, 'evict_folios_end', { memcg: l.memcg.path, nid: l.nid, scanned, reclaimed });
   t.leave(prevCtx);
   return { scanned, reclaimed };
 }
@@ -240,6 +244,8 @@ function tryToUnmapAndSwapOut(t: SimThread, lg: LruGen, l: Lruvec, type: number,
     swap.swapOuts++;
     const p = host.engine.profile;
     swap.io(t, t.jittered(p.swapOutNs), p.swapPageTransferNs);
+    const tr = host.engine.trace;
+    if (tr !== null) tr.emit(t, 'swap_out', { pfn, slot });
   }
   const memcg = host.memcgs.byId(mem.memcgOf(pfn));
   if (memcg !== undefined) memcg.pages--;

@@ -44,10 +44,16 @@ export class Kswapd {
 
   /** The thread body: sleep, balance, repeat. */
   *run(t: SimThread): ThreadBody {
-    for (let seen = 0; ; seen++) {
+    const tr = t.engine.trace;
+    const nid = this.node.nid;
+    for (let seen = 0, before = 0; ; seen++) {
+      if (tr !== null)
+        tr.emit(t, 'mm_vmscan_kswapd_sleep', { nid, reclaimed: this.stats.reclaimed - before });
       this.sleeping = true;
       yield this.wait.waitFor(t, seen + 1);
       this.sleeping = false;
+      if (tr !== null) tr.emit(t, 'mm_vmscan_kswapd_wake', { nid });
+      before = this.stats.reclaimed;
       yield* this.balancePgdat(t);
     }
   }
@@ -130,9 +136,12 @@ export function* allocSlowpath(t: SimThread, lg: LruGen): Generator<void, void, 
   for (let retries = 0; !nodes.some((n) => n.freePages() > n.wmarkMin); retries++) {
     for (const k of lg.kswapd) k.wakeup(t);
     lg.directReclaims++;
+    const tr = t.engine.trace;
+    if (tr !== null) tr.emit(t, 'mm_vmscan_direct_reclaim_begin', { retry: retries });
     let reclaimed = 0;
     for (let priority = DEF_PRIORITY; priority >= 0 && reclaimed < SWAP_CLUSTER_MAX; priority--)
       for (const n of nodes) reclaimed += yield* shrinkNode(t, lg, n.nid, priority, SWAP_CLUSTER_MAX);
+    if (tr !== null) tr.emit(t, 'mm_vmscan_direct_reclaim_end', { reclaimed });
     if (reclaimed > 0) return;
     if (retries >= MAX_RECLAIM_RETRIES) lg.host.outOfMemory('page allocation failure: no reclaim progress');
     lg.reclaimThrottled++;

@@ -90,6 +90,8 @@ export function* tryToFreeMemCgroupPages(
 ): Gen<number> {
   const target = Math.max(nrPages, SWAP_CLUSTER_MAX);
   const swp = lg.host.swap === null ? 0 : (swappiness ?? lg.getSwappiness());
+  const tr = t.engine.trace;
+  if (tr !== null) tr.emit(t, 'mm_vmscan_memcg_reclaim_begin', { memcg: memcg.path, nrPages });
   let reclaimed = 0;
   const memcgs = lg.host.memcgs.subtree(memcg);
   for (let priority = DEF_PRIORITY; priority >= 0 && reclaimed < target; priority--) {
@@ -101,6 +103,7 @@ export function* tryToFreeMemCgroupPages(
       }
     }
   }
+  if (tr !== null) tr.emit(t, 'mm_vmscan_memcg_reclaim_end', { memcg: memcg.path, reclaimed });
   return reclaimed;
 }
 
