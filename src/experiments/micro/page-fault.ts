@@ -10,6 +10,7 @@ import { Host } from '../../host/host.ts';
 import type { Mm } from '../../host/mm.ts';
 import { MmapSem } from '../../host/mmap-sem.ts';
 import { type TlbFlushStats, unmapRegion } from '../../host/munmap.ts';
+import { MAX_MAPPING_ID } from '../../host/phys-mem.ts';
 import type { Vma } from '../../host/vma.ts';
 import { CAT } from '../../sim/accounting.ts';
 import { Engine } from '../../sim/engine.ts';
@@ -91,6 +92,10 @@ function checkOptions(o: PageFaultOptions, memsize: number, iterations: number):
     );
   if (!Number.isInteger(iterations) || iterations < 1)
     throw new MicroOptionsError(`--iterations must be a whole number >= 1, not ${iterations}`);
+  if (o.mode === 'process' && o.threads > MAX_MAPPING_ID)
+    throw new MicroOptionsError(
+      `--threads ${o.threads}: process mode runs at most ${MAX_MAPPING_ID} processes (the model's rmap mapping ids)`,
+    );
 }
 
 /** One task's process view: its mm, the mm's lock protocol and the mm's tasks' CPUs. */
@@ -125,18 +130,26 @@ export function runPageFault(
   const perTask: number[] = Array(o.threads).fill(0);
   const mms: TaskMm[] = [];
   let end = 0;
+  let region: Vma | null = null;
   for (let i = 0; i < o.threads; i++) {
     if (o.mode === 'process' || i === 0) {
       const mm = host.createMm();
       mms.push({ mm, sem: new MmapSem(mm), threads: [] });
+      // The VMA is made once and reused: each iteration's mmap takes mmap_lock for write as
+      // mmap_region does, but the model does not allocate, link and free a vm_area_struct each time.
+      // The threads of one process share one VMA, each using its own MEMSIZE slice of it (the
+      // kernel merges adjacent anonymous mappings too; one rmap owner per process also keeps the
+      // model within its mapping ids).
+      region = mm.mmap((o.mode === 'thread' ? o.threads : 1) * memsize, 'anonymous');
     }
     const tm = mms[mms.length - 1];
-    // The VMA is made once per task and reused: each iteration's mmap takes mmap_lock for write as
-    // mmap_region does, but the model does not allocate, link and free a vm_area_struct each time.
-    const vma = tm.mm.mmap(memsize, 'anonymous');
-    const vmaLock = engine.sharedLine(`mm${tm.mm.pid}.vma${vma.mappingId}.vm_lock`, 'vma->vm_lock');
+    const slice = o.mode === 'thread' ? i : 0;
+    const start = region!.start + slice * memsize;
+    // The per-VMA lock of the task's own mapping, as if it had a VMA of its own.
+    const vmaLock = engine.sharedLine(`mm${tm.mm.pid}.vma${i}.vm_lock`, 'vma->vm_lock');
+    const range = { start, end: start + memsize };
     const body = (t: SimThread) =>
-      pageFault1Task(t, tm, vma, faultLock === 'per-vma' ? vmaLock : null, iterations, cat, flush, (n) => {
+      pageFault1Task(t, tm, range, faultLock === 'per-vma' ? vmaLock : null, iterations, cat, flush, (n) => {
         perTask[i] += n;
         if (t.now > end) end = t.now;
       });
@@ -172,7 +185,7 @@ export function runPageFault(
 function* pageFault1Task(
   t: SimThread,
   tm: TaskMm,
-  vma: Vma,
+  vma: { start: number; end: number },
   vmaLock: CacheLine | null,
   iterations: number,
   cat: { entry: number; mmap: number; munmap: number },
