@@ -1,3 +1,4 @@
+/** Models mmap_lock as the rwsem of kernel/locking/rwsem.c where its holds span steps (munmap). */
 import type { SimThread } from '../sim/thread.ts';
 import { WaitCount } from '../sync/wait-count.ts';
 import type { Mm } from './mm.ts';

@@ -1,3 +1,7 @@
+/**
+ * Models munmap's unmap_region (mm/mmap.c) with the mmu_gather of mm/mmu_gather.c, release_pages
+ * (mm/swap.c) and free_unref_page_list (mm/page_alloc.c), as in 5.13.
+ */
 import type { SimThread } from '../sim/thread.ts';
 import type { SpinLock } from '../sync/spinlock.ts';
 import type { Host } from './host.ts';

@@ -1,3 +1,4 @@
+/** Models the per-entry part of zap_pte_range (mm/memory.c) shared by madvise and munmap. */
 import type { Host } from './host.ts';
 import type { Mm } from './mm.ts';
 import { PG_LRU } from './page-flags.ts';
