@@ -54,6 +54,19 @@ describe('mmulab CLI', () => {
       ['access-tracking', '-l', '--host-memory', '1000'],
       /hostMemoryBytes must be a multiple of the 4 KiB page size/,
     ],
+    [['micro', 'page-fault', '--mode', 'fork'], /--mode must be one of thread, process, not 'fork'/],
+    [['micro', 'page-fault', '--threads', '0'], /--threads must be a whole number >= 1, not '0'/],
+    [['micro', 'page-fault', '--threads', '-3'], /--threads must be a whole number >= 1, not '-3'/],
+    [['micro', 'page-fault', '--threads', '49', '--profile', 'bdw-2650v4'], /profile bdw-2650v4 has 48 CPUs/],
+    [['micro', 'page-fault', '--memsize', '12X'], /--memsize: invalid size '12X'/],
+    [['micro', 'page-fault', '--memsize', '1000'], /--memsize must be a positive multiple of the 4 KiB/],
+    [['micro', 'page-fault', '--iterations', '0'], /--iterations must be a whole number >= 1, not '0'/],
+    [['micro', 'page-fault', '--fault-lock', 'rcu'], /--fault-lock must be one of mmap_lock, per-vma/],
+    [['micro', 'page-fault', '--profile', 'nope'], /unknown profile 'nope'/],
+    [
+      ['micro', 'page-faults'],
+      /micro: unknown experiment 'page-faults' \(known: line-contention, page-fault\)/,
+    ],
   ] as const) {
     it(`rejects ${argv.join(' ')} with one line and exit 2`, () => {
       const r = run(...argv);
@@ -117,6 +130,22 @@ describe('mmulab CLI', () => {
         .slice(1, 4)
         .map((l) => l.split(',').slice(0, 3).join(',')),
     ).toEqual(['1,no aging,', '1,no opt,6.12', '1,opt,6.15']);
+  });
+
+  it('runs micro page-fault and prints where the time went, or JSON', () => {
+    const args = ['micro', 'page-fault', '--threads', '2', '--memsize', '1M', '--profile', 'bdw-2650v4'];
+    const r = run(...args);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(
+      /^# mmulab micro page-fault: will-it-scale page_fault1, 2 task\(s\) in thread mode/,
+    );
+    expect(r.out).toMatch(/\npages per second +: \d+ \(all tasks together\)\n/);
+    expect(r.out).toMatch(/\n# task: 2 thread\(s\)/);
+    const j = JSON.parse(run(...args, '--json').out);
+    expect(j.simulated).toBe(true);
+    expect(j.faults).toBe(512);
+    expect(j.perTaskOps).toEqual([256, 256]);
+    expect(j.time.classes[0].class).toBe('task');
   });
 
   it('prints one JSON object with --json', () => {

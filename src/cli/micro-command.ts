@@ -6,12 +6,22 @@ import {
   MicroOptionsError,
   runLineContention,
 } from '../experiments/micro/line-contention.ts';
+import {
+  FAULT_LOCKS,
+  type FaultLock,
+  PAGE_FAULT_MODES,
+  type PageFaultMode,
+  type PageFaultResult,
+  runPageFault,
+} from '../experiments/micro/page-fault.ts';
 import { SEED003_PROFILE } from '../experiments/published.ts';
+import { formatTimeReport } from '../sim/time-report.ts';
 import type { CliIo } from './main.ts';
 import { UsageError } from './main.ts';
+import { parseSize } from './parse-size.ts';
 
 /** The micro-experiments, by name. */
-export const MICRO_EXPERIMENTS = ['line-contention'] as const;
+export const MICRO_EXPERIMENTS = ['line-contention', 'page-fault'] as const;
 
 function formatLineContention(r: LineContentionResult): string {
   return [
@@ -27,6 +37,51 @@ function formatLineContention(r: LineContentionResult): string {
   ].join('\n');
 }
 
+function formatPageFault(r: PageFaultResult): string {
+  return [
+    `# mmulab micro page-fault: will-it-scale page_fault1, ${r.threads} task(s) in ${r.mode} mode, simulated`,
+    `# profile ${r.profile}, fault lock ${r.faultLock}, ${r.memsize / 2 ** 20} MiB x ${r.iterations} iteration(s) per task, CPUs ${r.cpus.join(',')}`,
+    `pages per second    : ${Math.round(r.pagesPerSec)} (all tasks together)`,
+    `per task ops        : ${Math.round(r.pagesPerSec / r.threads)} pages/s (mean)`,
+    `faults              : ${r.faults}`,
+    `elapsed             : ${(r.elapsedNs / 1e9).toFixed(9)}s`,
+    `queued on mmap_lock : ${r.readersQueued} faults behind a writer, ${r.writersQueued} writers behind a munmap`,
+    `TLB flushes         : ${r.tlbFlushes} (${r.tlbFlushIpis} IPIs)`,
+    formatTimeReport(r.time),
+    '',
+  ].join('\n');
+}
+
+/** A positive whole number of a micro option, or a one-line usage error. */
+function wholeArg(name: string, v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1)
+    throw new UsageError(`${name} must be a whole number >= 1, not '${v}'`);
+  return Number(v);
+}
+
+/** Runs page-fault with the CLI's options (checked first: one line, exit 2). */
+function pageFault(opts: Record<string, string>): PageFaultResult {
+  if (!(PAGE_FAULT_MODES as readonly string[]).includes(opts.mode))
+    throw new UsageError(`--mode must be one of ${PAGE_FAULT_MODES.join(', ')}, not '${opts.mode}'`);
+  if (!(FAULT_LOCKS as readonly string[]).includes(opts.faultLock))
+    throw new UsageError(`--fault-lock must be one of ${FAULT_LOCKS.join(', ')}, not '${opts.faultLock}'`);
+  const memsize = parseSize(opts.memsize);
+  if (!Number.isFinite(memsize) || memsize <= 0)
+    throw new UsageError(
+      `--memsize: invalid size '${opts.memsize}' (a number with an optional K, M, G or T)`,
+    );
+  return runPageFault(
+    {
+      threads: Number(opts.threads),
+      mode: opts.mode as PageFaultMode,
+      memsize,
+      iterations: wholeArg('--iterations', opts.iterations),
+      faultLock: opts.faultLock as FaultLock,
+    },
+    opts.profile,
+  );
+}
+
 /** `mmulab micro EXPERIMENT --threads N`: micro-experiments that check a profile against hardware. */
 export function microCommand(program: Command, io: CliIo, onExit: (code: number) => void): void {
   program
@@ -39,6 +94,10 @@ export function microCommand(program: Command, io: CliIo, onExit: (code: number)
         .choices([...LINE_PLACEMENTS])
         .default('same-socket'),
     )
+    .option('--mode <mode>', `page-fault: ${PAGE_FAULT_MODES.join(' or ')}`, 'thread')
+    .option('--memsize <size>', 'page-fault: bytes each task maps per iteration', '128M')
+    .option('--iterations <k>', 'page-fault: mmap-fault-munmap iterations per task', '1')
+    .option('--fault-lock <lock>', `page-fault: ${FAULT_LOCKS.join(' or ')}`, 'mmap_lock')
     .option('--profile <name>', 'cost profile', SEED003_PROFILE)
     .option('--json', 'print the result as JSON', false)
     .action((experiment: string, opts) => {
@@ -48,17 +107,23 @@ export function microCommand(program: Command, io: CliIo, onExit: (code: number)
         );
       if (!/^\d+$/.test(opts.threads) || Number(opts.threads) < 1)
         throw new UsageError(`--threads must be a whole number >= 1, not '${opts.threads}'`);
-      let r: LineContentionResult;
+      let text: string;
       try {
-        r = runLineContention(
-          { threads: Number(opts.threads), placement: opts.placement as LinePlacement },
-          opts.profile,
-        );
+        if (experiment === 'page-fault') {
+          const r = pageFault(opts);
+          text = opts.json ? `${JSON.stringify({ simulated: true, ...r })}\n` : formatPageFault(r);
+        } else {
+          const r: LineContentionResult = runLineContention(
+            { threads: Number(opts.threads), placement: opts.placement as LinePlacement },
+            opts.profile,
+          );
+          text = opts.json ? `${JSON.stringify({ simulated: true, ...r })}\n` : formatLineContention(r);
+        }
       } catch (e) {
         if (e instanceof MicroOptionsError) throw new UsageError(e.message);
         throw e;
       }
-      io.out(opts.json ? `${JSON.stringify({ simulated: true, ...r })}\n` : formatLineContention(r));
+      io.out(text);
       onExit(0);
     });
 }

@@ -29,6 +29,11 @@ const MEMCG_MASK = ~((1 << MEMCG_SHIFT) - 1);
 export const MAX_MEMCG_ID = (1 << (32 - MEMCG_SHIFT)) - 1;
 /** Highest rmap mapping id a frame can record. */
 export const MAX_MAPPING_ID = (1 << (MEMCG_SHIFT - MAPPING_SHIFT)) - 1;
+/**
+ * pcp->high in pcp batches: zone_set_pageset_high_and_batch up to 5.13 sets high = 6 x batch (5.14
+ * sizes it from the zone's low watermark, 6.7 tunes it at run time; neither is modelled).
+ */
+export const PCP_HIGH_BATCHES = 6;
 
 /** One NUMA node: a pfn range with its zone lock and free lists (orders 0 and 9). */
 export class NumaNode {
@@ -242,17 +247,50 @@ export class PhysMem {
     }
   }
 
+  /**
+   * free_unref_page (order 0) on `t`'s CPU: the frame goes onto the CPU's list (still counted as
+   * allocated, as NR_FREE_PAGES does); when the list reaches pcp->high, free_pcppages_bulk returns
+   * one batch of its oldest frames to their nodes under zone->lock, charged `zoneRefillNs` per
+   * batch: the model has no separate term for it and charges what rmqueue_bulk pays to move one
+   * batch the other way. The list operation itself is charged `pageAllocNs`, as on allocation.
+   */
+  freeUnrefPage(t: SimThread, pfn: number): void {
+    const p = this.engine.profile;
+    this.clearFrame(pfn);
+    t.advance(p.pageAllocNs);
+    const list = this.pcp[t.cpu];
+    list.push(pfn);
+    if (list.length < PCP_HIGH_BATCHES * p.pcpBatch) return;
+    const bulk = list.splice(0, p.pcpBatch);
+    for (const node of this.nodes) {
+      let n = 0;
+      for (const f of bulk) if (f >= node.startPfn && f < node.endPfn) n++;
+      if (n === 0) continue;
+      node.zoneLock.lock(t);
+      t.advance(Math.round((p.zoneRefillNs * n) / bulk.length));
+      for (const f of bulk)
+        if (f >= node.startPfn && f < node.endPfn) {
+          node.free0.push(f);
+          node.allocated--;
+        }
+      node.zoneLock.unlock(t);
+    }
+  }
+
+  /** Clears a frame's state as it is freed. */
+  private clearFrame(i: number): void {
+    if (!(this.flags[i] & PG_ALLOCATED)) throw new Error(`pfn ${i} freed twice`);
+    // The caller takes a folio off the LRU first (lru_gen_del_folio, isolation).
+    if (this.lruLinks?.linked(i)) throw new Error(`pfn ${i} freed while on an LRU list`);
+    this.flags[i] = 0;
+    this.index[i] = 0;
+    if (i < this.data.length) this.data[i] = 0;
+  }
+
   /** __free_pages: returns 2^order frames to their node's free list (no lock modelled on free). */
   freePages(pfn: number, order: number): void {
     const n = 1 << order;
-    for (let i = pfn; i < pfn + n; i++) {
-      if (!(this.flags[i] & PG_ALLOCATED)) throw new Error(`pfn ${i} freed twice`);
-      // The caller takes a folio off the LRU first (lru_gen_del_folio, isolation).
-      if (this.lruLinks?.linked(i)) throw new Error(`pfn ${i} freed while on an LRU list`);
-      this.flags[i] = 0;
-      this.index[i] = 0;
-      if (i < this.data.length) this.data[i] = 0;
-    }
+    for (let i = pfn; i < pfn + n; i++) this.clearFrame(i);
     const node = this.nodes[this.pfnToNid(pfn)];
     node.allocated -= n;
     if (order === 0) node.free0.push(pfn);

@@ -51,7 +51,9 @@ describe('cost profiles', () => {
   });
 
   it('refuses unknown names and path tricks', () => {
-    expect(() => loadProfile('nope')).toThrow("unknown profile 'nope' (known: seed003-x86, x86-tdp)");
+    expect(() => loadProfile('nope')).toThrow(
+      "unknown profile 'nope' (known: bdw-2650v4, seed003-x86, x86-tdp)",
+    );
     expect(() => loadProfile('../package')).toThrow(ProfileError);
   });
 

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { loadProfile, zeroProfile } from '../../sim/profile.ts';
+import { pageFaultCpus, runPageFault } from './page-fault.ts';
+
+function sum(r: Record<string, number>): number {
+  return Object.values(r).reduce((a, b) => a + b, 0);
+}
+
+describe('micro page-fault (will-it-scale page_fault1)', () => {
+  it('one task: mmap, one write fault per page, munmap, each at its cost', () => {
+    const p = zeroProfile({ syscallNs: 100, hostFaultNs: 1000, pageZeroNsPer4K: 200 });
+    const r = runPageFault({ threads: 1, mode: 'process', memsize: 16 * 4096 }, p);
+    expect(r.faults).toBe(16);
+    expect(r.perTaskOps).toEqual([16]);
+    // mmap and munmap: a system call each; each page: exception entry/exit, the fault, clear_page.
+    expect(r.elapsedNs).toBe(2 * 100 + 16 * (100 + 1000 + 200));
+    expect(r.pagesPerSec).toBe((16 / r.elapsedNs) * 1e9);
+    expect(r.time.threads[0].categories).toEqual({
+      'host fault': 16000,
+      'page zeroing': 3200,
+      'page fault entry/exit': 1600,
+      syscall: 200,
+    });
+    // One gather of 16 pages, flushed locally: no IPI.
+    expect([r.tlbFlushes, r.tlbFlushIpis]).toEqual([1, 0]);
+  });
+
+  it('2 threads x 2 MiB x 2 iterations on x86-tdp: exact counters and simulated times', () => {
+    const r = runPageFault({ threads: 2, mode: 'thread', memsize: 2 << 20, iterations: 2 }, 'x86-tdp');
+    expect(r.cpus).toEqual([0, 1]);
+    expect(r.perTaskOps).toEqual([1024, 1024]);
+    expect(r.faults).toBe(2048);
+    // One gather per munmap (512 pages < MMU_GATHER_MAX_PAGES); it IPIs the other task's CPU only
+    // while that task runs (not while it sleeps on mmap_lock, nor once it has exited).
+    expect([r.tlbFlushes, r.tlbFlushIpis]).toEqual([4, 2]);
+    // A write lock of task 0 found task 1's zap under way and slept; one fault of task 1 queued
+    // behind a writer of task 0.
+    expect([r.readersQueued, r.writersQueued]).toEqual([1, 1]);
+    expect(r.elapsedNs).toBe(1_795_504);
+    expect(r.time.threads.map((t) => t.elapsedNs)).toEqual([1_795_504, 1_711_296]);
+    expect(r.time.threads[0].categories['wait mmap_lock (writer waits for munmap)']).toBe(82_778);
+    const mmapLock = r.time.locks.find((l) => l.lock === 'mm1000.mmap_lock');
+    // Per task and iteration: the faults' read holds, mmap's write, munmap's write and its downgraded read.
+    expect(mmapLock?.acquired).toBe(2048 + 2 * 2 * 3);
+  });
+
+  it('per-VMA fault locks keep the faults off mmap_lock', () => {
+    const r = runPageFault(
+      { threads: 2, mode: 'thread', memsize: 2 << 20, iterations: 2, faultLock: 'per-vma' },
+      'x86-tdp',
+    );
+    expect(r.faults).toBe(2048);
+    expect(r.time.locks.find((l) => l.lock === 'mm1000.mmap_lock')?.acquired).toBe(2 * 2 * 3);
+    const vmaLines = r.time.lines.filter((l) => l.line.endsWith('.vm_lock'));
+    expect(vmaLines.map((l) => l.rmws)).toEqual([2048, 2048]);
+    expect(r.readersQueued).toBe(0);
+  });
+
+  it('every task time adds up exactly to its elapsed time', () => {
+    for (const o of [
+      { threads: 4, mode: 'thread', memsize: 1 << 20, iterations: 3 },
+      { threads: 4, mode: 'process', memsize: 1 << 20, iterations: 3 },
+      { threads: 3, mode: 'thread', memsize: 1 << 20, iterations: 2, faultLock: 'per-vma' },
+    ] as const) {
+      const r = runPageFault(o, 'bdw-2650v4');
+      expect(r.time.threads).toHaveLength(o.threads);
+      for (const t of r.time.threads) expect([t.thread, sum(t.categories)]).toEqual([t.thread, t.elapsedNs]);
+      expect(Math.max(...r.time.threads.map((t) => t.elapsedNs))).toBe(r.elapsedNs);
+    }
+  });
+
+  it('is deterministic', () => {
+    const o = { threads: 3, mode: 'thread', memsize: 1 << 20 } as const;
+    expect(JSON.stringify(runPageFault(o, 'seed003-x86'))).toBe(
+      JSON.stringify(runPageFault(o, 'seed003-x86')),
+    );
+  });
+
+  it('pins task i to CPU i: socket 0 cores, socket 1 cores, then SMT siblings', () => {
+    const p = loadProfile('bdw-2650v4');
+    expect(pageFaultCpus(p, 48)).toEqual(Array.from({ length: 48 }, (_, i) => i));
+  });
+
+  it('refuses bad options with one line', () => {
+    const p = loadProfile('bdw-2650v4');
+    expect(() => runPageFault({ threads: 0, mode: 'thread' }, p)).toThrow(
+      '--threads must be a whole number >= 1',
+    );
+    expect(() => runPageFault({ threads: 49, mode: 'thread' }, p)).toThrow('profile bdw-2650v4 has 48 CPUs');
+    expect(() => runPageFault({ threads: 1, mode: 'fork' as 'thread' }, p)).toThrow(
+      "--mode must be one of thread, process, not 'fork'",
+    );
+    expect(() => runPageFault({ threads: 1, mode: 'thread', memsize: 1000 }, p)).toThrow(
+      '--memsize must be a positive multiple of the 4 KiB page size, not 1000',
+    );
+    expect(() => runPageFault({ threads: 1, mode: 'thread', iterations: 0 }, p)).toThrow('--iterations');
+    expect(() => runPageFault({ threads: 64, mode: 'process', memsize: 4096 }, 'seed003-x86')).toThrow(
+      'process mode runs at most 63 processes',
+    );
+  });
+});

@@ -1,0 +1,234 @@
+/**
+ * `mmulab micro page-fault`: will-it-scale page_fault1 (tests/page_fault1.c) on the host model
+ * alone, no KVM: N tasks each loop mmap 128 MiB private anonymous, write one byte per 4 KiB page
+ * (a first-touch write fault each: do_user_addr_fault in arch/x86/mm/fault.c, then do_anonymous_page
+ * in mm/memory.c), munmap. Thread mode: N threads of one process share its mm; process mode: one mm
+ * each. Checked against references/micro-page-fault.yaml (docs/micro-references.md).
+ */
+import { handleMmFault, VM_FAULT_OK } from '../../host/fault.ts';
+import { Host } from '../../host/host.ts';
+import type { Mm } from '../../host/mm.ts';
+import { MmapSem } from '../../host/mmap-sem.ts';
+import { type TlbFlushStats, unmapRegion } from '../../host/munmap.ts';
+import { MAX_MAPPING_ID } from '../../host/phys-mem.ts';
+import type { Vma } from '../../host/vma.ts';
+import { CAT } from '../../sim/accounting.ts';
+import { Engine } from '../../sim/engine.ts';
+import { type CostProfile, loadProfile } from '../../sim/profile.ts';
+import type { SimThread } from '../../sim/thread.ts';
+import { type TimeReport, timeReport } from '../../sim/time-report.ts';
+import { profileCpus } from '../../sim/topology.ts';
+import type { CacheLine } from '../../sync/cache-line.ts';
+import { MicroOptionsError } from './line-contention.ts';
+
+const PAGE_SIZE = 4096;
+/** page_fault1.c's MEMSIZE. */
+export const PAGE_FAULT1_MEMSIZE = 128 * 1024 * 1024;
+
+/** Tasks as pthreads of one process, or as processes. */
+export const PAGE_FAULT_MODES = ['thread', 'process'] as const;
+export type PageFaultMode = (typeof PAGE_FAULT_MODES)[number];
+/** What a fault locks: mmap_lock for read (up to 6.3) or the VMA's lock (6.4+, lock_vma_under_rcu). */
+export const FAULT_LOCKS = ['mmap_lock', 'per-vma'] as const;
+export type FaultLock = (typeof FAULT_LOCKS)[number];
+
+/** Options of `runPageFault`. */
+export interface PageFaultOptions {
+  threads: number;
+  mode: PageFaultMode;
+  /** Bytes each task maps per iteration (page_fault1: 128 MiB). */
+  memsize?: number;
+  /** mmap-write-munmap iterations per task. */
+  iterations?: number;
+  faultLock?: FaultLock;
+  seed?: number;
+}
+
+/** What a page-fault run measured (all simulated). */
+export interface PageFaultResult {
+  profile: string;
+  threads: number;
+  mode: PageFaultMode;
+  faultLock: FaultLock;
+  memsize: number;
+  iterations: number;
+  cpus: number[];
+  /** Pages written (= faults) per task. */
+  perTaskOps: number[];
+  faults: number;
+  elapsedNs: number;
+  /** Pages per second of all tasks together (will-it-scale's figure). */
+  pagesPerSec: number;
+  /** Faults that queued behind an mmap_lock writer; mmap/munmap writers that waited for a zap. */
+  readersQueued: number;
+  writersQueued: number;
+  tlbFlushes: number;
+  tlbFlushIpis: number;
+  time: TimeReport;
+}
+
+/**
+ * will-it-scale binds task i to hwloc core i mod cores; hwloc numbers socket 0's cores first, so
+ * task i runs on Linux CPU i (physical cores of socket 0, of socket 1, then their SMT siblings).
+ */
+export function pageFaultCpus(p: CostProfile, threads: number): number[] {
+  const cpus = profileCpus(p);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new MicroOptionsError(`--threads must be a whole number >= 1, not ${threads}`);
+  if (threads > cpus) throw new MicroOptionsError(`--threads ${threads}: profile ${p.name} has ${cpus} CPUs`);
+  return Array.from({ length: threads }, (_, i) => i);
+}
+
+/** Checks the options a user gives; throws `MicroOptionsError` (one line) for bad ones. */
+function checkOptions(o: PageFaultOptions, memsize: number, iterations: number): void {
+  if (!(PAGE_FAULT_MODES as readonly string[]).includes(o.mode))
+    throw new MicroOptionsError(`--mode must be one of ${PAGE_FAULT_MODES.join(', ')}, not '${o.mode}'`);
+  const lock = o.faultLock ?? 'mmap_lock';
+  if (!(FAULT_LOCKS as readonly string[]).includes(lock))
+    throw new MicroOptionsError(`--fault-lock must be one of ${FAULT_LOCKS.join(', ')}, not '${lock}'`);
+  if (!Number.isInteger(memsize) || memsize < PAGE_SIZE || memsize % PAGE_SIZE !== 0)
+    throw new MicroOptionsError(
+      `--memsize must be a positive multiple of the 4 KiB page size, not ${memsize}`,
+    );
+  if (!Number.isInteger(iterations) || iterations < 1)
+    throw new MicroOptionsError(`--iterations must be a whole number >= 1, not ${iterations}`);
+  if (o.mode === 'process' && o.threads > MAX_MAPPING_ID)
+    throw new MicroOptionsError(
+      `--threads ${o.threads}: process mode runs at most ${MAX_MAPPING_ID} processes (the model's rmap mapping ids)`,
+    );
+}
+
+/** One task's process view: its mm, the mm's lock protocol and the mm's tasks' CPUs. */
+interface TaskMm {
+  mm: Mm;
+  sem: MmapSem;
+  threads: SimThread[];
+}
+
+/** Runs page_fault1 with the options on the profile; deterministic for a given seed. */
+export function runPageFault(
+  o: PageFaultOptions,
+  profileOrName: CostProfile | string = 'seed003-x86',
+): PageFaultResult {
+  const profile = typeof profileOrName === 'string' ? loadProfile(profileOrName) : profileOrName;
+  const memsize = o.memsize ?? PAGE_FAULT1_MEMSIZE;
+  const iterations = o.iterations ?? 1;
+  checkOptions(o, memsize, iterations);
+  const faultLock = o.faultLock ?? 'mmap_lock';
+  const cpus = pageFaultCpus(profile, o.threads);
+  const engine = new Engine({ profile, seed: o.seed ?? 0 });
+  const pages = memsize / PAGE_SIZE;
+  // Every node can hold every task's pages and full per-CPU lists (tasks allocate on their node).
+  const nodePages = o.threads * pages + engine.cpuCount * 7 * profile.pcpBatch + 4096;
+  const host = new Host(engine, { nodePages: Array(Math.max(1, profile.sockets)).fill(nodePages) });
+  const cat = {
+    entry: engine.categories.id('page fault entry/exit', 'cpu'),
+    mmap: engine.categories.id('mmap', 'cpu'),
+    munmap: engine.categories.id('munmap', 'cpu'),
+  };
+  const flush: TlbFlushStats = { flushes: 0, ipis: 0 };
+  const perTask: number[] = Array(o.threads).fill(0);
+  const mms: TaskMm[] = [];
+  let end = 0;
+  let region: Vma | null = null;
+  for (let i = 0; i < o.threads; i++) {
+    if (o.mode === 'process' || i === 0) {
+      const mm = host.createMm();
+      mms.push({ mm, sem: new MmapSem(mm), threads: [] });
+      // The VMA is made once and reused: each iteration's mmap takes mmap_lock for write as
+      // mmap_region does, but the model does not allocate, link and free a vm_area_struct each time.
+      // The threads of one process share one VMA, each using its own MEMSIZE slice of it (the
+      // kernel merges adjacent anonymous mappings too; one rmap owner per process also keeps the
+      // model within its mapping ids).
+      region = mm.mmap((o.mode === 'thread' ? o.threads : 1) * memsize, 'anonymous');
+    }
+    const tm = mms[mms.length - 1];
+    const slice = o.mode === 'thread' ? i : 0;
+    const start = region!.start + slice * memsize;
+    // The per-VMA lock of the task's own mapping, as if it had a VMA of its own.
+    const vmaLock = engine.sharedLine(`mm${tm.mm.pid}.vma${i}.vm_lock`, 'vma->vm_lock');
+    const range = { start, end: start + memsize };
+    const body = (t: SimThread) =>
+      pageFault1Task(t, tm, range, faultLock === 'per-vma' ? vmaLock : null, iterations, cat, flush, (n) => {
+        perTask[i] += n;
+        if (t.now > end) end = t.now;
+      });
+    tm.threads.push(engine.spawn(`task${i}`, body, 0, -1, cpus[i]));
+  }
+  engine.run();
+  const faults = perTask.reduce((a, b) => a + b, 0);
+  if (faults !== host.faultStats.anon) throw new Error('page_fault1: a write did not fault in a new page');
+  return {
+    profile: profile.name,
+    threads: o.threads,
+    mode: o.mode,
+    faultLock,
+    memsize,
+    iterations,
+    cpus,
+    perTaskOps: perTask,
+    faults,
+    elapsedNs: end,
+    pagesPerSec: (faults / end) * 1e9,
+    readersQueued: mms.reduce((a, m) => a + m.sem.readerQueued, 0),
+    writersQueued: mms.reduce((a, m) => a + m.sem.writerQueued, 0),
+    tlbFlushes: flush.flushes,
+    tlbFlushIpis: flush.ipis,
+    time: timeReport(engine),
+  };
+}
+
+/**
+ * One task of page_fault1: per iteration, mmap (mmap_lock for write), one write fault per page,
+ * munmap (mmap_lock for write, downgraded for the zap and free). `done` gets the pages written.
+ */
+function* pageFault1Task(
+  t: SimThread,
+  tm: TaskMm,
+  vma: { start: number; end: number },
+  vmaLock: CacheLine | null,
+  iterations: number,
+  cat: { entry: number; mmap: number; munmap: number },
+  flush: TlbFlushStats,
+  done: (pages: number) => void,
+): Generator<void, void, void> {
+  const { mm, sem } = tm;
+  const p = mm.host.engine.profile;
+  const cpusOfMm = () => tm.threads.map((x) => x.cpu);
+  for (let k = 0; k < iterations; k++) {
+    // mmap: system call, mmap_region under mmap_lock for write.
+    t.advanceAs(CAT.syscall, p.syscallNs);
+    let prev = t.enter(cat.mmap);
+    yield* sem.writeLock(t);
+    sem.writeUnlock(t);
+    t.leave(prev);
+    let written = 0;
+    for (let va = vma.start; va < vma.end; va += 4096) {
+      // The write traps: exception entry and exit (the model's system call figure stands for it).
+      t.advanceAs(cat.entry, p.syscallNs);
+      prev = t.enter(CAT.hostFault);
+      if (vmaLock !== null) {
+        // lock_vma_under_rcu: vma_start_read's down_read_trylock, then vma_end_read's up_read.
+        if (t.mustSync()) yield;
+        t.until(vmaLock.cat, vmaLock.rmw(t.now, t.cpu));
+        if (handleMmFault(t, mm, va, true) !== VM_FAULT_OK) throw new Error('page_fault1: fault failed');
+        t.until(vmaLock.cat, vmaLock.rmw(t.now, t.cpu));
+      } else {
+        yield* sem.faultReadLock(t);
+        if (handleMmFault(t, mm, va, true) !== VM_FAULT_OK) throw new Error('page_fault1: fault failed');
+        mm.mmapLock.readUnlock(t);
+      }
+      t.leave(prev);
+      written++;
+    }
+    // munmap: mmap_lock for write to detach the VMA, downgraded to read for unmap_region.
+    t.advanceAs(CAT.syscall, p.syscallNs);
+    prev = t.enter(cat.munmap);
+    yield* sem.writeLock(t);
+    sem.downgradeWrite(t);
+    yield* unmapRegion(t, mm, vma.start, vma.end, cpusOfMm, flush);
+    sem.readUnlockDowngraded(t);
+    t.leave(prev);
+    done(written);
+  }
+}

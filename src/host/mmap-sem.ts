@@ -1,0 +1,83 @@
+/** Models mmap_lock as the rwsem of kernel/locking/rwsem.c where its holds span steps (munmap). */
+import type { SimThread } from '../sim/thread.ts';
+import { WaitCount } from '../sync/wait-count.ts';
+import type { Mm } from './mm.ts';
+
+/**
+ * The rwsem side of mmap_lock (kernel/locking/rwsem.c) that spans steps, on top of `Mm.mmapLock`
+ * (a `QRwLock`, whose holds last one step): munmap holds it for read across the whole zap after
+ * mmap_write_downgrade (__do_munmap), and a writer that finds such a reader sleeps until it leaves.
+ * While a writer waits, the count has RWSEM_FLAG_WAITERS set: a new reader fails the fast path,
+ * and rwsem_down_read_slowpath queues it (no lock stealing while readers own the lock) until the
+ * writer is done; queued tasks sleep and are woken (`wakeupNs`).
+ *
+ * Protocol: a writer announces itself (`writeLock`), waits until no munmap reader is left, then
+ * takes `mmapLock` for write in one step; `downgradeWrite` turns that into a long read hold and
+ * lets the queued readers go; `faultReadLock` waits while writers are queued.
+ */
+export class MmapSem {
+  /** munmap holders of the read side across steps (after a downgrade). */
+  readonly zappers: WaitCount;
+  /** Writers that announced themselves and have not yet released or downgraded. */
+  readonly writers: WaitCount;
+  /** Readers (faults) that had to queue behind a writer, and writers that waited for a zap. */
+  readerQueued = 0;
+  writerQueued = 0;
+
+  constructor(readonly mm: Mm) {
+    this.zappers = new WaitCount(mm.host.engine, false, 'mmap_lock (writer waits for munmap)');
+    this.writers = new WaitCount(mm.host.engine, false, 'mmap_lock (reader queued behind writer)');
+  }
+
+  /**
+   * mmap_read_lock of a fault: queues (sleeps) while a writer waits or holds, then takes the lock.
+   * The caller releases it with `mm.mmapLock.readUnlock` in the same step.
+   */
+  *faultReadLock(t: SimThread): Generator<void, void, void> {
+    if (t.mustSync()) yield;
+    let queued = false;
+    while (this.writers.value > 0) {
+      queued = true;
+      yield this.writers.waitZero(t);
+    }
+    if (queued) this.readerQueued++;
+    this.mm.mmapLock.readLock(t);
+  }
+
+  /** mmap_write_lock: waits for every munmap reader, then holds the lock (release or downgrade it). */
+  *writeLock(t: SimThread): Generator<void, void, void> {
+    if (t.mustSync()) yield;
+    this.writers.add(t, 1);
+    let queued = false;
+    while (this.zappers.value > 0) {
+      queued = true;
+      yield this.zappers.waitZero(t);
+    }
+    if (queued) this.writerQueued++;
+    this.mm.mmapLock.writeLock(t);
+  }
+
+  /** mmap_write_unlock: wakes the readers queued behind this writer. */
+  writeUnlock(t: SimThread): void {
+    this.mm.mmapLock.writeUnlock(t);
+    this.writers.add(t, -1);
+  }
+
+  /**
+   * mmap_write_downgrade: the writer becomes a reader that may hold the lock across steps; the
+   * queued readers may go. (One atomic in the kernel; the model's release and read acquisition
+   * take two on the lock word.)
+   */
+  downgradeWrite(t: SimThread): void {
+    this.mm.mmapLock.writeUnlock(t);
+    this.mm.mmapLock.readLock(t);
+    this.zappers.add(t, 1);
+    this.writers.add(t, -1);
+  }
+
+  /** mmap_read_unlock after a downgrade: wakes the writers that waited for it. */
+  readUnlockDowngraded(t: SimThread): void {
+    this.mm.mmapLock.readUnlock(t);
+    this.zappers.add(t, -1);
+  }
+}
