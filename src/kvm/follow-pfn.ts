@@ -25,38 +25,30 @@ export function kvmFollowPfn(
   write: boolean,
   out: FollowPfn,
 ): void {
+  // GUP and the host fault it may run are the host's fault path in time accounting.
   const prev = t.enter(CAT.hostFault);
-  hvaToPfn(t, kvm, slot, gfn, write, out);
-  t.leave(prev);
-}
-
-/** hva_to_pfn and the checks of kvm_follow_pfn before it. */
-function hvaToPfn(
-  t: SimThread,
-  kvm: Kvm,
-  slot: KvmMemorySlot,
-  gfn: number,
-  write: boolean,
-  out: FollowPfn,
-): void {
-  out.pfn = EFAULT;
-  out.writable = false;
-  if (slot.flags & KVM_MEMSLOT_INVALID) return;
-  const readonly = (slot.flags & KVM_MEM_READONLY) !== 0;
-  if (write && readonly) return;
-  const mapWritable = !readonly;
-  const hva = gfnToHvaMemslot(slot, gfn);
-  if (write || mapWritable) {
-    const pfn = getUserPageFastOnly(t, kvm.mm, hva, true);
-    if (pfn >= 0) {
-      out.pfn = pfn;
-      out.writable = mapWritable;
-      return;
+  try {
+    out.pfn = EFAULT;
+    out.writable = false;
+    if (slot.flags & KVM_MEMSLOT_INVALID) return;
+    const readonly = (slot.flags & KVM_MEM_READONLY) !== 0;
+    if (write && readonly) return;
+    const mapWritable = !readonly;
+    const hva = gfnToHvaMemslot(slot, gfn);
+    if (write || mapWritable) {
+      const pfn = getUserPageFastOnly(t, kvm.mm, hva, true);
+      if (pfn >= 0) {
+        out.pfn = pfn;
+        out.writable = mapWritable;
+        return;
+      }
     }
+    const pfn = getUserPagesUnlocked(t, kvm.mm, hva, write);
+    if (pfn < 0) return;
+    out.pfn = pfn;
+    if (write) out.writable = true;
+    else if (mapWritable) out.writable = getUserPageFastOnly(t, kvm.mm, hva, true) === pfn;
+  } finally {
+    t.leave(prev);
   }
-  const pfn = getUserPagesUnlocked(t, kvm.mm, hva, write);
-  if (pfn < 0) return;
-  out.pfn = pfn;
-  if (write) out.writable = true;
-  else if (mapWritable) out.writable = getUserPageFastOnly(t, kvm.mm, hva, true) === pfn;
 }
