@@ -1,3 +1,4 @@
+/** Models no kernel file: the discrete-event engine (clock, run queue, CPUs, scheduling of simulated threads). */
 import { CacheLine, type LineCosts } from '../sync/cache-line.ts';
 import { CAT, type ReportedLock, TimeCategories } from './accounting.ts';
 import { CoreClock } from './core-clock.ts';

@@ -1,3 +1,4 @@
+/** Models no kernel file: the engine's simulated thread (a task), its clock and time accounting, and `call`. */
 import { CAT, MAX_CATEGORIES } from './accounting.ts';
 import type { Engine } from './engine.ts';
 import type { RandomStream } from './random.ts';

@@ -1,3 +1,4 @@
+/** Models no kernel file: hardware, atomics on one contended cache line and their hand-offs between CPUs. */
 /**
  * How many recent RMW intervals a line remembers at most, and how many it keeps when full. The
  * memory must span every RMW still in flight when one arrives late: with 112 vCPUs hammering a lock

@@ -23,19 +23,6 @@ const ALLOWED_WITHOUT_HEADER = [
   'cli/progress.ts',
   'cli/trace-file.ts',
   'cli/variants-command.ts',
-  'experiments/access-tracking/counters.ts',
-  'experiments/access-tracking/format.ts',
-  'experiments/access-tracking/lru-gen-mark.ts',
-  'experiments/access-tracking/lru-gen-util.ts',
-  'experiments/access-tracking/memstress-vm.ts',
-  'experiments/access-tracking/options.ts',
-  'experiments/access-tracking/page-idle-mark.ts',
-  'experiments/access-tracking/run-test.ts',
-  'experiments/access-tracking/run.ts',
-  'experiments/access-tracking/vcpu-thread.ts',
-  'sim/engine.ts',
-  'sim/thread.ts',
-  'sync/cache-line.ts',
 ];
 
 /** Every .ts file under `dir` but the tests, as paths relative to src/, sorted. */

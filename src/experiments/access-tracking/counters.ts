@@ -1,3 +1,4 @@
+/** Models no kernel file: the counters behind an access-tracking run, typed, the same in every mode. */
 /**
  * The counters behind an access_tracking_perf_test run (the model's view of /sys/kernel/debug/kvm,
  * lock statistics, /proc/vmstat-like MGLRU and page_idle counts). One shape in every mode: a

@@ -1,3 +1,4 @@
+/** Models tools/testing/selftests/kvm/access_tracking_perf_test.c: its output lines; vm_guest_mode_string of lib/kvm_util.c. */
 import type { AccessTrackingOptions } from './options.ts';
 import type { AccessTrackingResult } from './run.ts';
 

@@ -1,3 +1,4 @@
+/** Models tools/testing/selftests/kvm/lib/lru_gen_util.c: lru_gen_usable, lru_gen_read_memcg_stats, lru_gen_do_aging; find_generation of access_tracking_perf_test.c. */
 import type { Vfs } from '../../fs/vfs.ts';
 import { LRU_GEN_DEBUGFS } from '../../reclaim/mglru/debugfs.ts';
 import { LRU_GEN_ENABLED } from '../../reclaim/mglru/sysfs.ts';

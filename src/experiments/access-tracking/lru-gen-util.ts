@@ -1,3 +1,4 @@
+/** Models tools/testing/selftests/kvm/lib/lru_gen_util.c: the debugfs parser, lru_gen_sum_memcg_stats_for_gen, lru_gen_find_generation. */
 /** One generation line: gen_nr age_in_ms nr_anon_pages nr_file_pages. */
 export interface GenerationStats {
   gen: number;

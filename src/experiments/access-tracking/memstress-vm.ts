@@ -1,3 +1,4 @@
+/** Models tools/testing/selftests/kvm/lib/memstress.c: memstress_create_vm, and the host and KVM it runs on. */
 import { Vfs } from '../../fs/vfs.ts';
 import { DEFAULT_GUEST_TEST_MEM, type MemstressArgs } from '../../guest/memstress.ts';
 import { handleMmFault, VM_FAULT_OK } from '../../host/fault.ts';

@@ -1,3 +1,4 @@
+/** Models tools/testing/selftests/kvm/access_tracking_perf_test.c: its command-line options, validated up front. */
 import { z } from 'zod';
 import { BACKING_KINDS } from '../../host/vma.ts';
 import type { AgingLock } from '../../kvm/kvm.ts';

@@ -1,3 +1,4 @@
+/** Models tools/testing/selftests/kvm/access_tracking_perf_test.c: pageidle_mark_vcpu_memory_idle. */
 import { errnoName } from '../../fs/errno.ts';
 import { putU64Words, u64Words } from '../../fs/vfs.ts';
 import { PROGRESS_STRIDE } from '../../guest/memstress.ts';

@@ -1,3 +1,4 @@
+/** Models tools/testing/selftests/kvm/access_tracking_perf_test.c: run_test, run_iteration, access_memory, mark_memory_idle, run_benchmark. */
 /**
  * run_test of access_tracking_perf_test.c and the steps it is made of (run_iteration,
  * access_memory, mark_memory_idle, lru_gen_mark_memory_idle), plus seed 003's run_benchmark (-p).

@@ -1,3 +1,4 @@
+/** Models tools/testing/selftests/kvm/access_tracking_perf_test.c: main() (runAccessTracking). */
 import { LRU_GEN_ENABLED } from '../../reclaim/mglru/sysfs.ts';
 import { Engine } from '../../sim/engine.ts';
 import { type CostProfile, DEFAULT_PROFILE, loadProfile } from '../../sim/profile.ts';

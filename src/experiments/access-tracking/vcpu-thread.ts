@@ -1,3 +1,4 @@
+/** Models tools/testing/selftests/kvm/access_tracking_perf_test.c: vcpu_thread_main and vcpu_run_complete_iteration. */
 /**
  * vcpu_thread_main of access_tracking_perf_test.c and what it runs: vcpu_run (one memstress pass
  * inside KVM_RUN, ending in a GUEST_SYNC ucall) or pageidle_mark_vcpu_memory_idle with its checks.
