@@ -12,6 +12,7 @@ export interface ParsedTraceEvent {
   tid?: number;
   id?: number;
   bp?: string;
+  s?: string;
   args?: Record<string, unknown>;
 }
 
@@ -25,7 +26,8 @@ export function checkTraceEvents(text: string): { problems: string[]; events: Pa
   const threads = new Map<string, ParsedTraceEvent[]>();
   const asyncOpen = new Map<string, ParsedTraceEvent>();
   for (const e of events) {
-    if (e.ph === 'M' || e.ph === 'C') continue;
+    // Metadata, counters and global instants are on no thread.
+    if (e.ph === 'M' || e.ph === 'C' || (e.ph === 'i' && e.s === 'g')) continue;
     const key = `${e.pid}/${e.tid}`;
     if (!named.has(key)) problems.push(`no thread_name for ${key} (${e.ph} ${e.name})`);
     if (e.ph === 'b' || e.ph === 'e') {

@@ -97,7 +97,6 @@ export class PerfettoWriter implements TraceSink {
         s: 'g',
         ts: this.capHitAt,
         pid: PID_TEST,
-        tid: 0,
         args: { cap: this.cap, dropped: this.dropped },
       });
     const other = {

@@ -101,6 +101,8 @@ export class ThreadSlices {
     const p = this.pending;
     let i = p.length;
     while (i > 0 && (p[i - 1].time > s || (p[i - 1].time === s && p[i - 1].kind !== E))) i--;
+    // A span still open that began at `s` encloses this one.
+    while (i < p.length && p[i].time === s && this.open.some((o) => o.rec === p[i])) i++;
     if (i === 0 && (s < this.frontier || (s === this.frontier && this.frontierKind !== E))) return false;
     // An 'X' line before it on the same level (one that arrived, so ended, before the lines after
     // it) must have ended by `s`.
