@@ -15,6 +15,9 @@ import {
 } from './perfetto-kinds.ts';
 import { type OpenSpan, ThreadSlices } from './thread-slices.ts';
 
+const READ = '{"side":"read"}';
+const WRITE = '{"side":"write"}';
+
 /** Default width of a counter bucket: 100 µs of simulated time. */
 export const PERFETTO_BUCKET_NS = 100_000;
 /** Default most trace events converted; the export is cut at the time the next one happens. */
@@ -174,11 +177,11 @@ export class PerfettoWriter implements TraceSink {
     } else if (ev.event === 'handle_mm_fault') {
       const a = ev.args as TraceArgs['handle_mm_fault'];
       if (inWin) this.counters.add('handle_mm_fault/s', t);
-      const args = { hva: `0x${a.hva.toString(16)}`, write: a.write, ret: a.ret };
+      const args = `{"hva":"0x${a.hva.toString(16)}","write":${a.write},"ret":${a.ret}}`;
       if (this.span(th, 'handle_mm_fault', 'mm', t - a.ns, t, args, false)) this.converted++;
     } else if (ev.event === 'lock_wait') {
       const a = ev.args as TraceArgs['lock_wait'];
-      if (this.span(th, a.lock, 'lock_wait', t - a.ns, t, { side: a.side }, true)) {
+      if (this.span(th, a.lock, 'lock_wait', t - a.ns, t, a.side === 'read' ? READ : WRITE, true)) {
         this.converted++;
         this.counters.addSpan(`waiters ${a.lock}`, Math.max(t - a.ns, this.start), Math.min(t, this.end));
       }
@@ -192,20 +195,20 @@ export class PerfettoWriter implements TraceSink {
     cat: string,
     s: number,
     e: number,
-    args: object,
+    args: string,
     x: boolean,
   ): boolean {
     if (e < this.start || s >= this.end) return false;
     s = Math.max(s, this.start);
     e = Math.min(e, this.end);
-    const r = { name, cat, pid: th.pid, tid: th.tid };
     const ok = x
-      ? th.insert(s, e, eventJson({ ...r, ph: 'X', ts: s, dur: e - s, args }), null)
-      : th.insert(s, e, eventJson({ ...r, ph: 'B', ts: s, args }), eventJson({ ...r, ph: 'E', ts: e }));
+      ? th.insert(s, e, th.json('X', name, cat, s, args, e - s), null)
+      : th.insert(s, e, th.json('B', name, cat, s, args), th.json('E', name, cat, e));
     if (!ok) {
       this.asyncFallbacks++;
       const id = this.nextId++;
-      this.line({ ...r, ph: 'b', ts: s, id, args });
+      const r = { name, cat, pid: th.pid, tid: th.tid };
+      this.line({ ...r, ph: 'b', ts: s, id, args: JSON.parse(args) });
       this.line({ ...r, ph: 'e', ts: e, id });
     }
     return true;
@@ -304,7 +307,7 @@ export class PerfettoWriter implements TraceSink {
   private raw(json: string): void {
     this.buf += this.first ? json : `,\n${json}`;
     this.first = false;
-    if (this.buf.length >= 1 << 16) {
+    if (this.buf.length >= 1 << 20) {
       this.opts.write(this.buf);
       this.buf = '';
     }

@@ -1,5 +1,5 @@
 // One thread's slices in the Perfetto export, placed so that they nest. Not a kernel file.
-import { eventJson } from './perfetto-json.ts';
+import { fmtUs } from './perfetto-json.ts';
 
 const B = 0;
 const E = 1;
@@ -49,7 +49,9 @@ export class ThreadSlices {
     readonly tid: number,
     private readonly out: (json: string) => void,
     private readonly buffer = 1024,
-  ) {}
+  ) {
+    this.ids = `,"pid":${pid},"tid":${tid}`;
+  }
 
   /** Opens a B/E span at `time`; `place` false: it began before the window (placed by `placeOpen`). */
   begin(key: string, name: string, cat: string, time: number, args: object, place: boolean): OpenSpan {
@@ -127,9 +129,33 @@ export class ThreadSlices {
     this.writeUpTo(this.pending.length);
   }
 
-  /** A B or E line of this thread. */
-  json(ph: 'B' | 'E', name: string, cat: string, ts: number, args?: object): string {
-    return eventJson({ name, cat, ph, ts, pid: this.pid, tid: this.tid, args });
+  /** JSON before `ts` of each (ph, name, cat) used: most lines differ only in time and args. */
+  private readonly heads = new Map<string, string>();
+  private readonly ids: string;
+
+  /**
+   * A B, E or X line of this thread, the same text as `eventJson` gives; `args` an object or its
+   * JSON already.
+   */
+  json(
+    ph: 'B' | 'E' | 'X',
+    name: string,
+    cat: string,
+    ts: number,
+    args?: object | string,
+    dur?: number,
+  ): string {
+    const k = `${ph}${name}\u0000${cat}`;
+    let head = this.heads.get(k);
+    if (head === undefined) {
+      head = `{"name":${JSON.stringify(name)},"cat":${JSON.stringify(cat)},"ph":"${ph}","ts":`;
+      this.heads.set(k, head);
+    }
+    let s = head + fmtUs(ts);
+    if (dur !== undefined) s += `,"dur":${fmtUs(dur)}`;
+    s += this.ids;
+    if (args !== undefined) s += `,"args":${typeof args === 'string' ? args : JSON.stringify(args)}`;
+    return `${s}}`;
   }
 
   private closeTop(time: number, args: object | undefined): OpenSpan {
