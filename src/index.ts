@@ -90,6 +90,7 @@ export { PAGE_IDLE_BITMAP, PageIdle } from './reclaim/page-idle/page-idle.ts';
 export { CoreClock } from './sim/core-clock.ts';
 export { CpuPlacement, NUMA_IMBALANCE_MIN } from './sim/cpu-placement.ts';
 export { Engine, type EngineOptions } from './sim/engine.ts';
+export { type PerfettoOptions, PerfettoWriter } from './sim/perfetto/perfetto-writer.ts';
 export {
   COST_TERMS,
   type CostProfile,
@@ -105,7 +106,7 @@ export {
 export { RandomStream } from './sim/random.ts';
 export { call, SimThread, type ThreadBody, type Waitable } from './sim/thread.ts';
 export { profileCpus, Topology } from './sim/topology.ts';
-export { type TraceEvent, Tracer } from './sim/trace.ts';
+export { type TraceEvent, Tracer, type TraceSink } from './sim/trace.ts';
 export { CacheLine, type LineCosts } from './sync/cache-line.ts';
 export { RcuDomain } from './sync/rcu.ts';
 export { QRwLock } from './sync/rwlock.ts';

@@ -14,8 +14,10 @@ import { checkMemoryLimit, runAccessTracking } from '../experiments/access-track
 import { formatTestAssertion, TEST_ASSERT_EXIT } from '../experiments/access-tracking/test-assert.ts';
 import { loadProfile } from '../sim/profile.ts';
 import { formatTimeReport } from '../sim/time-report.ts';
+import { Tracer } from '../sim/trace.ts';
 import type { CliIo } from './main.ts';
 import { UsageError } from './main.ts';
+import { openPerfettoFile } from './perfetto-file.ts';
 import { startProgress } from './progress.ts';
 import { openTraceFile } from './trace-file.ts';
 
@@ -40,6 +42,8 @@ export interface AccessTrackingCliOptions {
   numaBalancing?: string;
   selftestVersion: 'mainline' | 'v4-series';
   trace?: string;
+  perfetto?: string;
+  perfettoWindow?: string;
   json: boolean;
   counters: boolean;
   profileReport: boolean;
@@ -60,6 +64,14 @@ function numaBalancingOf(v: string | undefined): boolean | undefined {
   if (v === undefined) return undefined;
   if (v !== '0' && v !== '1') throw new UsageError(`--numa-balancing takes 0 or 1, not '${v}'`);
   return v === '1';
+}
+
+/** The tracer feeding --trace and --perfetto (one Tracer, the Perfetto writer as its sink). */
+function openTracer(opts: AccessTrackingCliOptions): Tracer | null {
+  const trace = opts.trace;
+  const sink = opts.perfetto === undefined ? undefined : openPerfettoFile(opts.perfetto, opts.perfettoWindow);
+  if (trace !== undefined) return openTraceFile(trace, sink);
+  return sink === undefined ? null : new Tracer({ sink });
 }
 
 /** Runs access-tracking for the CLI. */
@@ -91,7 +103,9 @@ export function accessTrackingAction(
   const o = parseAccessTrackingOptions(input);
   const profile = loadProfile(opts.profile);
   checkMemoryLimit(o);
-  const tracer = opts.trace ? openTraceFile(opts.trace) : null;
+  if (opts.perfettoWindow !== undefined && opts.perfetto === undefined)
+    throw new UsageError('--perfetto-window needs --perfetto FILE');
+  const tracer = openTracer(opts);
   const bar = startProgress('access-tracking', 'pages', { sim: true });
   const stream = !opts.json;
   if (stream) io.out(formatAccessTrackingHeader(o, profile.name));

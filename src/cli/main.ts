@@ -100,6 +100,8 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     )
     .option('--swap <size>', 'swap device size (default: none)', sizeArg, 0)
     .option('--trace <file>', 'write an event trace (JSON lines) to a file')
+    .option('--perfetto <file>', 'write a timeline (Chrome JSON trace: ui.perfetto.dev, chrome://tracing)')
+    .option('--perfetto-window <start:end>', 'keep only this span of simulated seconds in --perfetto')
     .option('--json', 'print results and counters as one JSON object', false)
     .option('--counters', 'print every counter as a table after the run', false)
     .option(

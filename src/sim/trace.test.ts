@@ -67,4 +67,34 @@ describe('Tracer', () => {
       args: { limit: 3, dropped: 3 },
     });
   });
+
+  it('gives a sink every event in the same order, while the JSON lines keep their limit', () => {
+    const emitAll = (tr: Tracer) => {
+      tr.emit(thread('main', 10, 10), 'phase_start', phase('a'));
+      tr.emit(thread('vcpu0', 40, 10), 'phase_start', phase('ahead'));
+      tr.emit(thread('main', 20, 20), 'phase_start', phase('b'));
+      tr.emit(thread('main', 30, 30), 'phase_start', phase('c'));
+      tr.emit(thread('main', 50, 50), 'phase_start', phase('d'));
+      tr.finish();
+    };
+    const alone = new Tracer({ limit: 3 });
+    emitAll(alone);
+    const seen: string[] = [];
+    let finished = 0;
+    const lines: string[] = [];
+    const both = new Tracer({
+      limit: 3,
+      batch: 2,
+      write: (s) => lines.push(s),
+      sink: {
+        events: (b) => seen.push(...b.map((e) => `${e.time} ${(e.args as { name: string }).name}`)),
+        finish: () => finished++,
+      },
+    });
+    emitAll(both);
+    expect(seen).toEqual(['10 a', '20 b', '30 c', '40 ahead', '50 d']);
+    expect(finished).toBe(1);
+    expect(lines.join('')).toBe(`${alone.toJsonLines()}\n`);
+    expect(new Tracer({ sink: { events: () => {}, finish: () => {} } }).events).toEqual([]);
+  });
 });

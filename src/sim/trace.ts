@@ -26,6 +26,20 @@ export interface TracerOptions {
   close?: () => void;
   /** Fewest pending events sorted and flushed at once (default 4096; small in tests). */
   batch?: number;
+  /**
+   * Receives every event (the limit does not apply), in the same time order, a batch at a time:
+   * a second consumer beside the JSON lines (the Perfetto writer). With a sink and no `write`,
+   * `events` stays empty.
+   */
+  sink?: TraceSink;
+}
+
+/** A consumer of the ordered events (see `TracerOptions.sink`). */
+export interface TraceSink {
+  /** A batch of events, in time order, after every earlier batch. */
+  events(batch: readonly TraceEvent[]): void;
+  /** Called once by `Tracer.finish`, after the last batch. */
+  finish(): void;
 }
 
 /**
@@ -48,6 +62,7 @@ export class Tracer {
   dropped = 0;
   private readonly write: ((jsonLines: string) => void) | null;
   private readonly close: (() => void) | null;
+  private readonly sink: TraceSink | null;
   /** Events not yet flushed, in emission order after each flush's sorted remainder. */
   private pending: TraceEvent[] = [];
   private readonly batch: number;
@@ -61,6 +76,7 @@ export class Tracer {
     this.limit = opts.limit ?? 1_000_000;
     this.write = opts.write ?? null;
     this.close = opts.close ?? null;
+    this.sink = opts.sink ?? null;
     this.batch = opts.batch ?? 4096;
     this.flushAt = this.batch;
   }
@@ -69,8 +85,12 @@ export class Tracer {
   emit<K extends TraceKind>(t: SimThread, event: K, args: TraceArgs[K], time = t.now): void {
     if (this.accepted >= this.limit) {
       if (this.truncateAt === Number.POSITIVE_INFINITY) this.truncateAt = t.engine.now;
-      this.dropped++;
-      return;
+      // A sink gets every event; the JSON lines drop it at the flush (its time is at least the
+      // engine's, so at least `truncateAt`), which counts it then.
+      if (this.sink === null) {
+        this.dropped++;
+        return;
+      }
     }
     this.accepted++;
     this.pending.push({ time, thread: t.name, event, args } as TraceEvent);
@@ -82,6 +102,7 @@ export class Tracer {
     if (this.finished) return;
     this.finished = true;
     this.flush(Number.POSITIVE_INFINITY);
+    this.sink?.finish();
     if (this.dropped > 0)
       this.out([
         {
@@ -108,6 +129,7 @@ export class Tracer {
     let ready = n === p.length ? p : p.slice(0, n);
     this.pending = n === p.length ? [] : p.slice(n);
     this.flushAt = Math.max(this.batch, 2 * this.pending.length);
+    if (ready.length > 0) this.sink?.events(ready);
     if (this.truncateAt !== Number.POSITIVE_INFINITY) {
       const kept = ready.filter((e) => e.time < this.truncateAt);
       this.dropped += ready.length - kept.length;
@@ -118,6 +140,7 @@ export class Tracer {
 
   private out(events: TraceEvent[]): void {
     if (this.write === null) {
+      if (this.sink !== null) return;
       for (const e of events) this.events.push(e);
       return;
     }
