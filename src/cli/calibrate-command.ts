@@ -5,8 +5,8 @@ import { calibrate, FREE_PARAMETERS, fittedProfileFile } from '../experiments/ca
 import { defaultJobs } from '../experiments/parallel.ts';
 import { loadReference, SEED003_PROFILE } from '../experiments/published.ts';
 import { loadProfile, readProfileFile } from '../sim/profile.ts';
+import { UsageError } from './errors.ts';
 import type { CliIo } from './main.ts';
-import { UsageError } from './main.ts';
 
 /** `mmulab calibrate --reference FILE --profile NAME --out FILE`: fits a profile to reference rows. */
 export function calibrateCommand(program: Command, io: CliIo, onExit: (code: number) => void): void {

@@ -30,7 +30,10 @@ describe('mmulab CLI', () => {
     [['access-tracking', '--profile', 'nope'], /unknown profile 'nope'/],
     [['access-tracking', '--aging', 'rcu'], /Allowed choices are write-lock, lockless/],
     [['access-tracking', '-w', 'x'], /-w takes a whole number/],
-    [['access-tracking', '-v', '4096', '-b', '1T'], /over the .* limit; at most .* GiB of guest memory fits/],
+    [
+      ['access-tracking', '-v', '4096', '-b', '1T'],
+      /^mmulab: 4194304\.00 GiB of guest memory \(-v x -b\) needs more host memory than a host PTE can address \(511\.99 GiB of frames\); at most 510\.\d\d GiB fits\n$/,
+    ],
     [['access-tracking', '--bogus'], /unknown option '--bogus'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['access-tracking', '--kernel', '4.19'], /Allowed choices are pre-6.12, 6.12, 6.15/],

@@ -1,22 +1,26 @@
-import { writeFileSync } from 'node:fs';
-import { totalmem } from 'node:os';
 import { Presets, SingleBar } from 'cli-progress';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { formatAccessTracking } from '../experiments/access-tracking/format.ts';
-import { OptionsError } from '../experiments/access-tracking/options.ts';
+import { parseAccessTrackingOptions } from '../experiments/access-tracking/options.ts';
 import { runAccessTracking } from '../experiments/access-tracking/run.ts';
+import { checkRunSize } from '../experiments/access-tracking/run-limits.ts';
 import { defaultJobs } from '../experiments/parallel.ts';
 import { SEED003_PROFILE } from '../experiments/published.ts';
 import { describeErrno, runSysfs } from '../experiments/sysfs.ts';
 import { formatTable, runTable, tableCsv } from '../experiments/table.ts';
 import { formatValidate, runValidate } from '../experiments/validate.ts';
-import { OomKill } from '../host/host.ts';
 import { BACKING_KINDS } from '../host/vma.ts';
-import { DEFAULT_PROFILE, loadProfile, ProfileError } from '../sim/profile.ts';
+import { DEFAULT_PROFILE, loadProfile } from '../sim/profile.ts';
 import { Tracer } from '../sim/trace.ts';
 import { DEFAULT_KERNEL, KERNEL_VARIANTS } from '../variants/kernel-variant.ts';
+import { intArg, listArg, sizeArg, sizeText } from './args.ts';
 import { calibrateCommand } from './calibrate-command.ts';
-import { parseSize } from './parse-size.ts';
+import { checkWritable, writeOutput } from './check-writable.ts';
+import { reportError, UsageError } from './errors.ts';
+import { formatHexWords, isText } from './hex-words.ts';
+import { simulatorMemoryLimit } from './limits.ts';
+import { profilesCommand } from './profiles-command.ts';
+import { packageVersion } from './version.ts';
 
 /** Where the CLI writes. */
 export interface CliIo {
@@ -24,25 +28,9 @@ export interface CliIo {
   err: (s: string) => void;
 }
 
-/** A bad command line; printed as one line, exit status 2. */
-export class UsageError extends Error {
-  readonly code = 'MMULAB_USAGE';
-}
+export { UsageError } from './errors.ts';
 
-function intArg(name: string, min: number): (v: string) => number {
-  return (v) => {
-    if (!/^\d+$/.test(v) || Number(v) < min)
-      throw new InvalidArgumentError(`${name} must be a whole number >= ${min}`);
-    return Number(v);
-  };
-}
-
-function sizeArg(v: string): number {
-  const n = parseSize(v);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new InvalidArgumentError(`invalid size '${v}' (a number with an optional K, M, G or T)`);
-  return n;
-}
+const PROFILE_HELP = 'cost profile: a name (mmulab profiles) or a path to a .json file';
 
 /** Builds the command tree; `run` receives each command's parsed options. */
 export function buildProgram(io: CliIo, onExit: (code: number) => void): Command {
@@ -50,13 +38,14 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     .description('Deterministic model of how a Linux host manages guest memory under KVM')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} })
-    .showSuggestionAfterError(false);
+    .showSuggestionAfterError(false)
+    .version(packageVersion(), '-V, --version', 'print the version of mmulab');
 
   program
     .command('access-tracking')
     .description('run the KVM selftest access_tracking_perf_test (page_idle mode) on the model')
     .option('-v, --vcpus <n>', 'number of vCPUs', intArg('-v', 1), 1)
-    .option('-b, --bytes <size>', 'guest memory per vCPU (K/M/G suffixes)', sizeArg, 2 ** 30)
+    .addOption(bytesOption('guest memory per vCPU (K/M/G suffixes)', 2 ** 30))
     .option('-o, --overlap', 'all vCPUs access one shared region; vCPU 0 marks it idle', false)
     .option(
       '-l, --lru-gen',
@@ -84,44 +73,51 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     .option('--no-ept-ad', 'run EPT without Accessed/Dirty bits (access tracking by RWX)')
     .option('--random-access', 'guest touches pages in random order (memstress random_access)', false)
     .option('--seed <n>', 'seed of the simulation', intArg('--seed', 0), 0)
-    .option('--profile <name>', 'cost profile (profiles/NAME.json)', DEFAULT_PROFILE)
+    .option('--profile <name>', PROFILE_HELP, DEFAULT_PROFILE)
     .option('--host-cpus <n>', 'host CPUs (default: the profile)', intArg('--host-cpus', 1))
     .option(
       '--host-memory <size>',
       'host RAM (default: enough); with -l, kswapd and direct reclaim keep it within',
       sizeArg,
     )
-    .option('--swap <size>', 'swap device size (default: none)', sizeArg, 0)
+    .addOption(
+      new Option('--swap <size>', 'swap device size (needs --host-memory)')
+        .argParser(sizeArg)
+        .default(0, 'none'),
+    )
     .option('--trace <file>', 'write an event trace (JSON lines) to a file')
     .option('--json', 'print results and counters as one JSON object', false)
     .action((opts) => {
       const warn = opts.warnOnly;
       if (warn !== undefined && warn !== true && !/^\d+$/.test(warn))
         throw new UsageError(`-w takes a whole number >= 0, not '${warn}'`);
-      const tracer = opts.trace ? new Tracer() : null;
-      const r = runAccessTracking(
-        {
-          vcpus: opts.vcpus,
-          vcpuBytes: opts.bytes,
-          overlap: opts.overlap,
-          lruGen: opts.lruGen,
-          benchmark: opts.benchmark,
-          backing: opts.backing,
-          warnOnly: warn === true || (warn !== undefined && Number(warn) > 0),
-          kernel: opts.kernel,
-          aging: opts.aging,
-          eptAd: opts.eptAd,
-          randomAccess: opts.randomAccess,
-          seed: opts.seed,
-          hostCpus: opts.hostCpus,
-          hostMemoryBytes: opts.hostMemory,
-          swapBytes: opts.swap,
-          memoryLimitBytes: totalmem() * 0.75,
-        },
-        opts.profile,
-        tracer,
+      const input = {
+        vcpus: opts.vcpus,
+        vcpuBytes: opts.bytes,
+        overlap: opts.overlap,
+        lruGen: opts.lruGen,
+        benchmark: opts.benchmark,
+        backing: opts.backing,
+        warnOnly: warn === true || (warn !== undefined && Number(warn) > 0),
+        kernel: opts.kernel,
+        aging: opts.aging,
+        eptAd: opts.eptAd,
+        randomAccess: opts.randomAccess,
+        seed: opts.seed,
+        hostCpus: opts.hostCpus,
+        hostMemoryBytes: opts.hostMemory,
+        swapBytes: opts.swap,
+      };
+      const profile = loadProfile(opts.profile);
+      const o = parseAccessTrackingOptions(input);
+      checkRunSize(
+        { ...o, lruGen: o.lruGen || o.benchmark, memoryLimitBytes: simulatorMemoryLimit() },
+        profile,
       );
-      if (tracer !== null) writeFileSync(opts.trace, `${tracer.toJsonLines()}\n`);
+      if (opts.trace !== undefined) checkWritable(opts.trace, '--trace');
+      const tracer = opts.trace !== undefined ? new Tracer() : null;
+      const r = runAccessTracking(input, profile, tracer);
+      if (tracer !== null) writeOutput(opts.trace, `${tracer.toJsonLines()}\n`, '--trace');
       if (opts.json) {
         const phases = r.phases.map((p) => ({ name: p.name, ns: p.ns, seconds: p.ns / 1e9 }));
         io.out(`${JSON.stringify({ ...r, phases, simulated: true })}\n`);
@@ -131,11 +127,11 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
   program
     .command('table')
     .description("run seed 003's table: access-tracking -p -l with no aging and each kernel, per vCPU count")
-    .option('--vcpus <list>', 'vCPU counts, comma-separated', listArg('--vcpus'), [1, 2, 4, 8])
-    .option('-b, --bytes <size>', 'guest memory per vCPU (K/M/G suffixes)', sizeArg, 2 ** 30)
+    .addOption(vcpusListOption('vCPU counts, comma-separated'))
+    .addOption(bytesOption('guest memory per vCPU (K/M/G suffixes)', 2 ** 30))
     .option('--kernels <list>', 'kernel variants, comma-separated (6.12 = no opt, 6.15 = opt)', '6.12,6.15')
     .option('--seed <n>', 'seed of the simulation', intArg('--seed', 0), 0)
-    .option('--profile <name>', 'cost profile (profiles/NAME.json)', SEED003_PROFILE)
+    .option('--profile <name>', PROFILE_HELP, SEED003_PROFILE)
     .option(
       '-j, --jobs <n>',
       'simulations to run at once (worker threads)',
@@ -164,6 +160,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
           profile: loadProfile(opts.profile),
           onProgress: (done) => bar?.update(done),
           jobs: opts.jobs,
+          memoryLimitBytes: simulatorMemoryLimit(),
         });
       } finally {
         bar?.stop();
@@ -175,19 +172,24 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     });
   sysfsCommand(program, io, onExit);
   calibrateCommand(program, io, onExit);
+  profilesCommand(program, io, onExit);
   program
     .command('validate')
     .description("compare simulated runs of seed 003's experiment with the published rows")
-    .option('--profile <name>', 'cost profile (profiles/NAME.json)', SEED003_PROFILE)
-    .option('--vcpus <list>', 'published vCPU counts to compare', listArg('--vcpus'), [1, 2, 4, 8])
+    .option('--profile <name>', PROFILE_HELP, SEED003_PROFILE)
+    .addOption(vcpusListOption('published vCPU counts to compare'))
     .option(
       '-j, --jobs <n>',
       'simulations to run at once (worker threads)',
       intArg('--jobs', 1),
       defaultJobs(),
     )
-    .option('--predict <list>', 'vCPU counts without published rows to predict', listArg('--predict'), [])
-    .option('-b, --bytes <size>', 'guest memory per vCPU (the published runs use 1G)', sizeArg, 2 ** 30)
+    .addOption(
+      new Option('--predict <list>', 'vCPU counts without published rows to predict')
+        .argParser(listArg('--predict'))
+        .default([], 'none'),
+    )
+    .addOption(bytesOption('guest memory per vCPU (the published runs use 1G)', 2 ** 30))
     .option('--json', 'print rows and shape as JSON', false)
     .action((opts) => {
       const bar = process.stderr.isTTY
@@ -203,6 +205,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
           profile: loadProfile(opts.profile),
           onProgress: (done) => bar?.update(done),
           jobs: opts.jobs,
+          memoryLimitBytes: simulatorMemoryLimit(),
         });
       } finally {
         bar?.stop();
@@ -225,10 +228,17 @@ function sysfsCommand(program: Command, io: CliIo, onExit: (code: number) => voi
         .default(DEFAULT_KERNEL),
     )
     .option('-v, --vcpus <n>', 'vCPUs of the scenario', intArg('-v', 1), 1)
-    .option('-b, --bytes <size>', 'guest memory per vCPU', sizeArg, 64 * 2 ** 20)
+    .addOption(bytesOption('guest memory per vCPU', 64 * 2 ** 20))
     .action((path: string, opts) => {
       const write = opts.write === undefined ? undefined : String(opts.write).replaceAll('\\n', '\n');
-      const r = runSysfs({ path, write, kernel: opts.kernel, vcpus: opts.vcpus, vcpuBytes: opts.bytes });
+      const r = runSysfs({
+        path,
+        write,
+        kernel: opts.kernel,
+        vcpus: opts.vcpus,
+        vcpuBytes: opts.bytes,
+        memoryLimitBytes: simulatorMemoryLimit(),
+      });
       if (r.ret < 0) {
         const known = r.ret === -2 ? ` (files: ${r.files.join(', ')})` : '';
         io.err(
@@ -237,18 +247,21 @@ function sysfsCommand(program: Command, io: CliIo, onExit: (code: number) => voi
         onExit(1);
         return;
       }
-      io.out(write === undefined ? (r.text ?? '') : `wrote ${r.ret} bytes\n${r.after ?? ''}`);
+      if (write !== undefined) io.out(`wrote ${r.ret} bytes\n${r.after ?? ''}`);
+      else if (r.data !== null && !isText(r.data)) io.out(formatHexWords(r.data));
+      else io.out(r.text ?? '');
       onExit(0);
     });
 }
 
-function listArg(name: string): (v: string) => number[] {
-  return (v) => {
-    const xs = v.split(',').map((s) => s.trim());
-    if (xs.some((x) => !/^\d+$/.test(x) || Number(x) < 1))
-      throw new InvalidArgumentError(`${name} takes whole numbers >= 1, comma-separated`);
-    return xs.map(Number);
-  };
+function bytesOption(description: string, bytes: number): Option {
+  return new Option('-b, --bytes <size>', description).argParser(sizeArg).default(bytes, sizeText(bytes));
+}
+
+function vcpusListOption(description: string): Option {
+  return new Option('--vcpus <list>', description)
+    .argParser(listArg('--vcpus'))
+    .default([1, 2, 4, 8], '1,2,4,8');
 }
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit status. */
@@ -258,28 +271,14 @@ export function main(argv: string[], io: CliIo): number {
     code = c;
   });
   try {
+    const [first, second] = argv;
+    if (first === 'help' && second !== undefined && !program.commands.some((c) => c.name() === second))
+      throw new UsageError(
+        `help: unknown command '${second}' (commands: ${program.commands.map((c) => c.name()).join(', ')})`,
+      );
     program.parse(argv, { from: 'user' });
     return code;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      if (
-        e.code === 'commander.helpDisplayed' ||
-        e.code === 'commander.version' ||
-        e.code === 'commander.help'
-      )
-        return 0;
-      io.err(`mmulab: ${e.message.replace(/^error: /, '')}\n`);
-      return 2;
-    }
-    if (e instanceof UsageError || e instanceof OptionsError || e instanceof ProfileError) {
-      io.err(`mmulab: ${e.message}\n`);
-      return 2;
-    }
-    if (e instanceof OomKill) {
-      // The simulated kernel killed the selftest, as a real one would: a failed run, not a crash.
-      io.err(`mmulab: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
+    return reportError(e, io);
   }
 }

@@ -17,9 +17,10 @@ import {
   TestFailure,
 } from './lru-gen-mark.ts';
 import { sumForGen } from './lru-gen-util.ts';
-import { BASE_BYTES, bytesPerGuestPage, createMemstressVm, type MemstressVm } from './memstress-vm.ts';
-import { type AccessTrackingInput, OptionsError, parseAccessTrackingOptions } from './options.ts';
+import { createMemstressVm, type MemstressVm } from './memstress-vm.ts';
+import { type AccessTrackingInput, parseAccessTrackingOptions } from './options.ts';
 import { type MarkIdleResult, pageidleMarkVcpuMemoryIdle } from './page-idle-mark.ts';
+import { checkRunSize } from './run-limits.ts';
 
 /** One timed phase, as run_iteration prints it. */
 export interface PhaseResult {
@@ -66,17 +67,7 @@ export function runAccessTracking(
 ): AccessTrackingResult {
   const o = parseAccessTrackingOptions(input);
   const profile = typeof profileOrName === 'string' ? loadProfile(profileOrName) : profileOrName;
-  const testPages = (o.vcpus * o.vcpuBytes) / 4096;
-  if (o.memoryLimitBytes !== undefined) {
-    const per = bytesPerGuestPage(o.backing as never, o.lruGen || o.benchmark);
-    const need = BASE_BYTES + testPages * per;
-    if (need > o.memoryLimitBytes) {
-      const fit = Math.floor((o.memoryLimitBytes - BASE_BYTES) / per);
-      throw new OptionsError(
-        `${fmtGiB(testPages * 4096)} of guest memory needs ${fmtGiB(need)} here, over the ${fmtGiB(o.memoryLimitBytes)} limit; at most ${fmtGiB(fit * 4096)} of guest memory fits (-v * -b)`,
-      );
-    }
-  }
+  checkRunSize({ ...o, lruGen: o.lruGen || o.benchmark }, profile);
   const engine = new Engine({ profile, seed: o.seed, cpus: o.hostCpus, trace });
   const result: AccessTrackingResult = {
     profile: profile.name,
@@ -377,8 +368,4 @@ function stateBytes(vm: MemstressVm): number {
     pool.parent.byteLength;
   for (const v of vm.mm.vmas) bytes += v.file?.pages.byteLength ?? 0;
   return bytes;
-}
-
-function fmtGiB(bytes: number): string {
-  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 }
