@@ -102,28 +102,34 @@ export const NR_CPUS = 8192;
 
 /**
  * What the model can run, per unit (and for a few terms, per term): rates and clocks strictly
- * positive, topology and batch sizes whole numbers of sane size, durations at most a second.
+ * positive, topology and batch sizes whole numbers of sane size, durations at most 10 ms.
  */
 const UNIT_BOUNDS: Record<string, { min: number; max: number; int?: boolean }> = {
   sockets: { min: 1, max: 64, int: true },
   cores: { min: 1, max: 1024, int: true },
   threads: { min: 1, max: 8, int: true },
-  ns: { min: 0, max: 1e9 },
+  // Simulated time is whole nanoseconds: work that took no time could loop without time passing.
+  ns: { min: 1, max: 1e7 },
   MHz: { min: 100, max: 10_000 },
   'bytes/ns': { min: 0.01, max: 1e6 },
-  pages: { min: 1, max: 4096, int: true },
-  folios: { min: 1, max: 1024, int: true },
+  // zone_batchsize() caps the per-CPU refill batch at 63 pages.
+  pages: { min: 1, max: 63, int: true },
+  // A folio_batch holds PAGEVEC_SIZE (31) folios.
+  folios: { min: 1, max: 31, int: true },
   fraction: { min: 0, max: 0.5 },
 };
 const TERM_BOUNDS: Partial<Record<CostTerm, { min: number; max: number }>> = {
   // The scheduler preempts every slice: a zero slice would never let a thread run.
-  timesliceNs: { min: 1000, max: 1e9 },
+  timesliceNs: { min: 1000, max: 1e7 },
+  // An extra per queued sharer, not work of its own: zero leaves sharers out (x86-tdp does).
+  cacheLineSharerNs: { min: 0, max: 1e7 },
 };
 
 function figure(term: CostTerm) {
   const [unit, description] = COST_TERMS[term];
   const b = { ...UNIT_BOUNDS[unit], ...TERM_BOUNDS[term] };
-  const value = (b.int ? z.number().int() : z.number()).min(b.min).max(b.max);
+  const bounded = z.number().min(b.min).max(b.max);
+  const value = b.int ? bounded.int() : bounded;
   return z
     .object({
       value,

@@ -33,6 +33,11 @@ export interface RunSize {
  */
 export function checkRunSize(o: RunSize, profile: CostProfile): void {
   const swapSlots = (o.swapBytes ?? 0) / PAGE_SIZE;
+  const cpus = o.hostCpus ?? profileCpus(profile);
+  if (cpus <= o.vcpus)
+    throw new OptionsError(
+      `hostCpus: ${o.vcpus} vCPU(s) need at least ${o.vcpus + 1} host CPUs (one per vCPU and one for the selftest's main thread); the model does not oversubscribe CPUs, and ${o.hostCpus === undefined ? `profile ${profile.name} has` : '--host-cpus gives'} ${cpus}`,
+    );
   if (o.hostMemoryBytes !== undefined) {
     const min = bootPages(o.vcpus, o.vcpuBytes);
     if (o.hostMemoryBytes / PAGE_SIZE < min)
