@@ -1,10 +1,11 @@
-import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { calibrate, FREE_PARAMETERS, fittedProfileFile } from '../experiments/calibrate.ts';
 import { defaultJobs } from '../experiments/parallel.ts';
 import { loadReference, SEED003_PROFILE } from '../experiments/published.ts';
 import { loadProfile, readProfileFile } from '../sim/profile.ts';
+import { intArg } from './args.ts';
+import { checkWritable, writeOutput } from './check-writable.ts';
 import { UsageError } from './errors.ts';
 import type { CliIo } from './main.ts';
 
@@ -15,7 +16,12 @@ export function calibrateCommand(program: Command, io: CliIo, onExit: (code: num
     .description("fit a profile's free parameters to reference rows (seed 003's layout), deterministically")
     .requiredOption('--reference <file>', 'reference rows (YAML or JSON), e.g. references/seed003.yaml')
     .option('--profile <name>', 'profile to start from (profiles/NAME.json)', SEED003_PROFILE)
-    .option('-j, --jobs <n>', 'simulations to run at once (worker threads)', (v) => Number(v), defaultJobs())
+    .option(
+      '-j, --jobs <n>',
+      'simulations to run at once (worker threads)',
+      intArg('--jobs', 1),
+      defaultJobs(),
+    )
     .requiredOption('--out <file>', 'where to write the fitted profile (JSON)')
     .option(
       '--params <list>',
@@ -24,10 +30,11 @@ export function calibrateCommand(program: Command, io: CliIo, onExit: (code: num
     .option(
       '--max-evaluations <n>',
       'stop after this many simulations of the reference',
-      (v) => Number(v),
+      intArg('--max-evaluations', 1),
       200,
     )
     .action((opts) => {
+      checkWritable(opts.out, '--out');
       const reference = loadReference(opts.reference);
       const base = loadProfile(opts.profile);
       let params = FREE_PARAMETERS;
@@ -40,10 +47,6 @@ export function calibrateCommand(program: Command, io: CliIo, onExit: (code: num
           );
         params = FREE_PARAMETERS.filter((p) => names.includes(p.term));
       }
-      if (!Number.isInteger(opts.jobs) || opts.jobs < 1)
-        throw new UsageError('--jobs takes a whole number >= 1');
-      if (!Number.isInteger(opts.maxEvaluations) || opts.maxEvaluations < 1)
-        throw new UsageError('--max-evaluations takes a whole number >= 1');
       const { profile, steps } = calibrate({
         reference,
         base,
@@ -59,7 +62,7 @@ export function calibrateCommand(program: Command, io: CliIo, onExit: (code: num
         params,
         basename(opts.reference),
       );
-      writeFileSync(opts.out, `${JSON.stringify(raw, null, 2)}\n`);
+      writeOutput(opts.out, `${JSON.stringify(raw, null, 2)}\n`, '--out');
       const best = Math.min(...steps.map((s) => s.error));
       io.out(
         `# mmulab calibrate: ${steps.length} simulations of ${reference.rows.length} rows; error ${steps[0].error.toFixed(6)} -> ${best.toFixed(6)} (mean squared log ratio)\n`,

@@ -1,5 +1,15 @@
 // Models no kernel file: output paths checked before a run, and written whole or not at all.
-import { accessSync, constants, renameSync, rmSync, type Stats, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  openSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from './errors.ts';
 
@@ -14,7 +24,7 @@ export function checkWritable(path: string, option: string): void {
   const existing = statOrNull(abs);
   if (existing !== null) {
     if (existing.isDirectory()) throw cannot('it is a directory');
-    if (!canWrite(abs)) throw cannot('permission denied');
+    if (!canOpenForWriting(abs)) throw cannot('permission denied');
     return;
   }
   const dir = dirname(abs);
@@ -46,6 +56,16 @@ function statOrNull(path: string): Stats | null {
     return statSync(path);
   } catch {
     return null;
+  }
+}
+
+/** Opens an existing file for writing without truncating it (as root, access(2) says yes to anything). */
+function canOpenForWriting(path: string): boolean {
+  try {
+    closeSync(openSync(path, 'r+'));
+    return true;
+  } catch {
+    return false;
   }
 }
 
