@@ -23,9 +23,13 @@ describe('mmulab access-tracking output', () => {
         // The first phase is done: stop the run here; nothing later may have been printed.
         if (s.startsWith('Populating memory')) throw new Stop();
       },
-      err: () => {},
+      err: (s: string) => errs.push(s),
     };
-    expect(() => main(['access-tracking', '-v', '2', '-b', '2M'], io)).toThrow(Stop);
+    const errs: string[] = [];
+    // main() never throws: the abort is reported as an internal error (exit 70), after the lines
+    // that had been streamed before it.
+    expect(main(['access-tracking', '-v', '2', '-b', '2M'], io)).toBe(70);
+    expect(errs.join('')).toMatch(/^mmulab: internal error/);
     expect(chunks[0]).toMatch(/^# mmulab access-tracking: .*\n# profile x86-tdp, seed 0, .*\n# all times/);
     expect(chunks.slice(1)).toEqual([
       'Random seed: 0x36700886\n',

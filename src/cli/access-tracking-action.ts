@@ -3,18 +3,19 @@
  * header first, then each stdout line as the simulated test prints it; a failed assertion goes to
  * stderr and exits 254, as lib/assert.c does.
  */
-import { totalmem } from 'node:os';
 import { formatCounters } from '../experiments/access-tracking/counters.ts';
 import { formatAccessTrackingHeader } from '../experiments/access-tracking/format.ts';
 import {
   type AccessTrackingInput,
   parseAccessTrackingOptions,
 } from '../experiments/access-tracking/options.ts';
-import { checkMemoryLimit, runAccessTracking } from '../experiments/access-tracking/run.ts';
+import { runAccessTracking } from '../experiments/access-tracking/run.ts';
+import { checkRunSize } from '../experiments/access-tracking/run-limits.ts';
 import { formatTestAssertion, TEST_ASSERT_EXIT } from '../experiments/access-tracking/test-assert.ts';
 import { loadProfile } from '../sim/profile.ts';
 import { formatTimeReport } from '../sim/time-report.ts';
 import { Tracer } from '../sim/trace.ts';
+import { simulatorMemoryLimit } from './limits.ts';
 import type { CliIo } from './main.ts';
 import { UsageError } from './main.ts';
 import { openPerfettoFile } from './perfetto-file.ts';
@@ -98,11 +99,10 @@ export function accessTrackingAction(
     hostCpus: opts.hostCpus,
     hostMemoryBytes: opts.hostMemory,
     swapBytes: opts.swap,
-    memoryLimitBytes: totalmem() * 0.75,
   };
   const o = parseAccessTrackingOptions(input);
   const profile = loadProfile(opts.profile);
-  checkMemoryLimit(o);
+  checkRunSize({ ...o, lruGen: o.lruGen || o.benchmark, memoryLimitBytes: simulatorMemoryLimit() }, profile);
   if (opts.perfettoWindow !== undefined && opts.perfetto === undefined)
     throw new UsageError('--perfetto-window needs --perfetto FILE');
   const tracer = openTracer(opts);

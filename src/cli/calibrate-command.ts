@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
@@ -6,8 +5,10 @@ import { calibrate, FREE_PARAMETERS, fittedProfileFile } from '../experiments/ca
 import { defaultJobs } from '../experiments/parallel.ts';
 import { loadReference, SEED003_PROFILE } from '../experiments/published.ts';
 import { loadProfile, readProfileFile } from '../sim/profile.ts';
+import { intArg } from './args.ts';
+import { checkWritable, writeOutput } from './check-writable.ts';
+import { UsageError } from './errors.ts';
 import type { CliIo } from './main.ts';
-import { UsageError } from './main.ts';
 
 /**
  * Wall seconds of one evaluation of references/seed003.yaml with 2 jobs on an otherwise idle 2-CPU
@@ -25,7 +26,12 @@ export function calibrateCommand(program: Command, io: CliIo, onExit: (code: num
     .description("fit a profile's free parameters to reference rows (seed 003's layout), deterministically")
     .requiredOption('--reference <file>', 'reference rows (YAML or JSON), e.g. references/seed003.yaml')
     .option('--profile <name>', 'profile to start from (profiles/NAME.json)', SEED003_PROFILE)
-    .option('-j, --jobs <n>', 'simulations to run at once (worker threads)', (v) => Number(v), defaultJobs())
+    .option(
+      '-j, --jobs <n>',
+      'simulations to run at once (worker threads)',
+      intArg('--jobs', 1),
+      defaultJobs(),
+    )
     .requiredOption('--out <file>', 'where to write the fitted profile (JSON)')
     .option(
       '--params <list>',
@@ -38,6 +44,7 @@ export function calibrateCommand(program: Command, io: CliIo, onExit: (code: num
       DEFAULT_MAX_EVALUATIONS,
     )
     .action((opts) => {
+      checkWritable(opts.out, '--out');
       const reference = loadReference(opts.reference);
       const base = loadProfile(opts.profile);
       let params = FREE_PARAMETERS;
@@ -91,7 +98,7 @@ export function calibrateCommand(program: Command, io: CliIo, onExit: (code: num
         params,
         basename(opts.reference),
       );
-      writeFileSync(opts.out, `${JSON.stringify(raw, null, 2)}\n`);
+      writeOutput(opts.out, `${JSON.stringify(raw, null, 2)}\n`, '--out');
       const best = Math.min(...steps.map((s) => s.error));
       io.out(
         `# mmulab calibrate: ${steps.length} simulations of ${reference.rows.length} rows; error ${steps[0].error.toFixed(6)} -> ${best.toFixed(6)} (mean squared log ratio)\n`,

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,7 +30,10 @@ describe('mmulab CLI', () => {
     [['access-tracking', '--profile', 'nope'], /unknown profile 'nope'/],
     [['access-tracking', '--aging', 'rcu'], /Allowed choices are write-lock, lockless/],
     [['access-tracking', '-w', 'x'], /-w takes a whole number/],
-    [['access-tracking', '-v', '4096', '-b', '1T'], /over the .* limit; at most .* GiB of guest memory fits/],
+    [
+      ['access-tracking', '-v', '64', '-b', '64G'],
+      /^mmulab: 4096\.00 GiB of guest memory \(-v x -b\) needs more host memory than a host PTE can address \(511\.99 GiB of frames\); at most 510\.\d\d GiB fits\n$/,
+    ],
     [['access-tracking', '--bogus'], /unknown option '--bogus'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['access-tracking', '--kernel', '4.19'], /Allowed choices are pre-6.12, 6.12, 6.15/],
@@ -156,5 +159,50 @@ describe('mmulab CLI', () => {
     expect(j.options.aging).toBe('write-lock');
     expect(j.phases).toHaveLength(7);
     expect(j.counters.mmuLock.writeAcquired).toBe(j.counters.kvm.ageGfnCalls);
+  });
+
+  it('prints the package version with --version', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    expect(run('--version')).toEqual({ code: 0, out: `${pkg.version}\n`, err: '' });
+  });
+
+  it('refuses help for an unknown command, and prints defaults as a user types them', () => {
+    expect(run('help', 'nosuch')).toEqual({
+      code: 2,
+      out: '',
+      err: "mmulab: help: unknown command 'nosuch' (commands: access-tracking, table, sysfs, calibrate, micro, variants, profiles, validate)\n",
+    });
+    const help = run('help', 'access-tracking').out.replace(/\s+/g, ' ');
+    expect(help).toContain('guest memory per vCPU (K/M/G suffixes) (default: 1G)');
+    expect(help).toContain('swap device size (needs --host-memory) (default: none) ');
+    expect(help).not.toContain('1073741824');
+    expect(run('help', 'table').out.replace(/\s+/g, ' ')).toContain(
+      'vCPU counts, comma-separated (default: 1,2,4,8)',
+    );
+  });
+
+  it('leaves machine-dependent limits out of --json', () => {
+    const r = run('access-tracking', '-b', '1M', '--json');
+    expect(r.code).toBe(0);
+    expect(r.out).not.toContain('memoryLimitBytes');
+    expect(Object.keys(JSON.parse(r.out).options)).not.toContain('memoryLimitBytes');
+  });
+
+  it('shows page_idle/bitmap as 64-bit words, not raw bytes', () => {
+    const r = run('sysfs', '/sys/kernel/mm/page_idle/bitmap', '-b', '1M');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^00000000: (0{16} ){3}0{16}\n\*\n[0-9a-f]{8}: [0-9a-f ]+\n[0-9a-f]{8}\n$/);
+  });
+
+  it('takes a profile by path, and writes the trace only after the run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmulab-cli-'));
+    const profile = join(dir, 'mine.json');
+    writeFileSync(profile, readFileSync(new URL('../../profiles/x86-tdp.json', import.meta.url)));
+    const trace = join(dir, 't.jsonl');
+    const r = run('access-tracking', '-b', '1M', '--profile', profile, '--trace', trace);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(run('access-tracking', '-b', '1M').out.replace('profile x86-tdp', 'profile mine'));
+    expect(readFileSync(trace, 'utf8').split('\n')[0]).toMatch(/^\{/);
+    expect(readdirSync(dir).sort()).toEqual(['mine.json', 't.jsonl']);
   });
 });

@@ -1,20 +1,23 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { OptionsError } from '../experiments/access-tracking/options.ts';
+import { Command, Option } from 'commander';
 import { defaultJobs } from '../experiments/parallel.ts';
 import { SEED003_PROFILE } from '../experiments/published.ts';
 import { describeErrno, parseWriteEscapes, runSysfs } from '../experiments/sysfs.ts';
 import { formatTable, runTable, tableCsv } from '../experiments/table.ts';
 import { formatValidate, runValidate } from '../experiments/validate.ts';
-import { OomKill } from '../host/host.ts';
 import { BACKING_KINDS } from '../host/vma.ts';
-import { DEFAULT_PROFILE, loadProfile, ProfileError } from '../sim/profile.ts';
+import { DEFAULT_PROFILE, loadProfile } from '../sim/profile.ts';
 import { DEFAULT_KERNEL, KERNEL_VARIANTS } from '../variants/kernel-variant.ts';
 import { accessTrackingAction } from './access-tracking-action.ts';
+import { intArg, listArg, sizeArg, sizeText } from './args.ts';
 import { calibrateCommand } from './calibrate-command.ts';
+import { reportError, UsageError } from './errors.ts';
+import { formatHexWords, isText } from './hex-words.ts';
+import { simulatorMemoryLimit } from './limits.ts';
 import { microCommand } from './micro-command.ts';
-import { parseSize } from './parse-size.ts';
+import { profilesCommand } from './profiles-command.ts';
 import { startProgress } from './progress.ts';
 import { variantsCommand } from './variants-command.ts';
+import { packageVersion } from './version.ts';
 
 /** Where the CLI writes. */
 export interface CliIo {
@@ -22,25 +25,9 @@ export interface CliIo {
   err: (s: string) => void;
 }
 
-/** A bad command line; printed as one line, exit status 2. */
-export class UsageError extends Error {
-  readonly code = 'MMULAB_USAGE';
-}
+export { UsageError } from './errors.ts';
 
-function intArg(name: string, min: number): (v: string) => number {
-  return (v) => {
-    if (!/^\d+$/.test(v) || Number(v) < min)
-      throw new InvalidArgumentError(`${name} must be a whole number >= ${min}`);
-    return Number(v);
-  };
-}
-
-function sizeArg(v: string): number {
-  const n = parseSize(v);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new InvalidArgumentError(`invalid size '${v}' (a number with an optional K, M, G or T)`);
-  return n;
-}
+const PROFILE_HELP = 'cost profile: a name (mmulab profiles) or a path to a .json file';
 
 /** Builds the command tree; `run` receives each command's parsed options. */
 export function buildProgram(io: CliIo, onExit: (code: number) => void): Command {
@@ -48,13 +35,14 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     .description('Deterministic model of how a Linux host manages guest memory under KVM')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} })
-    .showSuggestionAfterError(false);
+    .showSuggestionAfterError(false)
+    .version(packageVersion(), '-V, --version', 'print the version of mmulab');
 
   program
     .command('access-tracking')
     .description('run the KVM selftest access_tracking_perf_test (page_idle mode) on the model')
     .option('-v, --vcpus <n>', 'number of vCPUs', intArg('-v', 1), 1)
-    .option('-b, --bytes <size>', 'guest memory per vCPU (K/M/G suffixes)', sizeArg, 2 ** 30)
+    .addOption(bytesOption('guest memory per vCPU (K/M/G suffixes)', 2 ** 30))
     .option('-o, --overlap', 'all vCPUs access one shared region; vCPU 0 marks it idle', false)
     .option(
       '-l, --lru-gen',
@@ -91,14 +79,18 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     .option('--no-ept-ad', 'run EPT without Accessed/Dirty bits (access tracking by RWX)')
     .option('--random-access', 'guest touches pages in random order (memstress random_access)', false)
     .option('--seed <n>', 'seed of the simulation', intArg('--seed', 0), 0)
-    .option('--profile <name>', 'cost profile (profiles/NAME.json)', DEFAULT_PROFILE)
+    .option('--profile <name>', PROFILE_HELP, DEFAULT_PROFILE)
     .option('--host-cpus <n>', 'host CPUs (default: the profile)', intArg('--host-cpus', 1))
     .option(
       '--host-memory <size>',
       'host RAM (default: enough); with -l, kswapd and direct reclaim keep it within',
       sizeArg,
     )
-    .option('--swap <size>', 'swap device size (default: none)', sizeArg, 0)
+    .addOption(
+      new Option('--swap <size>', 'swap device size (needs --host-memory)')
+        .argParser(sizeArg)
+        .default(0, 'none'),
+    )
     .option('--trace <file>', 'write an event trace (JSON lines) to a file')
     .option('--perfetto <file>', 'write a timeline (Chrome JSON trace: ui.perfetto.dev, chrome://tracing)')
     .option('--perfetto-window <start:end>', 'keep only this span of simulated seconds in --perfetto')
@@ -113,11 +105,11 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
   program
     .command('table')
     .description("run seed 003's table: access-tracking -p -l with no aging and each kernel, per vCPU count")
-    .option('--vcpus <list>', 'vCPU counts, comma-separated', listArg('--vcpus'), [1, 2, 4, 8])
-    .option('-b, --bytes <size>', 'guest memory per vCPU (K/M/G suffixes)', sizeArg, 2 ** 30)
+    .addOption(vcpusListOption('vCPU counts, comma-separated'))
+    .addOption(bytesOption('guest memory per vCPU (K/M/G suffixes)', 2 ** 30))
     .option('--kernels <list>', 'kernel variants, comma-separated (6.12 = no opt, 6.15 = opt)', '6.12,6.15')
     .option('--seed <n>', 'seed of the simulation', intArg('--seed', 0), 0)
-    .option('--profile <name>', 'cost profile (profiles/NAME.json)', SEED003_PROFILE)
+    .option('--profile <name>', PROFILE_HELP, SEED003_PROFILE)
     .option(
       '-j, --jobs <n>',
       'simulations to run at once (worker threads)',
@@ -143,6 +135,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
           profile: loadProfile(opts.profile),
           onProgress: (done, total) => bar.update(done, total),
           jobs: opts.jobs,
+          memoryLimitBytes: simulatorMemoryLimit(),
         });
       } finally {
         bar.stop();
@@ -156,19 +149,24 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
   calibrateCommand(program, io, onExit);
   microCommand(program, io, onExit);
   variantsCommand(program, io, onExit);
+  profilesCommand(program, io, onExit);
   program
     .command('validate')
     .description("compare simulated runs of seed 003's experiment with the published rows")
-    .option('--profile <name>', 'cost profile (profiles/NAME.json)', SEED003_PROFILE)
-    .option('--vcpus <list>', 'published vCPU counts to compare', listArg('--vcpus'), [1, 2, 4, 8])
+    .option('--profile <name>', PROFILE_HELP, SEED003_PROFILE)
+    .addOption(vcpusListOption('published vCPU counts to compare'))
     .option(
       '-j, --jobs <n>',
       'simulations to run at once (worker threads)',
       intArg('--jobs', 1),
       defaultJobs(),
     )
-    .option('--predict <list>', 'vCPU counts without published rows to predict', listArg('--predict'), [])
-    .option('-b, --bytes <size>', 'guest memory per vCPU (the published runs use 1G)', sizeArg, 2 ** 30)
+    .addOption(
+      new Option('--predict <list>', 'vCPU counts without published rows to predict')
+        .argParser(listArg('--predict'))
+        .default([], 'none'),
+    )
+    .addOption(bytesOption('guest memory per vCPU (the published runs use 1G)', 2 ** 30))
     .option('--json', 'print rows and shape as JSON', false)
     .action((opts) => {
       const bar = startProgress('validate', 'runs');
@@ -182,6 +180,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
           profile: loadProfile(opts.profile),
           onProgress: (done, total) => bar.update(done, total),
           jobs: opts.jobs,
+          memoryLimitBytes: simulatorMemoryLimit(),
         });
       } finally {
         bar.stop();
@@ -204,10 +203,17 @@ function sysfsCommand(program: Command, io: CliIo, onExit: (code: number) => voi
         .default(DEFAULT_KERNEL),
     )
     .option('-v, --vcpus <n>', 'vCPUs of the scenario', intArg('-v', 1), 1)
-    .option('-b, --bytes <size>', 'guest memory per vCPU', sizeArg, 64 * 2 ** 20)
+    .addOption(bytesOption('guest memory per vCPU', 64 * 2 ** 20))
     .action((path: string, opts) => {
       const write = opts.write === undefined ? undefined : parseWriteEscapes(String(opts.write));
-      const r = runSysfs({ path, write, kernel: opts.kernel, vcpus: opts.vcpus, vcpuBytes: opts.bytes });
+      const r = runSysfs({
+        path,
+        write,
+        kernel: opts.kernel,
+        vcpus: opts.vcpus,
+        vcpuBytes: opts.bytes,
+        memoryLimitBytes: simulatorMemoryLimit(),
+      });
       if (r.ret < 0) {
         const known = r.ret === -2 ? ` (files: ${r.files.join(', ')})` : '';
         io.err(
@@ -216,18 +222,21 @@ function sysfsCommand(program: Command, io: CliIo, onExit: (code: number) => voi
         onExit(1);
         return;
       }
-      io.out(write === undefined ? (r.text ?? '') : `wrote ${r.ret} bytes\n${r.after ?? ''}`);
+      if (write !== undefined) io.out(`wrote ${r.ret} bytes\n${r.after ?? ''}`);
+      else if (r.data !== null && !isText(r.data)) io.out(formatHexWords(r.data));
+      else io.out(r.text ?? '');
       onExit(0);
     });
 }
 
-function listArg(name: string): (v: string) => number[] {
-  return (v) => {
-    const xs = v.split(',').map((s) => s.trim());
-    if (xs.some((x) => !/^\d+$/.test(x) || Number(x) < 1))
-      throw new InvalidArgumentError(`${name} takes whole numbers >= 1, comma-separated`);
-    return xs.map(Number);
-  };
+function bytesOption(description: string, bytes: number): Option {
+  return new Option('-b, --bytes <size>', description).argParser(sizeArg).default(bytes, sizeText(bytes));
+}
+
+function vcpusListOption(description: string): Option {
+  return new Option('--vcpus <list>', description)
+    .argParser(listArg('--vcpus'))
+    .default([1, 2, 4, 8], '1,2,4,8');
 }
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit status. */
@@ -237,28 +246,14 @@ export function main(argv: string[], io: CliIo): number {
     code = c;
   });
   try {
+    const [first, second] = argv;
+    if (first === 'help' && second !== undefined && !program.commands.some((c) => c.name() === second))
+      throw new UsageError(
+        `help: unknown command '${second}' (commands: ${program.commands.map((c) => c.name()).join(', ')})`,
+      );
     program.parse(argv, { from: 'user' });
     return code;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      if (
-        e.code === 'commander.helpDisplayed' ||
-        e.code === 'commander.version' ||
-        e.code === 'commander.help'
-      )
-        return 0;
-      io.err(`mmulab: ${e.message.replace(/^error: /, '')}\n`);
-      return 2;
-    }
-    if (e instanceof UsageError || e instanceof OptionsError || e instanceof ProfileError) {
-      io.err(`mmulab: ${e.message}\n`);
-      return 2;
-    }
-    if (e instanceof OomKill) {
-      // The simulated kernel killed the selftest, as a real one would: a failed run, not a crash.
-      io.err(`mmulab: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
+    return reportError(e, io);
   }
 }

@@ -1,3 +1,4 @@
+/** Models no kernel file: CLI: --perfetto FILE, opened before the run. */
 // `--perfetto FILE` and `--perfetto-window START:END`: the Perfetto export (src/sim/perfetto/)
 // streamed to a file.
 import { closeSync, openSync, writeSync } from 'node:fs';

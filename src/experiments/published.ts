@@ -2,11 +2,10 @@
  * Models no kernel file: the published measurements of seed 003 (references/seed003.yaml)
  * that simulated runs are compared with.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readDataFile } from '../sim/data-file.ts';
 import { OptionsError } from './access-tracking/options.ts';
 
 /**
@@ -50,28 +49,13 @@ const referenceFile = z.object({
 /** Reference measurements: seed 003's layout (no aging; no opt = 6.12; opt = 6.15). */
 export type Reference = z.infer<typeof referenceFile>;
 
-/** Reads a reference file (YAML or JSON); OptionsError names what is wrong. */
+/**
+ * Reads a reference file (YAML, or JSON when it ends in .json); OptionsError names the file, line
+ * and field of what is wrong.
+ */
 export function loadReference(path: string): Reference {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new OptionsError(`--reference: cannot read '${path}'`);
-  }
-  let data: unknown;
-  try {
-    data = parseYaml(text);
-  } catch (e) {
-    throw new OptionsError(
-      `--reference: ${path} is not YAML or JSON (${(e as Error).message.split('\n')[0]})`,
-    );
-  }
-  const r = referenceFile.safeParse(data);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new OptionsError(`--reference: ${path}: ${i.path.join('.')}: ${i.message}`);
-  }
-  return r.data;
+  const format = path.endsWith('.json') ? 'json' : 'yaml';
+  return readDataFile(path, format, referenceFile, (m) => new OptionsError(`--reference: ${m}`));
 }
 
 const seed003 = loadReference(SEED003_FILE);

@@ -8,7 +8,8 @@ import { Engine } from '../sim/engine.ts';
 import { type CostProfile, DEFAULT_PROFILE, loadProfile } from '../sim/profile.ts';
 import { DEFAULT_KERNEL, kernelVariant } from '../variants/kernel-variant.ts';
 import { createMemstressVm, type MemstressVm } from './access-tracking/memstress-vm.ts';
-import { OptionsError } from './access-tracking/options.ts';
+import { OptionsError, parseAccessTrackingOptions } from './access-tracking/options.ts';
+import { checkRunSize } from './access-tracking/run-limits.ts';
 
 /** Options of `runSysfs`. */
 export interface SysfsOptions {
@@ -19,12 +20,16 @@ export interface SysfsOptions {
   vcpus?: number;
   vcpuBytes?: number;
   seed?: number;
+  /** Refuse scenarios whose simulated state would exceed this many bytes. */
+  memoryLimitBytes?: number;
 }
 
 /** What the file access returned: the text read, or the bytes written, or a negative errno. */
 export interface SysfsResult {
   path: string;
   text: string | null;
+  /** The bytes read, as the file returned them (binary files such as page_idle/bitmap). */
+  data: Uint8Array | null;
   ret: number;
   /** After a write, the file read back (when it can be read). */
   after: string | null;
@@ -45,12 +50,18 @@ export function runSysfs(
   const kernel = kernelVariant(o.kernel ?? DEFAULT_KERNEL);
   if (kernel === undefined) throw new OptionsError(`unknown kernel '${o.kernel}'`);
   const profile = typeof profileOrName === 'string' ? loadProfile(profileOrName) : profileOrName;
+  const size = parseAccessTrackingOptions({
+    vcpus: o.vcpus ?? 1,
+    vcpuBytes: o.vcpuBytes ?? 64 << 20,
+    lruGen: true,
+  });
+  checkRunSize({ ...size, memoryLimitBytes: o.memoryLimitBytes }, profile);
   const engine = new Engine({ profile, seed: o.seed ?? 0 });
-  const res: SysfsResult = { path: o.path, text: null, ret: 0, after: null, files: [] };
+  const res: SysfsResult = { path: o.path, text: null, data: null, ret: 0, after: null, files: [] };
   engine.spawn('main', function* (t) {
     const vm: MemstressVm = yield* createMemstressVm(t, engine, {
-      vcpus: o.vcpus ?? 1,
-      vcpuBytes: o.vcpuBytes ?? 64 << 20,
+      vcpus: size.vcpus,
+      vcpuBytes: size.vcpuBytes,
       overlap: false,
       backing: 'anonymous',
       aging: kernel.kvmAging,
@@ -76,9 +87,12 @@ export function runSysfs(
       return typeof r === 'number' ? r : dec.decode(r);
     };
     if (o.write === undefined) {
-      const r = yield* read();
+      const r = yield* vm.vfs.pread(t, o.path, 0, 1 << 20);
       if (typeof r === 'number') res.ret = r;
-      else res.text = r;
+      else {
+        res.data = r;
+        res.text = dec.decode(r);
+      }
     } else {
       const data = typeof o.write === 'string' ? new TextEncoder().encode(o.write) : o.write;
       res.ret = yield* vm.vfs.pwrite(t, o.path, 0, data);

@@ -2,11 +2,12 @@
  * Models no kernel file: experiment: seed 003's table, `access_tracking_perf_test -p -l` with no
  * aging and with each kernel variant, per vCPU count.
  */
-import type { CostProfile } from '../sim/profile.ts';
+import { type CostProfile, DEFAULT_PROFILE, loadProfile } from '../sim/profile.ts';
 import { kernelVariant } from '../variants/kernel-variant.ts';
 import { formatSeconds } from './access-tracking/format.ts';
-import { OptionsError } from './access-tracking/options.ts';
+import { OptionsError, parseAccessTrackingOptions } from './access-tracking/options.ts';
 import { runAccessTracking } from './access-tracking/run.ts';
+import { checkRunSize } from './access-tracking/run-limits.ts';
 import { runParallel, siblingModule } from './parallel.ts';
 
 /** Options of `runTable`. */
@@ -21,6 +22,8 @@ export interface TableOptions {
   onProgress?: (done: number, total: number) => void;
   /** Simulations to run at once on worker threads (default 1: all in this thread). */
   jobs?: number;
+  /** Refuse runs whose simulated state would exceed this many bytes. */
+  memoryLimitBytes?: number;
 }
 
 /** One row of seed 003's table. */
@@ -94,6 +97,11 @@ export function runTable(o: TableOptions): { rows: TableRow[]; ratios: TableRati
     throw new OptionsError('--vcpus takes a list of whole numbers >= 1');
   if (o.jobs !== undefined && (!Number.isInteger(o.jobs) || o.jobs < 1))
     throw new OptionsError('--jobs takes a whole number >= 1');
+  const profile = typeof o.profile === 'object' ? o.profile : loadProfile(o.profile ?? DEFAULT_PROFILE);
+  for (const vcpus of o.vcpus) {
+    const size = parseAccessTrackingOptions({ vcpus, vcpuBytes: o.vcpuBytes, benchmark: true });
+    checkRunSize({ ...size, lruGen: true, memoryLimitBytes: o.memoryLimitBytes }, profile);
+  }
   const jobs: TableRowJob[] = [];
   for (const v of o.vcpus)
     for (const kernel of [null, ...o.kernels])

@@ -3,6 +3,7 @@
  * published ones.
  */
 import type { CostProfile } from '../sim/profile.ts';
+import { OptionsError } from './access-tracking/options.ts';
 import { type PublishedRow, SEED003_BYTES_PER_VCPU, SEED003_ROWS } from './published.ts';
 import { runTable, type TableRow } from './table.ts';
 
@@ -47,6 +48,8 @@ export interface ValidateOptions {
   onProgress?: (done: number, total: number) => void;
   /** Simulations to run at once (worker threads). */
   jobs?: number;
+  /** Refuse runs whose simulated state would exceed this many bytes. */
+  memoryLimitBytes?: number;
 }
 
 function published(vcpus: number, label: string): PublishedRow | undefined {
@@ -62,6 +65,12 @@ export function runValidate(o: ValidateOptions = {}): {
   rows: ValidationRow[];
   shape: ValidationShape[];
 } {
+  const publishedCounts = [...new Set(SEED003_ROWS.map((r) => r.vcpus))];
+  for (const v of o.vcpus ?? [])
+    if (!publishedCounts.includes(v))
+      throw new OptionsError(
+        `--vcpus: no published row for ${v} vCPUs (published: ${publishedCounts.join(', ')}); --predict ${v} simulates it without one`,
+      );
   const counts = [...(o.vcpus ?? [...new Set(SEED003_ROWS.map((r) => r.vcpus))]), ...(o.predict ?? [])];
   const t = runTable({
     vcpus: counts,
@@ -71,6 +80,7 @@ export function runValidate(o: ValidateOptions = {}): {
     profile: o.profile,
     onProgress: o.onProgress,
     jobs: o.jobs,
+    memoryLimitBytes: o.memoryLimitBytes,
   });
   const rows = t.rows.map((r: TableRow) => {
     const p = published(r.vcpus, r.label);

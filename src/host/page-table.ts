@@ -6,6 +6,8 @@
  *   bit 0 _PAGE_PRESENT, 1 _PAGE_RW, 2 _PAGE_ACCESSED, 3 _PAGE_DIRTY, 4 _PAGE_PSE (leaf above the
  *   PTE level), bits 5-31: pfn of a leaf, or the pool index of the next-level table.
  */
+/** PAGE_SIZE of x86-64: bytes of a base page. */
+export const PAGE_SIZE = 4096;
 export const PTE_PRESENT = 1;
 export const PTE_WRITE = 2;
 export const PTE_ACCESSED = 4;

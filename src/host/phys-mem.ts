@@ -15,6 +15,8 @@ import { PTE_MAX_PFN } from './page-table.ts';
  * in), index 4; plus 4 for the content word when content is tracked (`CONTENT_BYTES_PER_FRAME`).
  */
 export const BYTES_PER_FRAME = 8;
+/** The first frame of node 0; the frames below it are holes (reserved). */
+export const FIRST_NODE_PFN = 0x1000;
 export const CONTENT_BYTES_PER_FRAME = 4;
 /**
  * The flags word: page flags in bits 0-12, MGLRU's gen and refs fields in 13-17 (gen-flags.ts),
@@ -121,7 +123,7 @@ export class PhysMem {
   constructor(
     readonly engine: Engine,
     nodePages: number[],
-    readonly firstPfn = 0x1000,
+    readonly firstPfn = FIRST_NODE_PFN,
   ) {
     let pfn = firstPfn;
     for (let nid = 0; nid < nodePages.length; nid++) {

@@ -40,7 +40,7 @@ describe('cost profiles', () => {
     const wrongUnit = structuredClone(raw);
     wrongUnit.costs.ageSpteNs.unit = 'us';
     expect(() => parseProfile('bad', { description: 'x', ...wrongUnit })).toThrow(
-      'profile bad: costs.ageSpteNs: unit must be ns',
+      'profile bad: costs.ageSpteNs.unit: unit must be ns',
     );
     const missing = structuredClone(raw);
     delete (missing.costs as Record<string, unknown>).walkPteNs;
@@ -52,7 +52,7 @@ describe('cost profiles', () => {
 
   it('refuses unknown names and path tricks', () => {
     expect(() => loadProfile('nope')).toThrow(
-      "unknown profile 'nope' (known: bdw-2650v4, seed003-x86, x86-tdp)",
+      "unknown profile 'nope' (known: bdw-2650v4, seed003-x86, x86-tdp; or a path to a .json file)",
     );
     expect(() => loadProfile('../package')).toThrow(ProfileError);
   });

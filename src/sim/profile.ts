@@ -1,11 +1,13 @@
 /**
- * Models no kernel file: the engine's cost profiles (profiles/NAME.json): every figure with a unit
- * and a source.
+ * Models no kernel file: the engine's cost profiles (profiles/NAME.json or a path): every figure
+ * with a unit and a source.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { basename, dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { readDataFile } from './data-file.ts';
+import { UserError } from './user-error.ts';
 
 /**
  * Every simulated duration comes from one of these figures. Declared once, as data: the key, its unit
@@ -95,21 +97,71 @@ export type CostTerm = keyof typeof COST_TERMS;
 /** A resolved cost profile: every figure as a plain number in its unit. */
 export type CostProfile = { readonly [K in CostTerm]: number } & { readonly name: string };
 
-const figure = z.object({
-  value: z.number().nonnegative(),
-  unit: z.string(),
-  source: z.string().min(1),
-});
-const profileFile = z.object({
-  description: z.string(),
-  costs: z.object(
-    Object.fromEntries(Object.keys(COST_TERMS).map((k) => [k, figure])) as Record<CostTerm, typeof figure>,
-  ),
-});
+/** Most host CPUs a profile can describe (x86 NR_CPUS with CONFIG_MAXSMP). */
+export const NR_CPUS = 8192;
+
+/**
+ * What the model can run, per unit (and for a few terms, per term): rates and clocks strictly
+ * positive, topology and batch sizes whole numbers of sane size, durations at most 10 ms.
+ */
+const UNIT_BOUNDS: Record<string, { min: number; max: number; int?: boolean }> = {
+  sockets: { min: 1, max: 64, int: true },
+  cores: { min: 1, max: 1024, int: true },
+  threads: { min: 1, max: 8, int: true },
+  // Simulated time is whole nanoseconds: work that took no time could loop without time passing.
+  ns: { min: 1, max: 1e7 },
+  MHz: { min: 100, max: 10_000 },
+  'bytes/ns': { min: 0.01, max: 1e6 },
+  // zone_batchsize() caps the per-CPU refill batch at 63 pages.
+  pages: { min: 1, max: 63, int: true },
+  // A folio_batch holds PAGEVEC_SIZE (31) folios.
+  folios: { min: 1, max: 31, int: true },
+  fraction: { min: 0, max: 0.5 },
+};
+const TERM_BOUNDS: Partial<Record<CostTerm, { min: number; max: number }>> = {
+  // The scheduler preempts every slice: a zero slice would never let a thread run.
+  timesliceNs: { min: 1000, max: 1e7 },
+};
+
+function figure(term: CostTerm) {
+  const [unit, description] = COST_TERMS[term];
+  const b = { ...UNIT_BOUNDS[unit], ...TERM_BOUNDS[term] };
+  const bounded = z.number().min(b.min).max(b.max);
+  const value = b.int ? bounded.int() : bounded;
+  return z
+    .object({
+      value,
+      unit: z.literal(unit, { error: `unit must be ${unit}` }),
+      source: z.string().min(1, 'source must say where the figure comes from'),
+    })
+    .describe(description);
+}
+
+/** The schema of a profile file (profiles/NAME.json); profiles/profile.schema.json is made from it. */
+export const profileFileSchema = z
+  .object({
+    description: z.string().describe('one line: the machine the profile models'),
+    costs: z.object(
+      Object.fromEntries((Object.keys(COST_TERMS) as CostTerm[]).map((k) => [k, figure(k)])) as Record<
+        CostTerm,
+        ReturnType<typeof figure>
+      >,
+    ),
+  })
+  .superRefine((f, ctx) => {
+    const c = f.costs;
+    if (c.sockets.value * c.coresPerSocket.value * c.threadsPerCore.value > NR_CPUS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['costs', 'coresPerSocket', 'value'],
+        message: `sockets x cores x threads must be at most ${NR_CPUS} host CPUs (NR_CPUS)`,
+      });
+  })
+  .describe('An mmulab cost profile: every simulated duration comes from one of these figures.');
 
 /** Thrown for an unknown or malformed profile; the CLI prints the message. */
-export class ProfileError extends Error {
-  readonly code = 'MMULAB_BAD_PROFILE';
+export class ProfileError extends UserError {
+  override readonly code = 'MMULAB_BAD_PROFILE';
 }
 
 const PROFILE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'profiles');
@@ -117,24 +169,24 @@ const PROFILE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'p
 /** Names of the profiles shipped in profiles/. */
 export function listProfiles(): string[] {
   return readdirSync(PROFILE_DIR)
-    .filter((f) => f.endsWith('.json'))
+    .filter((f) => f.endsWith('.json') && !f.endsWith('.schema.json'))
     .map((f) => f.slice(0, -5))
     .sort();
 }
 
 /** Validates a parsed profile file and returns its figures. */
 export function parseProfile(name: string, json: unknown): CostProfile {
-  const r = profileFile.safeParse(json);
+  const r = profileFileSchema.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0];
     throw new ProfileError(`profile ${name}: ${issue.path.join('.')}: ${issue.message}`);
   }
+  return figures(name, r.data);
+}
+
+function figures(name: string, file: z.output<typeof profileFileSchema>): CostProfile {
   const out: Record<string, number | string> = { name };
-  for (const [k, f] of Object.entries(r.data.costs)) {
-    const want = COST_TERMS[k as CostTerm][0];
-    if (f.unit !== want) throw new ProfileError(`profile ${name}: costs.${k}: unit must be ${want}`);
-    out[k] = f.value;
-  }
+  for (const [k, f] of Object.entries(file.costs)) out[k] = f.value;
   return fastCopy(out as CostProfile);
 }
 
@@ -146,17 +198,42 @@ function fastCopy(p: CostProfile): CostProfile {
   return JSON.parse(JSON.stringify(p)) as CostProfile;
 }
 
-/** The parsed JSON of profiles/NAME.json, unvalidated (for tools that write a derived profile). */
-export function readProfileFile(name: string): unknown {
-  if (!/^[A-Za-z0-9._-]+$/.test(name) || !listProfiles().includes(name)) {
-    throw new ProfileError(`unknown profile '${name}' (known: ${listProfiles().join(', ')})`);
-  }
-  return JSON.parse(readFileSync(join(PROFILE_DIR, `${name}.json`), 'utf8'));
+/**
+ * Where a profile is: a name in profiles/ (`x86-tdp`), or a path to a JSON file (`fitted.json`,
+ * `./my/host.json`). Returns the file and the profile's name (a file's name without `.json`).
+ */
+export function resolveProfile(nameOrPath: string): { path: string; name: string } {
+  if (/^[A-Za-z0-9._-]+$/.test(nameOrPath) && listProfiles().includes(nameOrPath))
+    return { path: join(PROFILE_DIR, `${nameOrPath}.json`), name: nameOrPath };
+  if (nameOrPath.endsWith('.json') || nameOrPath.includes('/') || nameOrPath.includes(sep))
+    return { path: nameOrPath, name: basename(nameOrPath).replace(/\.json$/, '') };
+  throw new ProfileError(
+    `unknown profile '${nameOrPath}' (known: ${listProfiles().join(', ')}; or a path to a .json file)`,
+  );
 }
 
-/** Loads profiles/NAME.json. */
-export function loadProfile(name: string): CostProfile {
-  return parseProfile(name, readProfileFile(name));
+/** The parsed JSON of a profile file, unvalidated (for tools that write a derived profile). */
+export function readProfileFile(nameOrPath: string): unknown {
+  const { path } = resolveProfile(nameOrPath);
+  return readDataFile(path, 'json', z.unknown(), (m) => new ProfileError(`profile ${m}`));
+}
+
+/** Loads a profile by name (profiles/NAME.json) or from a JSON file; ProfileError names file, line and field. */
+export function loadProfile(nameOrPath: string): CostProfile {
+  const { path, name } = resolveProfile(nameOrPath);
+  return figures(
+    name,
+    readDataFile(path, 'json', profileFileSchema, (m) => new ProfileError(`profile ${m}`)),
+  );
+}
+
+/** Each shipped profile's name and the first sentence of its description. */
+export function describeProfiles(): { name: string; description: string }[] {
+  return listProfiles().map((name) => {
+    const raw = readProfileFile(name) as { description?: unknown };
+    const d = typeof raw.description === 'string' ? raw.description : '';
+    return { name, description: d.split(/(?<=\.)\s/)[0] };
+  });
 }
 
 /** The profile used when none is named. */

@@ -1,3 +1,4 @@
+/** Models no kernel file: test helper that checks Chrome trace event files (nesting, metadata). */
 // Checks a Chrome JSON Trace Event file as the Perfetto export tests need: slices nest per thread,
 // every begin has its end, every thread used is named. Test support, not a kernel file.
 

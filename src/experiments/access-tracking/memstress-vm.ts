@@ -96,8 +96,12 @@ export interface MemstressVm {
   slot0Written: number;
 }
 
-/** Host pages the run needs. */
-export function hostPagesFor(spec: MemstressVmSpec, cpus: number, pcpBatch: number): number {
+/** Host pages the run needs by default (every page it touches, plus headroom). */
+export function hostPagesFor(
+  spec: Pick<MemstressVmSpec, 'vcpus' | 'vcpuBytes'>,
+  cpus: number,
+  pcpBatch: number,
+): number {
   const testPages = (spec.vcpus * spec.vcpuBytes) / 4096;
   return testPages + slot0Pages(testPages, spec.vcpus) + HOST_HEADROOM_PAGES + cpus * pcpBatch + 1024;
 }
@@ -106,7 +110,7 @@ export function hostPagesFor(spec: MemstressVmSpec, cpus: number, pcpBatch: numb
  * Host memory split evenly over one NUMA node per socket. Pages are allocated on the faulting CPU's
  * node and fall back to the other nodes when it runs out (a 1-vCPU run spills over).
  */
-function splitNodes(pages: number, sockets: number): number[] {
+export function splitNodes(pages: number, sockets: number): number[] {
   const n = Math.max(1, sockets);
   return Array.from({ length: n }, () => Math.ceil(pages / n));
 }
@@ -114,6 +118,15 @@ function splitNodes(pages: number, sockets: number): number[] {
 /** Guest page-table pages that map the test region with 4 KiB pages (virt_map). */
 function guestPtPages(testPages: number): number {
   return Math.ceil(testPages / 512) + Math.ceil(testPages / 512 / 512) + 2;
+}
+
+/**
+ * Host pages the VMM faults in before any vCPU runs (the ELF, the guest page tables and the stacks
+ * it writes into memslot 0) plus the zero page: host RAM below this cannot even create the VM.
+ */
+export function bootPages(vcpus: number, vcpuBytes: number): number {
+  const testPages = (vcpus * vcpuBytes) / 4096;
+  return ELF_PAGES + guestPtPages(testPages) + STACK_PAGES * vcpus + 1;
 }
 
 function slot0Pages(testPages: number, vcpus: number): number {

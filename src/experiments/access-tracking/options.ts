@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { BACKING_KINDS } from '../../host/vma.ts';
 import type { AgingLock } from '../../kvm/kvm.ts';
+import { UserError } from '../../sim/user-error.ts';
 import { DEFAULT_KERNEL, KERNEL_VARIANTS, kernelVariant } from '../../variants/kernel-variant.ts';
 
 /** KVM_MAX_VCPUS on x86. */
@@ -86,8 +87,8 @@ export type AccessTrackingInput = z.input<typeof accessTrackingOptionsSchema>;
 export type AccessTrackingOptions = z.output<typeof accessTrackingOptionsSchema> & { aging: AgingLock };
 
 /** A bad option or a run that cannot be done; the CLI prints the message and exits 2. */
-export class OptionsError extends Error {
-  readonly code = 'MMULAB_BAD_OPTIONS';
+export class OptionsError extends UserError {
+  override readonly code = 'MMULAB_BAD_OPTIONS';
 }
 
 /** Validates options; throws OptionsError naming the first bad one. */
@@ -111,5 +112,9 @@ export function parseAccessTrackingOptions(input: AccessTrackingInput): AccessTr
     );
   if (o.hostMemoryBytes !== undefined && !o.lruGen && !o.benchmark)
     throw new OptionsError('hostMemoryBytes: needs -l (global reclaim is modelled with MGLRU only)');
+  if (o.swapBytes > 0 && o.hostMemoryBytes === undefined)
+    throw new OptionsError(
+      'swapBytes: needs hostMemoryBytes (--host-memory): without a host RAM limit nothing is reclaimed, so nothing is swapped',
+    );
   return { ...o, aging: o.aging ?? kernelVariant(o.kernel)!.kvmAging };
 }

@@ -223,8 +223,8 @@ describe('runAccessTracking (page_idle mode)', () => {
   });
 
   it('refuses a run that would not fit, saying what would', () => {
-    expect(() => runAccessTracking({ vcpus: 64, vcpuBytes: 2 ** 40, memoryLimitBytes: 2 ** 34 })).toThrow(
-      /needs .* GiB here, over the 16.00 GiB limit; at most .* GiB of guest memory fits/,
+    expect(() => runAccessTracking({ vcpus: 64, vcpuBytes: 2 ** 30, memoryLimitBytes: 2 ** 28 })).toThrow(
+      /^64\.00 GiB of guest memory \(-v x -b\) needs 0\.\d\d GiB of simulator memory here, over the 0\.25 GiB limit; at most \d+\.\d\d GiB fits$/,
     );
   });
 });

@@ -10,14 +10,10 @@ import { kernelVariant } from '../../variants/kernel-variant.ts';
 import { type AccessTrackingCounters, collectCounters } from './counters.ts';
 import { GUEST_MODE } from './format.ts';
 import { lruGenUsable, TEST_MEMCG_NAME } from './lru-gen-mark.ts';
-import { BASE_BYTES, bytesPerGuestPage, createMemstressVm, type MemstressVm } from './memstress-vm.ts';
-import {
-  type AccessTrackingInput,
-  type AccessTrackingOptions,
-  OptionsError,
-  parseAccessTrackingOptions,
-} from './options.ts';
+import { createMemstressVm, type MemstressVm } from './memstress-vm.ts';
+import { type AccessTrackingInput, parseAccessTrackingOptions } from './options.ts';
 import type { MarkIdleResult } from './page-idle-mark.ts';
+import { checkRunSize } from './run-limits.ts';
 import { type BenchmarkResult, runBenchmark, runTest } from './run-test.ts';
 import { type AccessTrackingHooks, AccessTrackingSelftest, type PhaseResult } from './selftest.ts';
 import { type TestAssertion, TestFailure } from './test-assert.ts';
@@ -56,20 +52,6 @@ function progressSteps(benchmark: boolean, lruGen: boolean): number {
   return lruGen ? 9 : 7;
 }
 
-/** Refuses a run whose simulated state would not fit o.memoryLimitBytes (OptionsError). */
-export function checkMemoryLimit(o: AccessTrackingOptions): void {
-  if (o.memoryLimitBytes === undefined) return;
-  const testPages = (o.vcpus * o.vcpuBytes) / 4096;
-  const per = bytesPerGuestPage(o.backing as never, o.lruGen || o.benchmark);
-  const need = BASE_BYTES + testPages * per;
-  if (need > o.memoryLimitBytes) {
-    const fit = Math.floor((o.memoryLimitBytes - BASE_BYTES) / per);
-    throw new OptionsError(
-      `${fmtGiB(testPages * 4096)} of guest memory needs ${fmtGiB(need)} here, over the ${fmtGiB(o.memoryLimitBytes)} limit; at most ${fmtGiB(fit * 4096)} of guest memory fits (-v * -b)`,
-    );
-  }
-}
-
 /**
  * Runs the KVM selftest access_tracking_perf_test against the model: main() and run_test in the
  * main thread, vcpu_thread_main in one thread per vCPU. Every phase time is simulated time.
@@ -83,7 +65,7 @@ export function runAccessTracking(
 ): AccessTrackingResult {
   const o = parseAccessTrackingOptions(input);
   const profile = typeof profileOrName === 'string' ? loadProfile(profileOrName) : profileOrName;
-  checkMemoryLimit(o);
+  checkRunSize({ ...o, lruGen: o.lruGen || o.benchmark }, profile);
   const engine = new Engine({ profile, seed: o.seed, cpus: o.hostCpus, trace });
   let s: AccessTrackingSelftest | null = null;
   let benchmark: BenchmarkResult | null = null;
@@ -180,8 +162,4 @@ export function runAccessTracking(
     counters: collectCounters(engine, vm, st.guestStats),
     time: timeReport(engine),
   };
-}
-
-function fmtGiB(bytes: number): string {
-  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 }

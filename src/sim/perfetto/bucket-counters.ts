@@ -1,3 +1,4 @@
+/** Models no kernel file: Perfetto export: counters in fixed simulated-time buckets. */
 // Counter tracks of the Perfetto export: quantities summed over fixed buckets of simulated time.
 // Not a kernel file.
 

@@ -1,3 +1,4 @@
+/** Models no kernel file: Perfetto export: Chrome JSON trace event formatting. */
 // Chrome JSON Trace Event Format (the format ui.perfetto.dev and chrome://tracing load): one
 // event object, with simulated nanoseconds written as exact microseconds. Not a kernel file.
 

@@ -1,3 +1,4 @@
+/** Models no kernel file: Perfetto export: how each trace event kind becomes slices, counters and flows. */
 // How each trace event kind (../trace-events.ts) is drawn in the Perfetto export. Not a kernel file.
 import type { TraceKind } from '../trace-events.ts';
 

@@ -1,3 +1,4 @@
+/** Models no kernel file: Perfetto export: the streaming writer fed by the ordered trace. */
 // The Perfetto export (`--perfetto`): the ordered event trace turned into Chrome JSON Trace Event
 // Format while the simulation runs (docs/perfetto.md). Not a kernel file.
 import type { TraceEvent, TraceSink } from '../trace.ts';

@@ -1,3 +1,4 @@
+/** Models no kernel file: Perfetto export: per-thread slice nesting. */
 // One thread's slices in the Perfetto export, placed so that they nest. Not a kernel file.
 import { fmtUs } from './perfetto-json.ts';
 

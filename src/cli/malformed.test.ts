@@ -1,0 +1,200 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from './main.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'mmulab-malformed-'));
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+const bom = file(
+  'bom.yaml',
+  '\uFEFFvcpuBytes: 4096\nrows:\n  - { vcpus: 1, label: nope, vcpuWallS: 1, agingPassS: null }\n',
+);
+const tagged = file('tag.yaml', 'vcpuBytes: !big 4096\nrows: []\n');
+const commaProfile = file('comma.json', '{ "description": "x", "costs": {}, }');
+const emptyProfile = file('empty.json', '');
+const notJson = file('text.json', 'hello');
+const noCosts = file('nocosts.json', '{ "description": "x" }');
+
+/**
+ * Command lines a user can get wrong. Every one must be refused before anything is simulated (the
+ * sizes would otherwise run for minutes, or crash), with one line and exit status 2.
+ */
+const MALFORMED: string[][] = [
+  // Commands and help.
+  ['frobnicate'],
+  ['help', 'nosuch'],
+  ['--nosuch'],
+  ['access-tracking', 'extra-argument'],
+  ['profiles', 'x'],
+  ['sysfs'],
+  // Sizes the host page tables cannot address, or this machine cannot hold.
+  ['access-tracking', '-b', '512G'],
+  ['access-tracking', '-v', '64', '-b', '64G'],
+  ['access-tracking', '-b', '100T'],
+  ['access-tracking', '-v', '4096', '-b', '1T'],
+  ['access-tracking', '-l', '-b', '600G'],
+  ['access-tracking', '-p', '-v', '8', '-b', '100G'],
+  ['access-tracking', '-s', 'shmem', '-b', '1T'],
+  ['sysfs', '/sys/kernel/debug/lru_gen', '-b', '1T'],
+  ['sysfs', '/sys/kernel/debug/lru_gen', '-v', '1000', '-b', '1G'],
+  ['table', '--vcpus', '1,64', '-b', '64G'],
+  ['validate', '-b', '1T'],
+  ['access-tracking', '-l', '-b', '1M', '--host-memory', '1T'],
+  ['access-tracking', '-l', '-b', '1M', '--host-memory', '4M', '--swap', '1T'],
+  // Host CPUs: the model needs more than the vCPUs.
+  ['access-tracking', '-v', '2', '--host-cpus', '2', '-b', '1M'],
+  ['access-tracking', '-v', '300', '-b', '1M'],
+  ['access-tracking', '--host-cpus', '0'],
+  ['sysfs', '/sys/kernel/debug/lru_gen', '-v', '1000', '-b', '1M'],
+  // Host memory too small to boot, and options that need another.
+  ['access-tracking', '-l', '-b', '64M', '--host-memory', '1M'],
+  ['access-tracking', '-l', '-v', '16', '-b', '1M', '--host-memory', '1M'],
+  ['access-tracking', '-l', '-b', '64M', '--host-memory', '4K'],
+  ['access-tracking', '-b', '16M', '--swap', '64M'],
+  ['access-tracking', '-l', '-b', '16M', '--swap', '64M'],
+  ['access-tracking', '-b', '1M', '--host-memory', '1G'],
+  ['access-tracking', '-l', '--host-memory', '1000'],
+  ['access-tracking', '-l', '-b', '1M', '--host-memory', '8M', '--swap', '1000'],
+  // Output paths that cannot be written.
+  ['access-tracking', '-b', '16M', '--trace', '/nonexistent/dir/t.jsonl'],
+  ['access-tracking', '-b', '16M', '--trace', dir],
+  ['access-tracking', '-b', '16M', '--trace', ''],
+  ['access-tracking', '-b', '16M', '--trace', join(commaProfile, 't.jsonl')],
+  ['calibrate', '--reference', 'references/seed003.yaml', '--out', '/nonexistent/fitted.json'],
+  ['calibrate', '--reference', 'references/seed003.yaml', '--out', dir],
+  ['calibrate', '--reference', 'references/seed003.yaml', '--out', '/etc/hostname/fitted.json'],
+  // Numbers.
+  ...['-v', '--seed', '--host-cpus'].flatMap((o) =>
+    ['0x10', '-1', '1.5', 'abc', '', '99999999999999999999'].map((v) => ['access-tracking', o, v]),
+  ),
+  ['access-tracking', '-v', '0'],
+  ['access-tracking', '-v', '5000', '-b', '1M'],
+  ['access-tracking', '--seed', '4294967296', '-b', '1M'],
+  ['access-tracking', '-w', 'x'],
+  ['access-tracking', '-w', '-1'],
+  // Sizes.
+  ...['-b', '--host-memory', '--swap'].flatMap((o) =>
+    ['12X', '0', '-1M', '1.5G', 'G', '', '1P', '99999999999999999999T'].map((v) => [
+      'access-tracking',
+      '-l',
+      o,
+      v,
+    ]),
+  ),
+  ['access-tracking', '-b', '1000'],
+  ['access-tracking', '-b', '4097'],
+  ['access-tracking', '-s', 'anonymous_thp', '-b', '1M'],
+  ['access-tracking', '-s', 'anonymous_hugetlb', '-b', '4K'],
+  ['sysfs', '/sys/kernel/debug/lru_gen', '-b', '1000'],
+  ['table', '-b', '1000', '--vcpus', '1'],
+  // Choices.
+  ['access-tracking', '-s', 'tmpfs'],
+  ['access-tracking', '--kernel', '4.19'],
+  ['access-tracking', '--aging', 'rcu'],
+  ['sysfs', '/sys/kernel/debug/lru_gen', '--kernel', 'nope'],
+  ['table', '--kernels', 'v9', '-b', '1M', '--vcpus', '1'],
+  ['table', '--kernels', '6.12,', '-b', '1M', '--vcpus', '1', '--json', '--csv'],
+  // Lists.
+  ...['table', 'validate'].flatMap((c) =>
+    ['1,0', '', ',', '1,,2', 'a', '1;2', '-1', '1.5'].map((v) => [c, '--vcpus', v]),
+  ),
+  ['validate', '--vcpus', '3'],
+  ['validate', '--vcpus', '1,16'],
+  ['validate', '--predict', '0'],
+  ['table', '-j', '0'],
+  ['validate', '-j', 'x'],
+  // Profiles.
+  ['access-tracking', '--profile', 'nope'],
+  ['access-tracking', '--profile', '../package'],
+  ['access-tracking', '--profile', '/nonexistent/p.json'],
+  ['access-tracking', '--profile', commaProfile],
+  ['access-tracking', '--profile', emptyProfile],
+  ['access-tracking', '--profile', notJson],
+  ['access-tracking', '--profile', noCosts],
+  ['access-tracking', '--profile', dir],
+  ['table', '--profile', 'nope'],
+  ['validate', '--profile', commaProfile],
+  ['calibrate', '--reference', 'references/seed003.yaml', '--out', join(dir, 'f.json'), '--profile', noCosts],
+  // Reference files and calibrate options.
+  ['calibrate', '--out', join(dir, 'f.json')],
+  ['calibrate', '--reference', 'references/seed003.yaml'],
+  ['calibrate', '--reference', 'nope.yaml', '--out', join(dir, 'f.json')],
+  ['calibrate', '--reference', bom, '--out', join(dir, 'f.json')],
+  ['calibrate', '--reference', tagged, '--out', join(dir, 'f.json')],
+  ['calibrate', '--reference', commaProfile, '--out', join(dir, 'f.json')],
+  ['calibrate', '--reference', dir, '--out', join(dir, 'f.json')],
+  [
+    'calibrate',
+    '--reference',
+    'references/seed003.yaml',
+    '--out',
+    join(dir, 'f.json'),
+    '--params',
+    'vmExitNs',
+  ],
+  ['calibrate', '--reference', 'references/seed003.yaml', '--out', join(dir, 'f.json'), '-j', '0'],
+  [
+    'calibrate',
+    '--reference',
+    'references/seed003.yaml',
+    '--out',
+    join(dir, 'f.json'),
+    '--max-evaluations',
+    '0',
+  ],
+  [
+    'calibrate',
+    '--reference',
+    'references/seed003.yaml',
+    '--out',
+    join(dir, 'f.json'),
+    '--max-evaluations',
+    'x',
+  ],
+  // Missing values.
+  ['access-tracking', '-b'],
+  ['access-tracking', '--profile'],
+  ['access-tracking', '--trace'],
+  ['sysfs', '/sys/kernel/debug/lru_gen', '--write'],
+  ['table', '--vcpus'],
+];
+
+function run(argv: string[]) {
+  let out = '';
+  let err = '';
+  let code: number;
+  try {
+    code = main(argv, { out: (s) => (out += s), err: (s) => (err += s) });
+  } catch (e) {
+    code = -1;
+    err = `THROWN: ${(e as Error).stack}`;
+  }
+  return { code, out, err };
+}
+
+describe('malformed command lines', () => {
+  it(`refuses all ${MALFORMED.length} with one line and exit 2, before simulating`, () => {
+    expect(MALFORMED.length).toBeGreaterThanOrEqual(100);
+    const bad: string[] = [];
+    for (const argv of MALFORMED) {
+      const t0 = performance.now();
+      const r = run(argv);
+      const ms = performance.now() - t0;
+      const lines = r.err.split('\n').filter((l) => l !== '');
+      const ok =
+        r.code === 2 &&
+        r.out === '' &&
+        lines.length === 1 &&
+        lines[0].startsWith('mmulab: ') &&
+        !/\n\s+at /.test(r.err) &&
+        ms < 2000;
+      if (!ok) bad.push(`${JSON.stringify(argv)} -> ${r.code} in ${Math.round(ms)} ms: ${r.err}${r.out}`);
+    }
+    expect(bad).toEqual([]);
+  });
+});
