@@ -83,6 +83,12 @@ describe('the event trace', () => {
     expect(outOfOrder(pressure.events)).toBe(0);
   });
 
+  it("has no vCPU fault before the first phase starts (spawned threads start at their parent's time)", () => {
+    const first = pageIdle.events.findIndex((e) => e.event === 'phase_start');
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(pageIdle.events.slice(0, first).filter((e) => e.event === 'ept_violation_begin')).toEqual([]);
+  });
+
   it('counts what the counters count', () => {
     const k = count(pageIdle.events);
     const c = pageIdle.r.counters;
