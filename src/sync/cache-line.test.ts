@@ -5,6 +5,23 @@ import { CALENDAR, CacheLine, KEEP, type LineCosts } from './cache-line.ts';
 const costs: LineCosts = { localNs: 1, transferNs: 10, remoteNs: 10, socketOf: null };
 
 describe('CacheLine', () => {
+  it('lets a late pull use a gap only if a pull from any socket would fit it (no socket is favoured)', () => {
+    // CPUs 0 and 1 on socket 0, CPU 2 on socket 1: a same-socket pull costs 10, a remote one 30.
+    const socketOf = Uint8Array.of(0, 0, 1);
+    const mk = () => new CacheLine({ localNs: 1, transferNs: 10, remoteNs: 30, socketOf });
+    const a = mk();
+    expect(a.rmw(0, 0)).toBe(10);
+    expect(a.rmw(30, 0)).toBe(31); // a 20 ns gap [10, 30) before it
+    // Issued at 5 on CPU 0's socket: the gap would fit a same-socket pull, but not a remote one,
+    // so neither may take it; both go after the last RMW.
+    expect(a.rmw(5, 1)).toBe(41);
+    const b = mk();
+    expect(b.rmw(0, 0)).toBe(10);
+    expect(b.rmw(30, 0)).toBe(31);
+    expect(b.rmw(5, 2)).toBe(61);
+  });
+
+
   it('serialises RMWs and charges a transfer when the owner changes', () => {
     const l = new CacheLine(costs);
     expect(l.rmw(0, 0)).toBe(10);
@@ -66,9 +83,14 @@ class ReferenceLine {
     return so === null || prev < 0 || so[prev] === so[cpu] ? this.c.transferNs : this.c.remoteNs;
   }
 
+  /** The narrowest gap any pull may use: the dearest pull (so no socket is favoured). */
+  private pullGap(): number {
+    return this.c.socketOf === null ? this.c.transferNs : Math.max(this.c.transferNs, this.c.remoteNs);
+  }
+
   private fits(gap: number, prev: number, cpu: number): boolean {
     if (prev === cpu) return gap >= this.c.localNs;
-    return gap >= this.c.transferNs && this.hop(prev, cpu) <= gap;
+    return gap >= this.pullGap() && this.hop(prev, cpu) <= gap;
   }
 
   rmw(at: number, cpu: number): number {
@@ -79,7 +101,7 @@ class ReferenceLine {
     let i = n;
     if (n > 0 && at >= r[n - 1].end) {
       prev = r[n - 1].cpu;
-      if (at - r[n - 1].end >= this.c.transferNs) this.tailFrom = n;
+      if (at - r[n - 1].end >= this.pullGap()) this.tailFrom = n;
     } else if (n === 0) this.tailFrom = 0;
     else {
       const lo = r.findIndex((x) => x.end > at);
@@ -92,7 +114,7 @@ class ReferenceLine {
           const gap = r[k].start - r[k - 1].end;
           const ok = ownLater
             ? this.fits(gap, r[k - 1].cpu, cpu)
-            : gap >= this.c.transferNs && this.hop(r[k - 1].cpu, cpu) <= gap;
+            : gap >= this.pullGap() && this.hop(r[k - 1].cpu, cpu) <= gap;
           if (ok) {
             i = k;
             break;

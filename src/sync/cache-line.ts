@@ -64,7 +64,7 @@ export class CacheLine {
   private cpuEnd = new Float64Array(8);
   private n = 0;
   /**
-   * From this index on, no gap between remembered RMWs is as wide as a transfer; an RMW issued
+   * From this index on, no gap between remembered RMWs is as wide as `pullGap`; an RMW issued
    * there goes to the end (one by the CPU that owns the line could have fitted a local RMW into a
    * narrower gap: that is the approximation).
    */
@@ -91,6 +91,12 @@ export class CacheLine {
 
   private readonly localNs: number;
   private readonly transferNs: number;
+  /**
+   * The narrowest gap between placed RMWs that a pull may use: the dearest pull on this machine,
+   * so that a late RMW from another socket finds the same gaps as one from this socket (the line
+   * favours no socket; a gap that fits only a same-socket pull would hand the line to that socket).
+   */
+  private readonly pullGap: number;
   private readonly remoteNs: number;
   private readonly socketOf: Uint8Array | null;
   private readonly coreOf: Int32Array | null;
@@ -98,6 +104,7 @@ export class CacheLine {
   constructor(c: LineCosts) {
     this.localNs = c.localNs;
     this.transferNs = c.transferNs;
+    this.pullGap = c.socketOf === null ? c.transferNs : Math.max(c.transferNs, c.remoteNs);
     this.remoteNs = c.remoteNs;
     this.socketOf = c.socketOf;
     this.coreOf = c.coreOf ?? null;
@@ -145,7 +152,7 @@ export class CacheLine {
       // Common case: issued after every remembered RMW, so it starts when issued.
       prev = C[n - 1];
       const gap = at - E[n - 1];
-      if (gap >= this.transferNs) this.tailFrom = n;
+      if (gap >= this.pullGap) this.tailFrom = n;
       const end = at + this.hop(prev, cpu);
       this.count(prev, cpu, at, at, end, 0);
       this.append(at, end, gap, cpu);
@@ -185,7 +192,7 @@ export class CacheLine {
     const E = this.ends;
     const C = this.cpus;
     const n = this.n;
-    const leastPull = this.transferNs;
+    const leastPull = this.pullGap;
     let gap = S[lo] - at;
     if (this.fits(gap, prev, cpu)) return lo;
     if (lo >= this.tailFrom) return n;
@@ -221,7 +228,7 @@ export class CacheLine {
    */
   private fits(gap: number, prev: number, cpu: number): boolean {
     if (prev === cpu) return gap >= this.localNs;
-    return gap >= this.transferNs && this.hop(prev, cpu) <= gap;
+    return gap >= this.pullGap && this.hop(prev, cpu) <= gap;
   }
 
   /** Recomputes every block's widest gap exactly from the records below `this.n`. */
