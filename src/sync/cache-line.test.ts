@@ -21,7 +21,6 @@ describe('CacheLine', () => {
     expect(b.rmw(5, 2)).toBe(61);
   });
 
-
   it('serialises RMWs and charges a transfer when the owner changes', () => {
     const l = new CacheLine(costs);
     expect(l.rmw(0, 0)).toBe(10);
