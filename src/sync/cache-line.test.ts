@@ -84,7 +84,8 @@ class ReferenceLine {
 
   /** The narrowest gap any pull may use: the dearest pull (so no socket is favoured). */
   private pullGap(): number {
-    return this.c.socketOf === null ? this.c.transferNs : Math.max(this.c.transferNs, this.c.remoteNs);
+    const one = this.c.socketOf === null || this.c.socketOf.every((x) => x === 0);
+    return one ? this.c.transferNs : Math.max(this.c.transferNs, this.c.remoteNs);
   }
 
   private fits(gap: number, prev: number, cpu: number): boolean {

@@ -104,7 +104,8 @@ export class CacheLine {
   constructor(c: LineCosts) {
     this.localNs = c.localNs;
     this.transferNs = c.transferNs;
-    this.pullGap = c.socketOf === null ? c.transferNs : Math.max(c.transferNs, c.remoteNs);
+    const sockets = c.socketOf === null ? 1 : Math.max(...c.socketOf) + 1;
+    this.pullGap = sockets === 1 ? c.transferNs : Math.max(c.transferNs, c.remoteNs);
     this.remoteNs = c.remoteNs;
     this.socketOf = c.socketOf;
     this.coreOf = c.coreOf ?? null;
