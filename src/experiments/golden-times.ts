@@ -87,6 +87,19 @@ export const GOLDEN_CONFIGS: readonly GoldenConfig[] = [
     },
   },
   {
+    name: '-p 2x16M pressure swap 3 host CPUs seed003',
+    profile: 'seed003-x86',
+    input: {
+      vcpus: 2,
+      vcpuBytes: 16 * MIB,
+      lruGen: true,
+      benchmark: true,
+      hostMemoryBytes: 36 * MIB,
+      swapBytes: 64 * MIB,
+      hostCpus: 3,
+    },
+  },
+  {
     name: 'lru_gen 2x16M pressure swap',
     profile: 'x86-tdp',
     input: { vcpus: 2, vcpuBytes: 16 * MIB, lruGen: true, hostMemoryBytes: 28 * MIB, swapBytes: 64 * MIB },
