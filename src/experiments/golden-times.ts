@@ -17,9 +17,22 @@ const MIB = 1 << 20;
 
 /**
  * The pinned runs: every kernel variant, page_idle and lru_gen modes, seed 003's `-p`, global
- * memory pressure with swap, 1 to 4 vCPUs, both profiles. Small enough to run in seconds, and
- * together they charge every cost term of both profiles (`scripts/golden-times.ts --sensitivity`).
+ * memory pressure with swap, 1 to 4 vCPUs, both profiles. Small enough to run in seconds; which
+ * cost terms they leave unpinned, `scripts/golden-sensitivity.ts` says (the README lists them).
  */
+/** seed 003's -p with `vcpus` x `mib` MiB under a host of `hostMib` MiB with 64 MiB of swap. */
+function pressure(vcpus: number, mib: number, hostMib: number, hostCpus?: number): AccessTrackingInput {
+  return {
+    vcpus,
+    vcpuBytes: mib * MIB,
+    lruGen: true,
+    benchmark: true,
+    hostMemoryBytes: hostMib * MIB,
+    swapBytes: 64 * MIB,
+    ...(hostCpus === undefined ? {} : { hostCpus }),
+  };
+}
+
 export const GOLDEN_CONFIGS: readonly GoldenConfig[] = [
   { name: 'page_idle 1x4M', profile: 'x86-tdp', input: { vcpus: 1, vcpuBytes: 4 * MIB } },
   { name: 'page_idle 2x2M', profile: 'x86-tdp', input: { vcpus: 2, vcpuBytes: 2 * MIB } },
@@ -56,66 +69,24 @@ export const GOLDEN_CONFIGS: readonly GoldenConfig[] = [
     profile: 'x86-tdp',
     input: { vcpus: 1, vcpuBytes: 4 * MIB, lruGen: true, benchmark: true, kernel: 'pre-6.12' },
   },
-  {
-    name: '-p 2x16M pressure swap 3 host CPUs',
-    profile: 'x86-tdp',
-    input: {
-      vcpus: 2,
-      vcpuBytes: 16 * MIB,
-      lruGen: true,
-      benchmark: true,
-      hostMemoryBytes: 28 * MIB,
-      swapBytes: 64 * MIB,
-      hostCpus: 3,
-    },
-  },
+  { name: '-p 2x16M pressure swap 3 host CPUs', profile: 'x86-tdp', input: pressure(2, 16, 28, 3) },
   {
     name: 'page_idle 2x2M no-ept-ad seed003',
     profile: 'seed003-x86',
     input: { vcpus: 2, vcpuBytes: 2 * MIB, eptAd: false, hostCpus: 3 },
   },
-  {
-    name: '-p 2x16M pressure swap',
-    profile: 'x86-tdp',
-    input: {
-      vcpus: 2,
-      vcpuBytes: 16 * MIB,
-      lruGen: true,
-      benchmark: true,
-      hostMemoryBytes: 28 * MIB,
-      swapBytes: 64 * MIB,
-    },
-  },
+  { name: '-p 2x16M pressure swap', profile: 'x86-tdp', input: pressure(2, 16, 28) },
   {
     name: '-p 2x16M pressure swap 3 host CPUs seed003',
     profile: 'seed003-x86',
-    input: {
-      vcpus: 2,
-      vcpuBytes: 16 * MIB,
-      lruGen: true,
-      benchmark: true,
-      hostMemoryBytes: 36 * MIB,
-      swapBytes: 64 * MIB,
-      hostCpus: 3,
-    },
+    input: pressure(2, 16, 36, 3),
   },
   {
     name: 'lru_gen 2x16M pressure swap',
     profile: 'x86-tdp',
     input: { vcpus: 2, vcpuBytes: 16 * MIB, lruGen: true, hostMemoryBytes: 28 * MIB, swapBytes: 64 * MIB },
   },
-  {
-    name: '-p 4x8M pressure swap seed003',
-    profile: 'seed003-x86',
-    input: {
-      vcpus: 4,
-      vcpuBytes: 8 * MIB,
-      lruGen: true,
-      benchmark: true,
-      hostMemoryBytes: 36 * MIB,
-      swapBytes: 64 * MIB,
-    },
-  },
+  { name: '-p 4x8M pressure swap seed003', profile: 'seed003-x86', input: pressure(4, 8, 36) },
 ];
 
 /** What is pinned of one run: every phase and benchmark time, and where each thread class's time went. */

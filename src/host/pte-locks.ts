@@ -75,7 +75,6 @@ export class PteLocks implements Waitable {
       const w = this.waiters[k];
       if (this.waitTables[k] === table) {
         this.stats.writeWait(seenAt - w.waitStart);
-        w.lockWaitNs += seenAt - w.waitStart;
         const tr = this.engine.trace;
         if (tr !== null)
           tr.emit(w, 'lock_wait', { lock: 'ptl', side: 'write', ns: seenAt - w.waitStart }, seenAt);
@@ -128,7 +127,6 @@ export class PteLocks implements Waitable {
     if (until <= t.now) return 0;
     const waited = until + this.engine.profile.cacheLineTransferNs - t.now;
     this.stats.writeWait(waited);
-    t.lockWaitNs += waited;
     t.until(this.waitCat, t.now + waited);
     const tr = this.engine.trace;
     if (tr !== null) tr.emit(t, 'lock_wait', { lock: 'ptl', side: 'write', ns: waited });

@@ -78,8 +78,6 @@ export class SimThread {
   /** RCU read-side nesting and entry time, per domain. */
   readonly rcuNest = new Int32Array(MAX_RCU_DOMAINS);
   readonly rcuStart = new Float64Array(MAX_RCU_DOMAINS);
-  /** Time this thread spent waiting for locks (spinning). */
-  lockWaitNs = 0;
   /** Cost to charge at the next exit from guest mode (IPIs received while in the guest). */
   pendingKickNs = 0;
   done = false;
@@ -116,6 +114,14 @@ export class SimThread {
     if (d <= 0) return;
     this.now = time;
     this.acct[cat] += d;
+  }
+
+  /** Time spent waiting for locks, spinning or parked: the sum of the thread's `lock ...` categories. */
+  lockWaitNs(): number {
+    const kinds = this.engine.categories.kinds;
+    let ns = 0;
+    for (let i = 0; i < kinds.length; i++) if (kinds[i] === 'lock') ns += this.acct[i];
+    return ns;
   }
 
   /** Enters kernel path `cat`: CPU work is charged to it until `leave` restores the returned context. */

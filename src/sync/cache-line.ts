@@ -1,4 +1,5 @@
 /** Models no kernel file: hardware, atomics on one contended cache line and their hand-offs between CPUs. */
+import type { SimThread } from '../sim/thread.ts';
 /**
  * How many recent RMW intervals a line remembers at most, and how many it keeps when full. The
  * memory must span every RMW still in flight when one arrives late: with 112 vCPUs hammering a lock
@@ -137,6 +138,11 @@ export class CacheLine {
       if (w > this.maxWaitNs) this.maxWaitNs = w;
     }
     if (queue > this.maxQueue) this.maxQueue = queue;
+  }
+
+  /** An atomic RMW by thread `t` at its time, on its CPU; its time passes, charged to the line. */
+  rmwBy(t: SimThread): void {
+    t.until(this.cat, this.rmw(t.now, t.cpu));
   }
 
   /** An atomic RMW by `cpu` issued at `at`; returns when it completes. */

@@ -50,14 +50,14 @@ export class QRwLock {
     if (t.now < this.writerFreeAt) {
       // queued_read_lock_slowpath: the fast path's atomic_add_return saw a writer, atomic_sub takes
       // the reader bias back; the reader queues and adds it again once the writer is gone.
-      this.atomic(t);
-      this.atomic(t);
+      this.line.rmwBy(t);
+      this.line.rmwBy(t);
       const w = Math.max(0, this.writerFreeAt - t.now);
       s.readWait(w);
       this.traceWait(t, 'read', w);
       t.until(this.waitCat, this.writerFreeAt);
     }
-    this.atomic(t);
+    this.line.rmwBy(t);
     this.readers++;
   }
 
@@ -70,7 +70,7 @@ export class QRwLock {
 
   readUnlock(t: SimThread): void {
     if (this.readers <= 0) throw new Error(`${this.name}: read_unlock without a reader`);
-    this.atomic(t);
+    this.line.rmwBy(t);
     this.readers--;
     if (t.now > this.readersFreeAt) this.readersFreeAt = t.now;
   }
@@ -85,31 +85,25 @@ export class QRwLock {
     if (t.now < free) {
       // queued_write_lock_slowpath: the fast path's cmpxchg failed, atomic_add sets _QW_WAITING;
       // the final cmpxchg to _QW_LOCKED comes once the holders are gone.
-      this.atomic(t);
-      this.atomic(t);
+      this.line.rmwBy(t);
+      this.line.rmwBy(t);
       const w = Math.max(0, free - t.now);
       s.writeWait(w);
       this.traceWait(t, 'write', w);
       t.until(this.waitCat, free);
     }
-    this.atomic(t);
+    this.line.rmwBy(t);
     this.writer = t;
   }
 
-  /** One atomic on the lock word, at `t`'s time. */
-  private atomic(t: SimThread): void {
-    t.until(this.line.cat, this.line.rmw(t.now, t.cpu));
-  }
-
   private traceWait(t: SimThread, side: 'read' | 'write', ns: number): void {
-    t.lockWaitNs += ns;
     const tr = this.engine.trace;
     if (tr !== null) tr.emit(t, 'lock_wait', { lock: this.name, side, ns }, t.now + ns);
   }
 
   writeUnlock(t: SimThread): void {
     if (this.writer !== t) throw new Error(`${this.name}: write_unlock by a thread that does not hold it`);
-    this.atomic(t);
+    this.line.rmwBy(t);
     this.writer = null;
     this.writerFreeAt = t.now;
   }

@@ -35,27 +35,21 @@ export class SpinLock {
       // queued_spin_lock_slowpath: the fast path's cmpxchg failed; setting the pending bit (or
       // xchg_tail into the MCS queue) is the second atomic; the waiter then spins on its own MCS
       // node, and clear_pending_set_locked takes the line a third time once the holder is gone.
-      this.atomic(t);
-      this.atomic(t);
+      this.line.rmwBy(t);
+      this.line.rmwBy(t);
       const w = Math.max(0, this.freeAt - t.now);
       s.writeWait(w);
-      t.lockWaitNs += w;
       const tr = this.engine.trace;
       if (tr !== null) tr.emit(t, 'lock_wait', { lock: this.name, side: 'write', ns: w }, this.freeAt);
       t.until(this.waitCat, this.freeAt);
     }
-    this.atomic(t);
+    this.line.rmwBy(t);
     this.holder = t;
-  }
-
-  /** One atomic on the lock word, at `t`'s time. */
-  private atomic(t: SimThread): void {
-    t.until(this.line.cat, this.line.rmw(t.now, t.cpu));
   }
 
   unlock(t: SimThread): void {
     if (this.holder !== t) throw new Error(`${this.name}: spin_unlock by a thread that does not hold it`);
-    this.atomic(t);
+    this.line.rmwBy(t);
     this.holder = null;
     this.freeAt = t.now;
   }

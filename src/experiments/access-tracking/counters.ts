@@ -71,7 +71,7 @@ export function collectCounters(engine: Engine, vm: MemstressVm, guest: GuestSta
   const host = vm.host;
   return {
     engine: { steps: engine.steps, threads: engine.threads.length, hostCpus: engine.cpuCount },
-    vcpuLockWaitNs: Object.fromEntries(vm.kvm.vcpus.map((v) => [`vcpu${v.id}`, v.thread?.lockWaitNs ?? 0])),
+    vcpuLockWaitNs: Object.fromEntries(vm.kvm.vcpus.map((v) => [`vcpu${v.id}`, v.thread?.lockWaitNs() ?? 0])),
     vcpuExits: Object.fromEntries(vm.kvm.vcpus.map((v) => [`vcpu${v.id}`, v.exits])),
     guest: { ...guest },
     kvm: { ...vm.kvm.stats },

@@ -96,7 +96,7 @@ export function runLineContention(
       function* (t) {
         placed[i] = t.cpu;
         for (let k = 0; k < per; k++) {
-          t.until(line.cat, line.rmw(t.now, t.cpu));
+          line.rmwBy(t);
           if (t.mustSync()) yield;
         }
         if (t.now > end) end = t.now;

@@ -210,9 +210,9 @@ function* pageFault1Task(
       if (vmaLock !== null) {
         // lock_vma_under_rcu: vma_start_read's down_read_trylock, then vma_end_read's up_read.
         if (t.mustSync()) yield;
-        t.until(vmaLock.cat, vmaLock.rmw(t.now, t.cpu));
+        vmaLock.rmwBy(t);
         if (handleMmFault(t, mm, va, true) !== VM_FAULT_OK) throw new Error('page_fault1: fault failed');
-        t.until(vmaLock.cat, vmaLock.rmw(t.now, t.cpu));
+        vmaLock.rmwBy(t);
       } else {
         yield* sem.faultReadLock(t);
         if (handleMmFault(t, mm, va, true) !== VM_FAULT_OK) throw new Error('page_fault1: fault failed');

@@ -123,8 +123,7 @@ export class TdpMmu {
             return RET_PF_RETRY;
           }
           // handle_changed_spte: a new leaf updates kvm->stat.pages[level] (kvm_update_page_stats).
-          if (!isShadowPresent(oldLo) || !isLastSpte(oldLo, level))
-            t.until(kvm.statPagesLine.cat, kvm.statPagesLine.rmw(t.now, t.cpu));
+          if (!isShadowPresent(oldLo) || !isLastSpte(oldLo, level)) kvm.statPagesLine.rmwBy(t);
           if (f.write && !(newLo & EPT_W)) return RET_PF_WRITE_PROTECTED;
           return RET_PF_FIXED;
         }
@@ -221,7 +220,7 @@ export class TdpMmu {
         pool.hi.set(idx, NONPRESENT_HI);
         t.advance(p.zapSpteNs);
         // handle_changed_spte: kvm_update_page_stats on the shared counter line.
-        t.until(this.kvm.statPagesLine.cat, this.kvm.statPagesLine.rmw(t.now, t.cpu));
+        this.kvm.statPagesLine.rmwBy(t);
         zapped++;
       }
       const span = pagesPerLevel(level);
