@@ -2,7 +2,9 @@
  * Models munmap's unmap_region (mm/mmap.c) with the mmu_gather of mm/mmu_gather.c, release_pages
  * (mm/swap.c) and free_unref_page_list (mm/page_alloc.c), as in 5.13.
  */
+
 import type { SimThread } from '../sim/thread.ts';
+import { flushIpisNs } from '../sim/topology.ts';
 import type { SpinLock } from '../sync/spinlock.ts';
 import type { Host } from './host.ts';
 import type { Mm } from './mm.ts';
@@ -84,8 +86,7 @@ function* tlbFlushMmu(
   }
   stats.flushes++;
   stats.ipis += ipis;
-  if (ipis > 0)
-    t.advance(p.tlbFlushBaseNs + (ipis - remote) * p.tlbFlushPerVcpuNs + remote * p.tlbFlushRemotePerVcpuNs);
+  if (ipis > 0) t.advance(flushIpisNs(p, ipis, remote));
   const n = gather.length;
   yield* releasePages(t, host, gather);
   gather.length = 0;

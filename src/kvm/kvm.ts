@@ -3,11 +3,13 @@
  * kvm_swap_active_memslots, kvm_mmu_invalidate_start/range_add/end, kvm_flush_remote_tlbs; and
  * mmu_invalidate_retry_gfn of include/linux/kvm_host.h.
  */
+
 import type { Host } from '../host/host.ts';
 import type { Mm } from '../host/mm.ts';
 import { mmuNotifierRegister } from '../mmu-notifier/mmu-notifier.ts';
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';
+import { flushIpisNs } from '../sim/topology.ts';
 import type { CacheLine } from '../sync/cache-line.ts';
 import { RcuDomain } from '../sync/rcu.ts';
 import { QRwLock } from '../sync/rwlock.ts';
@@ -253,6 +255,6 @@ export class Kvm {
     this.stats.tlbFlushIpis += ipis;
     const tr = this.engine.trace;
     if (tr !== null) tr.emit(t, 'kvm_flush_remote_tlbs', { ipis });
-    t.advance(p.tlbFlushBaseNs + (ipis - remote) * p.tlbFlushPerVcpuNs + remote * p.tlbFlushRemotePerVcpuNs);
+    t.advance(flushIpisNs(p, ipis, remote));
   }
 }

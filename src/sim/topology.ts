@@ -4,6 +4,14 @@
  */
 import type { CostProfile } from './profile.ts';
 
+/**
+ * A flush IPI round (smp_call_function_many with wait, as a TLB shootdown sends it): the fixed cost
+ * plus one IPI and acknowledgement per target CPU, dearer for targets on another socket.
+ */
+export function flushIpisNs(p: CostProfile, ipis: number, remote: number): number {
+  return p.tlbFlushBaseNs + (ipis - remote) * p.tlbFlushPerVcpuNs + remote * p.tlbFlushRemotePerVcpuNs;
+}
+
 /** Host CPUs of a profile: sockets x cores per socket x SMT threads per core. */
 export function profileCpus(p: CostProfile): number {
   return p.sockets * p.coresPerSocket * p.threadsPerCore;
