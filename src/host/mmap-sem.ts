@@ -1,5 +1,6 @@
 /** Models mmap_lock as the rwsem of kernel/locking/rwsem.c where its holds span steps (munmap). */
 import type { SimThread } from '../sim/thread.ts';
+import type { TrylockFlavour } from '../sync/rwlock.ts';
 import { WaitCount } from '../sync/wait-count.ts';
 import type { Mm } from './mm.ts';
 
@@ -29,12 +30,17 @@ export class MmapSem {
     this.writers = new WaitCount(mm.host.engine, false, 'mmap_lock (reader queued behind writer)');
   }
 
+  /** Which down_read_trylock a fault's mmap_read_trylock runs (the kernel version's). */
+  trylockFlavour: TrylockFlavour = 'read-first';
+
   /**
-   * mmap_read_lock of a fault: queues (sleeps) while a writer waits or holds, then takes the lock.
-   * The caller releases it with `mm.mmapLock.readUnlock` in the same step.
+   * do_user_addr_fault's mmap_read_trylock, and mmap_read_lock if it fails: queues (sleeps) while
+   * a writer waits or holds, then takes the lock. The caller releases it with
+   * `mm.mmapLock.readUnlock` in the same step.
    */
   *faultReadLock(t: SimThread): Generator<void, void, void> {
     if (t.mustSync()) yield;
+    if (this.mm.mmapLock.tryReadLock(t, this.trylockFlavour, this.writers.value > 0)) return;
     let queued = false;
     while (this.writers.value > 0) {
       queued = true;

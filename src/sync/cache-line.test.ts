@@ -177,4 +177,17 @@ describe('CacheLine against a linear-scan reference', () => {
       { numRuns: 40, seed: 3, endOnFailure: true },
     );
   });
+
+  it("tells whether an RMW followed the same CPU's previous one with no other CPU in between", () => {
+    const line = new CacheLine({ localNs: 1, transferNs: 10, remoteNs: 10, socketOf: null });
+    expect(line.rmw(0, 0)).toBe(10);
+    // CPU 1 had asked first: it takes the line right after CPU 0's RMW.
+    expect(line.rmw(10, 1)).toBe(20);
+    // CPU 0's next access, issued when its first ended, comes after CPU 1's: a cmpxchg would fail.
+    expect(line.rmw(10, 0)).toBe(30);
+    expect([line.lastPrevCpu, line.lastPrevEnd]).toEqual([1, 20]);
+    // Its next one follows its own at once (local): a cmpxchg would succeed.
+    expect(line.rmw(30, 0)).toBe(31);
+    expect([line.lastPrevCpu, line.lastPrevEnd]).toEqual([0, 30]);
+  });
 });

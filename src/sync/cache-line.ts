@@ -89,6 +89,13 @@ export class CacheLine {
   cat = 0;
   /** Name of the line in reports (`perf c2c`'s symbol): the lock word or counter it holds. */
   name = '';
+  /**
+   * Of the last RMW placed: the CPU of the RMW just before it on the line (-1: none) and when that
+   * one ended. A cmpxchg whose previous access to the line ended at its issue time succeeds only if
+   * that access is the one right before it: no other CPU changed the word in between.
+   */
+  lastPrevCpu = -1;
+  lastPrevEnd = -1;
 
   private readonly localNs: number;
   private readonly transferNs: number;
@@ -145,6 +152,17 @@ export class CacheLine {
     t.until(this.cat, this.rmw(t.now, t.cpu));
   }
 
+  /**
+   * `rmwBy` for an access that follows `t`'s previous one on this line, which ended at `t.now`:
+   * returns whether no other CPU's RMW came in between (a cmpxchg with the value that access read
+   * succeeds exactly then).
+   */
+  rmwFollowsBy(t: SimThread): boolean {
+    const at = t.now;
+    this.rmwBy(t);
+    return this.lastPrevCpu === t.cpu && this.lastPrevEnd === at;
+  }
+
   /** An atomic RMW by `cpu` issued at `at`; returns when it completes. */
   rmw(at: number, cpu: number): number {
     const E = this.ends;
@@ -158,14 +176,19 @@ export class CacheLine {
     if (n > 0 && at >= E[n - 1]) {
       // Common case: issued after every remembered RMW, so it starts when issued.
       prev = C[n - 1];
+      this.lastPrevCpu = prev;
+      this.lastPrevEnd = E[n - 1];
       const gap = at - E[n - 1];
       if (gap >= this.pullGap) this.tailFrom = n;
       const end = at + this.hop(prev, cpu);
       this.count(prev, cpu, at, at, end, 0);
       this.append(at, end, gap, cpu);
       return end;
-    } else if (n === 0) this.tailFrom = 0;
-    else {
+    } else if (n === 0) {
+      this.tailFrom = 0;
+      this.lastPrevCpu = prev;
+      this.lastPrevEnd = -1;
+    } else {
       // Intervals are sorted and disjoint: find the first that ends after `at`.
       const lo = countUpTo(E, n, at);
       if (lo > 0) prev = C[lo - 1];
@@ -181,6 +204,8 @@ export class CacheLine {
         start = E[n - 1];
         prev = C[n - 1];
       }
+      this.lastPrevCpu = i > 0 ? C[i - 1] : this.oldestOwner;
+      this.lastPrevEnd = i > 0 ? E[i - 1] : -1;
     }
     const end = start + this.hop(prev, cpu);
     this.count(prev, cpu, at, start, end, ahead);

@@ -12,6 +12,8 @@ export class LockStats {
   writeContended = 0;
   writeWaitNs = 0;
   writeMaxWaitNs = 0;
+  /** Failed cmpxchg's of trylock loops (each one more access to the lock word). */
+  cmpxchgFailed = 0;
 
   /** A contended read acquisition that waited `ns`. */
   readWait(ns: number): void {

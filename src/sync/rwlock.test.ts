@@ -43,6 +43,47 @@ describe('QRwLock', () => {
     expect(lock.stats.readAcquired).toBe(2);
   });
 
+  it('down_read_trylock: 5.2-6.0 fails its first cmpxchg while a reader is inside, 6.1+ reads first', () => {
+    const run = (flavour: 'read-first' | 'expect-unlocked') => {
+      const e = new Engine({ profile, seed: 1 });
+      const lock = new QRwLock(e, 'l', true);
+      const log: string[] = [];
+      e.spawn('R1', (t) => holder(t, lock, false, 0, 1000, log));
+      let got = false;
+      e.spawn('B', function* (t) {
+        t.advance(40);
+        yield;
+        got = lock.tryReadLock(t, flavour);
+        log.push(`B+${t.now}`);
+        lock.readUnlock(t);
+      });
+      e.run();
+      return { got, log, failed: lock.stats.cmpxchgFailed, rmws: lock.line.rmws };
+    };
+    // R1 holds [10, 1011). expect-unlocked: B's cmpxchg pulls the line (40-50) and fails, since R1
+    // is inside; the retry with the returned count follows at once on the line B owns (50-51).
+    expect(run('expect-unlocked')).toEqual({
+      got: true,
+      log: ['R1+10', 'R1-1011', 'B+51'],
+      failed: 1,
+      rmws: 5,
+    });
+    // read-first: the read pulls the line (40-50), the cmpxchg from that value is local (50-51).
+    expect(run('read-first')).toEqual({ got: true, log: ['R1+10', 'R1-1011', 'B+51'], failed: 0, rmws: 5 });
+  });
+
+  it('down_read_trylock gives up after one access when a writer waits (RWSEM_FLAG_WAITERS)', () => {
+    const e = new Engine({ profile, seed: 1 });
+    const lock = new QRwLock(e, 'l', true);
+    let got = true;
+    e.spawn('B', function* (t) {
+      yield;
+      got = lock.tryReadLock(t, 'read-first', true);
+    });
+    e.run();
+    expect([got, lock.line.rmws, lock.stats.readAcquired, lock.readers]).toEqual([false, 1, 0, 0]);
+  });
+
   it('lets readers share, one line transfer each', () => {
     const e = new Engine({ profile, seed: 1 });
     const lock = new QRwLock(e, 'l');

@@ -3,6 +3,9 @@ import type { SimThread } from '../sim/thread.ts';
 import type { CacheLine } from './cache-line.ts';
 import { LockStats } from './lock-stats.ts';
 
+/** Which __down_read_trylock (kernel/locking/rwsem.c): see `QRwLock.tryReadLock`. */
+export type TrylockFlavour = 'read-first' | 'expect-unlocked';
+
 /**
  * Reader-writer lock with Linux qrwlock ordering (kernel/locking/qrwlock.c), for critical sections
  * that run without a sync point inside (as kernel code under a spinning lock cannot sleep).
@@ -38,6 +41,7 @@ export class QRwLock {
     cls = name,
   ) {
     this.line = engine.sharedLine(name, cls);
+    if (sleeping) this.holdsFrom = new Float64Array(8).fill(Number.NaN);
     this.waitCat = engine.categories.lock(cls);
     engine.locks.push(this);
   }
@@ -58,13 +62,40 @@ export class QRwLock {
       t.until(this.waitCat, this.writerFreeAt);
     }
     this.line.rmwBy(t);
-    this.readers++;
+    this.enteredRead(t);
   }
 
-  /** read_trylock / down_read_trylock: takes the lock only if no writer holds it at `t`'s time. */
-  tryReadLock(t: SimThread): boolean {
-    if (this.writer !== null || t.now < this.writerFreeAt) return false;
-    this.readLock(t);
+  /**
+   * down_read_trylock (`sleeping`) or read_trylock: takes the lock only if no writer holds or waits
+   * for it (`writerWaits`: a writer queued elsewhere, RWSEM_FLAG_WAITERS). The rwsem's
+   * __down_read_trylock is a cmpxchg loop on the count: since 6.1 (`read-first`) it reads the count
+   * and cmpxchg's from that value; from 5.2 to 6.0 (`expect-unlocked`) the first cmpxchg assumes
+   * RWSEM_UNLOCKED_VALUE, so it fails whenever another reader is inside. Each failed cmpxchg
+   * returns the current count and the loop retries with it, until one succeeds (no other CPU
+   * changed the count in between) or the count shows a writer. Every read and cmpxchg is an access
+   * to the lock word's line.
+   */
+  tryReadLock(t: SimThread, flavour: TrylockFlavour = 'read-first', writerWaits = false): boolean {
+    const line = this.line;
+    const blocked = () => writerWaits || this.writer !== null || t.now < this.writerFreeAt;
+    let ok: boolean;
+    if (flavour === 'read-first') {
+      // atomic_long_read(&sem->count), then the first cmpxchg from that value.
+      line.rmwBy(t);
+      if (blocked()) return false;
+      ok = line.rmwFollowsBy(t);
+    } else {
+      line.rmwBy(t);
+      ok = !blocked() && !this.othersInsideAt(t, t.now);
+      if (blocked()) return false;
+    }
+    while (!ok) {
+      this.stats.cmpxchgFailed++;
+      ok = line.rmwFollowsBy(t);
+      if (!ok && blocked()) return false;
+    }
+    this.stats.readAcquired++;
+    this.enteredRead(t);
     return true;
   }
 
@@ -73,6 +104,62 @@ export class QRwLock {
     this.line.rmwBy(t);
     this.readers--;
     if (t.now > this.readersFreeAt) this.readersFreeAt = t.now;
+    if (this.holdsFrom !== null) this.leftRead(t);
+  }
+
+  /**
+   * Read holds, for `expect-unlocked` trylocks: when each thread's current hold began (its
+   * acquiring RMW's end, NaN: none) and the [begin, end) of finished holds still ending after the
+   * current step. Kept for rwsems (`sleeping`).
+   */
+  private holdsFrom: Float64Array | null = null;
+  private holdEnds: number[] = [];
+  private holdBegins: number[] = [];
+
+  private enteredRead(t: SimThread): void {
+    this.readers++;
+    const h = this.holdsFrom;
+    if (h === null) return;
+    if (t.id >= h.length) {
+      const g = new Float64Array(Math.max(t.id + 1, h.length * 2)).fill(Number.NaN);
+      g.set(h);
+      this.holdsFrom = g;
+    }
+    this.holdsFrom![t.id] = t.now;
+  }
+
+  private leftRead(t: SimThread): void {
+    const h = this.holdsFrom!;
+    if (t.id < h.length && !Number.isNaN(h[t.id])) {
+      this.holdBegins.push(h[t.id]);
+      this.holdEnds.push(t.now);
+      h[t.id] = Number.NaN;
+    }
+  }
+
+  /**
+   * Whether the count held another reader at `time`: a hold begun and not ended then. Holds of
+   * threads whose step runs later are not known yet (the model's usual approximation).
+   */
+  private othersInsideAt(t: SimThread, time: number): boolean {
+    const h = this.holdsFrom;
+    if (h === null) throw new Error(`${this.name}: an expect-unlocked trylock needs an rwsem`);
+    const B = this.holdBegins;
+    const E = this.holdEnds;
+    const now = this.engine.now;
+    let inside = false;
+    for (let id = 0; id < h.length; id++) if (id !== t.id && h[id] <= time) inside = true;
+    let k = 0;
+    for (let i = 0; i < E.length; i++) {
+      if (E[i] <= now) continue;
+      B[k] = B[i];
+      E[k] = E[i];
+      k++;
+      if (B[i] <= time && time < E[i]) inside = true;
+    }
+    B.length = k;
+    E.length = k;
+    return inside;
   }
 
   /** write_lock: waits until every earlier reader and writer has left. */

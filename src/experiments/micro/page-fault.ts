@@ -134,7 +134,11 @@ export function runPageFault(
   for (let i = 0; i < o.threads; i++) {
     if (o.mode === 'process' || i === 0) {
       const mm = host.createMm();
-      mms.push({ mm, sem: new MmapSem(mm), threads: [] });
+      const sem = new MmapSem(mm);
+      // The mmap_lock fault path is 5.13's (the references' kernel): its down_read_trylock's first
+      // cmpxchg expects an unlocked count. Per-VMA locks came in 6.4, with the read-first loop.
+      sem.trylockFlavour = faultLock === 'mmap_lock' ? 'expect-unlocked' : 'read-first';
+      mms.push({ mm, sem, threads: [] });
       // The VMA is made once and reused: each iteration's mmap takes mmap_lock for write as
       // mmap_region does, but the model does not allocate, link and free a vm_area_struct each time.
       // The threads of one process share one VMA, each using its own MEMSIZE slice of it (the
@@ -208,9 +212,11 @@ function* pageFault1Task(
       t.advanceAs(cat.entry, p.syscallNs);
       prev = t.enter(CAT.hostFault);
       if (vmaLock !== null) {
-        // lock_vma_under_rcu: vma_start_read's down_read_trylock, then vma_end_read's up_read.
+        // lock_vma_under_rcu: vma_start_read's down_read_trylock (read the count, cmpxchg from it
+        // until no other CPU came in between), then vma_end_read's up_read.
         if (t.mustSync()) yield;
         vmaLock.rmwBy(t);
+        while (!vmaLock.rmwFollowsBy(t));
         if (handleMmFault(t, mm, va, true) !== VM_FAULT_OK) throw new Error('page_fault1: fault failed');
         vmaLock.rmwBy(t);
       } else {
