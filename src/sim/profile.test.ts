@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -77,5 +78,31 @@ describe('cost profiles', () => {
     for (const k of Object.keys(COST_TERMS) as (keyof typeof COST_TERMS)[])
       expect([k, rows.get(k)]).toEqual([k, [p[k], COST_TERMS[k][0]]]);
     expect(rows.size).toBe(Object.keys(COST_TERMS).length);
+  });
+
+  it('a profile that extends another copies its figures and replaces only those it lists', () => {
+    const base = loadProfile('seed003-x86');
+    const bdw = loadProfile('bdw-2650v4');
+    const changed = (Object.keys(COST_TERMS) as (keyof typeof COST_TERMS)[]).filter((k) => bdw[k] !== base[k]);
+    // The Broadwell machine's own figures; every kernel cost is seed003-x86's.
+    expect(changed.sort()).toEqual([
+      'cacheLineLocalNs',
+      'cacheLineRemoteNs',
+      'cacheLineTransferNs',
+      'coresPerSocket',
+      'memBandwidthBytesPerNs',
+      'turboAllCoreMhz',
+      'turboFullCores',
+      'turboMaxMhz',
+    ]);
+    expect([bdw.name, bdw.coresPerSocket, bdw.cacheLineTransferNs]).toEqual(['bdw-2650v4', 12, 44]);
+  });
+
+  it('refuses a profile that extends itself, in one line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mmulab-profile-'));
+    const path = join(dir, 'loop.json');
+    writeFileSync(path, JSON.stringify({ description: 'x', extends: path, costs: {} }));
+    expect(() => loadProfile(path)).toThrow(ProfileError);
+    expect(() => loadProfile(path)).toThrow(/profile loop: extends: .* leads back to itself \(a cycle\)/);
   });
 });

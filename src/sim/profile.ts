@@ -3,7 +3,7 @@
  * with a unit and a source.
  */
 import { readdirSync } from 'node:fs';
-import { basename, dirname, join, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { readDataFile } from './data-file.ts';
@@ -141,15 +141,32 @@ function figure(term: CostTerm) {
 export const profileFileSchema = z
   .object({
     description: z.string().describe('one line: the machine the profile models'),
-    costs: z.object(
-      Object.fromEntries((Object.keys(COST_TERMS) as CostTerm[]).map((k) => [k, figure(k)])) as Record<
-        CostTerm,
-        ReturnType<typeof figure>
-      >,
-    ),
+    extends: z
+      .string()
+      .optional()
+      .describe(
+        'a profile (name or path) whose figures this one copies, replacing only those it lists: another machine with the same kernel costs',
+      ),
+    costs: z
+      .object(
+        Object.fromEntries((Object.keys(COST_TERMS) as CostTerm[]).map((k) => [k, figure(k)])) as Record<
+          CostTerm,
+          ReturnType<typeof figure>
+        >,
+      )
+      .partial(),
   })
   .superRefine((f, ctx) => {
     const c = f.costs;
+    if (f.extends === undefined)
+      for (const k of Object.keys(COST_TERMS))
+        if (c[k as CostTerm] === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['costs', k],
+            message: 'missing (every figure is needed unless the profile names a base with "extends")',
+          });
+    if (c.sockets === undefined || c.coresPerSocket === undefined || c.threadsPerCore === undefined) return;
     if (c.sockets.value * c.coresPerSocket.value * c.threadsPerCore.value > NR_CPUS)
       ctx.addIssue({
         code: 'custom',
@@ -181,12 +198,19 @@ export function parseProfile(name: string, json: unknown): CostProfile {
     const issue = r.error.issues[0];
     throw new ProfileError(`profile ${name}: ${issue.path.join('.')}: ${issue.message}`);
   }
-  return figures(name, r.data);
+  return figures(name, r.data, []);
 }
 
-function figures(name: string, file: z.output<typeof profileFileSchema>): CostProfile {
+/** A file's figures, over those of the profile it extends (`chain`: the files read to get here). */
+function figures(name: string, file: z.output<typeof profileFileSchema>, chain: string[]): CostProfile {
   const out: Record<string, number | string> = { name };
-  for (const [k, f] of Object.entries(file.costs)) out[k] = f.value;
+  if (file.extends !== undefined) Object.assign(out, loadProfileChain(file.extends, chain, name), { name });
+  for (const [k, f] of Object.entries(file.costs)) if (f !== undefined) out[k] = f.value;
+  const cpus = (out.sockets as number) * (out.coresPerSocket as number) * (out.threadsPerCore as number);
+  if (cpus > NR_CPUS)
+    throw new ProfileError(
+      `profile ${name}: costs.coresPerSocket.value: sockets x cores x threads must be at most ${NR_CPUS} host CPUs (NR_CPUS)`,
+    );
   return fastCopy(out as CostProfile);
 }
 
@@ -220,10 +244,18 @@ export function readProfileFile(nameOrPath: string): unknown {
 
 /** Loads a profile by name (profiles/NAME.json) or from a JSON file; ProfileError names file, line and field. */
 export function loadProfile(nameOrPath: string): CostProfile {
+  return loadProfileChain(nameOrPath, []);
+}
+
+function loadProfileChain(nameOrPath: string, chain: string[], child?: string): CostProfile {
   const { path, name } = resolveProfile(nameOrPath);
+  const key = resolve(path);
+  if (chain.includes(key))
+    throw new ProfileError(`profile ${child}: extends: '${nameOrPath}' leads back to itself (a cycle)`);
   return figures(
     name,
     readDataFile(path, 'json', profileFileSchema, (m) => new ProfileError(`profile ${m}`)),
+    [...chain, key],
   );
 }
 
