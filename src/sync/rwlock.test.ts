@@ -4,6 +4,7 @@ import { Engine } from '../sim/engine.ts';
 import { zeroProfile } from '../sim/profile.ts';
 import type { SimThread } from '../sim/thread.ts';
 import { QRwLock } from './rwlock.ts';
+import type { SpinLock } from './spinlock.ts';
 
 const profile = zeroProfile({ cacheLineLocalNs: 1, cacheLineTransferNs: 10 });
 
@@ -29,17 +30,23 @@ describe('QRwLock', () => {
     e.spawn('W', (t) => holder(t, lock, true, 20, 50, log));
     e.spawn('R2', (t) => holder(t, lock, false, 40, 10, log));
     e.run();
-    // R1 pulls the line (10) and leaves at 111; W arrives at 20, its failed cmpxchg pulls the line
-    // (to 30) and setting _QW_WAITING is local (31); it waits until 111 and enters with a pull at
-    // 121. R2 arrived at 40 while W waited: its add and sub take the line (50, 51), and it enters
-    // after W left (172), pulling the line again.
-    expect(log).toEqual(['R1+10', 'R1-111', 'W+121', 'W-172', 'R2+182', 'R2-193']);
+    // R1 pulls the line (10) and leaves at 111. W arrives at 20: its failed cmpxchg pulls the line
+    // (to 30), it takes wait_lock (its line pulled: 40), sets _QW_WAITING on the line it owns (41),
+    // spins until 111, its cmpxchg to _QW_LOCKED pulls the line (121) and it unlocks wait_lock
+    // (122). R2 arrived at 40: its add and sub take the line (51, 52); wait_lock is W's, so it
+    // queues (two atomics on wait_lock's line, 63) until 122 and takes it (132), adds its bias
+    // (142), spins while W holds the lock (31 ns, to 173), reads the line W's unlock took back
+    // (183) and unlocks wait_lock (184).
+    expect(log).toEqual(['R1+10', 'R1-111', 'W+122', 'W-173', 'R2+184', 'R2-195']);
     expect(lock.stats.writeContended).toBe(1);
-    expect(lock.stats.writeWaitNs).toBe(111 - 31);
+    expect(lock.stats.writeWaitNs).toBe(111 - 41);
     expect(lock.stats.readContended).toBe(1);
-    expect(lock.stats.readWaitNs).toBe(172 - 51);
-    // R1: lock and unlock; W and R2: three atomics to get in, one to leave.
-    expect(lock.line.rmws).toBe(2 + (3 + 1) + (3 + 1));
+    expect(lock.stats.readWaitNs).toBe(173 - 142);
+    // R1: lock and unlock; W: four atomics on the lock word; R2: add, sub, add, read, unlock.
+    expect(lock.line.rmws).toBe(2 + 4 + 5);
+    // wait_lock: W's lock and unlock; R2's three atomics of a contended qspinlock and its unlock.
+    const waitLock = e.locks.find((l) => l.name === 'l.wait_lock') as SpinLock;
+    expect([waitLock.line.rmws, waitLock.stats.writeWaitNs]).toEqual([2 + 4, 122 - 63]);
     expect(lock.stats.readAcquired).toBe(2);
   });
 

@@ -2,6 +2,7 @@ import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';
 import type { CacheLine } from './cache-line.ts';
 import { LockStats } from './lock-stats.ts';
+import { SpinLock } from './spinlock.ts';
 
 /** Which __down_read_trylock (kernel/locking/rwsem.c): see `QRwLock.tryReadLock`. */
 export type TrylockFlavour = 'read-first' | 'expect-unlocked';
@@ -30,6 +31,12 @@ export class QRwLock {
   private writerFreeAt = 0;
   private readersFreeAt = 0;
 
+  /**
+   * qrwlock's wait_lock, the qspinlock its slow paths queue on (null for an rwsem, whose waiters
+   * sleep on a wait list instead).
+   */
+  private waitLock: SpinLock | null = null;
+
   /** Time category of waits for this lock (its lock class). */
   private readonly waitCat: number;
 
@@ -42,6 +49,7 @@ export class QRwLock {
   ) {
     this.line = engine.sharedLine(name, cls);
     if (sleeping) this.holdsFrom = new Float64Array(8).fill(Number.NaN);
+    else this.waitLock = new SpinLock(engine, `${name}.wait_lock`, `${cls}.wait_lock`);
     this.waitCat = engine.categories.lock(cls);
     engine.locks.push(this);
   }
@@ -56,12 +64,26 @@ export class QRwLock {
       // the reader bias back; the reader queues and adds it again once the writer is gone.
       this.line.rmwBy(t);
       this.line.rmwBy(t);
-      const w = Math.max(0, this.writerFreeAt - t.now);
+      const wl = this.waitLock;
+      let w = 0;
+      if (wl !== null) {
+        // arch_spin_lock(&lock->wait_lock): waiters pass one at a time (that wait is wait_lock's);
+        // each adds its bias and spins on the count (the head until the writer leaves), then
+        // unlocks wait_lock.
+        wl.lock(t);
+        this.line.rmwBy(t);
+        if (t.now < this.writerFreeAt) {
+          w = this.spinFor(t, 'read', this.writerFreeAt);
+          // The writer's unlock took the line from under the spinning head: it reads it back.
+          this.line.rmwBy(t);
+        }
+        wl.unlock(t);
+      } else {
+        w = this.spinFor(t, 'read', this.writerFreeAt);
+        this.line.rmwBy(t);
+      }
       s.readWait(w);
-      this.traceWait(t, 'read', w);
-      t.until(this.waitCat, this.writerFreeAt);
-    }
-    this.line.rmwBy(t);
+    } else this.line.rmwBy(t);
     this.enteredRead(t);
   }
 
@@ -168,24 +190,29 @@ export class QRwLock {
       throw new Error(`${this.name}: write_lock while held across a yield`);
     const s = this.stats;
     s.writeAcquired++;
-    const free = Math.max(this.writerFreeAt, this.readersFreeAt);
-    if (t.now < free) {
-      // queued_write_lock_slowpath: the fast path's cmpxchg failed, atomic_add sets _QW_WAITING;
-      // the final cmpxchg to _QW_LOCKED comes once the holders are gone.
+    const free = () => Math.max(this.writerFreeAt, this.readersFreeAt);
+    if (t.now < free()) {
+      // queued_write_lock_slowpath: the fast path's cmpxchg failed; under wait_lock (behind the
+      // waiters before it) atomic_or sets _QW_WAITING; the cmpxchg to _QW_LOCKED comes once the
+      // holders are gone, and wait_lock is unlocked.
       this.line.rmwBy(t);
+      const wl = this.waitLock;
+      if (wl !== null) wl.lock(t);
       this.line.rmwBy(t);
-      const w = Math.max(0, free - t.now);
-      s.writeWait(w);
-      this.traceWait(t, 'write', w);
-      t.until(this.waitCat, free);
-    }
-    this.line.rmwBy(t);
+      s.writeWait(this.spinFor(t, 'write', free()));
+      this.line.rmwBy(t);
+      if (wl !== null) wl.unlock(t);
+    } else this.line.rmwBy(t);
     this.writer = t;
   }
 
-  private traceWait(t: SimThread, side: 'read' | 'write', ns: number): void {
+  /** Spins on the lock word until `time` (charged to the lock's class); returns the time spun. */
+  private spinFor(t: SimThread, side: 'read' | 'write', time: number): number {
+    const ns = Math.max(0, time - t.now);
     const tr = this.engine.trace;
     if (tr !== null) tr.emit(t, 'lock_wait', { lock: this.name, side, ns }, t.now + ns);
+    t.until(this.waitCat, time);
+    return ns;
   }
 
   writeUnlock(t: SimThread): void {
