@@ -5,8 +5,8 @@ import {
   KvmMmuPage,
   kvmMmuChildRole,
   kvmMmuPageGetGfn,
-  MmuPageHash,
   kvmPageTableHashfn,
+  MmuPageHash,
   tdpRootRole,
 } from './mmu-page.ts';
 
@@ -18,7 +18,19 @@ function hash64Ref(val: number, bits: number): number {
 
 describe('kvm_page_table_hashfn', () => {
   it('is hash_64(gfn, 12), exactly', () => {
-    for (const v of [0, 1, 2, 511, 512, 0x40000, 0x8000000, 2 ** 32 + 5, 2 ** 40 + 12345, 123456789, 2 ** 52 - 1])
+    for (const v of [
+      0,
+      1,
+      2,
+      511,
+      512,
+      0x40000,
+      0x8000000,
+      2 ** 32 + 5,
+      2 ** 40 + 12345,
+      123456789,
+      2 ** 52 - 1,
+    ])
       expect(hash64(v, 12)).toBe(hash64Ref(v, 12));
     expect(hash64(1, 32)).toBe(hash64Ref(1, 32));
     expect([kvmPageTableHashfn(0), kvmPageTableHashfn(1), kvmPageTableHashfn(512)]).toEqual([

@@ -16,7 +16,9 @@ describe('pte_list_add / pte_list_remove', () => {
     h = l.add(h, 115);
     expect(l.count).toBe(15);
     expect(l.countOf(h)).toBe(16);
-    expect(l.toArray(h)).toEqual([114, 115, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113]);
+    expect(l.toArray(h)).toEqual([
+      114, 115, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113,
+    ]);
   });
 
   it('removing from a tail moves the head descriptor last entry in; an emptied head is freed', () => {
