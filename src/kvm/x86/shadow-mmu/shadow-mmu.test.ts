@@ -1,36 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { followPteLockless } from '../../../host/gup.ts';
-import type { SimThread } from '../../../sim/thread.ts';
+import { shadowFault, shadowLeaf } from '../../../testing/shadow-fault.ts';
 import { runOnVm, testGfn } from '../../../testing/vm-fixture.ts';
 import { kvmFollowPfn } from '../../follow-pfn.ts';
-import { kvmMmuMaxMappingLevel } from '../mmu.ts';
 import { sptePfn } from '../spte.ts';
 import { RET_PF_FIXED, RET_PF_SPURIOUS } from '../tdp-mmu/tdp-mmu.ts';
-import { type KvmMmuPage, kvmMmuChildRole, tdpRootRole } from './mmu-page.ts';
+import { kvmMmuChildRole, tdpRootRole } from './mmu-page.ts';
 import { ShadowMmu } from './shadow-mmu.ts';
-
-/**
- * direct_page_fault as the kernel runs it for the shadow MMU: fault the pfn in, take mmu_lock for
- * write, kvm_mmu_hugepage_adjust, direct_map, unlock.
- */
-function shadowFault(t: SimThread, mmu: ShadowMmu, root: KvmMmuPage, gfn: number, write: boolean): number {
-  const kvm = mmu.kvm;
-  const slot = kvm.memslots(root.asId).gfnToMemslot(gfn)!;
-  const fp = { pfn: 0, writable: false };
-  kvmFollowPfn(t, kvm, slot, gfn, write, fp);
-  kvm.mmuLock.writeLock(t);
-  const goalLevel = kvmMmuMaxMappingLevel(kvm, slot, gfn);
-  const pfn = goalLevel > 1 ? fp.pfn - (gfn % 512) : fp.pfn;
-  const r = mmu.map(t, root, { gfn, pfn, goalLevel, write, mapWritable: fp.writable });
-  kvm.mmuLock.writeUnlock(t);
-  return r;
-}
-
-/** The leaf SPTE index mapping `gfn` under `root`, with the level the walk stopped at. */
-function leaf(mmu: ShadowMmu, root: KvmMmuPage, gfn: number): { sptep: number; lo: number; hi: number } {
-  const sptep = mmu.pool.walk(root.spt, gfn);
-  return { sptep, lo: mmu.pool.lo[sptep], hi: mmu.pool.hi.get(sptep) };
-}
 
 describe('shadow MMU direct_map', () => {
   it('a write fault builds root and three child pages and installs the TDP MMU’s SPTE', () => {
@@ -56,7 +32,7 @@ describe('shadow MMU direct_map', () => {
       expect([root.rootCount, mmu.roots]).toEqual([1, [root]]);
 
       // The leaf: present, RWX, WB, A, D; host- and MMU-writable; the host's pfn.
-      const l = leaf(mmu, root, gfn);
+      const l = shadowLeaf(mmu, root, gfn);
       expect(l.sptep).toBe(3 * 512 + (gfn & 511));
       expect([l.lo & 0xfff, l.hi]).toEqual([0xb37, 0x06000000]);
       expect(sptePfn(l.lo, l.hi)).toBe(followPteLockless(vm.mm, vm.testVma.start, false));
@@ -128,17 +104,17 @@ describe('shadow MMU direct_map', () => {
       // The host maps gfns 9, 10, 11 and 13; 12 is missing, so the prefetch stops at 11.
       for (const i of [1, 2, 3, 5]) kvmFollowPfn(t, vm.kvm, slot, g + i, true, { pfn: 0, writable: false });
       expect(shadowFault(t, mmu, root, g, true)).toBe(RET_PF_FIXED);
-      const lows = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => leaf(mmu, root, g + i).lo & 0xfff);
+      const lows = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => shadowLeaf(mmu, root, g + i).lo & 0xfff);
       expect(lows).toEqual([0xb37, 0xa37, 0xa37, 0xa37, 0, 0, 0, 0]);
-      expect(leaf(mmu, root, g + 1).hi).toBe(0x06000000);
-      expect(leaf(mmu, root, g + 4).hi).toBe(0x80000000); // SHADOW_NONPRESENT_VALUE
+      expect(shadowLeaf(mmu, root, g + 1).hi).toBe(0x06000000);
+      expect(shadowLeaf(mmu, root, g + 4).hi).toBe(0x80000000); // SHADOW_NONPRESENT_VALUE
       const rm = mmu.rmaps.of(slot).rmap[0];
       const base = g - slot.baseGfn;
       expect([0, 1, 2, 3, 4].map((i) => rm[base + i])).toEqual([
-        leaf(mmu, root, g).sptep + 1,
-        leaf(mmu, root, g + 1).sptep + 1,
-        leaf(mmu, root, g + 2).sptep + 1,
-        leaf(mmu, root, g + 3).sptep + 1,
+        shadowLeaf(mmu, root, g).sptep + 1,
+        shadowLeaf(mmu, root, g + 1).sptep + 1,
+        shadowLeaf(mmu, root, g + 2).sptep + 1,
+        shadowLeaf(mmu, root, g + 3).sptep + 1,
         0,
       ]);
       expect(mmu.stats.sptesPrefetched).toBe(3);
