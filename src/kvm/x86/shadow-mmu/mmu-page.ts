@@ -7,14 +7,23 @@
 import { pagesPerLevel } from '../tdp-mmu/spte-pool.ts';
 
 // union kvm_mmu_page_role, bit by bit (role.word).
+/** role.level: bits 0-3. */
 export const ROLE_LEVEL_MASK = 0xf;
+/** role.has_4_byte_gpte: bit 4. */
 export const ROLE_HAS_4_BYTE_GPTE = 1 << 4;
+/** role.direct: bit 7 (quadrant is bits 5-6). */
 export const ROLE_DIRECT = 1 << 7;
+/** role.access: bits 8-10. */
 export const ROLE_ACCESS_SHIFT = 8;
+/** role.invalid: bit 11. */
 export const ROLE_INVALID = 1 << 11;
+/** role.efer_nx: bit 12. */
 export const ROLE_EFER_NX = 1 << 12;
+/** role.cr0_wp: bit 13 (smep_andnot_wp and smap_andnot_wp are bits 14-15). */
 export const ROLE_CR0_WP = 1 << 13;
+/** role.ad_disabled: bit 16. */
 export const ROLE_AD_DISABLED = 1 << 16;
+/** role.guest_mode: bit 17 (passthrough is bit 18, is_mirror bit 19). */
 export const ROLE_GUEST_MODE = 1 << 17;
 /** smm sits in the top byte, so kvm_memslots_for_spte_role gets the address space with a shift. */
 export const ROLE_SMM_SHIFT = 24;
@@ -129,6 +138,7 @@ export function isObsoleteSp(sp: KvmMmuPage, mmuValidGen: number): boolean {
 
 /** KVM_MMU_HASH_SHIFT: kvm->arch.mmu_page_hash has KVM_NUM_MMU_PAGES = 4096 buckets. */
 export const KVM_MMU_HASH_SHIFT = 12;
+/** KVM_NUM_MMU_PAGES: buckets of mmu_page_hash. */
 export const KVM_NUM_MMU_PAGES = 1 << KVM_MMU_HASH_SHIFT;
 /** GOLDEN_RATIO_64 = 0x61C8864680B583EB, as two 32-bit halves. */
 const GOLDEN_RATIO_64_HI = 0x61c88646;
