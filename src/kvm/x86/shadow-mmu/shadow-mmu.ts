@@ -1,0 +1,234 @@
+/**
+ * Models the shadow MMU of arch/x86/kvm/mmu/mmu.c in direct (TDP) mode, as used with
+ * kvm.tdp_mmu=0: mmu_alloc_direct_roots / mmu_alloc_root, kvm_mmu_find_shadow_page,
+ * kvm_mmu_alloc_shadow_page, kvm_mmu_get_shadow_page, rmap_add (__rmap_add), rmap_remove,
+ * mmu_spte_clear_track_bits, drop_spte, drop_parent_pte; the fault path is in direct-map.ts, zapping
+ * in zap.ts, the MMU-notifier handlers in rmap-handlers.ts.
+ */
+import type { SimThread } from '../../../sim/thread.ts';
+import type { Kvm } from '../../kvm.ts';
+import type { KvmMemorySlot } from '../../memslots.ts';
+import { isShadowPresent, NONPRESENT_HI, NONPRESENT_LO, type Spte } from '../spte.ts';
+import { SptePool } from '../tdp-mmu/spte-pool.ts';
+import type { TdpFault } from '../tdp-mmu/tdp-mmu.ts';
+import { directMap, fastPageFault } from './direct-map.ts';
+import { gfnToIndex, MemslotRmaps } from './memslot-rmap.ts';
+import {
+  ActiveMmuPages,
+  isObsoleteSp,
+  KvmMmuPage,
+  kvmMmuPageGetGfn,
+  kvmPageTableHashfn,
+  MmuPageHash,
+  tdpRootRole,
+} from './mmu-page.ts';
+import { PteLists } from './pte-list.ts';
+import { ageGfnRange, kvmZapAllRmapSptes, unmapGfnRange, zapMemslot } from './rmap-handlers.ts';
+import { ShadowMmuStats } from './shadow-mmu-stats.ts';
+
+/** RMAP_RECYCLE_THRESHOLD: an rmap longer than this is zapped whole by __rmap_add. */
+export const RMAP_RECYCLE_THRESHOLD = 1000;
+
+/**
+ * The x86 shadow MMU (arch/x86/kvm/mmu/mmu.c) of one VM in direct mode: shadow pages
+ * (`KvmMmuPage`, their SPTEs in one `SptePool`), the mmu_page_hash, active_mmu_pages, per-memslot
+ * rmaps of pte_list_descs, and mmu_valid_gen. Everything that changes SPTEs runs with mmu_lock held
+ * for write. Its public methods have the names and signatures of `TdpMmu`'s.
+ */
+export class ShadowMmu {
+  /** The SPTEs of every shadow page (sp->spt), 512 per table, with each table's level and gfn. */
+  readonly pool = new SptePool();
+  /** sptep_to_sp: the shadow page of each table (page_private of the table's page). */
+  readonly sps: (KvmMmuPage | null)[] = [];
+  /** kvm->arch.mmu_page_hash. */
+  readonly hash = new MmuPageHash();
+  /** kvm->arch.active_mmu_pages. */
+  readonly activeMmuPages = new ActiveMmuPages();
+  /** The rmaps of every memslot (slot->arch.rmap). */
+  readonly rmaps = new MemslotRmaps();
+  /** pte_list_desc_cache: descriptors of the rmaps and of parent_ptes. */
+  readonly pteLists = new PteLists();
+  /** Roots that vCPUs hold (root_count > 0), oldest first. */
+  readonly roots: KvmMmuPage[] = [];
+  readonly stats = new ShadowMmuStats();
+  readonly adEnabled: boolean;
+  /** kvm->arch.mmu_valid_gen: 0 or 1, toggled by kvm_mmu_zap_all_fast. */
+  mmuValidGen = 0;
+  /** Scratch output of the SPTE builders. */
+  readonly tmp: Spte = { lo: 0, hi: 0 };
+
+  constructor(readonly kvm: Kvm) {
+    this.adEnabled = kvm.opts.eptAd;
+  }
+
+  /**
+   * mmu_alloc_direct_roots → mmu_alloc_root(vcpu, 0, 0, 4): finds or makes the level-4 direct page
+   * of gfn 0 with the address space's root role, and takes a root_count reference. (The model takes
+   * no mmu_lock here, as `TdpMmu.allocRoot`: roots are loaded before vCPUs run.)
+   */
+  allocRoot(asId: number): KvmMmuPage {
+    const sp = this.kvmMmuGetShadowPage(null, 0, tdpRootRole(asId, this.adEnabled));
+    if (sp.rootCount++ === 0) this.roots.push(sp);
+    return sp;
+  }
+
+  /** direct_map, with mmu_lock held for write (the shadow MMU's fault path). See direct-map.ts. */
+  map(t: SimThread, root: KvmMmuPage, f: TdpFault): number {
+    return directMap(this, t, root, f);
+  }
+
+  /** fast_page_fault on the shadow MMU (fast_pf_get_last_sptep). See direct-map.ts. */
+  fastPageFault(t: SimThread, root: KvmMmuPage, gfn: number, write: boolean): number {
+    return fastPageFault(this, t, root, gfn, write);
+  }
+
+  /** kvm_unmap_gfn_range's rmap part (kvm_zap_rmap); mmu_lock held for write. Returns flush. */
+  unmapGfnRange(t: SimThread, asId: number, start: number, end: number): boolean {
+    return unmapGfnRange(this, t, asId, start, end);
+  }
+
+  /** kvm_arch_flush_shadow_memslot without KVM_X86_QUIRK_SLOT_ZAP_ALL: kvm_mmu_zap_memslot. */
+  flushShadowMemslot(t: SimThread, slot: KvmMemorySlot): void {
+    zapMemslot(this, t, slot);
+  }
+
+  /**
+   * kvm_age_gfn / kvm_test_age_gfn's rmap part: kvm_age_rmap / kvm_test_age_rmap over the range,
+   * with mmu_lock held for write (before 6.15). See rmap-handlers.ts.
+   */
+  ageGfnRange(
+    t: SimThread,
+    asId: number,
+    start: number,
+    end: number,
+    testOnly: boolean,
+    lockless: boolean,
+    bitmap: Uint32Array | null = null,
+    lastGfn = 0,
+  ): boolean {
+    return ageGfnRange(this, t, asId, start, end, testOnly, lockless, bitmap, lastGfn);
+  }
+
+  /** sptep_to_sp. */
+  sptepToSp(sptep: number): KvmMmuPage {
+    return this.sps[sptep >>> 9]!;
+  }
+
+  /**
+   * kvm_mmu_find_shadow_page: the valid (not obsolete) page of `gfn` with role `role` in its hash
+   * bucket, or null (mmu_cache_miss). Pages of other gfns in the bucket count as collisions.
+   */
+  kvmMmuFindShadowPage(gfn: number, role: number): KvmMmuPage | null {
+    let collisions = 0;
+    let found: KvmMmuPage | null = null;
+    for (let sp = this.hash.buckets[kvmPageTableHashfn(gfn)]; sp !== null; sp = sp.hashNext) {
+      if (isObsoleteSp(sp, this.mmuValidGen)) continue;
+      if (sp.gfn !== gfn) {
+        collisions++;
+        continue;
+      }
+      // A direct page is never unsync, so a role mismatch needs no zap of unsync pages here.
+      if (sp.role !== role) continue;
+      found = sp;
+      break;
+    }
+    if (found === null) this.stats.mmuCacheMiss++;
+    if (collisions > this.stats.maxMmuPageHashCollisions) this.stats.maxMmuPageHashCollisions = collisions;
+    return found;
+  }
+
+  /**
+   * kvm_mmu_alloc_shadow_page: a zeroed (all SHADOW_NONPRESENT_VALUE) table, the current
+   * mmu_valid_gen, list_add to active_mmu_pages (newest first), kvm_account_mmu_page and
+   * hlist_add_head to the gfn's bucket. Charged as a page-table page allocation when `t` is given.
+   */
+  kvmMmuAllocShadowPage(t: SimThread | null, gfn: number, role: number): KvmMmuPage {
+    const level = role & 0xf;
+    const spt = this.pool.alloc(level, gfn, -1, NONPRESENT_HI);
+    const sp = new KvmMmuPage(role, gfn, spt, this.mmuValidGen);
+    this.sps[spt] = sp;
+    this.activeMmuPages.add(sp);
+    this.stats.nUsedMmuPages++;
+    this.stats.pagesAllocated++;
+    this.hash.add(sp);
+    if (t !== null) t.advance(this.kvm.engine.profile.spAllocNs);
+    return sp;
+  }
+
+  /** kvm_mmu_get_shadow_page (__kvm_mmu_get_shadow_page): find, else allocate. */
+  kvmMmuGetShadowPage(t: SimThread | null, gfn: number, role: number): KvmMmuPage {
+    return this.kvmMmuFindShadowPage(gfn, role) ?? this.kvmMmuAllocShadowPage(t, gfn, role);
+  }
+
+  /** kvm_mmu_free_shadow_page: out of the hash and the (invalid) list, the table back to the pool. */
+  kvmMmuFreeShadowPage(sp: KvmMmuPage): void {
+    this.hash.del(sp);
+    sp.prev = null;
+    sp.next = null;
+    this.sps[sp.spt] = null;
+    this.pool.release(sp.spt);
+    this.stats.pagesFreed++;
+  }
+
+  /** slot->arch.rmap[level - 1]: gfn_to_rmap is this array at gfnToIndex(gfn, base, level). */
+  slotRmap(slot: KvmMemorySlot, level: number): Int32Array {
+    return this.rmaps.of(slot).rmap[level - 1];
+  }
+
+  /**
+   * __rmap_add: kvm_update_page_stats(+1), pte_list_add on the gfn's rmap at the page's level
+   * (max_mmu_rmap_size), and a zap of the whole rmap past RMAP_RECYCLE_THRESHOLD.
+   */
+  rmapAdd(t: SimThread, slot: KvmMemorySlot, sptep: number, gfn: number): void {
+    const sp = this.sptepToSp(sptep);
+    this.kvm.statPagesLine.rmwBy(t);
+    const heads = this.slotRmap(slot, sp.level);
+    const i = gfnToIndex(gfn, slot.baseGfn, sp.level);
+    heads[i] = this.pteLists.add(heads[i], sptep);
+    const count = this.pteLists.count;
+    if (count > this.stats.maxMmuRmapSize) this.stats.maxMmuRmapSize = count;
+    if (count > RMAP_RECYCLE_THRESHOLD) {
+      kvmZapAllRmapSptes(this, t, heads, i);
+      this.kvm.flushRemoteTlbs(t);
+    }
+  }
+
+  /** rmap_remove: the memslot comes from the page's role (kvm_memslots_for_spte_role). */
+  rmapRemove(sptep: number): void {
+    const sp = this.sptepToSp(sptep);
+    const gfn = kvmMmuPageGetGfn(sp, sptep & 511);
+    const slot = this.kvm.memslots(sp.asId).gfnToMemslot(gfn);
+    if (slot === null) throw new Error(`rmap_remove: gfn 0x${gfn.toString(16)} has no memslot`);
+    const heads = this.slotRmap(slot, sp.level);
+    const i = gfnToIndex(gfn, slot.baseGfn, sp.level);
+    heads[i] = this.pteLists.remove(heads[i], sptep);
+  }
+
+  /**
+   * mmu_spte_clear_track_bits: the SPTE becomes SHADOW_NONPRESENT_VALUE; a present one was a leaf
+   * leaving, kvm_update_page_stats(-1). Returns whether it was present. Charged as one leaf zap.
+   */
+  mmuSpteClearTrackBits(t: SimThread, sptep: number): boolean {
+    const pool = this.pool;
+    const present = isShadowPresent(pool.lo[sptep]);
+    pool.lo[sptep] = NONPRESENT_LO;
+    pool.hi.set(sptep, NONPRESENT_HI);
+    if (!present) return false;
+    t.advance(this.kvm.engine.profile.zapSpteNs);
+    this.kvm.statPagesLine.rmwBy(t);
+    this.kvm.stats.sptesZapped++;
+    return true;
+  }
+
+  /** drop_spte: clear the leaf and take it off its rmap. */
+  dropSpte(t: SimThread, sptep: number): void {
+    if (this.mmuSpteClearTrackBits(t, sptep)) this.rmapRemove(sptep);
+  }
+
+  /** drop_parent_pte: off the child's parent_ptes, then mmu_spte_clear_no_track. */
+  dropParentPte(sp: KvmMmuPage, parentPte: number): void {
+    sp.parentPtes = this.pteLists.remove(sp.parentPtes, parentPte);
+    this.pool.lo[parentPte] = NONPRESENT_LO;
+    this.pool.hi.set(parentPte, NONPRESENT_HI);
+  }
+}

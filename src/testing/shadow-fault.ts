@@ -1,0 +1,43 @@
+/**
+ * Test support: direct_page_fault of arch/x86/kvm/mmu/mmu.c for the shadow MMU, run straight on a
+ * `ShadowMmu` (the shadow MMU is not yet behind the VM's fault path), and a leaf lookup.
+ */
+import { kvmFollowPfn } from '../kvm/follow-pfn.ts';
+import { kvmMmuMaxMappingLevel } from '../kvm/x86/mmu.ts';
+import type { KvmMmuPage } from '../kvm/x86/shadow-mmu/mmu-page.ts';
+import type { ShadowMmu } from '../kvm/x86/shadow-mmu/shadow-mmu.ts';
+import type { SimThread } from '../sim/thread.ts';
+
+/**
+ * direct_page_fault: fault the pfn in (kvm_follow_pfn), take mmu_lock for write,
+ * kvm_mmu_hugepage_adjust, direct_map, unlock. Returns the RET_PF_*.
+ */
+export function shadowFault(
+  t: SimThread,
+  mmu: ShadowMmu,
+  root: KvmMmuPage,
+  gfn: number,
+  write: boolean,
+): number {
+  const kvm = mmu.kvm;
+  const slot = kvm.memslots(root.asId).gfnToMemslot(gfn);
+  if (slot === null) throw new Error(`gfn 0x${gfn.toString(16)} has no memslot`);
+  const fp = { pfn: 0, writable: false };
+  kvmFollowPfn(t, kvm, slot, gfn, write, fp);
+  kvm.mmuLock.writeLock(t);
+  const goalLevel = kvmMmuMaxMappingLevel(kvm, slot, gfn);
+  const pfn = goalLevel > 1 ? fp.pfn - (gfn % 512) : fp.pfn;
+  const r = mmu.map(t, root, { gfn, pfn, goalLevel, write, mapWritable: fp.writable });
+  kvm.mmuLock.writeUnlock(t);
+  return r;
+}
+
+/** The SPTE where a walk from `root` towards `gfn` stops: its index and its two words. */
+export function shadowLeaf(
+  mmu: ShadowMmu,
+  root: KvmMmuPage,
+  gfn: number,
+): { sptep: number; lo: number; hi: number } {
+  const sptep = mmu.pool.walk(root.spt, gfn);
+  return { sptep, lo: mmu.pool.lo[sptep], hi: mmu.pool.hi.get(sptep) };
+}
