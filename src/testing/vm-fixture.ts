@@ -76,11 +76,11 @@ export function testGfn(vm: MemstressVm, i: number): number {
   return vm.args.gpa / 4096 + i;
 }
 
-/** The leaf SPTE (lo, hi) mapping `gfn` in the VM's first root, or null if none. */
+/** The leaf SPTE (lo, hi) mapping `gfn` under vCPU 0's root (what its CPU walks), or null if none. */
 export function leafSpte(vm: MemstressVm, gfn: number): { lo: number; hi: number; level: number } | null {
   const mmu = vm.kvm.mmu;
-  const root = mmu.roots.find((r) => !r.invalid && r.asId === 0);
-  if (root === undefined) return null;
+  const root = vm.kvm.vcpus[0].root;
+  if (root === null) return null;
   const idx = mmu.pool.walk(root.table, gfn);
   const lo = mmu.pool.lo[idx];
   if (!(lo & (1 << 11))) return null;

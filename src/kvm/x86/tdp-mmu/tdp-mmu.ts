@@ -1,11 +1,23 @@
 /**
  * Models arch/x86/kvm/mmu/tdp_mmu.c: kvm_tdp_mmu_map (map), the TDP MMU's fast_page_fault,
- * kvm_tdp_mmu_unmap_gfn_range (unmapGfnRange), kvm_tdp_mmu_age_gfn_range / test_age_gfn (ageGfnRange).
+ * kvm_tdp_mmu_unmap_gfn_range (unmapGfnRange), kvm_tdp_mmu_age_gfn_range / test_age_gfn (ageGfnRange),
+ * and the roots (tdp-mmu-roots.ts).
  */
 import type { SimThread } from '../../../sim/thread.ts';
 import { cmpxchg64, fetchAndLo } from '../../../sync/atomic64.ts';
 import type { Kvm } from '../../kvm.ts';
 import type { KvmMemorySlot } from '../../memslots.ts';
+import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS } from '../../vcpu.ts';
+import {
+  type MmuFault,
+  type MmuRoot,
+  RET_PF_FIXED,
+  RET_PF_INVALID,
+  RET_PF_RETRY,
+  RET_PF_SPURIOUS,
+  RET_PF_WRITE_PROTECTED,
+  type X86Mmu,
+} from '../kvm-mmu.ts';
 import {
   EPT_A,
   EPT_D,
@@ -27,30 +39,12 @@ import {
   spteAdEnabled,
 } from '../spte.ts';
 import { pagesPerLevel, SptePool, spteIndex } from './spte-pool.ts';
-
-/** Return codes of the x86 page-fault handlers (enum RET_PF_*). */
-export const RET_PF_RETRY = 1;
-export const RET_PF_WRITE_PROTECTED = 3;
-export const RET_PF_INVALID = 4;
-export const RET_PF_FIXED = 5;
-export const RET_PF_SPURIOUS = 6;
+import { kvmTdpMmuInvalidateRoots, kvmTdpMmuPutRoot, kvmTdpMmuZapInvalidatedRoots } from './tdp-mmu-roots.ts';
 
 /** A TDP MMU root (struct kvm_mmu_page of level 4 on kvm->arch.tdp_mmu_roots). */
-export interface TdpRoot {
-  readonly table: number;
-  readonly asId: number;
-  refcount: number;
-  invalid: boolean;
-}
-
-/** What kvm_tdp_mmu_map needs from struct kvm_page_fault. */
-export interface TdpFault {
-  gfn: number;
-  pfn: number;
-  goalLevel: number;
-  write: boolean;
-  /** The SPTE may be writable (fault->map_writable and a writable slot). */
-  mapWritable: boolean;
+export interface TdpRoot extends MmuRoot {
+  /** tdp_mmu_scheduled_root_to_zap: invalidated, its zap still to come. */
+  scheduledToZap: boolean;
 }
 
 /**
@@ -58,10 +52,12 @@ export interface TdpFault {
  * read side of mmu_lock, zapping under the write side, and aging either under the write lock
  * (before 6.15) or locklessly under RCU (6.15+).
  */
-export class TdpMmu {
+export class TdpMmu implements X86Mmu {
   readonly pool = new SptePool();
   readonly roots: TdpRoot[] = [];
   readonly adEnabled: boolean;
+  /** kvm_tdp_mmu_page_fault holds mmu_lock for read. */
+  readonly faultLockShared = true;
   /** Scratch output of the SPTE builders. */
   private readonly tmp: Spte = { lo: 0, hi: 0 };
 
@@ -81,16 +77,55 @@ export class TdpMmu {
       asId,
       refcount: 2,
       invalid: false,
+      scheduledToZap: false,
     };
     this.roots.push(root);
     return root;
+  }
+
+  /** kvm_tdp_mmu_put_root. */
+  putRoot(_t: SimThread, root: MmuRoot): void {
+    kvmTdpMmuPutRoot(this, root as TdpRoot);
+  }
+
+  /** is_obsolete_root for a TDP MMU root: role.invalid. */
+  isObsoleteRoot(root: MmuRoot): boolean {
+    return root.invalid;
+  }
+
+  /** kvm_tdp_mmu_invalidate_roots (mmu_lock held for write). */
+  invalidateRoots(_t: SimThread): void {
+    kvmTdpMmuInvalidateRoots(this);
+  }
+
+  /**
+   * kvm_mmu_zap_all_fast with the TDP MMU: under the write lock invalidate the roots and ask every
+   * vCPU to drop them; then zap them under the read lock (kvm_tdp_mmu_zap_invalidated_roots).
+   */
+  zapAllFast(t: SimThread): void {
+    const kvm = this.kvm;
+    kvm.mmuLock.writeLock(t);
+    kvmTdpMmuInvalidateRoots(this);
+    kvm.makeAllCpusRequest(t, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+    kvm.mmuLock.writeUnlock(t);
+    kvm.mmuLock.readLock(t);
+    kvmTdpMmuZapInvalidatedRoots(this, t);
+    kvm.mmuLock.readUnlock(t);
+  }
+
+  /**
+   * get_mmio_spte through kvm_tdp_mmu_get_walk: the TDP MMU installs no MMIO SPTE yet (a gfn
+   * without a memslot is refused by the fault path), so no leaf is ever one.
+   */
+  getMmioSpte(_t: SimThread, _root: MmuRoot, _gfn: number, _out: Spte): boolean {
+    return false;
   }
 
   /**
    * kvm_tdp_mmu_map (caller holds mmu_lock for read): walks to the goal level, linking new
    * page-table pages with cmpxchg, then installs the leaf (tdp_mmu_map_handle_target_level).
    */
-  map(t: SimThread, root: TdpRoot, f: TdpFault): number {
+  map(t: SimThread, root: MmuRoot, f: MmuFault): number {
     const kvm = this.kvm;
     const p = kvm.engine.profile;
     const pool = this.pool;
@@ -158,7 +193,7 @@ export class TdpMmu {
    * MMU-writable SPTE writable, with one cmpxchg; up to 4 tries. RET_PF_INVALID sends the fault down
    * the slow path.
    */
-  fastPageFault(t: SimThread, root: TdpRoot, gfn: number, write: boolean): number {
+  fastPageFault(t: SimThread, root: MmuRoot, gfn: number, write: boolean): number {
     const kvm = this.kvm;
     const pool = this.pool;
     const tmp = this.tmp;
