@@ -6,6 +6,7 @@ import {
 } from '../experiments/access-tracking/memstress-vm.ts';
 import { guestAccess } from '../guest/memstress.ts';
 import type { KvmVcpu } from '../kvm/vcpu.ts';
+import { kvmArchVcpuIoctlRun } from '../kvm/vcpu-run.ts';
 import { Engine } from '../sim/engine.ts';
 import { type CostProfile, loadProfile } from '../sim/profile.ts';
 import type { SimThread, ThreadBody } from '../sim/thread.ts';
@@ -61,14 +62,7 @@ export function* vcpuAccess(
   write: boolean,
   value?: number,
 ): ThreadBody {
-  if (vcpu.root === null) vcpu.root = vcpu.kvm.mmu.allocRoot(0);
-  vcpu.thread = t;
-  vcpu.inGuest = true;
-  t.enterGuest();
-  yield* guestAccess(t, vcpu, gfn, write, value);
-  vcpu.inGuest = false;
-  t.exitGuest();
-  if (t.mustSync()) yield;
+  yield* kvmArchVcpuIoctlRun(t, vcpu, guestAccess(t, vcpu, gfn, write, value), false);
 }
 
 /** gfn of page `i` of the test region. */
