@@ -1,10 +1,10 @@
 /**
  * Models arch/x86/kvm/mmu/tdp_mmu.c: kvm_tdp_mmu_map (map), the TDP MMU's fast_page_fault,
- * kvm_tdp_mmu_unmap_gfn_range (unmapGfnRange), kvm_tdp_mmu_age_gfn_range / test_age_gfn (ageGfnRange),
- * and the roots (tdp-mmu-roots.ts).
+ * kvm_tdp_mmu_unmap_gfn_range (unmapGfnRange); aging (tdp-mmu-age.ts) and the end of a root
+ * (tdp-mmu-roots.ts) are beside it.
  */
 import type { SimThread } from '../../../sim/thread.ts';
-import { cmpxchg64, fetchAndLo } from '../../../sync/atomic64.ts';
+import { cmpxchg64 } from '../../../sync/atomic64.ts';
 import type { Kvm } from '../../kvm.ts';
 import type { KvmMemorySlot } from '../../memslots.ts';
 import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS } from '../../vcpu.ts';
@@ -19,19 +19,16 @@ import {
   type X86Mmu,
 } from '../kvm-mmu.ts';
 import {
-  EPT_A,
   EPT_D,
   EPT_R,
   EPT_W,
   HI_MMU_WRITABLE,
-  isAccessedSpte,
   isAccessTrackSpte,
   isFrozen,
   isLastSpte,
   isShadowPresent,
   makeNonleafSpte,
   makeSpte,
-  markSpteForAccessTrack,
   NONPRESENT_HI,
   NONPRESENT_LO,
   restoreAccTrackSpte,
@@ -39,6 +36,7 @@ import {
   spteAdEnabled,
 } from '../spte.ts';
 import { pagesPerLevel, SptePool, spteIndex } from './spte-pool.ts';
+import { kvmTdpMmuAgeGfnRange } from './tdp-mmu-age.ts';
 import { kvmTdpMmuInvalidateRoots, kvmTdpMmuPutRoot, kvmTdpMmuZapInvalidatedRoots } from './tdp-mmu-roots.ts';
 
 /** A TDP MMU root (struct kvm_mmu_page of level 4 on kvm->arch.tdp_mmu_roots). */
@@ -273,12 +271,7 @@ export class TdpMmu implements X86Mmu {
     this.kvm.mmuLock.writeUnlock(t);
   }
 
-  /**
-   * kvm_tdp_mmu_age_gfn_range / kvm_tdp_mmu_test_age_gfn over the valid roots of the address space.
-   * Lockless (6.15+): under RCU; A/D on: atomic clear of A; A/D off: one cmpxchg to the
-   * access-tracked value, and a lost cmpxchg leaves the page young. Otherwise the caller holds
-   * mmu_lock for write and the update cannot fail.
-   */
+  /** kvm_tdp_mmu_age_gfn_range / kvm_tdp_mmu_test_age_gfn (tdp-mmu-age.ts). */
   ageGfnRange(
     t: SimThread,
     asId: number,
@@ -289,56 +282,6 @@ export class TdpMmu implements X86Mmu {
     bitmap: Uint32Array | null = null,
     lastGfn = 0,
   ): boolean {
-    const kvm = this.kvm;
-    const p = kvm.engine.profile;
-    const pool = this.pool;
-    const tmp = this.tmp;
-    const rcu = kvm.host.rcu;
-    let young = false;
-    rcu.readLock(t);
-    for (const root of this.roots) {
-      if (root.invalid || root.asId !== asId) continue;
-      for (let gfn = start; gfn < end; ) {
-        const idx = pool.walk(root.table, gfn);
-        const level = pool.walkLevel;
-        t.advance(p.tdpWalkLevelNs * (5 - level));
-        const lo = pool.lo[idx];
-        const hi = pool.hi.get(idx);
-        const span = pagesPerLevel(level);
-        const g = gfn;
-        gfn = (Math.floor(gfn / span) + 1) * span;
-        if (!isShadowPresent(lo) || !isLastSpte(lo, level) || !isAccessedSpte(lo, hi)) continue;
-        // Seed 000's bitmap: bit (last gfn - gfn); test records young gfns, clear ages only those set
-        // (kvm_gfn_record_young, kvm_gfn_should_age).
-        const bit = lastGfn - g;
-        if (bitmap !== null && !testOnly && !((bitmap[bit >>> 5] >>> (bit & 31)) & 1)) continue;
-        young = true;
-        if (testOnly) {
-          if (bitmap === null) break;
-          bitmap[bit >>> 5] |= 1 << (bit & 31);
-          continue;
-        }
-        t.advance(p.ageSpteNs);
-        if (spteAdEnabled(hi)) {
-          fetchAndLo(pool.lo, idx, ~EPT_A);
-          kvm.stats.sptesAged++;
-          continue;
-        }
-        markSpteForAccessTrack(tmp, lo, hi);
-        const newLo = tmp.lo;
-        const newHi = tmp.hi;
-        if (lockless) {
-          if (!cmpxchg64(pool.lo, pool.hi, idx, lo, hi, newLo, newHi)) kvm.stats.ageCasFailures++;
-          else kvm.stats.sptesAged++;
-          continue;
-        }
-        pool.lo[idx] = newLo;
-        pool.hi.set(idx, newHi);
-        kvm.stats.sptesAged++;
-      }
-      if (young && testOnly && bitmap === null) break;
-    }
-    rcu.readUnlock(t);
-    return young;
+    return kvmTdpMmuAgeGfnRange(this, t, asId, start, end, testOnly, lockless, bitmap, lastGfn);
   }
 }
