@@ -68,7 +68,8 @@ export function describeMmuConformance(name: string, makeVm: MakeMmuVm): void {
       const { vm } = makeVm({}, function* (t, vm) {
         yield* vcpuAccess(t, vm.kvm.vcpus[0], testGfn(vm, 3), false);
         seen.push(leafBits(vm, testGfn(vm, 3)));
-        expect(sptePfn(leafSpte(vm, testGfn(vm, 3))!.lo, 0)).toBe(vm.host.mem.zeroPfn);
+        const zero = leafSpte(vm, testGfn(vm, 3))!;
+        expect(sptePfn(zero.lo, zero.hi)).toBe(vm.host.mem.zeroPfn);
         yield* vcpuAccess(t, vm.kvm.vcpus[0], testGfn(vm, 3), true);
         seen.push(leafBits(vm, testGfn(vm, 3)));
       });
