@@ -76,6 +76,8 @@ export type { BackingKind } from './host/vma.ts';
 export { BACKING_KINDS } from './host/vma.ts';
 export { type AgingLock, Kvm, type KvmOptions } from './kvm/kvm.ts';
 export { KvmStats } from './kvm/kvm-stats.ts';
+export { kvmArchVcpuIoctlRun } from './kvm/vcpu-run.ts';
+export type { MmuFault, MmuRoot, X86Mmu } from './kvm/x86/kvm-mmu.ts';
 export {
   MmuNotifierDispatch,
   type MmuNotifierOps,
@@ -118,3 +120,11 @@ export {
   kernelVariant,
 } from './variants/kernel-variant.ts';
 export { type VariantDifference, variantDifferences } from './variants/variant-diff.ts';
+export { type BootedHost, bootHost, type HostSpec } from './vm/host-builder.ts';
+export {
+  type KvmVm,
+  type VmSpec,
+  vmCreate,
+  vmUserspaceMemRegionAdd,
+  vmVcpuAdd,
+} from './vm/vm-builder.ts';

@@ -34,6 +34,7 @@ export interface AccessTrackingCliOptions {
   kernel: string;
   aging?: 'write-lock' | 'lockless';
   eptAd: boolean;
+  mmu: 'tdp' | 'shadow';
   randomAccess: boolean;
   seed: number;
   profile: string;
@@ -94,6 +95,7 @@ export function accessTrackingAction(
     kernel: opts.kernel,
     aging: opts.aging,
     eptAd: opts.eptAd,
+    mmu: opts.mmu,
     randomAccess: opts.randomAccess,
     seed: opts.seed,
     hostCpus: opts.hostCpus,

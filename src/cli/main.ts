@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { X86_MMUS } from '../experiments/access-tracking/options.ts';
 import { defaultJobs } from '../experiments/parallel.ts';
 import { SEED003_PROFILE } from '../experiments/published.ts';
 import { describeErrno, parseWriteEscapes, runSysfs } from '../experiments/sysfs.ts';
@@ -77,6 +78,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
       ]),
     )
     .option('--no-ept-ad', 'run EPT without Accessed/Dirty bits (access tracking by RWX)')
+    .addOption(mmuOption())
     .option('--random-access', 'guest touches pages in random order (memstress random_access)', false)
     .option('--seed <n>', 'seed of the simulation', intArg('--seed', 0), 0)
     .option('--profile <name>', PROFILE_HELP, DEFAULT_PROFILE)
@@ -108,6 +110,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     .addOption(vcpusListOption('vCPU counts, comma-separated'))
     .addOption(bytesOption('guest memory per vCPU (K/M/G suffixes)', 2 ** 30))
     .option('--kernels <list>', 'kernel variants, comma-separated (6.12 = no opt, 6.15 = opt)', '6.12,6.15')
+    .addOption(mmuOption())
     .option('--seed <n>', 'seed of the simulation', intArg('--seed', 0), 0)
     .option('--profile <name>', PROFILE_HELP, SEED003_PROFILE)
     .option(
@@ -136,6 +139,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
           onProgress: (done, total) => bar.update(done, total),
           jobs: opts.jobs,
           memoryLimitBytes: simulatorMemoryLimit(),
+          mmu: opts.mmu,
         });
       } finally {
         bar.stop();
@@ -231,6 +235,12 @@ function sysfsCommand(program: Command, io: CliIo, onExit: (code: number) => voi
 
 function bytesOption(description: string, bytes: number): Option {
   return new Option('-b, --bytes <size>', description).argParser(sizeArg).default(bytes, sizeText(bytes));
+}
+
+function mmuOption(): Option {
+  return new Option('--mmu <mmu>', 'x86 MMU: tdp (kvm.tdp_mmu=1) or shadow (kvm.tdp_mmu=0)')
+    .choices([...X86_MMUS])
+    .default('tdp');
 }
 
 function vcpusListOption(description: string): Option {

@@ -96,6 +96,12 @@ const MALFORMED: string[][] = [
   ['access-tracking', '-s', 'tmpfs'],
   ['access-tracking', '--kernel', '4.19'],
   ['access-tracking', '--aging', 'rcu'],
+  ['access-tracking', '--mmu', 'ept'],
+  ['table', '--mmu', 'npt', '-b', '1M', '--vcpus', '1'],
+  // The shadow MMU is not built yet: refused before anything runs.
+  ['access-tracking', '--mmu', 'shadow', '-b', '1M'],
+  ['access-tracking', '-p', '--mmu', 'shadow', '-b', '1M'],
+  ['table', '--mmu', 'shadow', '-b', '1M', '--vcpus', '1'],
   ['sysfs', '/sys/kernel/debug/lru_gen', '--kernel', 'nope'],
   ['table', '--kernels', 'v9', '-b', '1M', '--vcpus', '1'],
   ['table', '--kernels', '6.12,', '-b', '1M', '--vcpus', '1', '--json', '--csv'],

@@ -4,6 +4,7 @@
  */
 import { errnoName } from '../fs/errno.ts';
 import { GuestStats, memstressGuestPass } from '../guest/memstress.ts';
+import { kvmArchVcpuIoctlRun } from '../kvm/vcpu-run.ts';
 import { Engine } from '../sim/engine.ts';
 import { type CostProfile, DEFAULT_PROFILE, loadProfile } from '../sim/profile.ts';
 import { DEFAULT_KERNEL, kernelVariant } from '../variants/kernel-variant.ts';
@@ -71,16 +72,8 @@ export function runSysfs(
     });
     res.files = vm.vfs.paths();
     const stats = new GuestStats();
-    for (const vcpu of vm.kvm.vcpus) {
-      vcpu.root ??= vm.kvm.mmu.allocRoot(0);
-      vcpu.thread = t;
-      vcpu.inGuest = true;
-      t.enterGuest();
-      yield* memstressGuestPass(t, vcpu, vm.args, { seed: 1 }, stats);
-      vcpu.inGuest = false;
-      t.exitGuest();
-      if (t.mustSync()) yield;
-    }
+    for (const vcpu of vm.kvm.vcpus)
+      yield* kvmArchVcpuIoctlRun(t, vcpu, memstressGuestPass(t, vcpu, vm.args, { seed: 1 }, stats), false);
     vm.host.lru.drainAll(t);
     const read = function* () {
       const r = yield* vm.vfs.pread(t, o.path, 0, 1 << 20);

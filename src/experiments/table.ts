@@ -5,7 +5,7 @@
 import { type CostProfile, DEFAULT_PROFILE, loadProfile } from '../sim/profile.ts';
 import { kernelVariant } from '../variants/kernel-variant.ts';
 import { formatSeconds } from './access-tracking/format.ts';
-import { OptionsError, parseAccessTrackingOptions } from './access-tracking/options.ts';
+import { OptionsError, parseAccessTrackingOptions, type X86_MMUS } from './access-tracking/options.ts';
 import { runAccessTracking } from './access-tracking/run.ts';
 import { checkRunSize } from './access-tracking/run-limits.ts';
 import { runParallel, siblingModule } from './parallel.ts';
@@ -24,6 +24,8 @@ export interface TableOptions {
   jobs?: number;
   /** Refuse runs whose simulated state would exceed this many bytes. */
   memoryLimitBytes?: number;
+  /** The x86 MMU every run uses (default: tdp). */
+  mmu?: (typeof X86_MMUS)[number];
 }
 
 /** One row of seed 003's table. */
@@ -59,6 +61,7 @@ export interface TableRowJob {
   kernel: string | null;
   seed: number;
   profile?: CostProfile | string;
+  mmu?: (typeof X86_MMUS)[number];
 }
 
 /** Runs one row of the table: `access_tracking_perf_test -p -l` on the model. */
@@ -71,6 +74,7 @@ export function runTableRow(j: TableRowJob): TableRow {
       benchmarkAging: j.kernel !== null,
       kernel: j.kernel ?? '6.15',
       seed: j.seed,
+      mmu: j.mmu,
     },
     j.profile,
   );
@@ -99,13 +103,20 @@ export function runTable(o: TableOptions): { rows: TableRow[]; ratios: TableRati
     throw new OptionsError('--jobs takes a whole number >= 1');
   const profile = typeof o.profile === 'object' ? o.profile : loadProfile(o.profile ?? DEFAULT_PROFILE);
   for (const vcpus of o.vcpus) {
-    const size = parseAccessTrackingOptions({ vcpus, vcpuBytes: o.vcpuBytes, benchmark: true });
+    const size = parseAccessTrackingOptions({ vcpus, vcpuBytes: o.vcpuBytes, benchmark: true, mmu: o.mmu });
     checkRunSize({ ...size, lruGen: true, memoryLimitBytes: o.memoryLimitBytes }, profile);
   }
   const jobs: TableRowJob[] = [];
   for (const v of o.vcpus)
     for (const kernel of [null, ...o.kernels])
-      jobs.push({ vcpus: v, vcpuBytes: o.vcpuBytes, kernel, seed: o.seed ?? 0, profile: o.profile });
+      jobs.push({
+        vcpus: v,
+        vcpuBytes: o.vcpuBytes,
+        kernel,
+        seed: o.seed ?? 0,
+        profile: o.profile,
+        mmu: o.mmu,
+      });
   const rows = runParallel(jobs, {
     n: o.jobs ?? 1,
     workerModule: siblingModule('table-worker', import.meta.url),

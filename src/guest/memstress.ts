@@ -11,7 +11,7 @@ import {
   handleEptViolationStart,
   takeKick,
 } from '../kvm/vcpu.ts';
-import { kvmTdpMmuPageFaultSlow } from '../kvm/x86/mmu.ts';
+import { kvmTdpPageFaultSlow } from '../kvm/x86/mmu.ts';
 import {
   EPT_A,
   EPT_D,
@@ -101,7 +101,7 @@ export function* memstressGuestPass(
       const r = cpuAccess(t, vcpu, gfn, write, MEMSTRESS_WRITE_VALUE);
       if (r === ACCESS_DONE) break;
       for (let s = handleEptViolationStart(t, vcpu, gfn, write, r === VIOLATION_PRESENT); s !== EPT_DONE; ) {
-        if (s === EPT_SLOW) yield* kvmTdpMmuPageFaultSlow(t, vcpu, vcpu.fault);
+        if (s === EPT_SLOW) yield* kvmTdpPageFaultSlow(t, vcpu, vcpu.fault);
         else if (t.now > t.limit) yield;
         s = handleEptViolationNext(t, vcpu);
       }

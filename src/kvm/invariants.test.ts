@@ -47,8 +47,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 function leafMap(vm: MemstressVm): Map<number, number> {
   const out = new Map<number, number>();
   const mmu = vm.kvm.mmu;
-  const root = mmu.roots[0];
-  if (root === undefined) return out;
+  const root = vm.kvm.vcpus[0].root;
+  if (root === null) return out;
   for (let gfn = testGfn(vm, 0); gfn < testGfn(vm, vm.testPages); ) {
     const idx = mmu.pool.walk(root.table, gfn);
     const level = mmu.pool.walkLevel;

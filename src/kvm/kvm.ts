@@ -23,7 +23,8 @@ import {
   KvmMemslots,
 } from './memslots.ts';
 import { KvmMmuNotifier } from './mmu-notifier.ts';
-import { KvmVcpu } from './vcpu.ts';
+import { KVM_REQ_TLB_FLUSH, KvmVcpu } from './vcpu.ts';
+import type { X86Mmu } from './x86/kvm-mmu.ts';
 import { TdpMmu } from './x86/tdp-mmu/tdp-mmu.ts';
 
 /** How kvm_age_gfn / kvm_test_age_gfn synchronise (CONFIG_KVM_MMU_LOCKLESS_AGING). */
@@ -37,6 +38,11 @@ export interface KvmOptions {
   eptAd: boolean;
   /** Address spaces (2 on x86 with SMM). */
   nrAddressSpaces?: number;
+  /**
+   * The TDP MMU (kvm.tdp_mmu=1, the default) rather than the shadow MMU (kvm.tdp_mmu=0). Only the
+   * TDP MMU is built so far.
+   */
+  tdpMmu?: boolean;
 }
 
 /** KVM_MEM_SLOTS_NUM. */
@@ -46,7 +52,7 @@ const EEXIST = -17;
 
 /**
  * struct kvm: memslots (two sets per address space with the generation protocol), mmu_lock,
- * kvm->srcu, the MMU-notifier invalidation state, vCPUs and the x86 TDP MMU.
+ * kvm->srcu, the MMU-notifier invalidation state, vCPUs and the x86 MMU (TDP or shadow).
  */
 export class Kvm {
   readonly stats = new KvmStats();
@@ -59,7 +65,8 @@ export class Kvm {
    * atomic64_add on it whenever a leaf SPTE appears or goes, from every vCPU that faults.
    */
   readonly statPagesLine: CacheLine;
-  readonly mmu: TdpMmu;
+  /** The x86 MMU, chosen when the VM is created (the kvm.tdp_mmu parameter). */
+  readonly mmu: X86Mmu;
   readonly notifier: KvmMmuNotifier;
   readonly vcpus: KvmVcpu[] = [];
   /** __memslots[as][0..1] and the index of the active set. */
@@ -88,6 +95,7 @@ export class Kvm {
       this.sets.push([new KvmMemslots(as), new KvmMemslots(as)]);
       this.activeIdx.push(0);
     }
+    if (opts.tdpMmu === false) throw new Error('kvm.tdp_mmu=0: the shadow MMU is not built yet');
     this.mmu = new TdpMmu(this);
     this.notifier = new KvmMmuNotifier(this);
     mmuNotifierRegister(mm, this.notifier);
@@ -235,26 +243,34 @@ export class Kvm {
     if (--this.mmuInvalidateInProgress < 0) throw new Error('KVM_BUG_ON: mmu_invalidate_in_progress < 0');
   }
 
-  /**
-   * kvm_flush_remote_tlbs: an IPI to every vCPU in guest mode (each takes an exit) and a wait for
-   * all acknowledgements.
-   */
+  /** kvm_flush_remote_tlbs: kvm_make_all_cpus_request(KVM_REQ_TLB_FLUSH), counted. */
   flushRemoteTlbs(t: SimThread): void {
+    const ipis = this.makeAllCpusRequest(t, KVM_REQ_TLB_FLUSH, 'kvm_flush_remote_tlbs');
+    this.stats.tlbFlushes++;
+    this.stats.tlbFlushIpis += ipis;
+  }
+
+  /**
+   * kvm_make_all_cpus_request: set `req` on every vCPU, send an IPI to each in guest mode (each
+   * takes an exit and services it before it enters again) and wait for all acknowledgements.
+   * `traceEvent`, if given, is emitted with the number of IPIs. Returns the IPIs sent.
+   */
+  makeAllCpusRequest(t: SimThread, req: number, traceEvent: 'kvm_flush_remote_tlbs' | null = null): number {
     const p = this.engine.profile;
     const topo = this.engine.topology;
     const here = topo.nodeOf(t.cpu);
     let ipis = 0;
     let remote = 0;
     for (const v of this.vcpus) {
+      v.requests |= req;
       if (!v.inGuest || v.thread === null) continue;
       ipis++;
       if (topo.nodeOf(v.thread.cpu) !== here) remote++;
       v.thread.pendingKickNs += p.vmExitNs + p.vmEntryNs;
     }
-    this.stats.tlbFlushes++;
-    this.stats.tlbFlushIpis += ipis;
     const tr = this.engine.trace;
-    if (tr !== null) tr.emit(t, 'kvm_flush_remote_tlbs', { ipis });
+    if (tr !== null && traceEvent !== null) tr.emit(t, traceEvent, { ipis });
     t.advance(flushIpisNs(p, ipis, remote));
+    return ipis;
   }
 }

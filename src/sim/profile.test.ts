@@ -83,7 +83,9 @@ describe('cost profiles', () => {
   it('a profile that extends another copies its figures and replaces only those it lists', () => {
     const base = loadProfile('seed003-x86');
     const bdw = loadProfile('bdw-2650v4');
-    const changed = (Object.keys(COST_TERMS) as (keyof typeof COST_TERMS)[]).filter((k) => bdw[k] !== base[k]);
+    const changed = (Object.keys(COST_TERMS) as (keyof typeof COST_TERMS)[]).filter(
+      (k) => bdw[k] !== base[k],
+    );
     // The Broadwell machine's own figures; every kernel cost is seed003-x86's.
     expect(changed.sort()).toEqual([
       'cacheLineLocalNs',

@@ -6,6 +6,7 @@ import {
 } from '../experiments/access-tracking/memstress-vm.ts';
 import { guestAccess } from '../guest/memstress.ts';
 import type { KvmVcpu } from '../kvm/vcpu.ts';
+import { kvmArchVcpuIoctlRun } from '../kvm/vcpu-run.ts';
 import { Engine } from '../sim/engine.ts';
 import { type CostProfile, loadProfile } from '../sim/profile.ts';
 import type { SimThread, ThreadBody } from '../sim/thread.ts';
@@ -41,6 +42,7 @@ export function runOnVm(
       backing: opts.backing ?? 'anonymous',
       aging: opts.aging ?? 'lockless',
       eptAd: opts.eptAd ?? true,
+      tdpMmu: opts.tdpMmu,
       lruGen: opts.lruGen ?? false,
       swapPages: opts.swapPages ?? 0,
       hostPages: opts.hostPages,
@@ -61,14 +63,7 @@ export function* vcpuAccess(
   write: boolean,
   value?: number,
 ): ThreadBody {
-  if (vcpu.root === null) vcpu.root = vcpu.kvm.mmu.allocRoot(0);
-  vcpu.thread = t;
-  vcpu.inGuest = true;
-  t.enterGuest();
-  yield* guestAccess(t, vcpu, gfn, write, value);
-  vcpu.inGuest = false;
-  t.exitGuest();
-  if (t.mustSync()) yield;
+  yield* kvmArchVcpuIoctlRun(t, vcpu, guestAccess(t, vcpu, gfn, write, value), false);
 }
 
 /** gfn of page `i` of the test region. */
@@ -76,11 +71,11 @@ export function testGfn(vm: MemstressVm, i: number): number {
   return vm.args.gpa / 4096 + i;
 }
 
-/** The leaf SPTE (lo, hi) mapping `gfn` in the VM's first root, or null if none. */
+/** The leaf SPTE (lo, hi) mapping `gfn` under vCPU 0's root (what its CPU walks), or null if none. */
 export function leafSpte(vm: MemstressVm, gfn: number): { lo: number; hi: number; level: number } | null {
   const mmu = vm.kvm.mmu;
-  const root = mmu.roots.find((r) => !r.invalid && r.asId === 0);
-  if (root === undefined) return null;
+  const root = vm.kvm.vcpus[0].root;
+  if (root === null) return null;
   const idx = mmu.pool.walk(root.table, gfn);
   const lo = mmu.pool.lo[idx];
   if (!(lo & (1 << 11))) return null;

@@ -5,6 +5,17 @@ import type { AgingLock } from '../../kvm/kvm.ts';
 import { UserError } from '../../sim/user-error.ts';
 import { DEFAULT_KERNEL, KERNEL_VARIANTS, kernelVariant } from '../../variants/kernel-variant.ts';
 
+/** The x86 MMUs a VM can use (`--mmu`). */
+export const X86_MMUS = ['tdp', 'shadow'] as const;
+
+/** Refuses an MMU that is not built yet: only the TDP MMU exists so far. */
+export function checkMmuBuilt(mmu: (typeof X86_MMUS)[number]): void {
+  if (mmu === 'shadow')
+    throw new OptionsError(
+      'mmu: the shadow MMU (--mmu shadow, kvm.tdp_mmu=0) is not built yet; use --mmu tdp',
+    );
+}
+
 /** KVM_MAX_VCPUS on x86. */
 export const KVM_MAX_VCPUS = 4096;
 
@@ -58,6 +69,8 @@ export const accessTrackingOptionsSchema = z.object({
   aging: z.enum(['write-lock', 'lockless']).optional(),
   /** EPT A/D bits (off: access tracking by clearing RWX). */
   eptAd: z.boolean().default(true),
+  /** --mmu: the x86 MMU, TDP (kvm.tdp_mmu=1) or shadow (kvm.tdp_mmu=0). */
+  mmu: z.enum(X86_MMUS).default('tdp'),
   seed: z.number().int().min(0).max(0xffffffff).default(0),
   /** Host CPUs (default: the profile's). */
   hostCpus: z.number().int().min(1).max(4096).optional(),
@@ -99,6 +112,7 @@ export function parseAccessTrackingOptions(input: AccessTrackingInput): AccessTr
     throw new OptionsError(`${i.path.join('.') || 'options'}: ${i.message}`);
   }
   const o = r.data;
+  checkMmuBuilt(o.mmu);
   if (
     (o.backing === 'anonymous_thp' || o.backing === 'anonymous_hugetlb') &&
     (o.vcpus * o.vcpuBytes) % (2 << 20) !== 0

@@ -6,7 +6,8 @@ import { FIRST_NODE_PFN } from '../../host/phys-mem.ts';
 import type { BackingKind } from '../../host/vma.ts';
 import type { CostProfile } from '../../sim/profile.ts';
 import { profileCpus } from '../../sim/topology.ts';
-import { BASE_BYTES, bootPages, bytesPerGuestPage, hostPagesFor, splitNodes } from './memstress-vm.ts';
+import { splitNodes } from '../../vm/host-builder.ts';
+import { BASE_BYTES, bootPages, bytesPerGuestPage, hostPagesFor } from './memstress-vm.ts';
 import { OptionsError } from './options.ts';
 
 /** Bytes of simulator state per swap slot (its content word and shadow entry). */

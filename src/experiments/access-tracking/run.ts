@@ -81,6 +81,7 @@ export function runAccessTracking(
       backing: o.backing as never,
       aging: o.aging,
       eptAd: o.eptAd,
+      tdpMmu: o.mmu === 'tdp',
       randomAccess: o.randomAccess,
       randomSeed: guestRandomSeed,
       lruGen: o.lruGen || o.benchmark,

@@ -6,9 +6,8 @@
 
 import { memstressGuestPass } from '../../guest/memstress.ts';
 import type { KvmVcpu } from '../../kvm/vcpu.ts';
-import { CAT } from '../../sim/accounting.ts';
-import { call, type SimThread } from '../../sim/thread.ts';
-import type { MemstressVm } from './memstress-vm.ts';
+import { kvmArchVcpuIoctlRun } from '../../kvm/vcpu-run.ts';
+import type { SimThread } from '../../sim/thread.ts';
 import { pageidleMarkVcpuMemoryIdle } from './page-idle-mark.ts';
 import { type AccessTrackingSelftest, ITERATION_ACCESS_MEMORY } from './selftest.ts';
 import { ASSERT_SITES, TestFailure } from './test-assert.ts';
@@ -72,19 +71,7 @@ function* vcpuRun(
   vcpu: KvmVcpu,
   rand: { seed: number },
 ): Generator<void, void, void> {
-  const p = s.engine.profile;
-  const vm: MemstressVm = s.vm;
-  t.advanceAs(CAT.vmExit, p.kvmRunIoctlNs / 2);
-  if (vcpu.root === null) vcpu.root = vm.kvm.mmu.allocRoot(0);
-  t.advanceAs(CAT.vmExit, t.jittered(p.vmEntryNs));
-  vcpu.inGuest = true;
-  t.enterGuest();
   const tick = s.hooks.onProgress === undefined ? null : s.tick;
-  yield* call(memstressGuestPass(t, vcpu, vm.args, rand, s.guestStats, tick));
-  // GUEST_SYNC: a ucall exit back to userspace.
-  vcpu.inGuest = false;
-  t.exitGuest();
-  vcpu.exits++;
-  t.advanceAs(CAT.vmExit, t.jittered(p.vmExitNs) + p.kvmRunIoctlNs / 2);
-  if (t.mustSync()) yield;
+  // The pass ends in GUEST_SYNC: a ucall exit back to userspace.
+  yield* kvmArchVcpuIoctlRun(t, vcpu, memstressGuestPass(t, vcpu, s.vm.args, rand, s.guestStats, tick));
 }

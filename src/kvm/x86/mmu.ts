@@ -1,5 +1,6 @@
 /**
- * Models arch/x86/kvm/mmu/mmu.c: kvm_tdp_mmu_page_fault (kvmTdpMmuPageFaultBegin / Slow / Map),
+ * Models arch/x86/kvm/mmu/mmu.c: kvm_tdp_page_fault (kvmTdpPageFaultBegin / Slow / Map), which is
+ * kvm_tdp_mmu_page_fault with the TDP MMU and direct_page_fault with the shadow MMU,
  * __kvm_mmu_faultin_pfn, __kvm_mmu_max_mapping_level, and kvm_release_faultin_page.
  */
 import { hostLeafLevel, pteTableMustWait, waitForPteTable } from '../../host/gup.ts';
@@ -9,13 +10,7 @@ import { type FollowPfn, kvmFollowPfn } from '../follow-pfn.ts';
 import type { Kvm } from '../kvm.ts';
 import { gfnToHvaMemslot, type KvmMemorySlot } from '../memslots.ts';
 import type { KvmVcpu } from '../vcpu.ts';
-import {
-  RET_PF_FIXED,
-  RET_PF_INVALID,
-  RET_PF_RETRY,
-  RET_PF_SPURIOUS,
-  type TdpFault,
-} from './tdp-mmu/tdp-mmu.ts';
+import { type MmuFault, RET_PF_FIXED, RET_PF_INVALID, RET_PF_RETRY, RET_PF_SPURIOUS } from './kvm-mmu.ts';
 
 type Gen<R> = Generator<void, R, void>;
 
@@ -41,7 +36,7 @@ export function kvmMmuMaxMappingLevel(kvm: Kvm, slot: KvmMemorySlot, gfn: number
  * one and reuses it, since it handles one fault at a time; it also carries the fault's place in
  * `handleEptViolation`'s steps.
  */
-export class KvmPageFault implements TdpFault {
+export class KvmPageFault implements MmuFault {
   gfn = 0;
   write = false;
   /** The exit qualification said the SPTE was present (it granted some access). */
@@ -61,22 +56,22 @@ export class KvmPageFault implements TdpFault {
   phase = 0;
 }
 
-/** kvm_tdp_mmu_page_fault stopped before taking mmu_lock: other threads go first, then `...Map`. */
+/** kvm_tdp_page_fault stopped before taking mmu_lock: other threads go first, then `...Map`. */
 export const FAULT_MAP = 0;
 /** The fault is done: fixed by the fast path, spurious, or stale before fault-in. */
 export const FAULT_DONE = 1;
-/** The fault must wait or reclaim before fault-in: run `kvmTdpMmuPageFaultSlow`, then `...Map`. */
+/** The fault must wait or reclaim before fault-in: run `kvmTdpPageFaultSlow`, then `...Map`. */
 export const FAULT_SLOW = 2;
 
 /**
- * kvm_tdp_mmu_page_fault (arch/x86/kvm/mmu/mmu.c) for an EPT violation, up to mmu_lock:
+ * kvm_tdp_page_fault (arch/x86/kvm/mmu/mmu.c) for an EPT violation, up to mmu_lock:
  * fast_page_fault first when it can help (A/D off, or a write to a present SPTE); then snapshot
  * mmu_invalidate_seq and fault the pfn in. The caller holds kvm->srcu. Between fault-in and
  * mmu_lock other threads run (a sync point), so an invalidation can make the fault stale there, as
  * in the kernel. The fault is split at that point into plain functions, so the hot path needs no
- * generator of its own; the rare waits before fault-in are `kvmTdpMmuPageFaultSlow`.
+ * generator of its own; the rare waits before fault-in are `kvmTdpPageFaultSlow`.
  */
-export function kvmTdpMmuPageFaultBegin(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault): number {
+export function kvmTdpPageFaultBegin(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault): number {
   const kvm = vcpu.kvm;
   const mmu = kvm.mmu;
   const root = vcpu.root!;
@@ -110,11 +105,11 @@ export function kvmTdpMmuPageFaultBegin(t: SimThread, vcpu: KvmVcpu, f: KvmPageF
 }
 
 /**
- * The waits `kvmTdpMmuPageFaultBegin` left to a generator, then fault-in: direct reclaim at the
+ * The waits `kvmTdpPageFaultBegin` left to a generator, then fault-in: direct reclaim at the
  * memcg's limit and the page allocator's slow path if `f.reclaimFirst`, then the wait for a PTE
  * table held by an aging walker if there is one (Begin found one when it did not need reclaim).
  */
-export function* kvmTdpMmuPageFaultSlow(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault): Gen<void> {
+export function* kvmTdpPageFaultSlow(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault): Gen<void> {
   const kvm = vcpu.kvm;
   const hva = gfnToHvaMemslot(f.slot!, f.gfn);
   if (f.reclaimFirst) {
@@ -148,27 +143,33 @@ function faultIn(t: SimThread, kvm: Kvm, f: KvmPageFault): void {
 }
 
 /**
- * The rest of kvm_tdp_mmu_page_fault, once the thread is the earliest again: take mmu_lock for
- * read, drop a stale fault (is_page_fault_stale), map, release the page (marking the folio
+ * The rest of kvm_tdp_page_fault, once the thread is the earliest again: take mmu_lock (for read
+ * with the TDP MMU, for write with the shadow MMU), drop a stale fault (is_page_fault_stale: an
+ * obsolete root or an invalidation since fault-in), map, release the page (marking the folio
  * accessed, and dirty when mapped writable) and unlock. Returns the RET_PF_*.
  */
-export function kvmTdpMmuPageFaultMap(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault): number {
+export function kvmTdpPageFaultMap(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault): number {
   const kvm = vcpu.kvm;
+  const mmu = kvm.mmu;
+  const root = vcpu.root!;
   const fp = f.hostPfn;
   const gfn = f.gfn;
-  kvm.mmuLock.readLock(t);
+  const shared = mmu.faultLockShared;
+  if (shared) kvm.mmuLock.readLock(t);
+  else kvm.mmuLock.writeLock(t);
   let r: number;
-  if (kvm.mmuInvalidateRetryGfn(f.mmuSeq, gfn)) r = RET_PF_RETRY;
+  if (mmu.isObsoleteRoot(root) || kvm.mmuInvalidateRetryGfn(f.mmuSeq, gfn)) r = RET_PF_RETRY;
   else {
     // kvm_mmu_hugepage_adjust: map at the host level, with the pfn aligned down to it.
     const goal = kvmMmuMaxMappingLevel(kvm, f.slot!, gfn);
     f.goalLevel = goal;
     f.pfn = goal > 1 ? fp.pfn - (gfn % 512) : fp.pfn;
     f.mapWritable = fp.writable;
-    r = kvm.mmu.map(t, vcpu.root!, f);
+    r = mmu.map(t, root, f);
   }
   if (r !== RET_PF_RETRY) kvmReleaseFaultinPage(t, kvm, fp.pfn, fp.writable);
-  kvm.mmuLock.readUnlock(t);
+  if (shared) kvm.mmuLock.readUnlock(t);
+  else kvm.mmuLock.writeUnlock(t);
   if (r === RET_PF_RETRY) kvm.stats.faultRetries++;
   else if (r === RET_PF_SPURIOUS) kvm.stats.faultsSpurious++;
   else kvm.stats.faultsFixed++;

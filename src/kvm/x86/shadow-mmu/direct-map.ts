@@ -13,6 +13,7 @@ import {
   KVM_MEMSLOT_INVALID,
   type KvmMemorySlot,
 } from '../../memslots.ts';
+import { type MmuFault, RET_PF_FIXED, RET_PF_INVALID, RET_PF_SPURIOUS } from '../kvm-mmu.ts';
 import {
   EPT_D,
   EPT_R,
@@ -31,7 +32,6 @@ import {
   sptePfn,
 } from '../spte.ts';
 import { pagesPerLevel, spteIndex } from '../tdp-mmu/spte-pool.ts';
-import { RET_PF_FIXED, RET_PF_INVALID, RET_PF_SPURIOUS, type TdpFault } from '../tdp-mmu/tdp-mmu.ts';
 import { ACC_ALL, type KvmMmuPage, kvmMmuChildRole, kvmMmuPageGetGfn } from './mmu-page.ts';
 import type { ShadowMmu } from './shadow-mmu.ts';
 
@@ -43,7 +43,7 @@ export const PTE_PREFETCH_NUM = 8;
  * finding or creating each missing child page (kvm_mmu_get_child_sp) and linking it, installs the
  * leaf with mmu_set_spte and prefetches its neighbours. Returns the RET_PF_*.
  */
-export function directMap(mmu: ShadowMmu, t: SimThread, root: KvmMmuPage, f: TdpFault): number {
+export function directMap(mmu: ShadowMmu, t: SimThread, root: KvmMmuPage, f: MmuFault): number {
   const kvm = mmu.kvm;
   if (kvm.mmuLock.writer !== t) throw new Error('direct_map: mmu_lock not held for write');
   const p = kvm.engine.profile;
@@ -116,7 +116,7 @@ export function mmuSetSpte(
   sptep: number,
   gfn: number,
   pfn: number,
-  f: TdpFault | null,
+  f: MmuFault | null,
 ): number {
   const pool = mmu.pool;
   const level = mmu.sptepToSp(sptep).level;

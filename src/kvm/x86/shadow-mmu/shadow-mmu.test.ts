@@ -3,8 +3,8 @@ import { followPteLockless } from '../../../host/gup.ts';
 import { shadowFault, shadowLeaf } from '../../../testing/shadow-fault.ts';
 import { runOnVm, testGfn } from '../../../testing/vm-fixture.ts';
 import { kvmFollowPfn } from '../../follow-pfn.ts';
+import { RET_PF_FIXED, RET_PF_SPURIOUS } from '../kvm-mmu.ts';
 import { sptePfn } from '../spte.ts';
-import { RET_PF_FIXED, RET_PF_SPURIOUS } from '../tdp-mmu/tdp-mmu.ts';
 import { kvmMmuChildRole, tdpRootRole } from './mmu-page.ts';
 import { ShadowMmu } from './shadow-mmu.ts';
 

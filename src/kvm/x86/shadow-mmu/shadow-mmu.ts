@@ -8,9 +8,9 @@
 import type { SimThread } from '../../../sim/thread.ts';
 import type { Kvm } from '../../kvm.ts';
 import type { KvmMemorySlot } from '../../memslots.ts';
+import type { MmuFault } from '../kvm-mmu.ts';
 import { isShadowPresent, NONPRESENT_HI, NONPRESENT_LO, type Spte } from '../spte.ts';
 import { SptePool } from '../tdp-mmu/spte-pool.ts';
-import type { TdpFault } from '../tdp-mmu/tdp-mmu.ts';
 import { directMap, fastPageFault } from './direct-map.ts';
 import { gfnToIndex, MemslotRmaps } from './memslot-rmap.ts';
 import {
@@ -73,7 +73,7 @@ export class ShadowMmu {
   }
 
   /** direct_map, with mmu_lock held for write (the shadow MMU's fault path). See direct-map.ts. */
-  map(t: SimThread, root: KvmMmuPage, f: TdpFault): number {
+  map(t: SimThread, root: KvmMmuPage, f: MmuFault): number {
     return directMap(this, t, root, f);
   }
 

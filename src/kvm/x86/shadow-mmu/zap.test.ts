@@ -3,7 +3,7 @@ import type { MemstressVm } from '../../../experiments/access-tracking/memstress
 import type { SimThread } from '../../../sim/thread.ts';
 import { shadowFault, shadowLeaf } from '../../../testing/shadow-fault.ts';
 import { runOnVm, testGfn } from '../../../testing/vm-fixture.ts';
-import { RET_PF_FIXED } from '../tdp-mmu/tdp-mmu.ts';
+import { RET_PF_FIXED } from '../kvm-mmu.ts';
 import type { KvmMmuPage } from './mmu-page.ts';
 import { ShadowMmu } from './shadow-mmu.ts';
 import { BATCH_ZAP_PAGES, kvmMmuFreeRoot, kvmMmuZapAllFast } from './zap.ts';

@@ -1,25 +1,34 @@
 /**
  * Models arch/x86/kvm/mmu/tdp_mmu.c: kvm_tdp_mmu_map (map), the TDP MMU's fast_page_fault,
- * kvm_tdp_mmu_unmap_gfn_range (unmapGfnRange), kvm_tdp_mmu_age_gfn_range / test_age_gfn (ageGfnRange).
+ * kvm_tdp_mmu_unmap_gfn_range (unmapGfnRange); aging (tdp-mmu-age.ts) and the end of a root
+ * (tdp-mmu-roots.ts) are beside it.
  */
 import type { SimThread } from '../../../sim/thread.ts';
-import { cmpxchg64, fetchAndLo } from '../../../sync/atomic64.ts';
+import { cmpxchg64 } from '../../../sync/atomic64.ts';
 import type { Kvm } from '../../kvm.ts';
 import type { KvmMemorySlot } from '../../memslots.ts';
+import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS } from '../../vcpu.ts';
 import {
-  EPT_A,
+  type MmuFault,
+  type MmuRoot,
+  RET_PF_FIXED,
+  RET_PF_INVALID,
+  RET_PF_RETRY,
+  RET_PF_SPURIOUS,
+  RET_PF_WRITE_PROTECTED,
+  type X86Mmu,
+} from '../kvm-mmu.ts';
+import {
   EPT_D,
   EPT_R,
   EPT_W,
   HI_MMU_WRITABLE,
-  isAccessedSpte,
   isAccessTrackSpte,
   isFrozen,
   isLastSpte,
   isShadowPresent,
   makeNonleafSpte,
   makeSpte,
-  markSpteForAccessTrack,
   NONPRESENT_HI,
   NONPRESENT_LO,
   restoreAccTrackSpte,
@@ -27,30 +36,13 @@ import {
   spteAdEnabled,
 } from '../spte.ts';
 import { pagesPerLevel, SptePool, spteIndex } from './spte-pool.ts';
-
-/** Return codes of the x86 page-fault handlers (enum RET_PF_*). */
-export const RET_PF_RETRY = 1;
-export const RET_PF_WRITE_PROTECTED = 3;
-export const RET_PF_INVALID = 4;
-export const RET_PF_FIXED = 5;
-export const RET_PF_SPURIOUS = 6;
+import { kvmTdpMmuAgeGfnRange } from './tdp-mmu-age.ts';
+import { kvmTdpMmuInvalidateRoots, kvmTdpMmuPutRoot, kvmTdpMmuZapInvalidatedRoots } from './tdp-mmu-roots.ts';
 
 /** A TDP MMU root (struct kvm_mmu_page of level 4 on kvm->arch.tdp_mmu_roots). */
-export interface TdpRoot {
-  readonly table: number;
-  readonly asId: number;
-  refcount: number;
-  invalid: boolean;
-}
-
-/** What kvm_tdp_mmu_map needs from struct kvm_page_fault. */
-export interface TdpFault {
-  gfn: number;
-  pfn: number;
-  goalLevel: number;
-  write: boolean;
-  /** The SPTE may be writable (fault->map_writable and a writable slot). */
-  mapWritable: boolean;
+export interface TdpRoot extends MmuRoot {
+  /** tdp_mmu_scheduled_root_to_zap: invalidated, its zap still to come. */
+  scheduledToZap: boolean;
 }
 
 /**
@@ -58,10 +50,12 @@ export interface TdpFault {
  * read side of mmu_lock, zapping under the write side, and aging either under the write lock
  * (before 6.15) or locklessly under RCU (6.15+).
  */
-export class TdpMmu {
+export class TdpMmu implements X86Mmu {
   readonly pool = new SptePool();
   readonly roots: TdpRoot[] = [];
   readonly adEnabled: boolean;
+  /** kvm_tdp_mmu_page_fault holds mmu_lock for read. */
+  readonly faultLockShared = true;
   /** Scratch output of the SPTE builders. */
   private readonly tmp: Spte = { lo: 0, hi: 0 };
 
@@ -81,16 +75,55 @@ export class TdpMmu {
       asId,
       refcount: 2,
       invalid: false,
+      scheduledToZap: false,
     };
     this.roots.push(root);
     return root;
+  }
+
+  /** kvm_tdp_mmu_put_root. */
+  putRoot(_t: SimThread, root: MmuRoot): void {
+    kvmTdpMmuPutRoot(this, root as TdpRoot);
+  }
+
+  /** is_obsolete_root for a TDP MMU root: role.invalid. */
+  isObsoleteRoot(root: MmuRoot): boolean {
+    return root.invalid;
+  }
+
+  /** kvm_tdp_mmu_invalidate_roots (mmu_lock held for write). */
+  invalidateRoots(_t: SimThread): void {
+    kvmTdpMmuInvalidateRoots(this);
+  }
+
+  /**
+   * kvm_mmu_zap_all_fast with the TDP MMU: under the write lock invalidate the roots and ask every
+   * vCPU to drop them; then zap them under the read lock (kvm_tdp_mmu_zap_invalidated_roots).
+   */
+  zapAllFast(t: SimThread): void {
+    const kvm = this.kvm;
+    kvm.mmuLock.writeLock(t);
+    kvmTdpMmuInvalidateRoots(this);
+    kvm.makeAllCpusRequest(t, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
+    kvm.mmuLock.writeUnlock(t);
+    kvm.mmuLock.readLock(t);
+    kvmTdpMmuZapInvalidatedRoots(this, t);
+    kvm.mmuLock.readUnlock(t);
+  }
+
+  /**
+   * get_mmio_spte through kvm_tdp_mmu_get_walk: the TDP MMU installs no MMIO SPTE yet (a gfn
+   * without a memslot is refused by the fault path), so no leaf is ever one.
+   */
+  getMmioSpte(_t: SimThread, _root: MmuRoot, _gfn: number, _out: Spte): boolean {
+    return false;
   }
 
   /**
    * kvm_tdp_mmu_map (caller holds mmu_lock for read): walks to the goal level, linking new
    * page-table pages with cmpxchg, then installs the leaf (tdp_mmu_map_handle_target_level).
    */
-  map(t: SimThread, root: TdpRoot, f: TdpFault): number {
+  map(t: SimThread, root: MmuRoot, f: MmuFault): number {
     const kvm = this.kvm;
     const p = kvm.engine.profile;
     const pool = this.pool;
@@ -158,7 +191,7 @@ export class TdpMmu {
    * MMU-writable SPTE writable, with one cmpxchg; up to 4 tries. RET_PF_INVALID sends the fault down
    * the slow path.
    */
-  fastPageFault(t: SimThread, root: TdpRoot, gfn: number, write: boolean): number {
+  fastPageFault(t: SimThread, root: MmuRoot, gfn: number, write: boolean): number {
     const kvm = this.kvm;
     const pool = this.pool;
     const tmp = this.tmp;
@@ -238,12 +271,7 @@ export class TdpMmu {
     this.kvm.mmuLock.writeUnlock(t);
   }
 
-  /**
-   * kvm_tdp_mmu_age_gfn_range / kvm_tdp_mmu_test_age_gfn over the valid roots of the address space.
-   * Lockless (6.15+): under RCU; A/D on: atomic clear of A; A/D off: one cmpxchg to the
-   * access-tracked value, and a lost cmpxchg leaves the page young. Otherwise the caller holds
-   * mmu_lock for write and the update cannot fail.
-   */
+  /** kvm_tdp_mmu_age_gfn_range / kvm_tdp_mmu_test_age_gfn (tdp-mmu-age.ts). */
   ageGfnRange(
     t: SimThread,
     asId: number,
@@ -254,56 +282,6 @@ export class TdpMmu {
     bitmap: Uint32Array | null = null,
     lastGfn = 0,
   ): boolean {
-    const kvm = this.kvm;
-    const p = kvm.engine.profile;
-    const pool = this.pool;
-    const tmp = this.tmp;
-    const rcu = kvm.host.rcu;
-    let young = false;
-    rcu.readLock(t);
-    for (const root of this.roots) {
-      if (root.invalid || root.asId !== asId) continue;
-      for (let gfn = start; gfn < end; ) {
-        const idx = pool.walk(root.table, gfn);
-        const level = pool.walkLevel;
-        t.advance(p.tdpWalkLevelNs * (5 - level));
-        const lo = pool.lo[idx];
-        const hi = pool.hi.get(idx);
-        const span = pagesPerLevel(level);
-        const g = gfn;
-        gfn = (Math.floor(gfn / span) + 1) * span;
-        if (!isShadowPresent(lo) || !isLastSpte(lo, level) || !isAccessedSpte(lo, hi)) continue;
-        // Seed 000's bitmap: bit (last gfn - gfn); test records young gfns, clear ages only those set
-        // (kvm_gfn_record_young, kvm_gfn_should_age).
-        const bit = lastGfn - g;
-        if (bitmap !== null && !testOnly && !((bitmap[bit >>> 5] >>> (bit & 31)) & 1)) continue;
-        young = true;
-        if (testOnly) {
-          if (bitmap === null) break;
-          bitmap[bit >>> 5] |= 1 << (bit & 31);
-          continue;
-        }
-        t.advance(p.ageSpteNs);
-        if (spteAdEnabled(hi)) {
-          fetchAndLo(pool.lo, idx, ~EPT_A);
-          kvm.stats.sptesAged++;
-          continue;
-        }
-        markSpteForAccessTrack(tmp, lo, hi);
-        const newLo = tmp.lo;
-        const newHi = tmp.hi;
-        if (lockless) {
-          if (!cmpxchg64(pool.lo, pool.hi, idx, lo, hi, newLo, newHi)) kvm.stats.ageCasFailures++;
-          else kvm.stats.sptesAged++;
-          continue;
-        }
-        pool.lo[idx] = newLo;
-        pool.hi.set(idx, newHi);
-        kvm.stats.sptesAged++;
-      }
-      if (young && testOnly && bitmap === null) break;
-    }
-    rcu.readUnlock(t);
-    return young;
+    return kvmTdpMmuAgeGfnRange(this, t, asId, start, end, testOnly, lockless, bitmap, lastGfn);
   }
 }
