@@ -6,6 +6,7 @@ import { kvmFollowPfn } from '../../follow-pfn.ts';
 import { RET_PF_FIXED, RET_PF_SPURIOUS } from '../kvm-mmu.ts';
 import { sptePfn } from '../spte.ts';
 import { kvmMmuChildRole, tdpRootRole } from './mmu-page.ts';
+import { rmapSpteVal } from './pte-list.ts';
 import { ShadowMmu } from './shadow-mmu.ts';
 
 describe('shadow MMU direct_map', () => {
@@ -45,15 +46,15 @@ describe('shadow MMU direct_map', () => {
       ]);
       expect([r4.parentPtes, p3.parentPtes, p2.parentPtes, p1.parentPtes]).toEqual([
         0,
-        idx4 + 1,
-        512 + idx3 + 1,
-        1024 + idx2 + 1,
+        rmapSpteVal(idx4),
+        rmapSpteVal(512 + idx3),
+        rmapSpteVal(1024 + idx2),
       ]);
 
       // The rmap of the gfn at 4K holds the leaf alone (the head is the SPTE itself).
       const slot = vm.kvm.memslots(0).gfnToMemslot(gfn)!;
       const rm = mmu.rmaps.of(slot);
-      expect(rm.rmap[0][gfn - slot.baseGfn]).toBe(l.sptep + 1);
+      expect(rm.rmap[0][gfn - slot.baseGfn]).toBe(rmapSpteVal(l.sptep));
       expect([
         rm.rmap[0].filter((h) => h !== 0).length,
         rm.rmap[1].some((h) => h),
@@ -111,10 +112,10 @@ describe('shadow MMU direct_map', () => {
       const rm = mmu.rmaps.of(slot).rmap[0];
       const base = g - slot.baseGfn;
       expect([0, 1, 2, 3, 4].map((i) => rm[base + i])).toEqual([
-        shadowLeaf(mmu, root, g).sptep + 1,
-        shadowLeaf(mmu, root, g + 1).sptep + 1,
-        shadowLeaf(mmu, root, g + 2).sptep + 1,
-        shadowLeaf(mmu, root, g + 3).sptep + 1,
+        rmapSpteVal(shadowLeaf(mmu, root, g).sptep),
+        rmapSpteVal(shadowLeaf(mmu, root, g + 1).sptep),
+        rmapSpteVal(shadowLeaf(mmu, root, g + 2).sptep),
+        rmapSpteVal(shadowLeaf(mmu, root, g + 3).sptep),
         0,
       ]);
       expect(mmu.stats.sptesPrefetched).toBe(3);

@@ -5,6 +5,7 @@ import { shadowFault, shadowLeaf } from '../../../testing/shadow-fault.ts';
 import { runOnVm, testGfn } from '../../../testing/vm-fixture.ts';
 import { RET_PF_FIXED } from '../kvm-mmu.ts';
 import type { KvmMmuPage } from './mmu-page.ts';
+import { rmapSpteVal } from './pte-list.ts';
 import { ShadowMmu } from './shadow-mmu.ts';
 import { BATCH_ZAP_PAGES, kvmMmuFreeRoot, kvmMmuZapAllFast } from './zap.ts';
 
@@ -38,7 +39,10 @@ describe('shadow MMU aging and zapping through the rmaps (mmu_lock held for writ
 
       const slot = kvm.memslots(0).gfnToMemslot(g)!;
       const rmap = mmu.rmaps.of(slot).rmap[0];
-      expect([rmap[g - slot.baseGfn], rmap[g + 1 - slot.baseGfn]]).toEqual([a.sptep + 1, b.sptep + 1]);
+      expect([rmap[g - slot.baseGfn], rmap[g + 1 - slot.baseGfn]]).toEqual([
+        rmapSpteVal(a.sptep),
+        rmapSpteVal(b.sptep),
+      ]);
       const nonLeaf = [0, 1, 2].map((table) =>
         Array.from(mmu.pool.lo.subarray(table * 512, table * 512 + 512)),
       );
