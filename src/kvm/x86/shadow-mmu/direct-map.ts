@@ -100,7 +100,7 @@ export function linkShadowPage(mmu: ShadowMmu, t: SimThread, sptep: number, sp: 
   makeNonleafSpte(mmu.tmp, sp.spt, !sp.adDisabled);
   pool.lo[sptep] = mmu.tmp.lo;
   pool.hi.set(sptep, mmu.tmp.hi);
-  sp.parentPtes = mmu.pteLists.add(sp.parentPtes, sptep);
+  mmu.mmuPageAddParentPte(t, sp, sptep);
 }
 
 /**
@@ -128,7 +128,7 @@ export function mmuSetSpte(
   if (isShadowPresent(oldLo)) {
     if (level > 1 && !(oldLo & PT_PAGE_SIZE)) {
       // A huge leaf replaces a page table: unlink the now unreachable child.
-      mmu.dropParentPte(mmu.sps[pool.child(sptep)]!, sptep);
+      mmu.dropParentPte(t, mmu.sps[pool.child(sptep)]!, sptep);
       flush = true;
     } else if (pfn !== sptePfn(oldLo, oldHi)) {
       mmu.dropSpte(t, sptep);

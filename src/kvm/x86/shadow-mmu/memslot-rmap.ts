@@ -3,20 +3,21 @@
  * memslot_rmap_alloc, gfn_to_index, gfn_to_rmap) and the slot_rmap_walk_iterator levels.
  */
 import type { KvmMemorySlot } from '../../memslots.ts';
+import { RmapLockTimes } from './rmap-lock.ts';
 
 /** KVM_MAX_HUGEPAGE_LEVEL = PG_LEVEL_1G: rmaps exist for levels 1 (4K), 2 (2M) and 3 (1G). */
 export const KVM_MAX_HUGEPAGE_LEVEL = 3;
 /** KVM_NR_PAGE_SIZES. */
 export const KVM_NR_PAGE_SIZES = 3;
 
-/** KVM_HPAGE_GFN_SHIFT(level) = (level - 1) * 9, as a divisor. */
-function hpageGfnSpan(level: number): number {
+/** KVM_PAGES_PER_HPAGE(level): the gfns one rmap head of the level covers (1 << KVM_HPAGE_GFN_SHIFT). */
+export function kvmPagesPerHpage(level: number): number {
   return level === 1 ? 1 : level === 2 ? 512 : 262144;
 }
 
 /** gfn_to_index: (gfn >> shift) - (base_gfn >> shift). */
 export function gfnToIndex(gfn: number, baseGfn: number, level: number): number {
-  const span = hpageGfnSpan(level);
+  const span = kvmPagesPerHpage(level);
   return Math.floor(gfn / span) - Math.floor(baseGfn / span);
 }
 
@@ -28,6 +29,8 @@ export function gfnToIndex(gfn: number, baseGfn: number, level: number): number 
 export class SlotRmaps {
   /** Heads per level (index level - 1). */
   readonly rmap: Int32Array[] = [];
+  /** The rmap lock's bookkeeping per level, made on first use (6.15's rmap lock only). */
+  private readonly locks: (RmapLockTimes | null)[] = [null, null, null];
 
   constructor(
     readonly baseGfn: number,
@@ -36,6 +39,16 @@ export class SlotRmaps {
     // memslot_rmap_alloc: lpages = gfn_to_index(base + npages - 1, base, level) + 1 per level.
     for (let level = 1; level <= KVM_NR_PAGE_SIZES; level++)
       this.rmap.push(new Int32Array(gfnToIndex(baseGfn + npages - 1, baseGfn, level) + 1));
+  }
+
+  /** The rmap lock bookkeeping of the heads of `level`. */
+  lockTimes(level: number): RmapLockTimes {
+    let l = this.locks[level - 1];
+    if (l === null) {
+      l = new RmapLockTimes(this.rmap[level - 1].length);
+      this.locks[level - 1] = l;
+    }
+    return l;
   }
 
   /** Bytes of rmap heads (8 per head in the kernel: an unsigned long). */

@@ -1,14 +1,17 @@
 /**
  * Models the rmap side of the MMU-notifier handlers in arch/x86/kvm/mmu/mmu.c: kvm_handle_gfn_range
- * (for_each_slot_rmap_range), kvm_unmap_gfn_range → kvm_zap_rmap (kvm_zap_all_rmap_sptes),
- * kvm_age_gfn → kvm_age_rmap (mmu_spte_age), kvm_test_age_gfn → kvm_test_age_rmap, and
- * kvm_mmu_zap_memslot, all with mmu_lock held for write as before 6.15.
+ * (for_each_slot_rmap_range), kvm_unmap_gfn_range → kvm_zap_rmap (kvm_zap_all_rmap_sptes, which
+ * takes the rmap lock from 6.15), kvm_age_gfn → kvm_age_rmap (mmu_spte_age), kvm_test_age_gfn →
+ * kvm_test_age_rmap, and kvm_mmu_zap_memslot, with mmu_lock held for write; lockless aging (6.15,
+ * kvm_rmap_age_gfn_range) is in rmap-age.ts.
  */
 import type { SimThread } from '../../../sim/thread.ts';
 import { fetchAndLo } from '../../../sync/atomic64.ts';
 import type { KvmMemorySlot } from '../../memslots.ts';
 import { EPT_A, isAccessedSpte, markSpteForAccessTrack, spteAdEnabled } from '../spte.ts';
-import { gfnToIndex, KVM_MAX_HUGEPAGE_LEVEL } from './memslot-rmap.ts';
+import { gfnToIndex, KVM_MAX_HUGEPAGE_LEVEL, kvmPagesPerHpage } from './memslot-rmap.ts';
+import { kvmRmapAgeGfnRange } from './rmap-age.ts';
+import { kvmRmapLock, kvmRmapUnlock, type RmapLockTimes } from './rmap-lock.ts';
 import type { ShadowMmu } from './shadow-mmu.ts';
 
 /** rmap_handler_t choices. */
@@ -18,22 +21,24 @@ enum RmapHandler {
   TestAge = 2,
 }
 
-/** Per-level gfn span of one rmap head (KVM_PAGES_PER_HPAGE). */
-function hpageSpan(level: number): number {
-  return level === 1 ? 1 : level === 2 ? 512 : 262144;
-}
-
 /**
- * kvm_zap_all_rmap_sptes: every SPTE of the rmap becomes non-present (mmu_spte_clear_track_bits),
- * the descriptors are freed and the head reset. Returns whether the rmap had any.
+ * kvm_zap_all_rmap_sptes: under the rmap lock (elided when empty), every SPTE of the rmap becomes
+ * non-present (mmu_spte_clear_track_bits), the descriptors are freed and the unlock stores 0.
+ * Returns whether the rmap had any.
  */
-export function kvmZapAllRmapSptes(mmu: ShadowMmu, t: SimThread, heads: Int32Array, i: number): boolean {
-  const head = heads[i];
+export function kvmZapAllRmapSptes(
+  mmu: ShadowMmu,
+  t: SimThread,
+  heads: Int32Array,
+  i: number,
+  times: RmapLockTimes | null,
+): boolean {
+  const head = kvmRmapLock(mmu, t, heads, i, times);
   if (head === 0) return false;
   const lists = mmu.pteLists;
   for (let s = lists.first(head); s >= 0; s = lists.next()) mmu.mmuSpteClearTrackBits(t, s);
   lists.freeAll(head);
-  heads[i] = 0;
+  kvmRmapUnlock(mmu, t, heads, i, 0, times);
   return true;
 }
 
@@ -84,7 +89,8 @@ function kvmHandleGfnRange(
     const rmaps = mmu.rmaps.of(slot);
     for (let level = 1; level <= KVM_MAX_HUGEPAGE_LEVEL; level++) {
       const heads = rmaps.rmap[level - 1];
-      const span = hpageSpan(level);
+      const times = mmu.rmapLocking ? rmaps.lockTimes(level) : null;
+      const span = kvmPagesPerHpage(level);
       const baseIdx = Math.floor(slot.baseGfn / span);
       const last = gfnToIndex(e - 1, slot.baseGfn, level);
       for (let i = gfnToIndex(s, slot.baseGfn, level); i <= last; i++) {
@@ -92,9 +98,10 @@ function kvmHandleGfnRange(
         if (head === 0) continue;
         t.advance(stepNs);
         if (handler === RmapHandler.Zap) {
-          ret = kvmZapAllRmapSptes(mmu, t, heads, i) || ret;
+          ret = kvmZapAllRmapSptes(mmu, t, heads, i, times) || ret;
           continue;
         }
+        mmu.stats.rmapHeadsWalked++;
         const gfn = Math.max(s, (baseIdx + i) * span);
         const bit = lastGfn - gfn;
         if (handler === RmapHandler.TestAge) {
@@ -133,8 +140,9 @@ export function unmapGfnRange(
 }
 
 /**
- * kvm_age_gfn / kvm_test_age_gfn's rmap part under mmu_lock held for write. Lockless rmap aging
- * (6.15: the rmap lock bit and a cmpxchg of the Accessed bit) is not modelled yet.
+ * kvm_age_gfn / kvm_test_age_gfn's rmap part. `lockless` (6.15): kvm_rmap_age_gfn_range, which
+ * takes no mmu_lock (the caller must not hold it) and needs the rmap lock of 6.15 in every writer
+ * (`mmu.rmapLocking`). Otherwise kvm_age_rmap / kvm_test_age_rmap under mmu_lock held for write.
  */
 export function ageGfnRange(
   mmu: ShadowMmu,
@@ -147,8 +155,12 @@ export function ageGfnRange(
   bitmap: Uint32Array | null,
   lastGfn: number,
 ): boolean {
-  if (lockless)
-    throw new Error('lockless shadow-MMU aging (kvm_rmap_age_gfn_range of 6.15) is not modelled yet');
+  if (lockless) {
+    if (!mmu.rmapLocking)
+      throw new Error('kvm_rmap_age_gfn_range: lockless aging needs the rmap lock of 6.15 (aging: lockless)');
+    if (mmu.kvm.mmuLock.writer === t) throw new Error('kvm_rmap_age_gfn_range: called with mmu_lock held');
+    return kvmRmapAgeGfnRange(mmu, t, asId, start, end, testOnly, bitmap, lastGfn);
+  }
   assertWriteLocked(mmu, t, testOnly ? 'kvm_test_age_gfn' : 'kvm_age_gfn');
   return kvmHandleGfnRange(
     mmu,

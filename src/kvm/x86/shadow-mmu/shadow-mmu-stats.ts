@@ -29,6 +29,16 @@ export class ShadowMmuStats {
   obsoleteRestarts = 0;
   /** cond_resched_rwlock_write calls that dropped mmu_lock (a lock break). */
   lockBreaks = 0;
+  /** __kvm_rmap_lock calls that set KVM_RMAP_LOCKED, those by read-only lockers, and empty heads (elided). */
+  rmapLocks = 0;
+  rmapLocksReadonly = 0;
+  rmapLocksElided = 0;
+  /** __kvm_rmap_lock calls that spun on a locked head; their time in total and at most. */
+  rmapLockWaits = 0;
+  rmapLockWaitNs = 0;
+  rmapLockMaxWaitNs = 0;
+  /** Non-empty rmap heads walked by kvm_age_gfn / kvm_test_age_gfn. */
+  rmapHeadsWalked = 0;
 
   /** Plain-object copy for reports. */
   snapshot(): Record<string, number> {

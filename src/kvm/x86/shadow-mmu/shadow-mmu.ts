@@ -24,6 +24,7 @@ import {
 } from './mmu-page.ts';
 import { PteLists } from './pte-list.ts';
 import { ageGfnRange, kvmZapAllRmapSptes, unmapGfnRange, zapMemslot } from './rmap-handlers.ts';
+import { kvmRmapLock, kvmRmapUnlock } from './rmap-lock.ts';
 import { ShadowMmuStats } from './shadow-mmu-stats.ts';
 
 /** RMAP_RECYCLE_THRESHOLD: an rmap longer than this is zapped whole by __rmap_add. */
@@ -48,6 +49,8 @@ export class ShadowMmu {
   readonly rmaps = new MemslotRmaps();
   /** pte_list_desc_cache: descriptors of the rmaps and of parent_ptes. */
   readonly pteLists = new PteLists();
+  /** A one-head array that a page's parent_ptes passes through to be locked like an rmap. */
+  private readonly parentPtes = new Int32Array(1);
   /** Roots that vCPUs hold (root_count > 0), oldest first. */
   readonly roots: KvmMmuPage[] = [];
   readonly stats = new ShadowMmuStats();
@@ -56,9 +59,20 @@ export class ShadowMmu {
   mmuValidGen = 0;
   /** Scratch output of the SPTE builders. */
   readonly tmp: Spte = { lo: 0, hi: 0 };
+  /**
+   * The rmap heads carry KVM_RMAP_LOCKED and every writer of a chain takes it (6.15 and later,
+   * where x86 ages without mmu_lock: the VM's `aging` is 'lockless'); before, writers store the head.
+   */
+  readonly rmapLocking: boolean;
+  /** Time categories: spinning on an rmap lock, and pulling rmap heads' lines. */
+  readonly rmapLockCat: number;
+  readonly rmapLineCat: number;
 
   constructor(readonly kvm: Kvm) {
     this.adEnabled = kvm.opts.eptAd;
+    this.rmapLocking = kvm.opts.aging === 'lockless';
+    this.rmapLockCat = kvm.engine.categories.lock('kvm_rmap_head');
+    this.rmapLineCat = kvm.engine.categories.line('kvm_rmap_head');
   }
 
   /**
@@ -93,8 +107,10 @@ export class ShadowMmu {
   }
 
   /**
-   * kvm_age_gfn / kvm_test_age_gfn's rmap part: kvm_age_rmap / kvm_test_age_rmap over the range,
-   * with mmu_lock held for write (before 6.15). See rmap-handlers.ts.
+   * kvm_age_gfn / kvm_test_age_gfn's rmap part (kvm_may_have_shadow_mmu_sptes always holds with
+   * tdp_mmu=0). `lockless` (6.15): kvm_rmap_age_gfn_range without mmu_lock, under each rmap's
+   * read-only lock (rmap-age.ts); otherwise kvm_age_rmap / kvm_test_age_rmap with mmu_lock held for
+   * write (before 6.15). See rmap-handlers.ts.
    */
   ageGfnRange(
     t: SimThread,
@@ -170,6 +186,17 @@ export class ShadowMmu {
     this.stats.pagesFreed++;
   }
 
+  /**
+   * Adds `parentPte` to `sp`'s parent_ptes (mmu_page_add_parent_pte → pte_list_add, under that
+   * list's rmap lock, which no lockless walker takes).
+   */
+  mmuPageAddParentPte(t: SimThread, sp: KvmMmuPage, parentPte: number): void {
+    this.parentPtes[0] = sp.parentPtes;
+    const old = kvmRmapLock(this, t, this.parentPtes, 0, null);
+    kvmRmapUnlock(this, t, this.parentPtes, 0, this.pteLists.add(old, parentPte), null);
+    sp.parentPtes = this.parentPtes[0];
+  }
+
   /** slot->arch.rmap[level - 1]: gfn_to_rmap is this array at gfnToIndex(gfn, base, level). */
   slotRmap(slot: KvmMemorySlot, level: number): Int32Array {
     return this.rmaps.of(slot).rmap[level - 1];
@@ -177,31 +204,41 @@ export class ShadowMmu {
 
   /**
    * __rmap_add: kvm_update_page_stats(+1), pte_list_add on the gfn's rmap at the page's level
-   * (max_mmu_rmap_size), and a zap of the whole rmap past RMAP_RECYCLE_THRESHOLD.
+   * under the rmap lock (max_mmu_rmap_size), and a zap of the whole rmap past
+   * RMAP_RECYCLE_THRESHOLD.
    */
   rmapAdd(t: SimThread, slot: KvmMemorySlot, sptep: number, gfn: number): void {
     const sp = this.sptepToSp(sptep);
     this.kvm.statPagesLine.rmwBy(t);
-    const heads = this.slotRmap(slot, sp.level);
+    const rmaps = this.rmaps.of(slot);
+    const heads = rmaps.rmap[sp.level - 1];
+    const times = this.rmapLocking ? rmaps.lockTimes(sp.level) : null;
     const i = gfnToIndex(gfn, slot.baseGfn, sp.level);
-    heads[i] = this.pteLists.add(heads[i], sptep);
+    const old = kvmRmapLock(this, t, heads, i, times);
+    kvmRmapUnlock(this, t, heads, i, this.pteLists.add(old, sptep), times);
     const count = this.pteLists.count;
     if (count > this.stats.maxMmuRmapSize) this.stats.maxMmuRmapSize = count;
     if (count > RMAP_RECYCLE_THRESHOLD) {
-      kvmZapAllRmapSptes(this, t, heads, i);
+      kvmZapAllRmapSptes(this, t, heads, i, times);
       this.kvm.flushRemoteTlbs(t);
     }
   }
 
-  /** rmap_remove: the memslot comes from the page's role (kvm_memslots_for_spte_role). */
-  rmapRemove(sptep: number): void {
+  /**
+   * rmap_remove: pte_list_remove under the rmap lock; the memslot comes from the page's role
+   * (kvm_memslots_for_spte_role).
+   */
+  rmapRemove(t: SimThread, sptep: number): void {
     const sp = this.sptepToSp(sptep);
     const gfn = kvmMmuPageGetGfn(sp, sptep & 511);
     const slot = this.kvm.memslots(sp.asId).gfnToMemslot(gfn);
     if (slot === null) throw new Error(`rmap_remove: gfn 0x${gfn.toString(16)} has no memslot`);
-    const heads = this.slotRmap(slot, sp.level);
+    const rmaps = this.rmaps.of(slot);
+    const heads = rmaps.rmap[sp.level - 1];
+    const times = this.rmapLocking ? rmaps.lockTimes(sp.level) : null;
     const i = gfnToIndex(gfn, slot.baseGfn, sp.level);
-    heads[i] = this.pteLists.remove(heads[i], sptep);
+    const old = kvmRmapLock(this, t, heads, i, times);
+    kvmRmapUnlock(this, t, heads, i, this.pteLists.remove(old, sptep), times);
   }
 
   /**
@@ -220,14 +257,23 @@ export class ShadowMmu {
     return true;
   }
 
-  /** drop_spte: clear the leaf and take it off its rmap. */
+  /**
+   * drop_spte: clear the leaf, then take it off its rmap (a lockless walker holding the rmap lock
+   * may meanwhile find the SPTE non-present in the chain).
+   */
   dropSpte(t: SimThread, sptep: number): void {
-    if (this.mmuSpteClearTrackBits(t, sptep)) this.rmapRemove(sptep);
+    if (this.mmuSpteClearTrackBits(t, sptep)) this.rmapRemove(t, sptep);
   }
 
-  /** drop_parent_pte: off the child's parent_ptes, then mmu_spte_clear_no_track. */
-  dropParentPte(sp: KvmMmuPage, parentPte: number): void {
-    sp.parentPtes = this.pteLists.remove(sp.parentPtes, parentPte);
+  /**
+   * drop_parent_pte: off the child's parent_ptes (pte_list_remove, under that list's rmap lock),
+   * then mmu_spte_clear_no_track.
+   */
+  dropParentPte(t: SimThread, sp: KvmMmuPage, parentPte: number): void {
+    this.parentPtes[0] = sp.parentPtes;
+    const old = kvmRmapLock(this, t, this.parentPtes, 0, null);
+    kvmRmapUnlock(this, t, this.parentPtes, 0, this.pteLists.remove(old, parentPte), null);
+    sp.parentPtes = this.parentPtes[0];
     this.pool.lo[parentPte] = NONPRESENT_LO;
     this.pool.hi.set(parentPte, NONPRESENT_HI);
   }

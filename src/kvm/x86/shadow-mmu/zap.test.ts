@@ -94,7 +94,7 @@ describe('shadow MMU aging and zapping through the rmaps (mmu_lock held for writ
     });
   });
 
-  it('aging needs mmu_lock for write; lockless rmap aging is not modelled yet', () => {
+  it('write-locked aging needs mmu_lock for write; lockless aging must not hold it and needs 6.15', () => {
     runOnVm({}, function* (t, vm) {
       const mmu = new ShadowMmu(vm.kvm);
       const g = testGfn(vm, 0);
@@ -102,7 +102,19 @@ describe('shadow MMU aging and zapping through the rmaps (mmu_lock held for writ
         'kvm_age_gfn: mmu_lock not held for write',
       );
       expect(() => mmu.unmapGfnRange(t, 0, g, g + 1)).toThrow('kvm_unmap_gfn_range: mmu_lock not held');
-      expect(() => mmu.ageGfnRange(t, 0, g, g + 1, true, true)).toThrow('not modelled yet');
+      vm.kvm.mmuLock.writeLock(t);
+      expect(() => mmu.ageGfnRange(t, 0, g, g + 1, true, true)).toThrow(
+        'kvm_rmap_age_gfn_range: called with mmu_lock held',
+      );
+      vm.kvm.mmuLock.writeUnlock(t);
+      expect(mmu.ageGfnRange(t, 0, g, g + 1, true, true)).toBe(false);
+    });
+    runOnVm({ aging: 'write-lock' }, function* (t, vm) {
+      const mmu = new ShadowMmu(vm.kvm);
+      const g = testGfn(vm, 0);
+      expect(() => mmu.ageGfnRange(t, 0, g, g + 1, false, true)).toThrow(
+        'lockless aging needs the rmap lock of 6.15',
+      );
     });
   });
 

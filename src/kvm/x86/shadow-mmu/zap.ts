@@ -32,15 +32,15 @@ function kvmMmuPageUnlinkChildren(mmu: ShadowMmu, t: SimThread, sp: KvmMmuPage):
     const lo = pool.lo[sptep];
     if (!isShadowPresent(lo)) continue;
     if (isLastSpte(lo, sp.level)) mmu.dropSpte(t, sptep);
-    else mmu.dropParentPte(mmu.sps[pool.child(sptep)]!, sptep);
+    else mmu.dropParentPte(t, mmu.sps[pool.child(sptep)]!, sptep);
   }
   return 0;
 }
 
 /** kvm_mmu_unlink_parents: drop_parent_pte for every parent SPTE that points at the page. */
-function kvmMmuUnlinkParents(mmu: ShadowMmu, sp: KvmMmuPage): void {
+function kvmMmuUnlinkParents(mmu: ShadowMmu, t: SimThread, sp: KvmMmuPage): void {
   for (let p = mmu.pteLists.first(sp.parentPtes); p >= 0; p = mmu.pteLists.first(sp.parentPtes))
-    mmu.dropParentPte(sp, p);
+    mmu.dropParentPte(t, sp, p);
 }
 
 /**
@@ -61,7 +61,7 @@ export function kvmMmuPrepareZapPage(
   mmu.stats.mmuShadowZapped++;
   // mmu_zap_unsync_children: a direct page has no unsync children.
   let nrZapped = kvmMmuPageUnlinkChildren(mmu, t, sp);
-  kvmMmuUnlinkParents(mmu, sp);
+  kvmMmuUnlinkParents(mmu, t, sp);
   const listUnstable = nrZapped > 0;
   let zappedRoot = false;
   if (sp.rootCount === 0) {
