@@ -151,4 +151,28 @@ describe('lockless shadow-MMU aging (kvm_rmap_age_gfn_range, 6.15)', () => {
       });
     }
   });
+
+  it('as in the kernel, a range not aligned to a huge page can miss the last huge rmap', () => {
+    runOnVm({ backing: 'anonymous_thp', vcpuBytes: 8 << 20 }, (t, vm) => {
+      const mmu = new ShadowMmu(vm.kvm);
+      const root = mmu.allocRoot(0);
+      const g0 = testGfn(vm, 0);
+      const h = (Math.floor(g0 / 512) + 2) * 512; // 2 MiB aligned, with its predecessor in the slot
+      expect(shadowFault(t, mmu, root, h, true)).toBe(RET_PF_FIXED);
+      const { sptep } = shadowLeaf(mmu, root, h);
+      expect([mmu.pool.walkLevel, mmu.pool.lo[sptep] & 0xfff]).toEqual([2, 0xbb7]);
+      // [h - 1, h + 1): the 2M walk visits gfn h - 1's rmap only, then steps past the end.
+      expect(mmu.ageGfnRange(t, 0, h - 1, h + 1, false, true)).toBe(false);
+      expect(mmu.pool.lo[sptep] & 0xfff).toBe(0xbb7);
+      expect(mmu.ageGfnRange(t, 0, h, h + 1, false, true)).toBe(true);
+      expect([mmu.pool.lo[sptep] & 0xfff, vm.kvm.stats.sptesAged]).toEqual([0xab7, 1]);
+      // The write-locked walk (kvm_handle_gfn_range) goes by rmap index and reaches it.
+      mmu.pool.lo[sptep] |= 0x100;
+      vm.kvm.mmuLock.writeLock(t);
+      expect(mmu.ageGfnRange(t, 0, h - 1, h + 1, false, false)).toBe(true);
+      vm.kvm.mmuLock.writeUnlock(t);
+      expect([mmu.pool.lo[sptep] & 0xfff, vm.kvm.stats.sptesAged]).toEqual([0xab7, 2]);
+      return undefined;
+    });
+  });
 });
