@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { shadowFault, shadowLeaf } from '../../../testing/shadow-fault.ts';
 import { runOnVm, testGfn } from '../../../testing/vm-fixture.ts';
-import { RET_PF_FIXED } from '../tdp-mmu/tdp-mmu.ts';
+import { RET_PF_FIXED } from '../kvm-mmu.ts';
 import { KVM_RMAP_LOCKED, rmapSpteVal } from './pte-list.ts';
 import { ShadowMmu } from './shadow-mmu.ts';
 
