@@ -25,6 +25,7 @@ import {
 import { KvmMmuNotifier } from './mmu-notifier.ts';
 import { KVM_REQ_TLB_FLUSH, KvmVcpu } from './vcpu.ts';
 import type { X86Mmu } from './x86/kvm-mmu.ts';
+import { ShadowMmu } from './x86/shadow-mmu/shadow-mmu.ts';
 import { TdpMmu } from './x86/tdp-mmu/tdp-mmu.ts';
 
 /** How kvm_age_gfn / kvm_test_age_gfn synchronise (CONFIG_KVM_MMU_LOCKLESS_AGING). */
@@ -38,10 +39,7 @@ export interface KvmOptions {
   eptAd: boolean;
   /** Address spaces (2 on x86 with SMM). */
   nrAddressSpaces?: number;
-  /**
-   * The TDP MMU (kvm.tdp_mmu=1, the default) rather than the shadow MMU (kvm.tdp_mmu=0). Only the
-   * TDP MMU is built so far.
-   */
+  /** The TDP MMU (kvm.tdp_mmu=1, the default) rather than the shadow MMU (kvm.tdp_mmu=0). */
   tdpMmu?: boolean;
 }
 
@@ -95,8 +93,8 @@ export class Kvm {
       this.sets.push([new KvmMemslots(as), new KvmMemslots(as)]);
       this.activeIdx.push(0);
     }
-    if (opts.tdpMmu === false) throw new Error('kvm.tdp_mmu=0: the shadow MMU is not built yet');
-    this.mmu = new TdpMmu(this);
+    // kvm_mmu_init_vm: tdp_mmu_enabled decides which MMU maps the VM's memory.
+    this.mmu = opts.tdpMmu === false ? new ShadowMmu(this) : new TdpMmu(this);
     this.notifier = new KvmMmuNotifier(this);
     mmuNotifierRegister(mm, this.notifier);
   }

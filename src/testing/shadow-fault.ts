@@ -1,6 +1,6 @@
 /**
  * Test support: direct_page_fault of arch/x86/kvm/mmu/mmu.c for the shadow MMU, run straight on a
- * `ShadowMmu` (the shadow MMU is not yet behind the VM's fault path), and a leaf lookup.
+ * `ShadowMmu` a test made beside the VM's own MMU (no vCPU, no KVM_RUN), and a leaf lookup.
  */
 import { kvmFollowPfn } from '../kvm/follow-pfn.ts';
 import { kvmMmuMaxMappingLevel } from '../kvm/x86/mmu.ts';

@@ -3,12 +3,13 @@
  * kvm.tdp_mmu=0: mmu_alloc_direct_roots / mmu_alloc_root, kvm_mmu_find_shadow_page,
  * kvm_mmu_alloc_shadow_page, kvm_mmu_get_shadow_page, rmap_add (__rmap_add), rmap_remove,
  * mmu_spte_clear_track_bits, drop_spte, drop_parent_pte; the fault path is in direct-map.ts, zapping
- * in zap.ts, the MMU-notifier handlers in rmap-handlers.ts.
+ * in zap.ts, the MMU-notifier handlers in rmap-handlers.ts. As the VM's `X86Mmu` (kvm.tdp_mmu=0) it
+ * also answers is_obsolete_root and puts roots (kvm_mmu_free_roots).
  */
 import type { SimThread } from '../../../sim/thread.ts';
 import type { Kvm } from '../../kvm.ts';
 import type { KvmMemorySlot } from '../../memslots.ts';
-import type { MmuFault } from '../kvm-mmu.ts';
+import type { MmuFault, MmuRoot, X86Mmu } from '../kvm-mmu.ts';
 import { isShadowPresent, NONPRESENT_HI, NONPRESENT_LO, type Spte } from '../spte.ts';
 import { SptePool } from '../tdp-mmu/spte-pool.ts';
 import { directMap, fastPageFault } from './direct-map.ts';
@@ -26,6 +27,7 @@ import { PteLists } from './pte-list.ts';
 import { ageGfnRange, kvmZapAllRmapSptes, unmapGfnRange, zapMemslot } from './rmap-handlers.ts';
 import { kvmRmapLock, kvmRmapUnlock } from './rmap-lock.ts';
 import { ShadowMmuStats } from './shadow-mmu-stats.ts';
+import { kvmMmuFreeRoot, kvmMmuZapAllFast } from './zap.ts';
 
 /** RMAP_RECYCLE_THRESHOLD: an rmap longer than this is zapped whole by __rmap_add. */
 export const RMAP_RECYCLE_THRESHOLD = 1000;
@@ -34,9 +36,9 @@ export const RMAP_RECYCLE_THRESHOLD = 1000;
  * The x86 shadow MMU (arch/x86/kvm/mmu/mmu.c) of one VM in direct mode: shadow pages
  * (`KvmMmuPage`, their SPTEs in one `SptePool`), the mmu_page_hash, active_mmu_pages, per-memslot
  * rmaps of pte_list_descs, and mmu_valid_gen. Everything that changes SPTEs runs with mmu_lock held
- * for write. Its public methods have the names and signatures of `TdpMmu`'s.
+ * for write, the fault path included (direct_page_fault).
  */
-export class ShadowMmu {
+export class ShadowMmu implements X86Mmu {
   /** The SPTEs of every shadow page (sp->spt), 512 per table, with each table's level and gfn. */
   readonly pool = new SptePool();
   /** sptep_to_sp: the shadow page of each table (page_private of the table's page). */
@@ -55,6 +57,8 @@ export class ShadowMmu {
   readonly roots: KvmMmuPage[] = [];
   readonly stats = new ShadowMmuStats();
   readonly adEnabled: boolean;
+  /** direct_page_fault holds mmu_lock for write. */
+  readonly faultLockShared = false;
   /** kvm->arch.mmu_valid_gen: 0 or 1, toggled by kvm_mmu_zap_all_fast. */
   mmuValidGen = 0;
   /** Scratch output of the SPTE builders. */
@@ -84,6 +88,35 @@ export class ShadowMmu {
     const sp = this.kvmMmuGetShadowPage(null, 0, tdpRootRole(asId, this.adEnabled));
     if (sp.rootCount++ === 0) this.roots.push(sp);
     return sp;
+  }
+
+  /** kvm_mmu_free_roots for one root (mmu_free_root_page under mmu_lock for write; zap.ts). */
+  putRoot(t: SimThread, root: MmuRoot): void {
+    kvmMmuFreeRoot(this, t, root as KvmMmuPage);
+  }
+
+  /** is_obsolete_root → is_obsolete_sp: role.invalid, or made under another mmu_valid_gen. */
+  isObsoleteRoot(root: MmuRoot): boolean {
+    return isObsoleteSp(root as KvmMmuPage, this.mmuValidGen);
+  }
+
+  /**
+   * The shadow MMU's way to invalidate roots (mmu_lock held for write), as kvm_mmu_zap_all_fast
+   * does it: toggle kvm->arch.mmu_valid_gen, so every page, roots included, is obsolete.
+   */
+  invalidateRoots(t: SimThread): void {
+    if (this.kvm.mmuLock.writer !== t) throw new Error('invalidate roots: mmu_lock not held for write');
+    this.mmuValidGen = this.mmuValidGen ? 0 : 1;
+  }
+
+  /** kvm_mmu_zap_all_fast (zap.ts): obsolete everything, request root reloads, zap with lock breaks. */
+  zapAllFast(t: SimThread): Generator<void, void, void> {
+    return kvmMmuZapAllFast(this, t);
+  }
+
+  /** get_mmio_spte: the shadow MMU installs no MMIO SPTE yet, so no leaf is ever one. */
+  getMmioSpte(_t: SimThread, _root: MmuRoot, _gfn: number, _out: Spte): boolean {
+    return false;
   }
 
   /** direct_map, with mmu_lock held for write (the shadow MMU's fault path). See direct-map.ts. */

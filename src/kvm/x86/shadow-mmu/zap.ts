@@ -6,6 +6,7 @@
  * kvm_mmu_free_roots.
  */
 import type { SimThread } from '../../../sim/thread.ts';
+import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS } from '../../vcpu.ts';
 import { isLastSpte, isShadowPresent } from '../spte.ts';
 import { isObsoleteSp, type KvmMmuPage, ROLE_INVALID } from './mmu-page.ts';
 import type { ShadowMmu } from './shadow-mmu.ts';
@@ -75,9 +76,15 @@ export function kvmMmuPrepareZapPage(
     zappedRoot = !isObsoleteSp(sp, mmu.mmuValidGen);
   }
   sp.role = (sp.role | ROLE_INVALID) >>> 0;
-  if (zappedRoot) mmu.stats.freeObsoleteRootsRequests++;
+  if (zappedRoot) kvmMakeFreeObsoleteRootsRequest(mmu, t);
   out.nrZapped = nrZapped;
   return listUnstable;
+}
+
+/** kvm_make_all_cpus_request(kvm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS), counted. */
+function kvmMakeFreeObsoleteRootsRequest(mmu: ShadowMmu, t: SimThread): void {
+  mmu.stats.freeObsoleteRootsRequests++;
+  mmu.kvm.makeAllCpusRequest(t, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
 }
 
 /**
@@ -159,8 +166,8 @@ export function* kvmMmuZapAllFast(mmu: ShadowMmu, t: SimThread): Generator<void,
   const lock = mmu.kvm.mmuLock;
   lock.writeLock(t);
   mmu.stats.zapAllFast++;
-  mmu.mmuValidGen = mmu.mmuValidGen ? 0 : 1;
-  mmu.stats.freeObsoleteRootsRequests++;
+  mmu.invalidateRoots(t);
+  kvmMakeFreeObsoleteRootsRequest(mmu, t);
   yield* kvmZapObsoletePages(mmu, t);
   lock.writeUnlock(t);
 }
