@@ -57,6 +57,10 @@ describe('mmulab CLI', () => {
       ['access-tracking', '-l', '--host-memory', '1000'],
       /hostMemoryBytes must be a multiple of the 4 KiB page size/,
     ],
+    [
+      ['access-tracking', '--mmu', 'shadow', '-b', '1M'],
+      /^mmulab: aging: the shadow MMU \(--mmu shadow\) cannot age locklessly yet \(6\.15's kvm_rmap_age_gfn_range is not built\); use --aging write-lock or a write-lock kernel \(pre-6\.12, 6\.12\)\n$/,
+    ],
     [['micro', 'page-fault', '--mode', 'fork'], /--mode must be one of thread, process, not 'fork'/],
     [['micro', 'page-fault', '--threads', '0'], /--threads must be a whole number >= 1, not '0'/],
     [['micro', 'page-fault', '--threads', '-3'], /--threads must be a whole number >= 1, not '-3'/],
@@ -159,6 +163,27 @@ describe('mmulab CLI', () => {
     expect(j.options.aging).toBe('write-lock');
     expect(j.phases).toHaveLength(7);
     expect(j.counters.mmuLock.writeAcquired).toBe(j.counters.kvm.ageGfnCalls);
+  });
+
+  it('--mmu shadow: the selftest output of page_idle mode; JSON counters show the shadow MMU at work', () => {
+    const r = run('access-tracking', '-b', '1M', '--mmu', 'shadow', '--kernel', '6.12');
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n').slice(3, 9)).toEqual([
+      'Random seed: 0x36700886',
+      'lru_gen: Could not open /sys/kernel/mm/lru_gen/enabled',
+      'Using page_idle for aging',
+      'Testing guest mode: PA-bits:ANY, VA-bits:48,  4K pages',
+      'guest physical test memory: [0x3fffffeff000, 0x3ffffffff000)',
+      '',
+    ]);
+    expect(r.out).toMatch(/\nMark memory idle \(page_idle\) {2}: 0\.\d{9}s\nWriting to idle memory {8}: /);
+    const j = JSON.parse(
+      run('access-tracking', '-b', '1M', '--mmu', 'shadow', '--kernel', '6.12', '--json').out,
+    );
+    expect(j.options.mmu).toBe('shadow');
+    expect(j.counters.mmuLock.readAcquired).toBe(0);
+    expect(j.counters.mmuLock.writeAcquired).toBe(j.counters.kvm.ageGfnCalls + j.counters.kvm.eptViolations);
+    expect(j.counters.shadowMmu.sptesPrefetched).toBe(7);
   });
 
   it('prints the package version with --version', () => {

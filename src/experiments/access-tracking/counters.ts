@@ -7,6 +7,8 @@
 import type { GuestStats } from '../../guest/memstress.ts';
 import type { HostFaultStats } from '../../host/fault.ts';
 import type { KvmStats } from '../../kvm/kvm-stats.ts';
+import { ShadowMmu } from '../../kvm/x86/shadow-mmu/shadow-mmu.ts';
+import { ShadowMmuStats } from '../../kvm/x86/shadow-mmu/shadow-mmu-stats.ts';
 import type { NotifierStats } from '../../mmu-notifier/mmu-notifier.ts';
 import { type LruGen, LruGenStats } from '../../reclaim/mglru/lru-gen.ts';
 import type { PageIdleStats } from '../../reclaim/page-idle/page-idle.ts';
@@ -54,6 +56,8 @@ export interface AccessTrackingCounters {
   vcpuExits: PerVcpu;
   guest: Counts<GuestStats>;
   kvm: Counts<KvmStats>;
+  /** The shadow MMU's kvm->stat fields and zapping counts; zeros on the TDP MMU. */
+  shadowMmu: Counts<ShadowMmuStats>;
   mmuLock: Counts<LockStats>;
   mmapLock: Counts<LockStats>;
   rmapLock: Counts<LockStats>;
@@ -75,6 +79,7 @@ export function collectCounters(engine: Engine, vm: MemstressVm, guest: GuestSta
     vcpuExits: Object.fromEntries(vm.kvm.vcpus.map((v) => [`vcpu${v.id}`, v.exits])),
     guest: { ...guest },
     kvm: { ...vm.kvm.stats },
+    shadowMmu: { ...(vm.kvm.mmu instanceof ShadowMmu ? vm.kvm.mmu.stats : new ShadowMmuStats()) },
     mmuLock: { ...vm.kvm.mmuLock.stats },
     mmapLock: { ...vm.mm.mmapLock.stats },
     rmapLock: { ...vm.testVma.rmapLock.stats },
