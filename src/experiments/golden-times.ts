@@ -17,7 +17,8 @@ const MIB = 1 << 20;
 
 /**
  * The pinned runs: every kernel variant, page_idle and lru_gen modes, seed 003's `-p`, global
- * memory pressure with swap, 1 to 4 vCPUs, both profiles. Small enough to run in seconds; which
+ * memory pressure with swap, 1 to 4 vCPUs, both profiles, both x86 MMUs (the shadow MMU with
+ * write-locked aging, 6.12). Small enough to run in seconds; which
  * cost terms they leave unpinned, `scripts/golden-sensitivity.ts` says (the README lists them).
  */
 /** seed 003's -p with `vcpus` x `mib` MiB under a host of `hostMib` MiB with 64 MiB of swap. */
@@ -87,6 +88,21 @@ export const GOLDEN_CONFIGS: readonly GoldenConfig[] = [
     input: { vcpus: 2, vcpuBytes: 16 * MIB, lruGen: true, hostMemoryBytes: 28 * MIB, swapBytes: 64 * MIB },
   },
   { name: '-p 4x8M pressure swap seed003', profile: 'seed003-x86', input: pressure(4, 8, 36) },
+  {
+    name: 'page_idle 2x2M 6.12 shadow',
+    profile: 'x86-tdp',
+    input: { vcpus: 2, vcpuBytes: 2 * MIB, kernel: '6.12', mmu: 'shadow' },
+  },
+  {
+    name: 'lru_gen 2x2M 6.12 shadow',
+    profile: 'x86-tdp',
+    input: { vcpus: 2, vcpuBytes: 2 * MIB, lruGen: true, kernel: '6.12', mmu: 'shadow' },
+  },
+  {
+    name: '-p 4x2M 6.12 seed003 shadow',
+    profile: 'seed003-x86',
+    input: { vcpus: 4, vcpuBytes: 2 * MIB, lruGen: true, benchmark: true, kernel: '6.12', mmu: 'shadow' },
+  },
 ];
 
 /** What is pinned of one run: every phase and benchmark time, and where each thread class's time went. */
