@@ -58,8 +58,8 @@ describe('mmulab CLI', () => {
       /hostMemoryBytes must be a multiple of the 4 KiB page size/,
     ],
     [
-      ['access-tracking', '--mmu', 'shadow', '-b', '1M'],
-      /^mmulab: aging: the shadow MMU \(--mmu shadow\) cannot age locklessly yet \(6\.15's kvm_rmap_age_gfn_range is not built\); use --aging write-lock or a write-lock kernel \(pre-6\.12, 6\.12\)\n$/,
+      ['access-tracking', '--mmu', 'ept'],
+      /option '--mmu <mmu>' argument 'ept' is invalid\. Allowed choices are tdp, shadow/,
     ],
     [['micro', 'page-fault', '--mode', 'fork'], /--mode must be one of thread, process, not 'fork'/],
     [['micro', 'page-fault', '--threads', '0'], /--threads must be a whole number >= 1, not '0'/],

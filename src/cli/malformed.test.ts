@@ -99,11 +99,7 @@ const MALFORMED: string[][] = [
   ['access-tracking', '--mmu', 'ept'],
   ['table', '--mmu', 'npt', '-b', '1M', '--vcpus', '1'],
   ['access-tracking', '--mmu', '', '-b', '1M'],
-  // Lockless aging on the shadow MMU is not built yet: refused before anything runs.
-  ['access-tracking', '--mmu', 'shadow', '-b', '1M'],
-  ['access-tracking', '-l', '--mmu', 'shadow', '--kernel', 'v4', '-b', '1M'],
-  ['access-tracking', '-p', '--mmu', 'shadow', '--aging', 'lockless', '--kernel', '6.12', '-b', '1M'],
-  ['table', '--mmu', 'shadow', '-b', '1M', '--vcpus', '1'],
+  ['table', '--mmu', 'Shadow', '-b', '1M', '--vcpus', '1'],
   ['sysfs', '/sys/kernel/debug/lru_gen', '--kernel', 'nope'],
   ['table', '--kernels', 'v9', '-b', '1M', '--vcpus', '1'],
   ['table', '--kernels', '6.12,', '-b', '1M', '--vcpus', '1', '--json', '--csv'],

@@ -18,7 +18,7 @@ const MIB = 1 << 20;
 /**
  * The pinned runs: every kernel variant, page_idle and lru_gen modes, seed 003's `-p`, global
  * memory pressure with swap, 1 to 4 vCPUs, both profiles, both x86 MMUs (the shadow MMU with
- * write-locked aging, 6.12). Small enough to run in seconds; which
+ * lockless rmap aging, 6.15, and write-locked, 6.12). Small enough to run in seconds; which
  * cost terms they leave unpinned, `scripts/golden-sensitivity.ts` says (the README lists them).
  */
 /** seed 003's -p with `vcpus` x `mib` MiB under a host of `hostMib` MiB with 64 MiB of swap. */
@@ -89,9 +89,9 @@ export const GOLDEN_CONFIGS: readonly GoldenConfig[] = [
   },
   { name: '-p 4x8M pressure swap seed003', profile: 'seed003-x86', input: pressure(4, 8, 36) },
   {
-    name: 'page_idle 2x2M 6.12 shadow',
+    name: 'page_idle 2x2M shadow',
     profile: 'x86-tdp',
-    input: { vcpus: 2, vcpuBytes: 2 * MIB, kernel: '6.12', mmu: 'shadow' },
+    input: { vcpus: 2, vcpuBytes: 2 * MIB, mmu: 'shadow' },
   },
   {
     name: 'lru_gen 2x2M 6.12 shadow',
@@ -99,9 +99,9 @@ export const GOLDEN_CONFIGS: readonly GoldenConfig[] = [
     input: { vcpus: 2, vcpuBytes: 2 * MIB, lruGen: true, kernel: '6.12', mmu: 'shadow' },
   },
   {
-    name: '-p 4x2M 6.12 seed003 shadow',
+    name: '-p 4x2M 6.15 seed003 shadow',
     profile: 'seed003-x86',
-    input: { vcpus: 4, vcpuBytes: 2 * MIB, lruGen: true, benchmark: true, kernel: '6.12', mmu: 'shadow' },
+    input: { vcpus: 4, vcpuBytes: 2 * MIB, lruGen: true, benchmark: true, kernel: '6.15', mmu: 'shadow' },
   },
 ];
 

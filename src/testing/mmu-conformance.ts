@@ -38,12 +38,6 @@ export interface MmuConformanceExpectations {
    * (kvm_mmu_commit_zap_page); the TDP MMU frees invalid roots without a flush.
    */
   zapAllFastTlbFlushes: number;
-  /**
-   * Aging without mmu_lock is built. When false, a VM of this MMU that ages locklessly fails with
-   * an error matching `locklessRefusal` at its first aging call.
-   */
-  locklessAging: boolean;
-  locklessRefusal?: RegExp;
 }
 
 /**
@@ -164,17 +158,6 @@ export function describeMmuConformance(
     });
 
     for (const aging of ['lockless', 'write-lock'] as const) {
-      if (aging === 'lockless' && !expected.locklessAging) {
-        it('lockless aging is not built: the first aging call fails', () => {
-          expect(() =>
-            makeVm({ aging }, function* (t, vm) {
-              yield* vcpuAccess(t, vm.kvm.vcpus[0], testGfn(vm, 0), true);
-              vm.kvm.notifier.testYoung(t, vm.mm, vm.testVma.start);
-            }),
-          ).toThrow(expected.locklessRefusal);
-        });
-        continue;
-      }
       it(`A/D bits on, ${aging}: test-age reports young and changes nothing; age clears A once`, () => {
         const young: boolean[] = [];
         const seen: Array<[number, number] | null> = [];

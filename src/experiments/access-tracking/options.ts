@@ -8,22 +8,6 @@ import { DEFAULT_KERNEL, KERNEL_VARIANTS, kernelVariant } from '../../variants/k
 /** The x86 MMUs a VM can use (`--mmu`). */
 export const X86_MMUS = ['tdp', 'shadow'] as const;
 
-/**
- * Refuses what the chosen MMU cannot run yet: the shadow MMU ages only under mmu_lock for write
- * (kvm_age_rmap); its lockless aging (6.15's kvm_rmap_age_gfn_range) is still being built. A run
- * that never ages (-p's no-aging row without a host memory limit) is fine with any kernel.
- */
-export function checkMmuBuilt(mmu: (typeof X86_MMUS)[number], aging: AgingLock, ages: boolean): void {
-  if (mmu === 'shadow' && aging === 'lockless' && ages)
-    throw new OptionsError(
-      `aging: the shadow MMU (--mmu shadow) cannot age locklessly yet (6.15's kvm_rmap_age_gfn_range is not built); use --aging write-lock or a write-lock kernel (${KERNEL_VARIANTS.filter(
-        (v) => v.kvmAging === 'write-lock',
-      )
-        .map((v) => v.name)
-        .join(', ')})`,
-    );
-}
-
 /** KVM_MAX_VCPUS on x86. */
 export const KVM_MAX_VCPUS = 4096;
 
@@ -121,7 +105,6 @@ export function parseAccessTrackingOptions(input: AccessTrackingInput): AccessTr
   }
   const o = r.data;
   const aging = o.aging ?? kernelVariant(o.kernel)!.kvmAging;
-  checkMmuBuilt(o.mmu, aging, !o.benchmark || o.benchmarkAging || o.hostMemoryBytes !== undefined);
   if (
     (o.backing === 'anonymous_thp' || o.backing === 'anonymous_hugetlb') &&
     (o.vcpus * o.vcpuBytes) % (2 << 20) !== 0
