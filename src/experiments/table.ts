@@ -5,12 +5,7 @@
 import { type CostProfile, DEFAULT_PROFILE, loadProfile } from '../sim/profile.ts';
 import { kernelVariant } from '../variants/kernel-variant.ts';
 import { formatSeconds } from './access-tracking/format.ts';
-import {
-  type AccessTrackingInput,
-  OptionsError,
-  parseAccessTrackingOptions,
-  type X86_MMUS,
-} from './access-tracking/options.ts';
+import { OptionsError, parseAccessTrackingOptions, type X86_MMUS } from './access-tracking/options.ts';
 import { runAccessTracking } from './access-tracking/run.ts';
 import { checkRunSize } from './access-tracking/run-limits.ts';
 import { runParallel, siblingModule } from './parallel.ts';
@@ -69,22 +64,20 @@ export interface TableRowJob {
   mmu?: (typeof X86_MMUS)[number];
 }
 
-/** The access-tracking options of one row: `-p -l`, aging with `kernel` (null: no aging, on 6.15). */
-function tableRowInput(j: Omit<TableRowJob, 'profile'>): AccessTrackingInput {
-  return {
-    vcpus: j.vcpus,
-    vcpuBytes: j.vcpuBytes,
-    benchmark: true,
-    benchmarkAging: j.kernel !== null,
-    kernel: j.kernel ?? '6.15',
-    seed: j.seed,
-    mmu: j.mmu,
-  };
-}
-
 /** Runs one row of the table: `access_tracking_perf_test -p -l` on the model. */
 export function runTableRow(j: TableRowJob): TableRow {
-  const r = runAccessTracking(tableRowInput(j), j.profile);
+  const r = runAccessTracking(
+    {
+      vcpus: j.vcpus,
+      vcpuBytes: j.vcpuBytes,
+      benchmark: true,
+      benchmarkAging: j.kernel !== null,
+      kernel: j.kernel ?? '6.15',
+      seed: j.seed,
+      mmu: j.mmu,
+    },
+    j.profile,
+  );
   if (r.benchmark === null) throw new OptionsError(`run failed: ${r.failure ?? 'no benchmark result'}`);
   return {
     vcpus: j.vcpus,
@@ -109,12 +102,10 @@ export function runTable(o: TableOptions): { rows: TableRow[]; ratios: TableRati
   if (o.jobs !== undefined && (!Number.isInteger(o.jobs) || o.jobs < 1))
     throw new OptionsError('--jobs takes a whole number >= 1');
   const profile = typeof o.profile === 'object' ? o.profile : loadProfile(o.profile ?? DEFAULT_PROFILE);
-  for (const vcpus of o.vcpus)
-    for (const kernel of [null, ...o.kernels]) {
-      const row = tableRowInput({ vcpus, vcpuBytes: o.vcpuBytes, kernel, seed: o.seed ?? 0, mmu: o.mmu });
-      const size = parseAccessTrackingOptions(row);
-      checkRunSize({ ...size, lruGen: true, memoryLimitBytes: o.memoryLimitBytes }, profile);
-    }
+  for (const vcpus of o.vcpus) {
+    const size = parseAccessTrackingOptions({ vcpus, vcpuBytes: o.vcpuBytes, benchmark: true, mmu: o.mmu });
+    checkRunSize({ ...size, lruGen: true, memoryLimitBytes: o.memoryLimitBytes }, profile);
+  }
   const jobs: TableRowJob[] = [];
   for (const v of o.vcpus)
     for (const kernel of [null, ...o.kernels])

@@ -104,7 +104,6 @@ export function parseAccessTrackingOptions(input: AccessTrackingInput): AccessTr
     throw new OptionsError(`${i.path.join('.') || 'options'}: ${i.message}`);
   }
   const o = r.data;
-  const aging = o.aging ?? kernelVariant(o.kernel)!.kvmAging;
   if (
     (o.backing === 'anonymous_thp' || o.backing === 'anonymous_hugetlb') &&
     (o.vcpus * o.vcpuBytes) % (2 << 20) !== 0
@@ -122,5 +121,5 @@ export function parseAccessTrackingOptions(input: AccessTrackingInput): AccessTr
     throw new OptionsError(
       'swapBytes: needs hostMemoryBytes (--host-memory): without a host RAM limit nothing is reclaimed, so nothing is swapped',
     );
-  return { ...o, aging };
+  return { ...o, aging: o.aging ?? kernelVariant(o.kernel)!.kvmAging };
 }
