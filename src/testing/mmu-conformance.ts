@@ -143,17 +143,18 @@ export function describeMmuConformance(
         yield* vcpuAccess(t, vm.kvm.vcpus[0], testGfn(vm, 6), false);
       });
       expect(testGfn(vm, 1) % 8).toBe(0);
-      const prefetched: [number, number] = [0xa37, 0x06000000]; // writable, D set, A clear
+      // The faulting page as any fault maps it; its neighbours writable and dirty but not accessed
+      // (a prefetch starts with A clear), or not mapped at all.
+      const prefetched: [number, number] = [0xa37, 0x06000000];
       expect(seen).toEqual([
         group.map((i) => (i === 3 ? [0xb37, 0x06000000] : expected.prefetched > 0 ? prefetched : null)),
       ]);
-      const mapped = group.filter((i) => leafSpte(vm, testGfn(vm, i)) !== null).length;
-      expect(mapped).toBe(expected.prefetched > 0 ? 8 : 2);
+      expect(seen[0].filter((b) => b !== null).length).toBe(1 + expected.prefetched);
       // Page 6 needed no EPT violation where it was prefetched.
       const k = vm.kvm.stats;
       expect([k.eptViolations, k.faultsFixed]).toEqual(expected.prefetched > 0 ? [1, 1] : [2, 2]);
-      expect(group.filter((i) => i !== 3 && i !== 6 && leafSpte(vm, testGfn(vm, i)) !== null).length).toBe(
-        expected.prefetched > 0 ? expected.prefetched - 1 : 0,
+      expect(group.filter((i) => leafSpte(vm, testGfn(vm, i)) !== null).length).toBe(
+        expected.prefetched > 0 ? 1 + expected.prefetched : 2,
       );
     });
 
