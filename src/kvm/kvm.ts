@@ -205,7 +205,7 @@ export class Kvm {
     this.activeIdx[as] ^= 1;
     yield this.srcu.synchronize(t);
     const next = memslotGenUpdateEnd(gen, this.nrAs, protocol);
-    kvmArchMemslotsUpdated(t, this, next);
+    yield* kvmArchMemslotsUpdated(t, this, next);
     inactive.generation = next;
     const tr = this.engine.trace;
     if (tr !== null) tr.emit(t, 'memslots_swap', { as, generation: inactive.generation });

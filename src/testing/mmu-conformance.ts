@@ -184,7 +184,7 @@ export function describeMmuConformance(name: string, makeVm: MakeMmuVm): void {
         for (let i = 0; i < 3; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true);
         const old = vcpu.root!;
         tables.push(vm.kvm.mmu.pool.tables);
-        vm.kvm.mmu.zapAllFast(t);
+        yield* vm.kvm.mmu.zapAllFast(t);
         expect(vm.kvm.mmu.isObsoleteRoot(old)).toBe(true);
         expect(vcpu.requests & KVM_REQ_MMU_FREE_OBSOLETE_ROOTS).toBe(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
         seen.push(leafBits(vm, testGfn(vm, 1)));

@@ -90,9 +90,10 @@ export interface X86Mmu {
   invalidateRoots(t: SimThread): void;
   /**
    * kvm_mmu_zap_all_fast (caller holds slots_lock): make every root obsolete, ask each vCPU to
-   * reload (KVM_REQ_MMU_FREE_OBSOLETE_ROOTS), then zap what the obsolete roots map.
+   * reload (KVM_REQ_MMU_FREE_OBSOLETE_ROOTS), then zap what the obsolete roots map. It may drop
+   * mmu_lock and let other threads run in between (cond_resched_rwlock_write), hence a generator.
    */
-  zapAllFast(t: SimThread): void;
+  zapAllFast(t: SimThread): Generator<void, void, void>;
   /**
    * get_mmio_spte: the leaf SPTE for `gfn` under `root` read locklessly into `out`; returns true
    * only if it is an MMIO SPTE (is_mmio_spte), which handle_mmio_page_fault then checks.

@@ -8,7 +8,7 @@ import type { Kvm } from '../kvm.ts';
 import { KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS } from '../memslot-generation.ts';
 import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, kvmEnterGuestPrepare } from '../vcpu.ts';
 import { kvmArchVcpuIoctlRun } from '../vcpu-run.ts';
-import { kvmMmuInvalidateMmioSptes, type MmioGenOptions } from './mmio-gen.ts';
+import { kvmMmuInvalidateMmioSptes, type MmioGenOptions, type MmioZapStrategy } from './mmio-gen.ts';
 import { formatSpte } from './spte.ts';
 import type { TdpMmu } from './tdp-mmu/tdp-mmu.ts';
 
@@ -60,31 +60,40 @@ function spteAt(kvm: Kvm, gfn: number): string {
   return formatSpte(pool.lo[idx], pool.hi.get(idx));
 }
 
+/** A wraparound zap that only calls `record`. */
+function recordingZap(record: () => void): MmioZapStrategy {
+  // biome-ignore lint/correctness/useYield: a stub strategy that never waits.
+  return function* () {
+    record();
+  };
+}
+
+/** kvm_mmu_invalidate_mmio_sptes for each generation of `gens`: whether each one zapped. */
+function* invalidateEach(t: SimThread, kvm: Kvm, gens: number[]) {
+  const zapped: boolean[] = [];
+  for (const g of gens) zapped.push(yield* kvmMmuInvalidateMmioSptes(t, kvm, g));
+  return zapped;
+}
+
 describe('kvm_mmu_invalidate_mmio_sptes: wraparound detection', () => {
   it('v5.1 masks 19 bits and the address-space bit; it WARNs on an in-progress generation', () => {
     const calls: number[] = [];
     runVm({ kernel: 'v5.1', start: 'as-id' }, function* (t, kvm) {
-      kvm.mmioGen.zap = () => {
-        calls.push(kvm.mmioGen.stats.wraps);
-      };
-      const got = [0x80000, 0x80001, 0x80002, 0x7ffff, 2 ** 40].map((g) =>
-        kvmMmuInvalidateMmioSptes(t, kvm, g),
-      );
+      kvm.mmioGen.zap = recordingZap(() => calls.push(kvm.mmioGen.stats.wraps));
+      const got = yield* invalidateEach(t, kvm, [0x80000, 0x80001, 0x80002, 0x7ffff, 2 ** 40]);
       expect(got).toEqual([true, true, false, false, true]);
-      expect(() => kvmMmuInvalidateMmioSptes(t, kvm, KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS + 2)).toThrow(
+      expect(() => kvmMmuInvalidateMmioSptes(t, kvm, KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS + 2).next()).toThrow(
         'WARN_ON_ONCE',
       );
-      yield;
     });
     expect(calls).toEqual([1, 2, 3]);
   });
 
   it('v4.20 tests 20 bits for exactly 0, without clearing the address-space bits', () => {
     runVm({ kernel: 'v4.20', start: 'as-id' }, function* (t, kvm) {
-      kvm.mmioGen.zap = () => undefined;
-      const got = [0x100000, 0x100002, 0x80000, 0].map((g) => kvmMmuInvalidateMmioSptes(t, kvm, g));
+      kvm.mmioGen.zap = recordingZap(() => undefined);
+      const got = yield* invalidateEach(t, kvm, [0x100000, 0x100002, 0x80000, 0]);
       expect(got).toEqual([true, false, false, true]);
-      yield;
     });
   });
 });
@@ -131,9 +140,9 @@ describe('memslot generation wraparound with the -150 start', () => {
   it('v4.20: address space 1 wraps after 37 updates, address space 0 never hits exactly 0 (the missed wrap)', () => {
     const wraps: number[] = [];
     runVm({ kernel: 'v4.20', start: 'minus-150' }, function* (t, kvm) {
-      kvm.mmioGen.zap = () => {
-        wraps.push(kvm.memslots(0).generation % 2 ** 20, kvm.memslots(1).generation % 2 ** 20);
-      };
+      kvm.mmioGen.zap = recordingZap(() =>
+        wraps.push(kvm.memslots(0).generation % 2 ** 20, kvm.memslots(1).generation % 2 ** 20),
+      );
       // AS 0: 2^20 - 150 + 4 after its slot, += 4 per update: 0xffffe -> 0x2 passes 0 without a zap.
       yield* churn(t, kvm, 0, 40);
       expect(kvm.memslots(0).generation % 2 ** 20).toBe(0xfff6e + 160 - 2 ** 20);

@@ -15,8 +15,8 @@ import {
 } from '../memslot-generation.ts';
 import { MMIO_SPTE_LAYOUTS, type MmioSpteLayout } from './mmio-spte.ts';
 
-/** What kvm_mmu_invalidate_mmio_sptes runs on a wraparound. */
-export type MmioZapStrategy = (t: SimThread, kvm: Kvm) => void;
+/** What kvm_mmu_invalidate_mmio_sptes runs on a wraparound (it may drop locks and wait). */
+export type MmioZapStrategy = (t: SimThread, kvm: Kvm) => Generator<void, void, void>;
 
 /** The MMIO generation options of a VM (data: a kernel and a start value). */
 export interface MmioGenOptions {
@@ -54,8 +54,8 @@ export class KvmMmioGen {
   readonly start: MemslotGenStart;
   readonly stats = new MmioGenStats();
   /** The wraparound zap; the default is kvm_mmu_zap_all_fast on the VM's MMU. */
-  zap: MmioZapStrategy = (t, kvm) => {
-    kvm.mmu.zapAllFast(t);
+  zap: MmioZapStrategy = function* (t, kvm) {
+    yield* kvm.mmu.zapAllFast(t);
   };
 
   constructor(opts: MmioGenOptions = MMIO_GEN_DEFAULTS) {
@@ -66,9 +66,9 @@ export class KvmMmioGen {
 }
 
 /** kvm_arch_memslots_updated (x86): MMIO generations (the steal-time vCPU kick is not modelled). */
-export function kvmArchMemslotsUpdated(t: SimThread, kvm: Kvm, gen: number): void {
+export function* kvmArchMemslotsUpdated(t: SimThread, kvm: Kvm, gen: number): Generator<void, void, void> {
   kvm.mmioGen.stats.memslotsUpdated++;
-  kvmMmuInvalidateMmioSptes(t, kvm, gen);
+  yield* kvmMmuInvalidateMmioSptes(t, kvm, gen);
 }
 
 /**
@@ -77,7 +77,11 @@ export function kvmArchMemslotsUpdated(t: SimThread, kvm: Kvm, gen: number): voi
  * space"), v4.20 did not, so there only the address space that reaches exactly 0 zaps. On 0, the
  * zap strategy runs. Returns whether it did.
  */
-export function kvmMmuInvalidateMmioSptes(t: SimThread, kvm: Kvm, gen: number): boolean {
+export function* kvmMmuInvalidateMmioSptes(
+  t: SimThread,
+  kvm: Kvm,
+  gen: number,
+): Generator<void, boolean, void> {
   const mg = kvm.mmioGen;
   if (mg.protocol === 'v5.1' && gen >= KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS)
     throw new Error('WARN_ON_ONCE: kvm_mmu_invalidate_mmio_sptes with the update in progress');
@@ -85,6 +89,6 @@ export function kvmMmuInvalidateMmioSptes(t: SimThread, kvm: Kvm, gen: number): 
   if (mg.layout.wrapIgnoresAsBits) g &= ~(kvm.nrAs - 1);
   if (g !== 0) return false;
   mg.stats.wraps++;
-  mg.zap(t, kvm);
+  yield* mg.zap(t, kvm);
   return true;
 }

@@ -102,13 +102,15 @@ export class TdpMmu implements X86Mmu {
   /**
    * kvm_mmu_zap_all_fast with the TDP MMU: under the write lock invalidate the roots and ask every
    * vCPU to drop them; then zap them under the read lock (kvm_tdp_mmu_zap_invalidated_roots).
+   * Other threads may run between the two (write_unlock is a preemption point).
    */
-  zapAllFast(t: SimThread): void {
+  *zapAllFast(t: SimThread): Generator<void, void, void> {
     const kvm = this.kvm;
     kvm.mmuLock.writeLock(t);
     kvmTdpMmuInvalidateRoots(this);
     kvm.makeAllCpusRequest(t, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
     kvm.mmuLock.writeUnlock(t);
+    if (t.mustSync()) yield;
     kvm.mmuLock.readLock(t);
     kvmTdpMmuZapInvalidatedRoots(this, t);
     kvm.mmuLock.readUnlock(t);
