@@ -4,6 +4,8 @@ import type { SimThread } from '../../sim/thread.ts';
 import { runOnVm } from '../../testing/vm-fixture.ts';
 import type { KvmVcpu } from '../vcpu.ts';
 import { kvmArchVcpuIoctlRun } from '../vcpu-run.ts';
+import { KVM_PFN_NOSLOT } from './noslot-fault.ts';
+import { ShadowMmu } from './shadow-mmu/shadow-mmu.ts';
 import { formatSpte, isShadowPresent, sptePfn } from './spte.ts';
 
 /** gfn of the local APIC page (0xfee00000): no memslot covers it in the memstress VM. */
@@ -130,5 +132,26 @@ describe('X86Mmu.getMmioSpte on the TDP MMU', () => {
       seen.push(vm.kvm.mmu.getMmioSpte(t, v.root!, ram, s), isShadowPresent(s.lo));
     });
     expect(seen).toEqual([true, '0xfee00026', false, '0x8000000000000000', false, true]);
+  });
+});
+
+describe('MMIO SPTEs on the shadow MMU', () => {
+  it('are refused in one line rather than mapped as RAM at KVM_PFN_NOSLOT', () => {
+    runOnVm({}, function* (t, vm) {
+      const mmu = new ShadowMmu(vm.kvm);
+      const root = mmu.allocRoot(0);
+      const f = {
+        gfn: MMIO_GFN,
+        pfn: KVM_PFN_NOSLOT,
+        goalLevel: 1,
+        write: false,
+        mapWritable: false,
+        slot: null,
+      };
+      vm.kvm.mmuLock.writeLock(t);
+      expect(() => mmu.map(t, root, f)).toThrow('not modelled on the shadow MMU yet');
+      vm.kvm.mmuLock.writeUnlock(t);
+      expect(mmu.activeMmuPages.toArray().length).toBe(1);
+    });
   });
 });
