@@ -16,15 +16,15 @@ import { QRwLock } from '../sync/rwlock.ts';
 import { WaitCount } from '../sync/wait-count.ts';
 import { KvmStats } from './kvm-stats.ts';
 import {
-  GEN_UPDATE_IN_PROGRESS,
-  invalidCopy,
-  KVM_MEM_READONLY,
-  type KvmMemorySlot,
-  KvmMemslots,
-} from './memslots.ts';
+  kvmMemslotsStartGeneration,
+  memslotGenUpdateBegin,
+  memslotGenUpdateEnd,
+} from './memslot-generation.ts';
+import { invalidCopy, KVM_MEM_READONLY, type KvmMemorySlot, KvmMemslots } from './memslots.ts';
 import { KvmMmuNotifier } from './mmu-notifier.ts';
 import { KVM_REQ_TLB_FLUSH, KvmVcpu } from './vcpu.ts';
 import type { X86Mmu } from './x86/kvm-mmu.ts';
+import { KvmMmioGen, kvmArchMemslotsUpdated, type MmioGenOptions } from './x86/mmio-gen.ts';
 import { ShadowMmu } from './x86/shadow-mmu/shadow-mmu.ts';
 import { TdpMmu } from './x86/tdp-mmu/tdp-mmu.ts';
 
@@ -41,6 +41,8 @@ export interface KvmOptions {
   nrAddressSpaces?: number;
   /** The TDP MMU (kvm.tdp_mmu=1, the default) rather than the shadow MMU (kvm.tdp_mmu=0). */
   tdpMmu?: boolean;
+  /** MMIO SPTE layout, memslot generation protocol and start (default: today's, start as_id). */
+  mmioGen?: MmioGenOptions;
 }
 
 /** KVM_MEM_SLOTS_NUM. */
@@ -67,6 +69,8 @@ export class Kvm {
   readonly mmu: X86Mmu;
   readonly notifier: KvmMmuNotifier;
   readonly vcpus: KvmVcpu[] = [];
+  /** MMIO SPTE generations: layout, protocol, wraparound zap strategy and counters. */
+  readonly mmioGen: KvmMmioGen;
   /** __memslots[as][0..1] and the index of the active set. */
   private readonly sets: KvmMemslots[][] = [];
   private readonly activeIdx: number[] = [];
@@ -89,8 +93,10 @@ export class Kvm {
     this.statPagesLine = engine.sharedLine('kvm->stat.pages');
     this.srcu = new RcuDomain(engine, 'kvm->srcu', engine.profile.srcuGracePeriodNs, 2);
     this.mnActiveInvalidateCount = new WaitCount(engine, false, 'mn_active_invalidate_count');
+    this.mmioGen = new KvmMmioGen(opts.mmioGen);
     for (let as = 0; as < this.nrAs; as++) {
-      this.sets.push([new KvmMemslots(as), new KvmMemslots(as)]);
+      const gen = kvmMemslotsStartGeneration(as, this.mmioGen.protocol, this.mmioGen.start);
+      this.sets.push([new KvmMemslots(gen), new KvmMemslots(gen)]);
       this.activeIdx.push(0);
     }
     // kvm_mmu_init_vm: tdp_mmu_enabled decides which MMU maps the VM's memory.
@@ -191,13 +197,14 @@ export class Kvm {
     const active = this.memslots(as);
     const inactive = this.inactive(as);
     const gen = active.generation;
-    if (gen >= GEN_UPDATE_IN_PROGRESS) throw new Error('memslot generation already in progress');
-    inactive.generation = gen + GEN_UPDATE_IN_PROGRESS;
+    const protocol = this.mmioGen.protocol;
+    inactive.generation = memslotGenUpdateBegin(gen, protocol);
     yield this.mnActiveInvalidateCount.waitZero(t);
     this.activeIdx[as] ^= 1;
     yield this.srcu.synchronize(t);
-    // kvm_arch_memslots_updated runs here; MMIO generations come with the MMIO issue.
-    inactive.generation = gen + this.nrAs;
+    const next = memslotGenUpdateEnd(gen, this.nrAs, protocol);
+    yield* kvmArchMemslotsUpdated(t, this, next);
+    inactive.generation = next;
     const tr = this.engine.trace;
     if (tr !== null) tr.emit(t, 'memslots_swap', { as, generation: inactive.generation });
   }

@@ -6,8 +6,6 @@
 export const KVM_MEM_READONLY = 1 << 1;
 /** KVM_MEMSLOT_INVALID: internal flag of a slot being deleted or moved. */
 export const KVM_MEMSLOT_INVALID = 1 << 16;
-/** KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS = BIT_ULL(63); generations here are plain numbers, so a flag. */
-export const GEN_UPDATE_IN_PROGRESS = 2 ** 62;
 
 /** struct kvm_memory_slot. */
 export interface KvmMemorySlot {
@@ -24,6 +22,7 @@ export interface KvmMemorySlot {
  * rb-tree) and by host address (the hva interval tree).
  */
 export class KvmMemslots {
+  /** The generation (u64 in the kernel; encoded as in memslot-generation.ts). */
   generation: number;
   readonly byGfn: KvmMemorySlot[] = [];
   readonly byHva: KvmMemorySlot[] = [];

@@ -7,6 +7,7 @@ import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
 import type { Kvm } from './kvm.ts';
 import type { MmuRoot } from './x86/kvm-mmu.ts';
+import { VcpuMmioInfo } from './x86/mmio-cache.ts';
 import {
   FAULT_DONE,
   FAULT_SLOW,
@@ -37,6 +38,8 @@ export class KvmVcpu {
   exits = 0;
   /** The EPT violation being handled (reused: one at a time). */
   readonly fault = new KvmPageFault();
+  /** The MMIO-info cache (vcpu->arch.mmio_*). */
+  readonly mmio = new VcpuMmioInfo();
 
   constructor(
     readonly kvm: Kvm,

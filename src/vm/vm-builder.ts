@@ -10,6 +10,7 @@ import { Pagemap } from '../host/pagemap.ts';
 import type { BackingKind, Vma } from '../host/vma.ts';
 import { type AgingLock, Kvm } from '../kvm/kvm.ts';
 import type { KvmVcpu } from '../kvm/vcpu.ts';
+import type { MmioGenOptions } from '../kvm/x86/mmio-gen.ts';
 import type { PageIdle } from '../reclaim/page-idle/page-idle.ts';
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';
@@ -21,6 +22,8 @@ export interface VmSpec extends HostSpec {
   eptAd: boolean;
   /** The TDP MMU (kvm.tdp_mmu=1, default) or the shadow MMU (false). */
   tdpMmu?: boolean;
+  /** MMIO SPTE layout and memslot generation protocol and start (default: today's). */
+  mmioGen?: MmioGenOptions;
 }
 
 /** A VM and everything around it: host, VMM process, KVM and the files a test opens. */
@@ -40,7 +43,8 @@ export function vmCreate(engine: Engine, spec: VmSpec): KvmVm {
   const mm = host.createMm(memcg);
   const pagemapPath = `/proc/${mm.pid}/pagemap`;
   vfs.register(pagemapPath, new Pagemap(mm));
-  const kvm = new Kvm(engine, host, mm, { aging: spec.aging, eptAd: spec.eptAd, tdpMmu: spec.tdpMmu });
+  const { aging, eptAd, tdpMmu, mmioGen } = spec;
+  const kvm = new Kvm(engine, host, mm, { aging, eptAd, tdpMmu, mmioGen });
   return { host, mm, kvm, vfs, pageIdle, pagemapPath };
 }
 

@@ -11,6 +11,7 @@ import type { SptePool } from './tdp-mmu/spte-pool.ts';
 
 /** Return codes of the x86 page-fault handlers (enum RET_PF_*). */
 export const RET_PF_RETRY = 1;
+export const RET_PF_EMULATE = 2;
 export const RET_PF_WRITE_PROTECTED = 3;
 export const RET_PF_INVALID = 4;
 export const RET_PF_FIXED = 5;
@@ -37,6 +38,8 @@ export interface MmuFault {
   write: boolean;
   /** The SPTE may be writable (fault->map_writable and a writable slot). */
   mapWritable: boolean;
+  /** fault->slot; null: no memslot, so `map` installs an MMIO SPTE (undefined: always a slot). */
+  slot?: KvmMemorySlot | null;
 }
 
 /**

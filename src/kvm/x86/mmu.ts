@@ -10,7 +10,15 @@ import { type FollowPfn, kvmFollowPfn } from '../follow-pfn.ts';
 import type { Kvm } from '../kvm.ts';
 import { gfnToHvaMemslot, type KvmMemorySlot } from '../memslots.ts';
 import type { KvmVcpu } from '../vcpu.ts';
-import { type MmuFault, RET_PF_FIXED, RET_PF_INVALID, RET_PF_RETRY, RET_PF_SPURIOUS } from './kvm-mmu.ts';
+import {
+  type MmuFault,
+  RET_PF_EMULATE,
+  RET_PF_FIXED,
+  RET_PF_INVALID,
+  RET_PF_RETRY,
+  RET_PF_SPURIOUS,
+} from './kvm-mmu.ts';
+import { kvmEmulateMmio, kvmHandleNoslotFault } from './noslot-fault.ts';
 
 type Gen<R> = Generator<void, R, void>;
 
@@ -86,9 +94,12 @@ export function kvmTdpPageFaultBegin(t: SimThread, vcpu: KvmVcpu, f: KvmPageFaul
     }
   }
   const slot = kvm.memslots(root.asId).gfnToMemslot(gfn);
-  if (slot === null) throw new Error(`gfn 0x${gfn.toString(16)} has no memslot (MMIO is not modelled yet)`);
   f.slot = slot;
   f.mmuSeq = kvm.mmuInvalidateSeq;
+  if (slot === null) {
+    kvmHandleNoslotFault(vcpu, f);
+    return FAULT_MAP;
+  }
   if (kvm.mmuInvalidateRetryGfnUnsafe(f.mmuSeq, gfn)) {
     kvm.stats.faultRetries++;
     return FAULT_DONE;
@@ -158,7 +169,10 @@ export function kvmTdpPageFaultMap(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault)
   if (shared) kvm.mmuLock.readLock(t);
   else kvm.mmuLock.writeLock(t);
   let r: number;
-  if (mmu.isObsoleteRoot(root) || kvm.mmuInvalidateRetryGfn(f.mmuSeq, gfn)) r = RET_PF_RETRY;
+  // is_page_fault_stale: only a fault with a slot can be made stale by an invalidation.
+  if (mmu.isObsoleteRoot(root) || (f.slot !== null && kvm.mmuInvalidateRetryGfn(f.mmuSeq, gfn)))
+    r = RET_PF_RETRY;
+  else if (f.slot === null) r = mmu.map(t, root, f);
   else {
     // kvm_mmu_hugepage_adjust: map at the host level, with the pfn aligned down to it.
     const goal = kvmMmuMaxMappingLevel(kvm, f.slot!, gfn);
@@ -172,17 +186,19 @@ export function kvmTdpPageFaultMap(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault)
   else kvm.mmuLock.writeUnlock(t);
   if (r === RET_PF_RETRY) kvm.stats.faultRetries++;
   else if (r === RET_PF_SPURIOUS) kvm.stats.faultsSpurious++;
+  else if (r === RET_PF_EMULATE) kvmEmulateMmio(vcpu);
   else kvm.stats.faultsFixed++;
   return r;
 }
 
 /**
  * kvm_release_faultin_page with unused = false: kvm_release_page_dirty/clean mark the folio
- * accessed (folio_mark_accessed clears PG_idle) and, when mapped writable, dirty.
+ * accessed (folio_mark_accessed clears PG_idle) and, when mapped writable, dirty. A no-slot fault
+ * has no page (KVM_PFN_NOSLOT): nothing to release.
  */
 function kvmReleaseFaultinPage(t: SimThread, kvm: Kvm, pfn: number, dirty: boolean): void {
   const mem = kvm.host.mem;
-  if (pfn === mem.zeroPfn) return;
+  if (pfn < 0 || pfn === mem.zeroPfn) return;
   t.advance(kvm.engine.profile.releaseFaultinNs);
   const head = mem.flags[pfn] & PG_TAIL ? pfn - (pfn % 512) : pfn;
   mem.flags[head] = (mem.flags[head] & ~PG_IDLE) | PG_REFERENCED | (dirty ? PG_DIRTY : 0);

@@ -121,6 +121,8 @@ export class ShadowMmu implements X86Mmu {
 
   /** direct_map, with mmu_lock held for write (the shadow MMU's fault path). See direct-map.ts. */
   map(t: SimThread, root: KvmMmuPage, f: MmuFault): number {
+    if (f.slot === null)
+      throw new Error('MMIO SPTEs (mmu_set_spte of a no-slot pfn) are not modelled on the shadow MMU yet');
     return directMap(this, t, root, f);
   }
 

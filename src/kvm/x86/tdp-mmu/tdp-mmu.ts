@@ -11,6 +11,7 @@ import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS } from '../../vcpu.ts';
 import {
   type MmuFault,
   type MmuRoot,
+  RET_PF_EMULATE,
   RET_PF_FIXED,
   RET_PF_INVALID,
   RET_PF_RETRY,
@@ -18,6 +19,8 @@ import {
   RET_PF_WRITE_PROTECTED,
   type X86Mmu,
 } from '../kvm-mmu.ts';
+import { isMmioSpte } from '../mmio-spte.ts';
+import { tdpMmuSetMmioSpte } from '../noslot-fault.ts';
 import {
   EPT_D,
   EPT_R,
@@ -113,12 +116,17 @@ export class TdpMmu implements X86Mmu {
     kvm.mmuLock.readUnlock(t);
   }
 
-  /**
-   * get_mmio_spte through kvm_tdp_mmu_get_walk: the TDP MMU installs no MMIO SPTE yet (a gfn
-   * without a memslot is refused by the fault path), so no leaf is ever one.
-   */
-  getMmioSpte(_t: SimThread, _root: MmuRoot, _gfn: number, _out: Spte): boolean {
-    return false;
+  /** get_mmio_spte through kvm_tdp_mmu_get_walk: a walk under RCU to the last SPTE for `gfn`. */
+  getMmioSpte(t: SimThread, root: MmuRoot, gfn: number, out: Spte): boolean {
+    const pool = this.pool;
+    const rcu = this.kvm.host.rcu;
+    rcu.readLock(t);
+    const idx = pool.walk(root.table, gfn);
+    t.advance(this.kvm.engine.profile.tdpWalkLevelNs * (5 - pool.walkLevel));
+    out.lo = pool.lo[idx];
+    out.hi = pool.hi.get(idx);
+    rcu.readUnlock(t);
+    return isMmioSpte(this.kvm.mmioGen.layout, out.lo, out.hi);
   }
 
   /**
@@ -142,6 +150,10 @@ export class TdpMmu implements X86Mmu {
         t.advance(p.tdpWalkLevelNs);
         if (isFrozen(oldLo, oldHi)) return RET_PF_RETRY;
         if (level === f.goalLevel) {
+          if (f.slot === null)
+            return tdpMmuSetMmioSpte(t, this, idx, oldLo, oldHi, f.gfn, root.asId)
+              ? RET_PF_EMULATE
+              : RET_PF_RETRY;
           makeSpte(tmp, f.pfn, level, f.mapWritable, f.mapWritable, this.adEnabled);
           if (isShadowPresent(oldLo) && isLastSpte(oldLo, level)) {
             if (
