@@ -6,28 +6,24 @@
  */
 import { followPteLockless } from '../../../host/gup.ts';
 import type { SimThread } from '../../../sim/thread.ts';
-import { cmpxchg64 } from '../../../sync/atomic64.ts';
 import {
   gfnToHvaMemslot,
   KVM_MEM_READONLY,
   KVM_MEMSLOT_INVALID,
   type KvmMemorySlot,
 } from '../../memslots.ts';
-import { type MmuFault, RET_PF_FIXED, RET_PF_INVALID, RET_PF_SPURIOUS } from '../kvm-mmu.ts';
+import { fastPageFaultFix } from '../fast-page-fault.ts';
+import { type MmuFault, RET_PF_FIXED, RET_PF_SPURIOUS } from '../kvm-mmu.ts';
 import {
   EPT_D,
-  EPT_R,
   EPT_W,
   HI_MMU_WRITABLE,
   isAccessedSpte,
-  isAccessTrackSpte,
-  isLastSpte,
   isShadowPresent,
   makeNonleafSpte,
   makeSpte,
   markSpteForAccessTrack,
   PT_PAGE_SIZE,
-  restoreAccTrackSpte,
   spteAdEnabled,
   sptePfn,
 } from '../spte.ts';
@@ -220,29 +216,5 @@ export function fastPageFault(
   gfn: number,
   write: boolean,
 ): number {
-  const pool = mmu.pool;
-  const tmp = mmu.tmp;
-  for (let retry = 0; retry < 4; retry++) {
-    const idx = pool.walk(root.spt, gfn);
-    const level = pool.walkLevel;
-    const oldLo = pool.lo[idx];
-    const oldHi = pool.hi.get(idx);
-    t.advance(mmu.kvm.engine.profile.fastPageFaultNs);
-    if (!isShadowPresent(oldLo) || !isLastSpte(oldLo, level)) return RET_PF_INVALID;
-    if (write ? oldLo & EPT_W : oldLo & EPT_R) return RET_PF_SPURIOUS;
-    let lo = oldLo;
-    let hi = oldHi;
-    if (isAccessTrackSpte(lo, hi)) {
-      restoreAccTrackSpte(tmp, lo, hi);
-      lo = tmp.lo;
-      hi = tmp.hi;
-    }
-    if (write && !(lo & EPT_W)) {
-      if (!(hi & HI_MMU_WRITABLE)) return RET_PF_INVALID;
-      lo |= EPT_W | (spteAdEnabled(hi) ? EPT_D : 0);
-    }
-    if ((lo === oldLo && hi === oldHi) || !(write ? lo & EPT_W : lo & EPT_R)) return RET_PF_INVALID;
-    if (cmpxchg64(pool.lo, pool.hi, idx, oldLo, oldHi, lo >>> 0, hi >>> 0)) return RET_PF_FIXED;
-  }
-  return RET_PF_INVALID;
+  return fastPageFaultFix(t, mmu.pool, root.spt, gfn, write, mmu.tmp);
 }

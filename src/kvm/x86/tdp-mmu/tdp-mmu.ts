@@ -8,12 +8,12 @@ import { cmpxchg64 } from '../../../sync/atomic64.ts';
 import type { Kvm } from '../../kvm.ts';
 import type { KvmMemorySlot } from '../../memslots.ts';
 import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS } from '../../vcpu.ts';
+import { fastPageFaultFix } from '../fast-page-fault.ts';
 import {
   type MmuFault,
   type MmuRoot,
   RET_PF_EMULATE,
   RET_PF_FIXED,
-  RET_PF_INVALID,
   RET_PF_RETRY,
   RET_PF_SPURIOUS,
   RET_PF_WRITE_PROTECTED,
@@ -22,10 +22,7 @@ import {
 import { isMmioSpte } from '../mmio-spte.ts';
 import { tdpMmuSetMmioSpte } from '../noslot-fault.ts';
 import {
-  EPT_D,
-  EPT_R,
   EPT_W,
-  HI_MMU_WRITABLE,
   isAccessTrackSpte,
   isFrozen,
   isLastSpte,
@@ -34,9 +31,7 @@ import {
   makeSpte,
   NONPRESENT_HI,
   NONPRESENT_LO,
-  restoreAccTrackSpte,
   type Spte,
-  spteAdEnabled,
 } from '../spte.ts';
 import { pagesPerLevel, SptePool, spteIndex } from './spte-pool.ts';
 import { kvmTdpMmuAgeGfnRange } from './tdp-mmu-age.ts';
@@ -206,35 +201,10 @@ export class TdpMmu implements X86Mmu {
    * the slow path.
    */
   fastPageFault(t: SimThread, root: MmuRoot, gfn: number, write: boolean): number {
-    const kvm = this.kvm;
-    const pool = this.pool;
-    const tmp = this.tmp;
-    const rcu = kvm.host.rcu;
+    const rcu = this.kvm.host.rcu;
     rcu.readLock(t);
     try {
-      for (let retry = 0; retry < 4; retry++) {
-        const idx = pool.walk(root.table, gfn);
-        const level = pool.walkLevel;
-        const oldLo = pool.lo[idx];
-        const oldHi = pool.hi.get(idx);
-        t.advance(kvm.engine.profile.fastPageFaultNs);
-        if (!isShadowPresent(oldLo) || !isLastSpte(oldLo, level)) return RET_PF_INVALID;
-        if (write ? oldLo & EPT_W : oldLo & EPT_R) return RET_PF_SPURIOUS;
-        let lo = oldLo;
-        let hi = oldHi;
-        if (isAccessTrackSpte(lo, hi)) {
-          restoreAccTrackSpte(tmp, lo, hi);
-          lo = tmp.lo;
-          hi = tmp.hi;
-        }
-        if (write && !(lo & EPT_W)) {
-          if (!(hi & HI_MMU_WRITABLE)) return RET_PF_INVALID;
-          lo |= EPT_W | (spteAdEnabled(hi) ? EPT_D : 0);
-        }
-        if ((lo === oldLo && hi === oldHi) || !(write ? lo & EPT_W : lo & EPT_R)) return RET_PF_INVALID;
-        if (cmpxchg64(pool.lo, pool.hi, idx, oldLo, oldHi, lo >>> 0, hi >>> 0)) return RET_PF_FIXED;
-      }
-      return RET_PF_INVALID;
+      return fastPageFaultFix(t, this.pool, root.table, gfn, write, this.tmp);
     } finally {
       rcu.readUnlock(t);
     }
