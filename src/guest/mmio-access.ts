@@ -44,14 +44,18 @@ export function* guestMmioAccess(
     const level = pool.walkLevel;
     const lo = pool.lo[idx];
     const hi = pool.hi.get(idx);
-    const leaf = isShadowPresent(lo) && isLastSpte(lo, level);
+    // The CPU checks an entry's RWX bits first: an MMIO SPTE's (W without R) is a misconfiguration
+    // whatever its other bits hold (v4.20's layout keeps generation bits where today's present bit
+    // is, so it must be told apart before presence).
+    const mmio = isMmioSpte(layout, lo, hi);
+    const leaf = !mmio && isShadowPresent(lo) && isLastSpte(lo, level);
     if (leaf && (write ? lo & EPT_W : lo & EPT_R)) {
       if (spteAdEnabled(hi)) pool.lo[idx] = (lo | EPT_A | (write ? EPT_D : 0)) >>> 0;
       if (write) kvm.host.mem.data[sptePfn(lo, hi) + (level === 2 ? gfn & 511 : 0)] = value;
       t.advanceAs(CAT.guest, t.engine.profile.guestAccessNs);
       return 'ram';
     }
-    if (!leaf && isMmioSpte(layout, lo, hi)) yield* handleEptMisconfig(t, vcpu, gfn);
+    if (mmio) yield* handleEptMisconfig(t, vcpu, gfn);
     else yield* handleEptViolation(t, vcpu, gfn, write, leaf && (lo & EPT_RWX) !== 0);
     if (vcpu.mmio.mmioNeeded) {
       vcpu.mmio.mmioNeeded = false;

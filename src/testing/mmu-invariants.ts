@@ -120,9 +120,12 @@ export function walkRoots(kvm: Kvm, out: Violation[]): RootWalk {
       for (let idx = table * 512; idx < table * 512 + 512; idx++) {
         const lo = pool.lo[idx];
         const gfn = pool.gfn[table] + (idx - table * 512) * span;
-        if (!isShadowPresent(lo)) {
-          if (valid && isMmioSpte(layout, lo, pool.hi.get(idx))) walk.mmio.push({ idx, level, gfn, root });
-        } else if (isLastSpte(lo, level)) {
+        // An MMIO SPTE first: v4.20's layout puts generation bits where today's present bit is
+        // (is_shadow_present_pte then excluded MMIO SPTEs).
+        if (isMmioSpte(layout, lo, pool.hi.get(idx))) {
+          if (valid) walk.mmio.push({ idx, level, gfn, root });
+        } else if (!isShadowPresent(lo)) continue;
+        else if (isLastSpte(lo, level)) {
           if (valid) walk.leaves.push({ idx, level, gfn, root });
         } else {
           const child = pool.child(idx);

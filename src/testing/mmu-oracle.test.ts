@@ -56,6 +56,23 @@ describe('MMU correctness oracle over random interleavings (zap-all-fast on wrap
   }
 });
 
+describe('MMU correctness oracle on the v4.20 MMIO layout (seed 001)', () => {
+  it("catches v4.20's missed wrap in address space 0 (fixed in v5.1 by detecting a wrap in any address space)", () => {
+    const { details, cex, shrunk } = checkAll(true, { kernel: 'v4.20', start: 'minus-150' });
+    expect(details.failed).toBe(true);
+    // An MMIO SPTE made at generation 0xfff72 (-150 + 8 in v4.20's 20 bits); 36 updates of address
+    // space 0 carry its generation past zero to 2 without kvm_mmu_invalidate_mmio_sptes zapping.
+    expect(cex).toEqual([
+      { k: 'access', vcpu: 0, page: 8, write: false },
+      { k: 'churn', as: 0, n: 36 },
+    ]);
+    expect(shrunk?.violation).toEqual({
+      id: 'mmio-spte-survived-wrap',
+      detail: 'MMIO SPTE 1800 for gfn 0x108 has generation 0xfff72 > 0x2 (as 0)',
+    });
+  });
+});
+
 describe('MMU correctness oracle catches broken wraparound handling', () => {
   it('a wrap strategy that skips the zap (plugged as KvmMmioGen.zap): the MMIO SPTE made at -146 survives the wrap after 73 more updates (shrunk to 4 commands)', () => {
     const { details, cex, shrunk } = checkAll(true, { kernel: 'v5.1', start: 'minus-150' }, skipZap);
