@@ -32,6 +32,7 @@ export interface ListWalkCounters {
  * question: an MMIO SPTE has no children, so the next entry cannot go away) it is one pass.
  * The lock is never dropped. One remote flush and the frees at the end.
  */
+// biome-ignore lint/correctness/useYield: a generator like the other strategies, but it never drops mmu_lock.
 export function* kvmMmuZapMmioSptes(
   mmu: ShadowMmu,
   t: SimThread,
