@@ -15,6 +15,7 @@ import { reportError, UsageError } from './errors.ts';
 import { formatHexWords, isText } from './hex-words.ts';
 import { simulatorMemoryLimit } from './limits.ts';
 import { microCommand } from './micro-command.ts';
+import { mmioGenCommand } from './mmio-gen-command.ts';
 import { profilesCommand } from './profiles-command.ts';
 import { startProgress } from './progress.ts';
 import { variantsCommand } from './variants-command.ts';
@@ -152,6 +153,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
   sysfsCommand(program, io, onExit);
   calibrateCommand(program, io, onExit);
   microCommand(program, io, onExit);
+  mmioGenCommand(program, io, onExit);
   variantsCommand(program, io, onExit);
   profilesCommand(program, io, onExit);
   program

@@ -25,6 +25,17 @@ const noCosts = file('nocosts.json', '{ "description": "x" }');
  * sizes would otherwise run for minutes, or crash), with one line and exit status 2.
  */
 const MALFORMED: string[][] = [
+  // mmio-gen: unknown strategy or MMU, a memslot rate of 0 or less, a shadow-only strategy on TDP.
+  ['mmio-gen', '--strategy', 'nope'],
+  ['mmio-gen', '--strategy', 'zap-mmio,nope'],
+  ['mmio-gen', '--rate', '0'],
+  ['mmio-gen', '--rate', '-5'],
+  ['mmio-gen', '--rate', 'fast'],
+  ['mmio-gen', '--mmu', 'ept'],
+  ['mmio-gen', '--mmu', 'tdp', '--strategy', 'zap-mmio-restart'],
+  ['mmio-gen', '--start-gen', '-150'],
+  ['mmio-gen', '--sweep-pages', '8,0'],
+  ['mmio-gen', '--pages', '100000'],
   // Commands and help.
   ['frobnicate'],
   ['help', 'nosuch'],

@@ -30,6 +30,10 @@ export class QRwLock {
   writer: SimThread | null = null;
   private writerFreeAt = 0;
   private readersFreeAt = 0;
+  /** When the current writer got the lock. */
+  private writeSince = 0;
+  /** Time the lock has been held for write, in total (lock_stat's write holdtime-total). */
+  writeHeldNs = 0;
 
   /**
    * qrwlock's wait_lock, the qspinlock its slow paths queue on (null for an rwsem, whose waiters
@@ -204,6 +208,7 @@ export class QRwLock {
       if (wl !== null) wl.unlock(t);
     } else this.line.rmwBy(t);
     this.writer = t;
+    this.writeSince = t.now;
   }
 
   /** Spins on the lock word until `time` (charged to the lock's class); returns the time spun. */
@@ -220,5 +225,6 @@ export class QRwLock {
     this.line.rmwBy(t);
     this.writer = null;
     this.writerFreeAt = t.now;
+    this.writeHeldNs += t.now - this.writeSince;
   }
 }

@@ -4,8 +4,9 @@ import type { SimThread } from '../../sim/thread.ts';
 import { runOnVm } from '../../testing/vm-fixture.ts';
 import type { KvmVcpu } from '../vcpu.ts';
 import { kvmArchVcpuIoctlRun } from '../vcpu-run.ts';
-import { KVM_PFN_NOSLOT } from './noslot-fault.ts';
-import { ShadowMmu } from './shadow-mmu/shadow-mmu.ts';
+import type { KvmMmuPage } from './shadow-mmu/mmu-page.ts';
+import type { ShadowMmu } from './shadow-mmu/shadow-mmu.ts';
+import { kvmMmuCommitZapPage, kvmMmuPrepareZapPage } from './shadow-mmu/zap.ts';
 import { formatSpte, isShadowPresent, sptePfn } from './spte.ts';
 
 /** gfn of the local APIC page (0xfee00000): no memslot covers it in the memstress VM. */
@@ -136,22 +137,40 @@ describe('X86Mmu.getMmioSpte on the TDP MMU', () => {
 });
 
 describe('MMIO SPTEs on the shadow MMU', () => {
-  it('are refused in one line rather than mapped as RAM at KVM_PFN_NOSLOT', () => {
-    runOnVm({}, function* (t, vm) {
-      const mmu = new ShadowMmu(vm.kvm);
-      const root = mmu.allocRoot(0);
-      const f = {
-        gfn: MMIO_GFN,
-        pfn: KVM_PFN_NOSLOT,
-        goalLevel: 1,
-        write: false,
-        mapWritable: false,
-        slot: null,
-      };
+  it('mark_mmio_spte sets mmio_cached on the level-1 page only; zapping that page clears the MMIO SPTE', () => {
+    const seen: unknown[] = [];
+    runOnVm({ tdpMmu: false }, function* (t, vm) {
+      const mmu = vm.kvm.mmu as ShadowMmu;
+      const v = vm.kvm.vcpus[0];
+      expect(yield* access(t, v, MMIO_GFN)).toBe('mmio');
+      const pool = mmu.pool;
+      const idx = pool.walk(v.root!.table, MMIO_GFN);
+      const sp = mmu.sptepToSp(idx);
+      seen.push(sp.level, formatSpte(pool.lo[idx], pool.hi.get(idx)));
+      seen.push(
+        mmu.activeMmuPages
+          .toArray()
+          .filter((p) => p.mmioCached)
+          .map((p) => [p.level, p.gfn]),
+      );
       vm.kvm.mmuLock.writeLock(t);
-      expect(() => mmu.map(t, root, f)).toThrow('not modelled on the shadow MMU yet');
+      const invalid: KvmMmuPage[] = [];
+      kvmMmuPrepareZapPage(mmu, t, sp, invalid, { nrZapped: 0 });
+      kvmMmuCommitZapPage(mmu, t, invalid);
       vm.kvm.mmuLock.writeUnlock(t);
-      expect(mmu.activeMmuPages.toArray().length).toBe(1);
+      seen.push(mmu.stats.mmioSptesZapped, formatSpte(pool.lo[idx], pool.hi.get(idx)));
+      // The next access takes an EPT violation and marks a new MMIO SPTE in a new page.
+      expect(yield* access(t, v, MMIO_GFN)).toBe('mmio');
+      seen.push(vm.kvm.mmioGen.stats.mmioSptesCreated, spteAt(v, MMIO_GFN));
     });
+    expect(seen).toEqual([
+      1,
+      '0xfee00026',
+      [[1, MMIO_GFN - (MMIO_GFN % 512)]],
+      1,
+      '0x8000000000000000',
+      2,
+      '0xfee00026',
+    ]);
   });
 });

@@ -28,6 +28,7 @@ import {
   sptePfn,
 } from '../spte.ts';
 import { pagesPerLevel, spteIndex } from '../tdp-mmu/spte-pool.ts';
+import { markMmioSpte } from './mmio-sptes.ts';
 import { ACC_ALL, type KvmMmuPage, kvmMmuChildRole, kvmMmuPageGetGfn } from './mmu-page.ts';
 import type { ShadowMmu } from './shadow-mmu.ts';
 
@@ -37,7 +38,7 @@ export const PTE_PREFETCH_NUM = 8;
 /**
  * direct_map (the caller holds mmu_lock for write): walks from the root to the goal level,
  * finding or creating each missing child page (kvm_mmu_get_child_sp) and linking it, installs the
- * leaf with mmu_set_spte and prefetches its neighbours. Returns the RET_PF_*.
+ * leaf with mmu_set_spte (an MMIO SPTE for a no-slot fault) and prefetches its neighbours. Returns the RET_PF_*.
  */
 export function directMap(mmu: ShadowMmu, t: SimThread, root: KvmMmuPage, f: MmuFault): number {
   const kvm = mmu.kvm;
@@ -58,6 +59,12 @@ export function directMap(mmu: ShadowMmu, t: SimThread, root: KvmMmuPage, f: Mmu
     if (sp !== null) linkShadowPage(mmu, t, sptep, sp);
     table = pool.child(sptep);
     level--;
+  }
+  if (f.slot === null) {
+    // mmu_set_spte of KVM_PFN_NOSLOT: mark_mmio_spte; the prefetch then finds no slot.
+    const r = markMmioSpte(mmu, t, sptep, f.gfn);
+    directPtePrefetch(mmu, t, sptep);
+    return r;
   }
   const slot = kvm.memslots(root.asId).gfnToMemslot(f.gfn);
   if (slot === null) throw new Error(`direct_map: gfn 0x${f.gfn.toString(16)} has no memslot`);

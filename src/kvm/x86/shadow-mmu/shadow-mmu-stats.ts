@@ -37,6 +37,8 @@ export class ShadowMmuStats {
   rmapLockWaits = 0;
   rmapLockWaitNs = 0;
   rmapLockMaxWaitNs = 0;
+  /** MMIO SPTEs cleared by mmu_page_zap_pte (zapping their shadow page). */
+  mmioSptesZapped = 0;
   /** Non-empty rmap heads walked by kvm_age_gfn / kvm_test_age_gfn. */
   rmapHeadsWalked = 0;
 

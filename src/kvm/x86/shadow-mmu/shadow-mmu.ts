@@ -14,6 +14,7 @@ import { isShadowPresent, NONPRESENT_HI, NONPRESENT_LO, type Spte } from '../spt
 import { SptePool } from '../tdp-mmu/spte-pool.ts';
 import { directMap, fastPageFault } from './direct-map.ts';
 import { gfnToIndex, MemslotRmaps } from './memslot-rmap.ts';
+import { shadowGetMmioSpte } from './mmio-sptes.ts';
 import {
   ActiveMmuPages,
   isObsoleteSp,
@@ -114,15 +115,16 @@ export class ShadowMmu implements X86Mmu {
     return kvmMmuZapAllFast(this, t);
   }
 
-  /** get_mmio_spte: the shadow MMU installs no MMIO SPTE yet, so no leaf is ever one. */
-  getMmioSpte(_t: SimThread, _root: MmuRoot, _gfn: number, _out: Spte): boolean {
-    return false;
+  /** get_mmio_spte: a lockless walk to the last SPTE (mmio-sptes.ts). */
+  getMmioSpte(t: SimThread, root: MmuRoot, gfn: number, out: Spte): boolean {
+    return shadowGetMmioSpte(this, t, root as KvmMmuPage, gfn, out);
   }
 
-  /** direct_map, with mmu_lock held for write (the shadow MMU's fault path). See direct-map.ts. */
+  /**
+   * direct_map, with mmu_lock held for write (the shadow MMU's fault path; a no-slot fault marks an
+   * MMIO SPTE and returns RET_PF_EMULATE). See direct-map.ts.
+   */
   map(t: SimThread, root: KvmMmuPage, f: MmuFault): number {
-    if (f.slot === null)
-      throw new Error('MMIO SPTEs (mmu_set_spte of a no-slot pfn) are not modelled on the shadow MMU yet');
     return directMap(this, t, root, f);
   }
 

@@ -8,6 +8,7 @@
 import type { SimThread } from '../../../sim/thread.ts';
 import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS } from '../../vcpu.ts';
 import { isLastSpte, isShadowPresent } from '../spte.ts';
+import { zapMmioSpte } from './mmio-sptes.ts';
 import { isObsoleteSp, type KvmMmuPage, ROLE_INVALID } from './mmu-page.ts';
 import type { ShadowMmu } from './shadow-mmu.ts';
 
@@ -22,7 +23,8 @@ export interface PrepareZap {
 
 /**
  * mmu_page_zap_pte for each of the page's 512 SPTEs (kvm_mmu_page_unlink_children): a leaf is
- * dropped (off its rmap), a table pointer is unlinked from its child (drop_parent_pte). A direct
+ * dropped (off its rmap), a table pointer is unlinked from its child (drop_parent_pte), an MMIO
+ * SPTE is cleared. A direct
  * child of a non-nested MMU is not zapped with its parent, so this zaps no pages and returns 0.
  */
 function kvmMmuPageUnlinkChildren(mmu: ShadowMmu, t: SimThread, sp: KvmMmuPage): number {
@@ -31,7 +33,10 @@ function kvmMmuPageUnlinkChildren(mmu: ShadowMmu, t: SimThread, sp: KvmMmuPage):
   for (let i = 0; i < 512; i++) {
     const sptep = base + i;
     const lo = pool.lo[sptep];
-    if (!isShadowPresent(lo)) continue;
+    if (!isShadowPresent(lo)) {
+      zapMmioSpte(mmu, sptep);
+      continue;
+    }
     if (isLastSpte(lo, sp.level)) mmu.dropSpte(t, sptep);
     else mmu.dropParentPte(t, mmu.sps[pool.child(sptep)]!, sptep);
   }
