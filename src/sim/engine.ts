@@ -50,6 +50,11 @@ export class Engine {
   private readonly placement: CpuPlacement;
   private readonly runQueue: SimThread[] = [];
   private runQueueHead = 0;
+
+  /** Whether a thread waits for a CPU (the scheduler would set TIF_NEED_RESCHED on a busy one). */
+  cpuWanted(): boolean {
+    return this.runQueueHead < this.runQueue.length;
+  }
   private current: SimThread | null = null;
   readonly cpuCount: number;
   /** Which socket each CPU is on. */

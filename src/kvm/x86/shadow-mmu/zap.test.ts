@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MemstressVm } from '../../../experiments/access-tracking/memstress-vm.ts';
+import { loadProfile, withCosts } from '../../../sim/profile.ts';
 import type { SimThread } from '../../../sim/thread.ts';
 import { shadowFault, shadowLeaf } from '../../../testing/shadow-fault.ts';
 import { runOnVm, testGfn } from '../../../testing/vm-fixture.ts';
@@ -194,8 +195,11 @@ describe('kvm_mmu_zap_all_fast', () => {
     });
   });
 
-  it(`breaks mmu_lock every ${BATCH_ZAP_PAGES} zapped pages when another thread must run, and restarts`, () => {
-    runOnVm({ vcpuBytes: 96 << 20, cpus: 2 }, function* (t, vm, engine) {
+  it(`breaks mmu_lock every ${BATCH_ZAP_PAGES} zapped pages when another thread needs the CPU, and restarts`, () => {
+    // One host CPU and 1 us slices: 'other' waits for main's CPU, so need_resched is set each time
+    // main's slice is over.
+    const profile = withCosts(loadProfile('x86-tdp'), { timesliceNs: 1000 });
+    runOnVm({ vcpuBytes: 96 << 20, cpus: 1, profile }, function* (t, vm, engine) {
       const kvm = vm.kvm;
       const mmu = new ShadowMmu(kvm);
       const root = mmu.allocRoot(0);

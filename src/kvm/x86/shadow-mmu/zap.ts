@@ -110,12 +110,16 @@ export function kvmMmuCommitZapPage(mmu: ShadowMmu, t: SimThread, invalidList: K
 }
 
 /**
- * cond_resched_rwlock_write: gives mmu_lock up when another thread should run first (the thread
- * has run past another one: need_resched or a waiter, rwlock_needbreak), lets it run, and takes
- * the lock again. Returns whether the lock was dropped.
+ * cond_resched_rwlock_write: gives mmu_lock up when the scheduler wants this CPU (need_resched: a
+ * thread waits for a CPU and this one's time slice is over), lets others run, and takes the lock
+ * again.
+ * rwlock_needbreak (a contended lock) counts only under a preemptible kernel; the model's hosts run
+ * a voluntary-preemption server kernel, so a waiter on mmu_lock alone does not break it. (Breaking
+ * whenever another thread was behind let vCPUs refault between every page of kvm_mmu_zap_all, which
+ * then restarted for ever.) Returns whether the lock was dropped.
  */
 export function* condReschedRwlockWrite(mmu: ShadowMmu, t: SimThread): Generator<void, boolean, void> {
-  if (!t.mustSync()) return false;
+  if (t.now < t.sliceEnd || !mmu.kvm.engine.cpuWanted()) return false;
   const lock = mmu.kvm.mmuLock;
   lock.writeUnlock(t);
   yield;

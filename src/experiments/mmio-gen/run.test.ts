@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { resolveMmioGenOptions } from './options.ts';
+import { runMmioGenAll } from './run.ts';
+
+/** The counters that say how a strategy's wrap scales, per strategy. */
+function counters(pages: number) {
+  const o = resolveMmioGenOptions({ pages, vcpus: 2, vcpuBytes: 2 << 20 });
+  return Object.fromEntries(
+    runMmioGenAll(o).map((r) => [r.strategy, [r.wraps, r.pagesVisited, r.restarts, r.mmioSptesZapped]]),
+  );
+}
+
+describe('mmulab mmio-gen (seed 001 wraparound strategies on the shadow MMU)', () => {
+  it('one wrap each; the restart walk grows as n(n+1)/2 in the n mmio_cached pages, the others as 2n', () => {
+    // n MMIO gfns, one per GiB: n level-1 mmio_cached pages and their n level-2 parents, plus the
+    // same 7 pages at every n (the root and the RAM side's tables of the 2 x 2 MiB memstress VM).
+    for (const n of [8, 16]) {
+      const quad = (n * (n + 1)) / 2 + n + 7;
+      expect(counters(n)).toEqual({
+        'zap-all-pages': [1, 2 * n + 7, 2 * n + 6, n],
+        'zap-mmio-restart': [1, quad, n, n],
+        'zap-mmio': [1, 2 * n + 7, 0, n],
+        'zap-all': [1, 2 * n + 7, 0, n],
+        'zap-all-fast': [1, 2 * n + 7, 0, n],
+      });
+    }
+  });
+});
