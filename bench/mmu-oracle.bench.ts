@@ -5,6 +5,7 @@
 // wall time. Usage: npx tsx bench/mmu-oracle.bench.ts [runs]
 import fc from 'fast-check';
 import type { MmioZapStrategy } from '../src/kvm/x86/mmio-gen.ts';
+import { MMIO_ZAP_STRATEGIES } from '../src/kvm/x86/mmio-zap-strategies.ts';
 import { runInterleaving } from '../src/testing/mmu-oracle.ts';
 import { oracleCommand } from '../src/testing/oracle-commands.ts';
 
@@ -12,11 +13,16 @@ import { oracleCommand } from '../src/testing/oracle-commands.ts';
 const ORACLE_BENCH_RUNS = 10_000;
 const runs = Number(process.argv[2] ?? ORACLE_BENCH_RUNS);
 
-/** Wraparound strategies: the VM's default (kvm_mmu_zap_all_fast). */
-const STRATEGIES: Record<string, MmioZapStrategy | undefined> = { 'zap-all-fast': undefined };
+/** Every named wraparound strategy (src/kvm/x86/mmio-zap-strategies.ts), on each MMU it runs on. */
+function strategies(tdpMmu: boolean): [string, MmioZapStrategy][] {
+  return MMIO_ZAP_STRATEGIES.filter((v) => !tdpMmu || v.tdp).map((v) => [
+    v.name,
+    (t, kvm) => v.zap(t, kvm, { pagesVisited: 0, restarts: 0 }),
+  ]);
+}
 
 for (const tdpMmu of [true, false]) {
-  for (const [name, zap] of Object.entries(STRATEGIES)) {
+  for (const [name, zap] of strategies(tdpMmu)) {
     const total = { wraps: 0, mmioExits: 0, violations: 0 };
     const t0 = performance.now();
     const details = fc.check(
