@@ -25,4 +25,26 @@ describe('mmulab mmio-gen (seed 001 wraparound strategies on the shadow MMU)', (
       });
     }
   });
+
+  it("pins the simulated cost of each strategy's wrap at 8 MMIO pages (golden: a cost change shows here)", () => {
+    const o = resolveMmioGenOptions({ pages: 8, vcpus: 2, vcpuBytes: 2 << 20 });
+    const rows = runMmioGenAll(o).map((r) => [
+      r.strategy,
+      r.writeHoldNsPerWrap,
+      r.vcpuStallNs,
+      r.refaults,
+      r.pagesZapped,
+      r.sptesZapped,
+      r.simulatedNs,
+    ]);
+    // The MMIO-only walks zap the 8 mmio_cached pages; the others every page, so the vCPUs
+    // refault their RAM (1024 SPTEs) and stall behind the longer write hold.
+    expect(rows).toEqual([
+      ['zap-all-pages', 76074, 158660, 143, 23, 1024, 102033000],
+      ['zap-mmio-restart', 4878, 8593, 8, 8, 0, 102033000],
+      ['zap-mmio', 4654, 8593, 8, 8, 0, 102033000],
+      ['zap-all', 76074, 158660, 143, 23, 1024, 102033000],
+      ['zap-all-fast', 76074, 158660, 143, 23, 1024, 102033000],
+    ]);
+  });
 });
