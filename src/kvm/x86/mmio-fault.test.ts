@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { type GuestAccessResult, guestMmioAccess } from '../../guest/mmio-access.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { runOnVm } from '../../testing/vm-fixture.ts';
+import { KVM_PFN_NOSLOT } from '../kvm-pfn.ts';
 import type { KvmVcpu } from '../vcpu.ts';
 import { kvmArchVcpuIoctlRun } from '../vcpu-run.ts';
-import { KVM_PFN_NOSLOT } from './noslot-fault.ts';
 import { ShadowMmu } from './shadow-mmu/shadow-mmu.ts';
 import { formatSpte, isShadowPresent, sptePfn } from './spte.ts';
 
