@@ -1,14 +1,37 @@
 /**
- * Models mm/gup.c: get_user_page_fast_only (getUserPageFastOnly) and get_user_pages_unlocked
- * (getUserPagesUnlocked), and the PTE-table lock a fault they take spins on.
+ * Models mm/gup.c: get_user_page_fast_only (getUserPageFastOnly), get_user_pages_unlocked
+ * (getUserPagesUnlocked), fixup_user_fault (fixupUserFault), the FOLL_* flags of
+ * include/linux/mm_types.h, and the PTE-table lock a fault they take spins on.
  */
 import type { SimThread } from '../sim/thread.ts';
-import { handleMmFault, leafPfn, VM_FAULT_OK } from './fault.ts';
+import { handleMmFault, leafPfn, VM_FAULT_OK, VM_FAULT_OOM } from './fault.ts';
 import type { Mm } from './mm.ts';
 import { PTE_PRESENT, PTE_PSE, PTE_WRITE, ptePfn } from './page-table.ts';
+import { VM_IO, VM_PFNMAP } from './vma.ts';
 
+/** -EINTR. */
+export const EINTR = -4;
+/** -ENOMEM. */
+export const ENOMEM = -12;
 /** -EFAULT. */
 export const EFAULT = -14;
+/** -EAGAIN. */
+export const EAGAIN = -11;
+/** -EINVAL. */
+export const EINVAL = -22;
+/** -EHWPOISON. */
+export const EHWPOISON = -133;
+
+/** FOLL_WRITE: the caller wants the page writable (include/linux/mm_types.h, enum gup_flags). */
+export const FOLL_WRITE = 1 << 0;
+/** FOLL_NOWAIT: if a disk transfer is needed, start the I/O and return without waiting. */
+export const FOLL_NOWAIT = 1 << 4;
+/** FOLL_HWPOISON: return -EHWPOISON for a poisoned page instead of -EFAULT. */
+export const FOLL_HWPOISON = 1 << 6;
+/** FOLL_INTERRUPTIBLE: a non-fatal pending signal also stops GUP (-EINTR). */
+export const FOLL_INTERRUPTIBLE = 1 << 11;
+/** FOLL_HONOR_NUMA_FAULT: fault on PROT_NONE NUMA-hinting PTEs instead of following them. */
+export const FOLL_HONOR_NUMA_FAULT = 1 << 12;
 
 /**
  * Looks up the present leaf that maps `hva` without locks (the IRQs-off walk of gup_fast).
@@ -23,26 +46,67 @@ export function followPteLockless(mm: Mm, hva: number, write: boolean): number {
   return leafPfn(e, mm.pt.hitLevel, vpn);
 }
 
-/** get_user_page_fast_only (mm/gup.c): lockless; never faults. Returns the pfn or -1. */
-export function getUserPageFastOnly(t: SimThread, mm: Mm, hva: number, write: boolean): number {
-  t.advance(mm.host.engine.profile.gupFastNs);
-  return followPteLockless(mm, hva, write);
+/** PageHWPoison: memory_failure marked the frame's memory corrupt. */
+function pageHwpoison(mm: Mm, pfn: number): boolean {
+  const poisoned = mm.host.mem.hwpoison;
+  return poisoned.size !== 0 && poisoned.has(pfn);
 }
 
 /**
- * get_user_pages_unlocked (mm/gup.c): takes mmap_lock for reading, follows the page and faults it
- * in with handle_mm_fault when it is missing or not writable for a write. Returns the pfn or -EFAULT.
+ * gup_fast's check of each page it grabs: a hardware-poisoned page is refused (memory_failure
+ * unmaps it in the kernel, so the walk would not find it). Returns `pfn`, or -1.
  */
-export function getUserPagesUnlocked(t: SimThread, mm: Mm, hva: number, write: boolean): number {
+function gupFastPfn(mm: Mm, pfn: number): number {
+  return pfn >= 0 && pageHwpoison(mm, pfn) ? -1 : pfn;
+}
+
+/** get_user_page_fast_only (mm/gup.c): lockless; never faults. Returns the pfn or -1. */
+export function getUserPageFastOnly(t: SimThread, mm: Mm, hva: number, write: boolean): number {
+  t.advance(mm.host.engine.profile.gupFastNs);
+  return gupFastPfn(mm, followPteLockless(mm, hva, write));
+}
+
+/**
+ * get_user_pages_unlocked (mm/gup.c) for one page with `flags` (FOLL_*): takes mmap_lock for
+ * reading, follows the page and faults it in with handle_mm_fault when it is missing or not
+ * writable for a write. Returns the pfn or a negative errno: -EFAULT for no VMA, a VM_IO|VM_PFNMAP
+ * VMA (check_vma_flags) or a refused fault; -ENOMEM when the fault ran out of memory; -EHWPOISON
+ * for a poisoned page with FOLL_HWPOISON; -EINTR when FOLL_INTERRUPTIBLE and a signal is pending
+ * (gup_signal_pending, checked before each page). The model's handle_mm_fault does any I/O inline,
+ * so it never returns VM_FAULT_RETRY and FOLL_NOWAIT does not stop it.
+ */
+export function getUserPagesUnlocked(t: SimThread, mm: Mm, hva: number, flags: number): number {
+  const write = (flags & FOLL_WRITE) !== 0;
   mm.mmapLock.readLock(t);
   t.advance(mm.host.engine.profile.gupSlowNs);
-  let pfn = -1;
-  if (mm.findVma(hva) !== null) {
+  let pfn = EFAULT;
+  const vma = mm.findVma(hva);
+  if (flags & FOLL_INTERRUPTIBLE && t.signalPending) pfn = EINTR;
+  else if (vma !== null && !(vma.vmFlags & (VM_IO | VM_PFNMAP))) {
     pfn = followPteLockless(mm, hva, write);
-    if (pfn < 0 && handleMmFault(t, mm, hva, write) === VM_FAULT_OK) pfn = followPteLockless(mm, hva, write);
+    if (pfn < 0) {
+      const r = handleMmFault(t, mm, hva, write);
+      pfn = r === VM_FAULT_OK ? followPteLockless(mm, hva, write) : r === VM_FAULT_OOM ? ENOMEM : EFAULT;
+    }
+    if (pfn >= 0 && pageHwpoison(mm, pfn)) pfn = flags & FOLL_HWPOISON ? EHWPOISON : EFAULT;
   }
   mm.mmapLock.readUnlock(t);
-  return pfn < 0 ? EFAULT : pfn;
+  return pfn;
+}
+
+/**
+ * fixup_user_fault (mm/gup.c) with mmap_lock held for reading: resolves a fault on `hva` for a
+ * caller that walks page tables itself (hva_to_pfn_remapped). Returns 0, or -EFAULT when no VMA
+ * permits the access or the fault fails. A VM_IO|VM_PFNMAP VMA is filled by its driver's
+ * vm_ops->fault; the model has no such driver yet, so its fault is VM_FAULT_SIGBUS (-EFAULT).
+ * The model's fault never drops mmap_lock, so `unlocked` stays false.
+ */
+export function fixupUserFault(t: SimThread, mm: Mm, hva: number, write: boolean): number {
+  const vma = mm.findVma(hva);
+  if (vma === null || (write && !vma.writable)) return EFAULT;
+  if (vma.vmFlags & (VM_IO | VM_PFNMAP)) return EFAULT;
+  const r = handleMmFault(t, mm, hva, write);
+  return r === VM_FAULT_OK ? 0 : r === VM_FAULT_OOM ? ENOMEM : EFAULT;
 }
 
 /** Host page-table level of the leaf mapping `hva` (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB), 1 if none. */

@@ -112,6 +112,8 @@ export class PhysMem {
    * never read it back, and save its 4 bytes per frame.
    */
   data: Uint32Array = new Uint32Array(0);
+  /** Frames memory_failure marked hardware-poisoned (PageHWPoison; no flag bit is left free). */
+  readonly hwpoison = new Set<number>();
   readonly nodes: NumaNode[] = [];
   readonly maxPfn: number;
   readonly zeroPfn: number;

@@ -55,6 +55,11 @@ export class FileMapping {
   }
 }
 
+/** VM_PFNMAP (include/linux/mm.h): page-ranges managed without struct page, just pure PFN. */
+export const VM_PFNMAP = 0x400;
+/** VM_IO (include/linux/mm.h): memory-mapped I/O or similar; GUP refuses it. */
+export const VM_IO = 0x4000;
+
 /** vm_area_struct: [start, end) in bytes, its backing and the lock its rmap walks take. */
 export class Vma {
   constructor(
@@ -69,6 +74,9 @@ export class Vma {
     readonly rmapLock: QRwLock,
     readonly file: FileMapping | null = null,
   ) {}
+
+  /** The vm_flags bits the model keeps beyond `writable`: VM_IO, VM_PFNMAP. */
+  vmFlags = 0;
 
   /** Page size of the folios that back this VMA. */
   get folioPages(): number {

@@ -1,53 +1,54 @@
-/** Models virt/kvm/kvm_main.c: kvm_follow_pfn → hva_to_pfn (kvmFollowPfn): fast GUP, then slow GUP. */
-import { EFAULT, getUserPageFastOnly, getUserPagesUnlocked } from '../host/gup.ts';
+/**
+ * Models virt/kvm/kvm_main.c: kvm_follow_pfn (kvmFollowPfn) and __kvm_faultin_pfn (kvmFaultinPfn),
+ * the entry from an architecture's page fault into hva_to_pfn (hva-to-pfn.ts).
+ */
+import { FOLL_WRITE } from '../host/gup.ts';
 import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
+import { type FaultinPfn, hvaToPfn, type KvmFollowPfn, NO_PAGE } from './hva-to-pfn.ts';
 import type { Kvm } from './kvm.ts';
+import { KVM_PFN_ERR_RO_FAULT, KVM_PFN_NOSLOT } from './kvm-pfn.ts';
 import { gfnToHvaMemslot, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, type KvmMemorySlot } from './memslots.ts';
 
-/** Result of kvm_follow_pfn: the pfn (or a negative error) and whether it may be mapped writable. */
-export interface FollowPfn {
-  pfn: number;
-  writable: boolean;
+export type { FaultinPfn, KvmFollowPfn } from './hva-to-pfn.ts';
+
+/**
+ * kvm_follow_pfn: the hva (__gfn_to_hva_many: an INVALID slot has none → KVM_PFN_NOSLOT; a write
+ * to a READONLY slot → KVM_PFN_ERR_RO_FAULT), map_writable cleared for a READONLY slot (reported
+ * false), then hva_to_pfn. Returns the pfn or an error pfn.
+ */
+export function kvmFollowPfn(t: SimThread, kvm: Kvm, kfp: KvmFollowPfn): number {
+  const readonly = (kfp.slot.flags & KVM_MEM_READONLY) !== 0;
+  if (kfp.slot.flags & KVM_MEMSLOT_INVALID) return KVM_PFN_NOSLOT;
+  if (readonly && kfp.flags & FOLL_WRITE) return KVM_PFN_ERR_RO_FAULT;
+  kfp.hva = gfnToHvaMemslot(kfp.slot, kfp.gfn);
+  if (readonly && kfp.mapWritable) {
+    kfp.out.writable = false;
+    kfp.mapWritable = false;
+  }
+  return hvaToPfn(t, kvm.mm, kfp);
 }
 
 /**
- * kvm_follow_pfn → hva_to_pfn (virt/kvm/kvm_main.c): the fast GUP path only for writes or when the
- * mapping may be writable (read faults skip it to avoid a COW race), then the slow path; after a read
- * fault with map_writable, one more write-fast GUP decides whether the SPTE may be writable.
- * A READONLY slot never maps writable; an INVALID slot has no hva.
+ * __kvm_faultin_pfn(slot, gfn, foll, &writable, &refcounted_page): clears both outputs and runs
+ * kvm_follow_pfn with map_writable asked. The result also goes to `out.pfn`, which it returns.
+ * GUP and any host fault it runs count as the host's fault path in time accounting.
  */
-export function kvmFollowPfn(
+export function kvmFaultinPfn(
   t: SimThread,
   kvm: Kvm,
   slot: KvmMemorySlot,
   gfn: number,
-  write: boolean,
-  out: FollowPfn,
-): void {
-  // GUP and the host fault it may run are the host's fault path in time accounting.
+  foll: number,
+  out: FaultinPfn,
+): number {
   const prev = t.enter(CAT.hostFault);
   try {
-    out.pfn = EFAULT;
     out.writable = false;
-    if (slot.flags & KVM_MEMSLOT_INVALID) return;
-    const readonly = (slot.flags & KVM_MEM_READONLY) !== 0;
-    if (write && readonly) return;
-    const mapWritable = !readonly;
-    const hva = gfnToHvaMemslot(slot, gfn);
-    if (write || mapWritable) {
-      const pfn = getUserPageFastOnly(t, kvm.mm, hva, true);
-      if (pfn >= 0) {
-        out.pfn = pfn;
-        out.writable = mapWritable;
-        return;
-      }
-    }
-    const pfn = getUserPagesUnlocked(t, kvm.mm, hva, write);
-    if (pfn < 0) return;
-    out.pfn = pfn;
-    if (write) out.writable = true;
-    else if (mapWritable) out.writable = getUserPageFastOnly(t, kvm.mm, hva, true) === pfn;
+    out.refcountedPage = NO_PAGE;
+    const kfp: KvmFollowPfn = { slot, gfn, flags: foll, pin: false, mapWritable: true, out, hva: 0 };
+    out.pfn = kvmFollowPfn(t, kvm, kfp);
+    return out.pfn;
   } finally {
     t.leave(prev);
   }

@@ -42,6 +42,8 @@ export function* call<R>(g: Generator<void, R, void>): Generator<void, R, void> 
 export class SimThread {
   /** Thread-local simulated time (ns). */
   now = 0;
+  /** A non-fatal signal is pending (signal_pending of the task). */
+  signalPending = false;
   /** Host CPU the thread runs on, -1 while it waits for one. */
   cpu = -1;
   /** The CPU it last ran on (-1: none yet): where a wakeup looks first. */

@@ -2,14 +2,16 @@
  * Test support: direct_page_fault of arch/x86/kvm/mmu/mmu.c for the shadow MMU, run straight on a
  * `ShadowMmu` a test made beside the VM's own MMU (no vCPU, no KVM_RUN), and a leaf lookup.
  */
-import { kvmFollowPfn } from '../kvm/follow-pfn.ts';
+import { FOLL_WRITE } from '../host/gup.ts';
+import { kvmFaultinPfn } from '../kvm/follow-pfn.ts';
+import { NO_PAGE } from '../kvm/hva-to-pfn.ts';
 import { kvmMmuMaxMappingLevel } from '../kvm/x86/mmu.ts';
 import type { KvmMmuPage } from '../kvm/x86/shadow-mmu/mmu-page.ts';
 import type { ShadowMmu } from '../kvm/x86/shadow-mmu/shadow-mmu.ts';
 import type { SimThread } from '../sim/thread.ts';
 
 /**
- * direct_page_fault: fault the pfn in (kvm_follow_pfn), take mmu_lock for write,
+ * direct_page_fault: fault the pfn in (__kvm_faultin_pfn), take mmu_lock for write,
  * kvm_mmu_hugepage_adjust, direct_map, unlock. Returns the RET_PF_*.
  */
 export function shadowFault(
@@ -22,8 +24,8 @@ export function shadowFault(
   const kvm = mmu.kvm;
   const slot = kvm.memslots(root.asId).gfnToMemslot(gfn);
   if (slot === null) throw new Error(`gfn 0x${gfn.toString(16)} has no memslot`);
-  const fp = { pfn: 0, writable: false };
-  kvmFollowPfn(t, kvm, slot, gfn, write, fp);
+  const fp = { pfn: 0, writable: false, refcountedPage: NO_PAGE };
+  kvmFaultinPfn(t, kvm, slot, gfn, write ? FOLL_WRITE : 0, fp);
   kvm.mmuLock.writeLock(t);
   const goalLevel = kvmMmuMaxMappingLevel(kvm, slot, gfn);
   const pfn = goalLevel > 1 ? fp.pfn - (gfn % 512) : fp.pfn;

@@ -9,7 +9,8 @@ import type { KvmMemorySlot } from '../memslots.ts';
 import type { Spte } from './spte.ts';
 import type { SptePool } from './tdp-mmu/spte-pool.ts';
 
-/** Return codes of the x86 page-fault handlers (enum RET_PF_*). */
+/** Return codes of the x86 page-fault handlers (enum RET_PF_*); RET_PF_CONTINUE: keep going. */
+export const RET_PF_CONTINUE = 0;
 export const RET_PF_RETRY = 1;
 export const RET_PF_EMULATE = 2;
 export const RET_PF_WRITE_PROTECTED = 3;

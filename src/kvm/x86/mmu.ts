@@ -1,17 +1,19 @@
 /**
  * Models arch/x86/kvm/mmu/mmu.c: kvm_tdp_page_fault (kvmTdpPageFaultBegin / Slow / Map), which is
  * kvm_tdp_mmu_page_fault with the TDP MMU and direct_page_fault with the shadow MMU,
- * __kvm_mmu_faultin_pfn, __kvm_mmu_max_mapping_level, and kvm_release_faultin_page.
+ * __kvm_mmu_max_mapping_level, and kvm_mmu_finish_page_fault's release of the page.
  */
 import { hostLeafLevel, pteTableMustWait, waitForPteTable } from '../../host/gup.ts';
-import { PG_DIRTY, PG_IDLE, PG_REFERENCED, PG_TAIL } from '../../host/page-flags.ts';
 import type { SimThread } from '../../sim/thread.ts';
-import { type FollowPfn, kvmFollowPfn } from '../follow-pfn.ts';
+import { type FaultinPfn, NO_PAGE } from '../hva-to-pfn.ts';
 import type { Kvm } from '../kvm.ts';
 import { gfnToHvaMemslot, type KvmMemorySlot } from '../memslots.ts';
+import { kvmReleaseFaultinPage } from '../release-page.ts';
 import type { KvmVcpu } from '../vcpu.ts';
+import { kvmMmuFaultinPfn } from './faultin-pfn.ts';
 import {
   type MmuFault,
+  RET_PF_CONTINUE,
   RET_PF_EMULATE,
   RET_PF_FIXED,
   RET_PF_INVALID,
@@ -52,8 +54,10 @@ export class KvmPageFault implements MmuFault {
   slot: KvmMemorySlot | null = null;
   /** mmu_invalidate_seq when the fault started (fault->mmu_seq). */
   mmuSeq = 0;
-  /** kvm_follow_pfn's result: the host page and whether it may be mapped writable. */
-  readonly hostPfn: FollowPfn = { pfn: 0, writable: false };
+  /** __kvm_faultin_pfn's result: the host pfn, whether it may be mapped writable, the page held. */
+  readonly hostPfn: FaultinPfn = { pfn: 0, writable: false, refcountedPage: NO_PAGE };
+  /** kvm_mmu_faultin_pfn's return: RET_PF_CONTINUE, or what kvm_handle_error_pfn made of an error. */
+  faultinRet = RET_PF_CONTINUE;
   /** The pfn to map, aligned down to `goalLevel` (kvm_mmu_hugepage_adjust). */
   pfn = 0;
   goalLevel = 1;
@@ -96,6 +100,7 @@ export function kvmTdpPageFaultBegin(t: SimThread, vcpu: KvmVcpu, f: KvmPageFaul
   const slot = kvm.memslots(root.asId).gfnToMemslot(gfn);
   f.slot = slot;
   f.mmuSeq = kvm.mmuInvalidateSeq;
+  f.faultinRet = RET_PF_CONTINUE;
   if (slot === null) {
     kvmHandleNoslotFault(vcpu, f);
     return FAULT_MAP;
@@ -146,11 +151,25 @@ function* reclaimBeforeFaultIn(t: SimThread, kvm: Kvm): Gen<void> {
   if (kvm.host.allocSlowpath !== null) yield* kvm.host.allocSlowpath(t);
 }
 
-/** kvm_follow_pfn for the fault (__kvm_mmu_faultin_pfn). */
+/** kvm_mmu_faultin_pfn for the fault: the pfn in `f.hostPfn`, the verdict in `f.faultinRet`. */
 function faultIn(t: SimThread, kvm: Kvm, f: KvmPageFault): void {
-  const fp = f.hostPfn;
-  kvmFollowPfn(t, kvm, f.slot!, f.gfn, f.write, fp);
-  if (fp.pfn < 0) throw new Error(`kvm_follow_pfn failed for gfn 0x${f.gfn.toString(16)} (${fp.pfn})`);
+  f.faultinRet = kvmMmuFaultinPfn(t, kvm, f.slot!, f.gfn, f.write, f.hostPfn);
+}
+
+/**
+ * kvm_tdp_page_fault's return when fault-in failed, before mmu_lock: RET_PF_RETRY (a poisoned page,
+ * an INVALID slot) re-enters the guest, RET_PF_EMULATE (a write to read-only memory) exits to
+ * userspace as an MMIO write, and a negative errno ends KVM_RUN, which the model reports as an error.
+ */
+function faultinFailed(vcpu: KvmVcpu, f: KvmPageFault): number {
+  const r = f.faultinRet;
+  if (r === RET_PF_RETRY) vcpu.kvm.stats.faultRetries++;
+  else if (r === RET_PF_EMULATE) kvmEmulateMmio(vcpu);
+  else
+    throw new Error(
+      `KVM_RUN returned ${r} (kvm_handle_error_pfn for gfn 0x${f.gfn.toString(16)}, pfn ${f.hostPfn.pfn})`,
+    );
+  return r;
 }
 
 /**
@@ -165,6 +184,7 @@ export function kvmTdpPageFaultMap(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault)
   const root = vcpu.root!;
   const fp = f.hostPfn;
   const gfn = f.gfn;
+  if (f.faultinRet !== RET_PF_CONTINUE) return faultinFailed(vcpu, f);
   const shared = mmu.faultLockShared;
   if (shared) kvm.mmuLock.readLock(t);
   else kvm.mmuLock.writeLock(t);
@@ -181,7 +201,7 @@ export function kvmTdpPageFaultMap(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault)
     f.mapWritable = fp.writable;
     r = mmu.map(t, root, f);
   }
-  if (r !== RET_PF_RETRY) kvmReleaseFaultinPage(t, kvm, fp.pfn, fp.writable);
+  kvmReleaseFaultinPage(t, kvm, fp.refcountedPage, r === RET_PF_RETRY, fp.writable);
   if (shared) kvm.mmuLock.readUnlock(t);
   else kvm.mmuLock.writeUnlock(t);
   if (r === RET_PF_RETRY) kvm.stats.faultRetries++;
@@ -189,17 +209,4 @@ export function kvmTdpPageFaultMap(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault)
   else if (r === RET_PF_EMULATE) kvmEmulateMmio(vcpu);
   else kvm.stats.faultsFixed++;
   return r;
-}
-
-/**
- * kvm_release_faultin_page with unused = false: kvm_release_page_dirty/clean mark the folio
- * accessed (folio_mark_accessed clears PG_idle) and, when mapped writable, dirty. A no-slot fault
- * has no page (KVM_PFN_NOSLOT): nothing to release.
- */
-function kvmReleaseFaultinPage(t: SimThread, kvm: Kvm, pfn: number, dirty: boolean): void {
-  const mem = kvm.host.mem;
-  if (pfn < 0 || pfn === mem.zeroPfn) return;
-  t.advance(kvm.engine.profile.releaseFaultinNs);
-  const head = mem.flags[pfn] & PG_TAIL ? pfn - (pfn % 512) : pfn;
-  mem.flags[head] = (mem.flags[head] & ~PG_IDLE) | PG_REFERENCED | (dirty ? PG_DIRTY : 0);
 }

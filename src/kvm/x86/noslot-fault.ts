@@ -6,6 +6,8 @@
 
 import type { SimThread } from '../../sim/thread.ts';
 import { cmpxchg64 } from '../../sync/atomic64.ts';
+import { NO_PAGE } from '../hva-to-pfn.ts';
+import { KVM_PFN_NOSLOT } from '../kvm-pfn.ts';
 import type { KvmVcpu } from '../vcpu.ts';
 import { vcpuCacheMmioInfo } from './mmio-cache.ts';
 import { makeMmioSpte } from './mmio-spte.ts';
@@ -14,8 +16,6 @@ import type { TdpMmu } from './tdp-mmu/tdp-mmu.ts';
 
 /** ACC_ALL: exec, write, user. */
 const ACC_ALL = 0x7;
-/** KVM_PFN_NOSLOT (an error pfn). */
-export const KVM_PFN_NOSLOT = -1;
 
 /**
  * kvm_handle_noslot_fault for a TDP fault (gva 0): caches the MMIO info in the vCPU and makes the
@@ -28,6 +28,7 @@ export function kvmHandleNoslotFault(vcpu: KvmVcpu, f: KvmPageFault): void {
   f.pfn = KVM_PFN_NOSLOT;
   f.hostPfn.pfn = KVM_PFN_NOSLOT;
   f.hostPfn.writable = false;
+  f.hostPfn.refcountedPage = NO_PAGE;
   f.mapWritable = false;
   f.goalLevel = 1;
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { followPteLockless } from '../../../host/gup.ts';
+import { FOLL_WRITE, followPteLockless } from '../../../host/gup.ts';
 import { shadowFault, shadowLeaf } from '../../../testing/shadow-fault.ts';
 import { runOnVm, testGfn } from '../../../testing/vm-fixture.ts';
-import { kvmFollowPfn } from '../../follow-pfn.ts';
+import { kvmFaultinPfn } from '../../follow-pfn.ts';
 import { RET_PF_FIXED, RET_PF_SPURIOUS } from '../kvm-mmu.ts';
 import { sptePfn } from '../spte.ts';
 import { kvmMmuChildRole, tdpRootRole } from './mmu-page.ts';
@@ -103,7 +103,8 @@ describe('shadow MMU direct_map', () => {
       const g = testGfn(vm, (8 - (testGfn(vm, 0) % 8)) % 8);
       const slot = vm.kvm.memslots(0).gfnToMemslot(g)!;
       // The host maps gfns 9, 10, 11 and 13; 12 is missing, so the prefetch stops at 11.
-      for (const i of [1, 2, 3, 5]) kvmFollowPfn(t, vm.kvm, slot, g + i, true, { pfn: 0, writable: false });
+      for (const i of [1, 2, 3, 5])
+        kvmFaultinPfn(t, vm.kvm, slot, g + i, FOLL_WRITE, { pfn: 0, writable: false, refcountedPage: -1 });
       expect(shadowFault(t, mmu, root, g, true)).toBe(RET_PF_FIXED);
       const lows = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => shadowLeaf(mmu, root, g + i).lo & 0xfff);
       expect(lows).toEqual([0xb37, 0xa37, 0xa37, 0xa37, 0, 0, 0, 0]);

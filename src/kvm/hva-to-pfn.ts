@@ -1,0 +1,175 @@
+/**
+ * Models virt/kvm/kvm_main.c: hva_to_pfn and its parts (hva_to_pfn_fast, hva_to_pfn_slow,
+ * vma_is_valid, hva_to_pfn_remapped, kvm_resolve_pfn), with struct kvm_follow_pfn of
+ * virt/kvm/kvm_mm.h. The mm is the VM's (current->mm in the kernel: the VMM's).
+ */
+import { type FollowPfnmapArgs, followPfnmapStart } from '../host/follow-pfnmap.ts';
+import {
+  EAGAIN,
+  EHWPOISON,
+  EINTR,
+  EINVAL,
+  FOLL_HONOR_NUMA_FAULT,
+  FOLL_HWPOISON,
+  FOLL_NOWAIT,
+  FOLL_WRITE,
+  fixupUserFault,
+  getUserPageFastOnly,
+  getUserPagesUnlocked,
+} from '../host/gup.ts';
+import type { Mm } from '../host/mm.ts';
+import { VM_IO, VM_PFNMAP, type Vma } from '../host/vma.ts';
+import type { SimThread } from '../sim/thread.ts';
+import {
+  KVM_PFN_ERR_FAULT,
+  KVM_PFN_ERR_HWPOISON,
+  KVM_PFN_ERR_NEEDS_IO,
+  KVM_PFN_ERR_RO_FAULT,
+  KVM_PFN_ERR_SIGPENDING,
+} from './kvm-pfn.ts';
+import type { KvmMemorySlot } from './memslots.ts';
+
+/** NULL for `refcounted_page`: no reference was taken. */
+export const NO_PAGE = -1;
+
+/** What __kvm_faultin_pfn hands back: the pfn, *map_writable and *refcounted_page. */
+export interface FaultinPfn {
+  /** The pfn, or an error pfn (kvm-pfn.ts). */
+  pfn: number;
+  /** *map_writable: the pfn may be mapped writable. */
+  writable: boolean;
+  /** *refcounted_page: the page GUP took a reference on (its pfn), or NO_PAGE. */
+  refcountedPage: number;
+}
+
+/** struct kvm_follow_pfn (virt/kvm/kvm_mm.h). */
+export interface KvmFollowPfn {
+  readonly slot: KvmMemorySlot;
+  readonly gfn: number;
+  /** FOLL_* flags for GUP: FOLL_WRITE, FOLL_NOWAIT, FOLL_INTERRUPTIBLE. */
+  readonly flags: number;
+  /** Pin the page (FOLL_PIN) rather than get it: for accesses outside MMU-notifier protection. */
+  readonly pin: boolean;
+  /**
+   * map_writable is not NULL: the caller wants to know whether the pfn may be mapped writable (the
+   * answer goes to `out.writable`). kvm_follow_pfn clears it for a read-only memslot.
+   */
+  mapWritable: boolean;
+  /** Where *map_writable and *refcounted_page are written. */
+  readonly out: FaultinPfn;
+  /** The hva of `gfn` in `slot` (set by kvm_follow_pfn). */
+  hva: number;
+}
+
+/** The module parameter allow_unsafe_mappings (read-only, default false). */
+export const ALLOW_UNSAFE_MAPPINGS = false;
+
+/**
+ * kvm_resolve_pfn: report writability if asked and the page a reference was taken on (`page`, or
+ * NO_PAGE for a remapped pfn, whose pfn is `mapPfn`). Returns the pfn.
+ */
+function kvmResolvePfn(kfp: KvmFollowPfn, page: number, mapPfn: number, writable: boolean): number {
+  if (kfp.mapWritable) kfp.out.writable = writable;
+  kfp.out.refcountedPage = page;
+  return page !== NO_PAGE ? page : mapPfn;
+}
+
+/**
+ * hva_to_pfn_fast: only when the caller wants the page writable or asks map_writable (a read
+ * fault must take the slow path, so as not to race a copy-on-write break and map a stale page);
+ * get_user_page_fast_only with FOLL_WRITE. Returns the pfn, or -1 when the fast path does not
+ * apply or fails.
+ */
+export function hvaToPfnFast(t: SimThread, mm: Mm, kfp: KvmFollowPfn): number {
+  if (!(kfp.flags & FOLL_WRITE || kfp.mapWritable)) return -1;
+  const page = getUserPageFastOnly(t, mm, kfp.hva, true);
+  return page < 0 ? -1 : kvmResolvePfn(kfp, page, 0, true);
+}
+
+/**
+ * hva_to_pfn_slow: get_user_pages_unlocked with FOLL_HWPOISON | FOLL_HONOR_NUMA_FAULT | flags;
+ * after a read with map_writable asked, one write-fast GUP maps the read fault writable if it can.
+ * Returns the pfn, or GUP's negative errno.
+ */
+export function hvaToPfnSlow(t: SimThread, mm: Mm, kfp: KvmFollowPfn): number {
+  let flags = FOLL_HWPOISON | FOLL_HONOR_NUMA_FAULT | kfp.flags;
+  let page = getUserPagesUnlocked(t, mm, kfp.hva, flags);
+  if (page < 0) return page;
+  if (!(flags & FOLL_WRITE) && kfp.mapWritable && !kfp.pin) {
+    const wpage = getUserPageFastOnly(t, mm, kfp.hva, true);
+    if (wpage >= 0) {
+      page = wpage;
+      flags |= FOLL_WRITE;
+    }
+  }
+  return kvmResolvePfn(kfp, page, 0, (flags & FOLL_WRITE) !== 0);
+}
+
+/** vma_is_valid: the VMA allows the access (every model VMA is VM_READ; VM_WRITE is `writable`). */
+export function vmaIsValid(vma: Vma, writeFault: boolean): boolean {
+  return !writeFault || vma.writable;
+}
+
+const pfnmapArgs: FollowPfnmapArgs = { pfn: 0, writable: false, level: 1 };
+
+/**
+ * hva_to_pfn_remapped, mmap_lock held: the pfn of a VM_IO|VM_PFNMAP mapping, found with
+ * follow_pfnmap_start, after fixup_user_fault if nothing is mapped yet. No reference is taken
+ * (refcounted_page NULL); the MMU notifiers protect the mapping. Returns 0 with the pfn (or
+ * KVM_PFN_ERR_RO_FAULT for a write to a read-only leaf) in `res.pfn`, or a negative errno:
+ * -EINVAL for a pin without allow_unsafe_mappings, -EAGAIN if the fixup dropped mmap_lock.
+ */
+export function hvaToPfnRemapped(
+  t: SimThread,
+  mm: Mm,
+  vma: Vma,
+  kfp: KvmFollowPfn,
+  res: { pfn: number },
+): number {
+  const writeFault = (kfp.flags & FOLL_WRITE) !== 0;
+  if (kfp.pin && !ALLOW_UNSAFE_MAPPINGS) return EINVAL;
+  let r = followPfnmapStart(mm, vma, kfp.hva, pfnmapArgs);
+  if (r !== 0) {
+    // get_user_pages fails for VM_IO and VM_PFNMAP VMAs without calling the fault handler.
+    r = fixupUserFault(t, mm, kfp.hva, writeFault);
+    if (r !== 0) return r;
+    r = followPfnmapStart(mm, vma, kfp.hva, pfnmapArgs);
+    if (r !== 0) return r;
+  }
+  if (writeFault && !pfnmapArgs.writable) res.pfn = KVM_PFN_ERR_RO_FAULT;
+  else res.pfn = kvmResolvePfn(kfp, NO_PAGE, pfnmapArgs.pfn, pfnmapArgs.writable);
+  return 0;
+}
+
+const remapped = { pfn: 0 };
+
+/**
+ * hva_to_pfn: the fast path, the slow path, then, if GUP failed for another reason than a signal
+ * or poison, a look at the VMA under mmap_lock: none → KVM_PFN_ERR_FAULT; VM_IO|VM_PFNMAP →
+ * hva_to_pfn_remapped (retried on -EAGAIN); FOLL_NOWAIT on a VMA that allows the access →
+ * KVM_PFN_ERR_NEEDS_IO (the caller may fault it in asynchronously); else KVM_PFN_ERR_FAULT.
+ */
+export function hvaToPfn(t: SimThread, mm: Mm, kfp: KvmFollowPfn): number {
+  const fast = hvaToPfnFast(t, mm, kfp);
+  if (fast >= 0) return fast;
+  const npages = hvaToPfnSlow(t, mm, kfp);
+  if (npages >= 0) return npages;
+  if (npages === EINTR || npages === EAGAIN) return KVM_PFN_ERR_SIGPENDING;
+  if (npages === EHWPOISON) return KVM_PFN_ERR_HWPOISON;
+  mm.mmapLock.readLock(t);
+  let pfn: number;
+  for (;;) {
+    const vma = mm.findVma(kfp.hva);
+    if (vma === null) pfn = KVM_PFN_ERR_FAULT;
+    else if (vma.vmFlags & (VM_IO | VM_PFNMAP)) {
+      const r = hvaToPfnRemapped(t, mm, vma, kfp, remapped);
+      if (r === EAGAIN) continue;
+      pfn = r < 0 ? KVM_PFN_ERR_FAULT : remapped.pfn;
+    } else if (kfp.flags & FOLL_NOWAIT && vmaIsValid(vma, (kfp.flags & FOLL_WRITE) !== 0))
+      pfn = KVM_PFN_ERR_NEEDS_IO;
+    else pfn = KVM_PFN_ERR_FAULT;
+    break;
+  }
+  mm.mmapLock.readUnlock(t);
+  return pfn;
+}

@@ -1,0 +1,45 @@
+/**
+ * Models virt/kvm/kvm_main.c and include/linux/kvm_host.h as of v6.13: kvm_set_page_accessed,
+ * kvm_set_page_dirty, kvm_release_page_clean / _dirty / _unused and kvm_release_faultin_page.
+ * Pages are not reference counted in the model yet, so put_page drops nothing.
+ */
+import { PG_DIRTY, PG_IDLE, PG_REFERENCED, PG_RESERVED, PG_TAIL } from '../host/page-flags.ts';
+import type { SimThread } from '../sim/thread.ts';
+import { NO_PAGE } from './hva-to-pfn.ts';
+import type { Kvm } from './kvm.ts';
+
+/** The folio's head page: huge folios are 2 MiB (PMD-sized) in the model. */
+function folioHead(flags: Uint32Array, pfn: number): number {
+  return flags[pfn] & PG_TAIL ? pfn - (pfn % 512) : pfn;
+}
+
+/**
+ * kvm_release_page_clean, or kvm_release_page_dirty when `dirty`: kvm_set_page_dirty (the folio
+ * becomes dirty) and kvm_set_page_accessed (folio_mark_accessed: PG_referenced, clears PG_idle),
+ * then put_page. Both skip PageReserved pages (kvm_is_ad_tracked_page), such as the zero page.
+ */
+export function kvmReleasePage(t: SimThread, kvm: Kvm, page: number, dirty: boolean): void {
+  const flags = kvm.host.mem.flags;
+  if (flags[page] & PG_RESERVED) return;
+  t.advance(kvm.engine.profile.releaseFaultinNs);
+  const head = folioHead(flags, page);
+  flags[head] = (flags[head] & ~PG_IDLE) | PG_REFERENCED | (dirty ? PG_DIRTY : 0);
+}
+
+/**
+ * kvm_release_faultin_page(kvm, page, unused, dirty), with mmu_lock held unless `unused`: nothing
+ * for NULL (a remapped pfn, KVM_PFN_NOSLOT, an error pfn); put_page only if `unused` (the fault
+ * was retried); else release dirty if `dirty`, clean otherwise. x86 passes dirty = map_writable,
+ * dirtying at map time because the fast page fault may later make the SPTE writable without a lock.
+ */
+export function kvmReleaseFaultinPage(
+  t: SimThread,
+  kvm: Kvm,
+  page: number,
+  unused: boolean,
+  dirty: boolean,
+): void {
+  // kvm_release_page_unused is put_page alone, which drops nothing in the model.
+  if (page === NO_PAGE || unused) return;
+  kvmReleasePage(t, kvm, page, dirty);
+}
