@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { type GuestAccessResult, guestMmioAccess } from '../../guest/mmio-access.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { runOnVm } from '../../testing/vm-fixture.ts';
-import { KVM_PFN_NOSLOT } from '../kvm-pfn.ts';
 import type { KvmVcpu } from '../vcpu.ts';
 import { kvmArchVcpuIoctlRun } from '../vcpu-run.ts';
 import type { KvmMmuPage } from './shadow-mmu/mmu-page.ts';
