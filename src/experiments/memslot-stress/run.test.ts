@@ -23,8 +23,8 @@ describe('mmulab memslot-modification-stress (memslot_modification_stress_test)'
       // Each add is one memslot swap and each delete two (the INVALID copy, then the removal); each
       // swap adds nr_address_spaces (2) to the generation: 3 x 3 x 2 = 18 past the boot slots' 4.
       expect([r.memslotUpdates, r.generationBefore, r.generationAfter]).toEqual([6, 4, 22]);
-      // The churn ends inside the vCPUs' first pass; each finishes it and stops: 2 x 256 test
-      // pages faulted, plus the memstress_args page.
+      // The churn ends inside the vCPUs' first pass; each finishes it and stops (2 x 256 test
+      // pages faulted, and the memstress_args and other boot-time pages).
       expect([r.vcpuPasses, r.eptViolations]).toEqual([2, 514]);
       expect(formatMemslotStress(r)).toBe(
         [
