@@ -1,5 +1,5 @@
 /** Models no kernel file: `mmulab memslot-modification-stress`, a thin CLI over src/experiments/memslot-stress/. */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { checkRunSize } from '../experiments/access-tracking/run-limits.ts';
 import { formatMemslotStress } from '../experiments/memslot-stress/format.ts';
 import {
@@ -10,7 +10,7 @@ import {
 import { runMemslotModificationStress } from '../experiments/memslot-stress/run.ts';
 import { DEFAULT_PROFILE, loadProfile } from '../sim/profile.ts';
 import { UserError } from '../sim/user-error.ts';
-import { intArg, sizeArg } from './args.ts';
+import { intArg, sizeArg, sizeText } from './args.ts';
 import { UsageError } from './errors.ts';
 import type { CliIo } from './main.ts';
 
@@ -23,7 +23,11 @@ export function memslotStressCommand(program: Command, io: CliIo, onExit: (code:
       'run the KVM selftest memslot_modification_stress_test: vCPUs run memstress while a memslot is added and deleted',
     )
     .option('-v, --vcpus <n>', 'number of vCPUs', intArg('-v', 1), d.vcpus)
-    .option('-b, --bytes <size>', 'guest memory accessed by each vCPU (K/M/G suffixes)', sizeArg, d.vcpuBytes)
+    .addOption(
+      new Option('-b, --bytes <size>', 'guest memory accessed by each vCPU (K/M/G suffixes)')
+        .argParser(sizeArg)
+        .default(d.vcpuBytes, sizeText(d.vcpuBytes)),
+    )
     .option(
       '-d, --delay <usec>',
       'delay before each add and delete of the memslot, in usec',
