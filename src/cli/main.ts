@@ -14,6 +14,7 @@ import { calibrateCommand } from './calibrate-command.ts';
 import { reportError, UsageError } from './errors.ts';
 import { formatHexWords, isText } from './hex-words.ts';
 import { simulatorMemoryLimit } from './limits.ts';
+import { memslotStressCommand } from './memslot-stress-command.ts';
 import { microCommand } from './micro-command.ts';
 import { mmioGenCommand } from './mmio-gen-command.ts';
 import { profilesCommand } from './profiles-command.ts';
@@ -154,6 +155,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
   calibrateCommand(program, io, onExit);
   microCommand(program, io, onExit);
   mmioGenCommand(program, io, onExit);
+  memslotStressCommand(program, io, onExit);
   variantsCommand(program, io, onExit);
   profilesCommand(program, io, onExit);
   program

@@ -36,6 +36,18 @@ const MALFORMED: string[][] = [
   ['mmio-gen', '--start-gen', '-150'],
   ['mmio-gen', '--sweep-pages', '8,0'],
   ['mmio-gen', '--pages', '100000'],
+  // memslot-modification-stress: 0 vCPUs or iterations, a negative delay, unaligned or too much
+  // memory, a dummy memslot that would overlap memslot 0, an unknown MMU, too many vCPUs.
+  ['memslot-modification-stress', '-v', '0'],
+  ['memslot-modification-stress', '-i', '0'],
+  ['memslot-modification-stress', '-d', '-5'],
+  ['memslot-modification-stress', '-d', 'soon'],
+  ['memslot-modification-stress', '-b', '5000'],
+  ['memslot-modification-stress', '-b', '64T'],
+  ['memslot-modification-stress', '-b', '67108863M'],
+  ['memslot-modification-stress', '--mmu', 'ept'],
+  ['memslot-modification-stress', '-v', '100'],
+  ['memslot-modification-stress', '-b', '4T'],
   // Commands and help.
   ['frobnicate'],
   ['help', 'nosuch'],

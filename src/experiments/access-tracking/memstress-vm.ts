@@ -95,7 +95,8 @@ export function bootPages(vcpus: number, vcpuBytes: number): number {
   return ELF_PAGES + guestPtPages(testPages) + STACK_PAGES * vcpus + 1;
 }
 
-function slot0Pages(testPages: number, vcpus: number): number {
+/** Pages of memslot 0: DEFAULT_GUEST_PHY_PAGES, the guest page tables and the vCPU stacks. */
+export function slot0Pages(testPages: number, vcpus: number): number {
   return SLOT0_BASE_PAGES + guestPtPages(testPages) + STACK_PAGES * vcpus;
 }
 
