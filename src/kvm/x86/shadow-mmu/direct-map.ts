@@ -30,6 +30,7 @@ import {
 import { pagesPerLevel, spteIndex } from '../tdp-mmu/spte-pool.ts';
 import { markMmioSpte } from './mmio-sptes.ts';
 import { ACC_ALL, type KvmMmuPage, kvmMmuChildRole, kvmMmuPageGetGfn } from './mmu-page.ts';
+import { rmapAdd } from './rmap.ts';
 import type { ShadowMmu } from './shadow-mmu.ts';
 
 /** PTE_PREFETCH_NUM: direct_pte_prefetch looks at the aligned group of 8 SPTEs around the fault. */
@@ -150,7 +151,7 @@ export function mmuSetSpte(
     pool.hi.set(sptep, s.hi);
   }
   if (flush) mmu.kvm.flushRemoteTlbs(t);
-  if (!wasRmapped) mmu.rmapAdd(t, slot, sptep, gfn);
+  if (!wasRmapped) rmapAdd(mmu, t, slot, sptep, gfn);
   return ret;
 }
 

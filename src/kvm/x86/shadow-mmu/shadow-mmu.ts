@@ -13,25 +13,22 @@ import type { MmuFault, MmuRoot, X86Mmu } from '../kvm-mmu.ts';
 import { isShadowPresent, NONPRESENT_HI, NONPRESENT_LO, type Spte } from '../spte.ts';
 import { SptePool } from '../tdp-mmu/spte-pool.ts';
 import { directMap, fastPageFault } from './direct-map.ts';
-import { gfnToIndex, MemslotRmaps } from './memslot-rmap.ts';
+import { MemslotRmaps } from './memslot-rmap.ts';
 import { shadowGetMmioSpte } from './mmio-sptes.ts';
 import {
   ActiveMmuPages,
   isObsoleteSp,
   KvmMmuPage,
-  kvmMmuPageGetGfn,
   kvmPageTableHashfn,
   MmuPageHash,
   tdpRootRole,
 } from './mmu-page.ts';
 import { PteLists } from './pte-list.ts';
-import { ageGfnRange, kvmZapAllRmapSptes, unmapGfnRange, zapMemslot } from './rmap-handlers.ts';
+import { rmapRemove } from './rmap.ts';
+import { ageGfnRange, unmapGfnRange, zapMemslot } from './rmap-handlers.ts';
 import { kvmRmapLock, kvmRmapUnlock } from './rmap-lock.ts';
 import { ShadowMmuStats } from './shadow-mmu-stats.ts';
 import { kvmMmuFreeRoot, kvmMmuZapAllFast } from './zap.ts';
-
-/** RMAP_RECYCLE_THRESHOLD: an rmap longer than this is zapped whole by __rmap_add. */
-export const RMAP_RECYCLE_THRESHOLD = 1000;
 
 /**
  * The x86 shadow MMU (arch/x86/kvm/mmu/mmu.c) of one VM in direct mode: shadow pages
@@ -240,45 +237,6 @@ export class ShadowMmu implements X86Mmu {
   }
 
   /**
-   * __rmap_add: kvm_update_page_stats(+1), pte_list_add on the gfn's rmap at the page's level
-   * under the rmap lock (max_mmu_rmap_size), and a zap of the whole rmap past
-   * RMAP_RECYCLE_THRESHOLD.
-   */
-  rmapAdd(t: SimThread, slot: KvmMemorySlot, sptep: number, gfn: number): void {
-    const sp = this.sptepToSp(sptep);
-    this.kvm.statPagesLine.rmwBy(t);
-    const rmaps = this.rmaps.of(slot);
-    const heads = rmaps.rmap[sp.level - 1];
-    const times = this.rmapLocking ? rmaps.lockTimes(sp.level) : null;
-    const i = gfnToIndex(gfn, slot.baseGfn, sp.level);
-    const old = kvmRmapLock(this, t, heads, i, times);
-    kvmRmapUnlock(this, t, heads, i, this.pteLists.add(old, sptep), times);
-    const count = this.pteLists.count;
-    if (count > this.stats.maxMmuRmapSize) this.stats.maxMmuRmapSize = count;
-    if (count > RMAP_RECYCLE_THRESHOLD) {
-      kvmZapAllRmapSptes(this, t, heads, i, times);
-      this.kvm.flushRemoteTlbs(t);
-    }
-  }
-
-  /**
-   * rmap_remove: pte_list_remove under the rmap lock; the memslot comes from the page's role
-   * (kvm_memslots_for_spte_role).
-   */
-  rmapRemove(t: SimThread, sptep: number): void {
-    const sp = this.sptepToSp(sptep);
-    const gfn = kvmMmuPageGetGfn(sp, sptep & 511);
-    const slot = this.kvm.memslots(sp.asId).gfnToMemslot(gfn);
-    if (slot === null) throw new Error(`rmap_remove: gfn 0x${gfn.toString(16)} has no memslot`);
-    const rmaps = this.rmaps.of(slot);
-    const heads = rmaps.rmap[sp.level - 1];
-    const times = this.rmapLocking ? rmaps.lockTimes(sp.level) : null;
-    const i = gfnToIndex(gfn, slot.baseGfn, sp.level);
-    const old = kvmRmapLock(this, t, heads, i, times);
-    kvmRmapUnlock(this, t, heads, i, this.pteLists.remove(old, sptep), times);
-  }
-
-  /**
    * mmu_spte_clear_track_bits: the SPTE becomes SHADOW_NONPRESENT_VALUE; a present one was a leaf
    * leaving, kvm_update_page_stats(-1). Returns whether it was present. Charged as one leaf zap.
    */
@@ -299,7 +257,7 @@ export class ShadowMmu implements X86Mmu {
    * may meanwhile find the SPTE non-present in the chain).
    */
   dropSpte(t: SimThread, sptep: number): void {
-    if (this.mmuSpteClearTrackBits(t, sptep)) this.rmapRemove(t, sptep);
+    if (this.mmuSpteClearTrackBits(t, sptep)) rmapRemove(this, t, sptep);
   }
 
   /**
