@@ -111,31 +111,37 @@ export function* memstressGuestPass(
 }
 
 /** `cpuAccess` completed the access. */
-const ACCESS_DONE = 0;
+export const ACCESS_DONE = 0;
 /** `cpuAccess` hit an EPT violation on a missing or access-tracked SPTE (exit qualification: not present). */
-const VIOLATION_NOT_PRESENT = 1;
+export const VIOLATION_NOT_PRESENT = 1;
 /** `cpuAccess` hit an EPT violation on a present SPTE that does not allow the access. */
-const VIOLATION_PRESENT = 2;
+export const VIOLATION_PRESENT = 2;
+/** `cpuAccess` hit an EPT misconfiguration: an entry writable but not readable (an MMIO SPTE). */
+export const EPT_MISCONFIG = 3;
 
 /**
  * One guest access by the CPU, up to the EPT: takes a pending kick, walks the EPT and, when the leaf
  * allows the access, sets Accessed (and Dirty on a write) if A/D bits are on and stores `value` on a
- * write. Returns ACCESS_DONE, or the kind of EPT violation. The exit qualification says "present"
- * when the entry grants any of R/W/X; an access-tracked SPTE grants none, so it faults as not present.
+ * write. Returns ACCESS_DONE, EPT_MISCONFIG, or the kind of EPT violation. An entry writable but not
+ * readable is a misconfiguration whatever its other bits hold (KVM's MMIO SPTEs are W+X; v4.20's
+ * layout keeps generation bits where today's present bit is), so a write needs R and W. The exit
+ * qualification says "present" when the entry grants any of R/W/X; an access-tracked SPTE grants
+ * none, so it faults as not present.
  */
-function cpuAccess(t: SimThread, vcpu: KvmVcpu, gfn: number, write: boolean, value: number): number {
+export function cpuAccess(t: SimThread, vcpu: KvmVcpu, gfn: number, write: boolean, value: number): number {
   if (t.pendingKickNs > 0) takeKick(t, vcpu);
   const pool = vcpu.kvm.mmu.pool;
   const idx = pool.walk(vcpu.root!.table, gfn);
   const lo = pool.lo[idx];
   const leaf = isShadowPresent(lo) && isLastSpte(lo, pool.walkLevel);
-  if (leaf && (write ? lo & EPT_W : lo & EPT_R)) {
+  if (leaf && (write ? (lo & (EPT_R | EPT_W)) === (EPT_R | EPT_W) : lo & EPT_R)) {
     const hi = pool.hi.get(idx);
     if (spteAdEnabled(hi)) pool.lo[idx] = (lo | EPT_A | (write ? EPT_D : 0)) >>> 0;
     if (write) vcpu.kvm.host.mem.data[leafPfn(lo, hi, pool.walkLevel, gfn)] = value;
     t.advanceAs(CAT.guest, t.engine.profile.guestAccessNs);
     return ACCESS_DONE;
   }
+  if ((lo & (EPT_R | EPT_W)) === EPT_W) return EPT_MISCONFIG;
   return leaf && (lo & EPT_RWX) !== 0 ? VIOLATION_PRESENT : VIOLATION_NOT_PRESENT;
 }
 
@@ -159,6 +165,8 @@ export function* guestAccess(
     if (t.now > t.limit) yield;
     const r = cpuAccess(t, vcpu, gfn, write, value);
     if (r === ACCESS_DONE) return;
+    if (r === EPT_MISCONFIG)
+      throw new Error(`guest RAM access to gfn 0x${gfn.toString(16)} met an MMIO SPTE`);
     yield* handleEptViolation(t, vcpu, gfn, write, r === VIOLATION_PRESENT);
   }
 }

@@ -3,22 +3,10 @@
  * misconfiguration an MMIO SPTE raises (handle_ept_misconfig, arch/x86/kvm/vmx/vmx.c). An access
  * ends either in RAM (the leaf allows it) or in emulation (KVM_EXIT_MMIO: the VMM completes it).
  */
-import { handleEptViolation, type KvmVcpu, takeKick } from '../kvm/vcpu.ts';
+import { handleEptViolation, type KvmVcpu } from '../kvm/vcpu.ts';
 import { handleEptMisconfig } from '../kvm/x86/mmio-fault.ts';
-import { isMmioSpte } from '../kvm/x86/mmio-spte.ts';
-import {
-  EPT_A,
-  EPT_D,
-  EPT_R,
-  EPT_RWX,
-  EPT_W,
-  isLastSpte,
-  isShadowPresent,
-  spteAdEnabled,
-  sptePfn,
-} from '../kvm/x86/spte.ts';
-import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
+import { ACCESS_DONE, cpuAccess, EPT_MISCONFIG, VIOLATION_PRESENT } from './memstress.ts';
 
 /** How a guest access ended. */
 export type GuestAccessResult = 'ram' | 'mmio';
@@ -34,29 +22,12 @@ export function* guestMmioAccess(
   write: boolean,
   value = 0,
 ): Generator<void, GuestAccessResult, void> {
-  const kvm = vcpu.kvm;
-  const layout = kvm.mmioGen.layout;
   for (;;) {
     if (t.now > t.limit) yield;
-    if (t.pendingKickNs > 0) takeKick(t, vcpu);
-    const pool = kvm.mmu.pool;
-    const idx = pool.walk(vcpu.root!.table, gfn);
-    const level = pool.walkLevel;
-    const lo = pool.lo[idx];
-    const hi = pool.hi.get(idx);
-    // The CPU checks an entry's RWX bits first: an MMIO SPTE's (W without R) is a misconfiguration
-    // whatever its other bits hold (v4.20's layout keeps generation bits where today's present bit
-    // is, so it must be told apart before presence).
-    const mmio = isMmioSpte(layout, lo, hi);
-    const leaf = !mmio && isShadowPresent(lo) && isLastSpte(lo, level);
-    if (leaf && (write ? lo & EPT_W : lo & EPT_R)) {
-      if (spteAdEnabled(hi)) pool.lo[idx] = (lo | EPT_A | (write ? EPT_D : 0)) >>> 0;
-      if (write) kvm.host.mem.data[sptePfn(lo, hi) + (level === 2 ? gfn & 511 : 0)] = value;
-      t.advanceAs(CAT.guest, t.engine.profile.guestAccessNs);
-      return 'ram';
-    }
-    if (mmio) yield* handleEptMisconfig(t, vcpu, gfn);
-    else yield* handleEptViolation(t, vcpu, gfn, write, leaf && (lo & EPT_RWX) !== 0);
+    const r = cpuAccess(t, vcpu, gfn, write, value);
+    if (r === ACCESS_DONE) return 'ram';
+    if (r === EPT_MISCONFIG) yield* handleEptMisconfig(t, vcpu, gfn);
+    else yield* handleEptViolation(t, vcpu, gfn, write, r === VIOLATION_PRESENT);
     if (vcpu.mmio.mmioNeeded) {
       vcpu.mmio.mmioNeeded = false;
       return 'mmio';
