@@ -5,6 +5,7 @@
 import { FOLL_WRITE } from '../host/gup.ts';
 import { kvmFaultinPfn } from '../kvm/follow-pfn.ts';
 import { NO_PAGE } from '../kvm/hva-to-pfn.ts';
+import { kvmReleaseFaultinPage } from '../kvm/release-page.ts';
 import { kvmMmuMaxMappingLevel } from '../kvm/x86/mmu.ts';
 import type { KvmMmuPage } from '../kvm/x86/shadow-mmu/mmu-page.ts';
 import type { ShadowMmu } from '../kvm/x86/shadow-mmu/shadow-mmu.ts';
@@ -30,6 +31,7 @@ export function shadowFault(
   const goalLevel = kvmMmuMaxMappingLevel(kvm, slot, gfn);
   const pfn = goalLevel > 1 ? fp.pfn - (gfn % 512) : fp.pfn;
   const r = mmu.map(t, root, { gfn, pfn, goalLevel, write, mapWritable: fp.writable });
+  kvmReleaseFaultinPage(t, kvm, fp.refcountedPage, false, fp.writable);
   kvm.mmuLock.writeUnlock(t);
   return r;
 }

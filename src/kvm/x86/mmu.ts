@@ -3,10 +3,11 @@
  * kvm_tdp_mmu_page_fault with the TDP MMU and direct_page_fault with the shadow MMU,
  * __kvm_mmu_max_mapping_level, and kvm_mmu_finish_page_fault's release of the page.
  */
-import { hostLeafLevel, pteTableMustWait, waitForPteTable } from '../../host/gup.ts';
+import { followPteLockless, hostLeafLevel, pteTableMustWait, waitForPteTable } from '../../host/gup.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { type FaultinPfn, NO_PAGE } from '../hva-to-pfn.ts';
 import type { Kvm } from '../kvm.ts';
+import { KvmRunError } from '../kvm-run-error.ts';
 import { gfnToHvaMemslot, type KvmMemorySlot } from '../memslots.ts';
 import { kvmReleaseFaultinPage } from '../release-page.ts';
 import type { KvmVcpu } from '../vcpu.ts';
@@ -159,16 +160,18 @@ function faultIn(t: SimThread, kvm: Kvm, f: KvmPageFault): void {
 /**
  * kvm_tdp_page_fault's return when fault-in failed, before mmu_lock: RET_PF_RETRY (a poisoned page,
  * an INVALID slot) re-enters the guest, RET_PF_EMULATE (a write to read-only memory) exits to
- * userspace as an MMIO write, and a negative errno ends KVM_RUN, which the model reports as an error.
+ * userspace as an MMIO write, and a negative errno ends KVM_RUN (a KvmRunError, with the page's
+ * reference events).
  */
 function faultinFailed(vcpu: KvmVcpu, f: KvmPageFault): number {
   const r = f.faultinRet;
   if (r === RET_PF_RETRY) vcpu.kvm.stats.faultRetries++;
   else if (r === RET_PF_EMULATE) kvmEmulateMmio(vcpu);
-  else
-    throw new Error(
-      `KVM_RUN returned ${r} (kvm_handle_error_pfn for gfn 0x${f.gfn.toString(16)}, pfn ${f.hostPfn.pfn})`,
-    );
+  else {
+    // The host pfn behind the gfn, for the report (the fault's own result is an error pfn).
+    const pfn = f.slot === null ? -1 : followPteLockless(vcpu.kvm.mm, gfnToHvaMemslot(f.slot, f.gfn), false);
+    throw new KvmRunError(r, f.gfn, pfn, pfn >= 0 ? vcpu.kvm.host.mem.refs.trail(pfn) : []);
+  }
   return r;
 }
 
