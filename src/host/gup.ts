@@ -130,13 +130,6 @@ export function fixupUserFault(t: SimThread, mm: Mm, hva: number, write: boolean
   return r === VM_FAULT_OK ? 0 : r === VM_FAULT_OOM ? ENOMEM : EFAULT;
 }
 
-/** Host page-table level of the leaf mapping `hva` (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB), 1 if none. */
-export function hostLeafLevel(mm: Mm, hva: number): number {
-  const idx = mm.pt.walk(mm.pgd, Math.floor(hva / 4096), 1, false);
-  if (idx < 0) return 1;
-  return mm.pt.hitLevel;
-}
-
 /** The PTE table that maps `hva` (its index in `mm.pt`), or -1 if there is none or a huge leaf. */
 export function pteTableOf(mm: Mm, hva: number): number {
   const idx = mm.pt.walk(mm.pgd, Math.floor(hva / 4096), 2, false);

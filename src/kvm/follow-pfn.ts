@@ -55,6 +55,7 @@ export function kvmFaultinPfn(
       out,
       hva: 0,
       policy: kvm.adPolicy,
+      stats: kvm.faultin,
     };
     out.pfn = kvmFollowPfn(t, kvm, kfp);
     return out.pfn;

@@ -23,6 +23,7 @@ import { PG_RESERVED } from '../host/page-flags.ts';
 import { VM_IO, VM_PFNMAP, type Vma } from '../host/vma.ts';
 import type { SimThread } from '../sim/thread.ts';
 import type { AdPolicy } from './ad-policy.ts';
+import type { FaultinStats } from './faultin-stats.ts';
 import {
   KVM_PFN_ERR_FAULT,
   KVM_PFN_ERR_HWPOISON,
@@ -67,6 +68,8 @@ export interface KvmFollowPfn {
    * takes a reference on a pfn with a refcounted struct page, and what it does with refcount 0.
    */
   readonly policy: AdPolicy;
+  /** Not a kernel field: where the path taken is counted. */
+  readonly stats?: FaultinStats;
 }
 
 /** The module parameter allow_unsafe_mappings (read-only, default false). */
@@ -134,7 +137,11 @@ function remappedPageRef(mm: Mm, kfp: KvmFollowPfn, pfn: number): number {
   const refs = mm.host.mem.refs;
   if (!kfp.policy.refPfnmapPages || !refs.pfnValid(pfn) || mm.host.mem.flags[pfn] & PG_RESERVED)
     return NO_PAGE;
-  if (refs.getPageUnlessZero(pfn)) return pfn;
+  if (refs.getPageUnlessZero(pfn)) {
+    if (kfp.stats) kfp.stats.remappedRefs++;
+    return pfn;
+  }
+  if (kfp.stats) kfp.stats.remappedRefused++;
   return kfp.policy.nonRefcounted === 'efault' ? REFUSED : NO_PAGE;
 }
 
@@ -158,6 +165,7 @@ export function hvaToPfnRemapped(
   let r = followPfnmapStart(mm, vma, kfp.hva, pfnmapArgs);
   if (r !== 0) {
     // get_user_pages fails for VM_IO and VM_PFNMAP VMAs without calling the fault handler.
+    if (kfp.stats) kfp.stats.fixups++;
     r = fixupUserFault(t, mm, kfp.hva, writeFault);
     if (r !== 0) return r;
     r = followPfnmapStart(mm, vma, kfp.hva, pfnmapArgs);
@@ -183,9 +191,15 @@ const remapped = { pfn: 0 };
  */
 export function hvaToPfn(t: SimThread, mm: Mm, kfp: KvmFollowPfn): number {
   const fast = hvaToPfnFast(t, mm, kfp);
-  if (fast >= 0) return fast;
+  if (fast >= 0) {
+    if (kfp.stats) kfp.stats.fastGup++;
+    return fast;
+  }
   const npages = hvaToPfnSlow(t, mm, kfp);
-  if (npages >= 0) return npages;
+  if (npages >= 0) {
+    if (kfp.stats) kfp.stats.slowGup++;
+    return npages;
+  }
   if (npages === EINTR || npages === EAGAIN) return KVM_PFN_ERR_SIGPENDING;
   if (npages === EHWPOISON) return KVM_PFN_ERR_HWPOISON;
   mm.mmapLock.readLock(t);
@@ -197,6 +211,7 @@ export function hvaToPfn(t: SimThread, mm: Mm, kfp: KvmFollowPfn): number {
       const r = hvaToPfnRemapped(t, mm, vma, kfp, remapped);
       if (r === EAGAIN) continue;
       pfn = r < 0 ? KVM_PFN_ERR_FAULT : remapped.pfn;
+      if (r === 0 && kfp.stats) kfp.stats.remapped++;
     } else if (kfp.flags & FOLL_NOWAIT && vmaIsValid(vma, (kfp.flags & FOLL_WRITE) !== 0))
       pfn = KVM_PFN_ERR_NEEDS_IO;
     else pfn = KVM_PFN_ERR_FAULT;

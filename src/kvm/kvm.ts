@@ -15,6 +15,7 @@ import { RcuDomain } from '../sync/rcu.ts';
 import { QRwLock } from '../sync/rwlock.ts';
 import { WaitCount } from '../sync/wait-count.ts';
 import { type AdPolicy, adPolicy, DEFAULT_AD_POLICY } from './ad-policy.ts';
+import { FaultinStats } from './faultin-stats.ts';
 import { KvmStats } from './kvm-stats.ts';
 import {
   kvmMemslotsStartGeneration,
@@ -59,6 +60,8 @@ const EEXIST = -17;
  */
 export class Kvm {
   readonly stats = new KvmStats();
+  /** How pages were faulted in: paths, references, SPTE levels. */
+  readonly faultin = new FaultinStats();
   readonly nrAs: number;
   /** mmu_lock: an rwlock on x86. */
   readonly mmuLock: QRwLock;
