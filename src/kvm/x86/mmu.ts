@@ -150,13 +150,15 @@ function faultIn(t: SimThread, kvm: Kvm, f: KvmPageFault): void {
  * userspace as an MMIO write, and a negative errno ends KVM_RUN (a KvmRunError, with the page's
  * reference events).
  */
-function faultinFailed(vcpu: KvmVcpu, f: KvmPageFault): number {
+function faultinFailed(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault): number {
   const r = f.faultinRet;
   if (r === RET_PF_RETRY) vcpu.kvm.stats.faultRetries++;
   else if (r === RET_PF_EMULATE) kvmEmulateMmio(vcpu);
   else {
     // The host pfn behind the gfn, for the report (the fault's own result is an error pfn).
     const pfn = f.slot === null ? -1 : followPteLockless(vcpu.kvm.mm, gfnToHvaMemslot(f.slot, f.gfn), false);
+    // KVM_RUN returns: kvm_mmu_page_fault's caller drops kvm->srcu on the way out.
+    vcpu.kvm.srcu.readUnlock(t);
     throw new KvmRunError(r, f.gfn, pfn, pfn >= 0 ? vcpu.kvm.host.mem.refs.trail(pfn) : []);
   }
   return r;
@@ -174,7 +176,7 @@ export function kvmTdpPageFaultMap(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault)
   const root = vcpu.root!;
   const fp = f.hostPfn;
   const gfn = f.gfn;
-  if (f.faultinRet !== RET_PF_CONTINUE) return faultinFailed(vcpu, f);
+  if (f.faultinRet !== RET_PF_CONTINUE) return faultinFailed(t, vcpu, f);
   const shared = mmu.faultLockShared;
   if (shared) kvm.mmuLock.readLock(t);
   else kvm.mmuLock.writeLock(t);
