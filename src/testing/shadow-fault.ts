@@ -29,7 +29,7 @@ export function shadowFault(
   kvmFaultinPfn(t, kvm, slot, gfn, write ? FOLL_WRITE : 0, fp);
   kvm.mmuLock.writeLock(t);
   const aligned = { pfn: 0 };
-  const goalLevel = kvmMmuHugepageAdjust(kvm, slot, gfn, fp.pfn, aligned);
+  const goalLevel = kvmMmuHugepageAdjust(t, kvm, slot, gfn, fp.pfn, aligned);
   const r = mmu.map(t, root, { gfn, pfn: aligned.pfn, goalLevel, write, mapWritable: fp.writable });
   kvmReleaseFaultinPage(t, kvm, fp.refcountedPage, false, fp.writable);
   kvm.mmuLock.writeUnlock(t);

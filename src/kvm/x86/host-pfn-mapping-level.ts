@@ -6,6 +6,7 @@
  */
 import type { Mm } from '../../host/mm.ts';
 import { PAGE_SIZE, PTE_PRESENT, PTE_PSE, ptePfn, ptIndex } from '../../host/page-table.ts';
+import type { SimThread } from '../../sim/thread.ts';
 import type { Kvm } from '../kvm.ts';
 import { gfnToHvaMemslot, type KvmMemorySlot } from '../memslots.ts';
 import { pagesPerLevel } from './tdp-mmu/spte-pool.ts';
@@ -24,17 +25,18 @@ export const MAX_HUGE_PAGE_LEVEL = PG_LEVEL_1G;
 /**
  * host_pfn_mapping_level: with IRQs off (so page tables cannot be freed under it), READ_ONCE the
  * PGD, P4D (folded), PUD and PMD entries for `hva` and return PG_LEVEL_1G for a PUD leaf,
- * PG_LEVEL_2M for a PMD leaf, else PG_LEVEL_4K. The host PTE itself is not read: GUP or
- * follow_pfnmap_start just did. The walk is not charged separately: its entries are the ones GUP
- * walked an instant before (gupFastNs, gupSlowNs and ptWalkLevelNs of the fault already pay for
- * them), so these reads hit the cache.
+ * PG_LEVEL_2M for a PMD leaf, else PG_LEVEL_4K. The host PTE itself is not read. Each entry read is
+ * charged `ptWalkLevelNs` (one level of a host page-table walk, a cache hit: GUP or
+ * follow_pfnmap_start walked the same entries just before).
  */
-export function hostPfnMappingLevel(mm: Mm, hva: number): number {
+export function hostPfnMappingLevel(t: SimThread, mm: Mm, hva: number): number {
   const e = mm.pt.entries;
   const vpn = Math.floor(hva / PAGE_SIZE);
+  const walkNs = mm.host.engine.profile.ptWalkLevelNs;
   let table = mm.pgd;
   for (let level = 4; level >= 2; level--) {
     const entry = e[table * 512 + ptIndex(vpn, level)];
+    t.advance(walkNs);
     if (!(entry & PTE_PRESENT)) return PG_LEVEL_4K;
     if (level < 4 && entry & PTE_PSE) return level === 3 ? PG_LEVEL_1G : PG_LEVEL_2M;
     table = ptePfn(entry);
@@ -59,6 +61,7 @@ export function disallowLpage(slot: KvmMemorySlot, gfn: number, level: number): 
  * max_huge_page_level) the memslot allows, then no larger than host_pfn_mapping_level.
  */
 export function kvmMmuMaxMappingLevel(
+  t: SimThread,
   kvm: Kvm,
   slot: KvmMemorySlot,
   gfn: number,
@@ -67,7 +70,7 @@ export function kvmMmuMaxMappingLevel(
   let level = Math.min(maxLevel, MAX_HUGE_PAGE_LEVEL);
   while (level > PG_LEVEL_4K && disallowLpage(slot, gfn, level)) level--;
   if (level === PG_LEVEL_4K) return PG_LEVEL_4K;
-  return Math.min(hostPfnMappingLevel(kvm.mm, gfnToHvaMemslot(slot, gfn)), level);
+  return Math.min(hostPfnMappingLevel(t, kvm.mm, gfnToHvaMemslot(slot, gfn)), level);
 }
 
 /**
@@ -76,13 +79,14 @@ export function kvmMmuMaxMappingLevel(
  * aligned pfn goes to `out.pfn`.
  */
 export function kvmMmuHugepageAdjust(
+  t: SimThread,
   kvm: Kvm,
   slot: KvmMemorySlot,
   gfn: number,
   pfn: number,
   out: { pfn: number },
 ): number {
-  const level = kvmMmuMaxMappingLevel(kvm, slot, gfn);
+  const level = kvmMmuMaxMappingLevel(t, kvm, slot, gfn);
   const span = pagesPerLevel(level);
   if (gfn % span !== pfn % span)
     throw new Error(

@@ -187,7 +187,7 @@ export function kvmTdpPageFaultMap(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault)
   else if (f.slot === null) r = mmu.map(t, root, f);
   else {
     // kvm_mmu_hugepage_adjust: map at the host level, with the pfn aligned down to it.
-    f.goalLevel = kvmMmuHugepageAdjust(kvm, f.slot!, gfn, fp.pfn, f);
+    f.goalLevel = kvmMmuHugepageAdjust(t, kvm, f.slot!, gfn, fp.pfn, f);
     f.mapWritable = fp.writable;
     f.refcounted = fp.refcountedPage !== NO_PAGE;
     r = mmu.map(t, root, f);
