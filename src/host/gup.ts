@@ -73,7 +73,7 @@ export function getUserPageFastOnly(t: SimThread, mm: Mm, hva: number, write: bo
 }
 
 /** pte_special for the leaf mapping `hva`: set on every entry of a VM_PFNMAP VMA. */
-function ptesSpecial(mm: Mm, hva: number): boolean {
+export function ptesSpecial(mm: Mm, hva: number): boolean {
   const vma = mm.findVma(hva);
   return vma !== null && (vma.vmFlags & VM_PFNMAP) !== 0;
 }

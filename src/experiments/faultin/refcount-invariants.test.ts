@@ -49,11 +49,16 @@ interface Outcome {
 }
 
 /** Runs `ops` on a fresh VM and checks the invariants after each. */
-function runOps(backing: FaultinBacking, variant: 'pre-6.13' | '6.13' | 'stevens-v11', ops: Op[]): Outcome {
+function runOps(
+  backing: FaultinBacking,
+  variant: 'pre-6.13' | '6.13' | 'stevens-v11',
+  ops: Op[],
+  tdpMmu: boolean,
+): Outcome {
   const engine = new Engine({ profile: loadProfile('x86-tdp'), seed: 1 });
   const bytes = backing === 'pfnmap-1g' ? 2 ** 30 : PAGES * 4096;
   const scale = bytes / 4096 / PAGES;
-  const base = createFaultinVm(engine, backing, variant, bytes);
+  const base = createFaultinVm(engine, backing, variant, bytes, tdpMmu);
   const refs = base.host.mem.refs;
   const out: Outcome = { violations: [], runErrors: 0, orphansLeft: 0 };
   const check = (vm: FaultinVm, step: number) => {
@@ -88,19 +93,20 @@ function runOps(backing: FaultinBacking, variant: 'pre-6.13' | '6.13' | 'stevens
 
 describe('page references under random fault / zap / unmap sequences', () => {
   for (const backing of FAULTIN_BACKINGS)
-    it(`${backing}: no refcount error, no negative count, no SPTE mapping a freed frame, under each policy`, () => {
+    it(`${backing}: no refcount error, no negative count, no SPTE mapping a freed frame, under each policy and MMU`, () => {
       for (const variant of ['pre-6.13', '6.13', 'stevens-v11'] as const)
-        fc.assert(
-          fc.property(fc.array(op, { minLength: 1, maxLength: 20 }), (ops) => {
-            const r = runOps(backing, variant, ops);
-            expect(r.violations).toEqual([]);
-            // KVM never holds a reference past a fault, so nothing waits for a last put_page.
-            expect(r.orphansLeft).toBe(0);
-            // Only pre-6.13 refuses a page, and only a non-refcounted one.
-            if (backing !== 'non-refcounted' || variant !== 'pre-6.13') expect(r.runErrors).toBe(0);
-          }),
-          { numRuns: 8, seed: 19 },
-        );
+        for (const tdpMmu of [true, false])
+          fc.assert(
+            fc.property(fc.array(op, { minLength: 1, maxLength: 20 }), (ops) => {
+              const r = runOps(backing, variant, ops, tdpMmu);
+              expect(r.violations).toEqual([]);
+              // KVM never holds a reference past a fault, so nothing waits for a last put_page.
+              expect(r.orphansLeft).toBe(0);
+              // Only pre-6.13 refuses a page, and only a non-refcounted one.
+              if (backing !== 'non-refcounted' || variant !== 'pre-6.13') expect(r.runErrors).toBe(0);
+            }),
+            { numRuns: tdpMmu ? 8 : 4, seed: 19 },
+          );
     });
 
   it('the check finds SPTEs left on frames their driver freed without unmapping them (no MMU notifier)', () => {
