@@ -1,6 +1,7 @@
 /** Models no kernel file: CLI: the one error path (one line and exit 2 for user errors). */
 import { CommanderError } from 'commander';
 import { OomKill } from '../host/host.ts';
+import { KvmRunError } from '../kvm/kvm-run-error.ts';
 import { UserError } from '../sim/user-error.ts';
 import type { CliIo } from './main.ts';
 
@@ -18,7 +19,7 @@ export const EXIT_INTERNAL = 70;
 
 /**
  * Reports an error thrown by a command as one line on stderr ("mmulab: ...") and returns the exit
- * status: 0 after --help or --version, 2 for a user error, 1 for an OOM kill, 70 for a bug. No stack
+ * status: 0 after --help or --version, 2 for a user error, 1 for an OOM kill or a KVM_RUN error, 70 for a bug. No stack
  * trace reaches the user unless MMULAB_DEBUG is set.
  */
 export function reportError(e: unknown, io: CliIo): number {
@@ -32,8 +33,8 @@ export function reportError(e: unknown, io: CliIo): number {
     io.err(`mmulab: ${oneLine(e.message)}\n`);
     return EXIT_USAGE;
   }
-  if (e instanceof OomKill) {
-    // The simulated kernel killed the selftest, as a real one would: a failed run, not a crash.
+  if (e instanceof OomKill || e instanceof KvmRunError) {
+    // The simulated kernel killed the selftest or failed KVM_RUN, as a real one would: a failed run.
     io.err(`mmulab: ${oneLine(e.message)}\n`);
     return EXIT_FAILED;
   }

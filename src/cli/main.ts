@@ -12,6 +12,7 @@ import { accessTrackingAction } from './access-tracking-action.ts';
 import { intArg, listArg, sizeArg, sizeText } from './args.ts';
 import { calibrateCommand } from './calibrate-command.ts';
 import { reportError, UsageError } from './errors.ts';
+import { faultinCommand } from './faultin-command.ts';
 import { formatHexWords, isText } from './hex-words.ts';
 import { simulatorMemoryLimit } from './limits.ts';
 import { memslotStressCommand } from './memslot-stress-command.ts';
@@ -156,6 +157,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
   microCommand(program, io, onExit);
   mmioGenCommand(program, io, onExit);
   memslotStressCommand(program, io, onExit);
+  faultinCommand(program, io, onExit);
   variantsCommand(program, io, onExit);
   profilesCommand(program, io, onExit);
   program

@@ -48,6 +48,15 @@ const MALFORMED: string[][] = [
   ['memslot-modification-stress', '--mmu', 'ept'],
   ['memslot-modification-stress', '-v', '100'],
   ['memslot-modification-stress', '-b', '4T'],
+  // faultin: an unknown backing, variant or MMU, a PFNMAP not a multiple of its mapping size, too much.
+  ['faultin', '--backing', 'nope'],
+  ['faultin', '--backing', 'anonymous,pfnmap-3m'],
+  ['faultin', '--variant', '6.14'],
+  ['faultin', '--mmu', 'ept'],
+  ['faultin', '--backing', 'pfnmap-1g', '-b', '1536M'],
+  ['faultin', '--backing', 'pfnmap-2m', '-b', '3M'],
+  ['faultin', '--backing', 'thp', '-b', '1M'],
+  ['faultin', '-b', '8G'],
   // Commands and help.
   ['frobnicate'],
   ['help', 'nosuch'],

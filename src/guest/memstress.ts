@@ -23,6 +23,7 @@ import {
   spteAdEnabled,
   sptePfn,
 } from '../kvm/x86/spte.ts';
+import { pagesPerLevel } from '../kvm/x86/tdp-mmu/spte-pool.ts';
 import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
 
@@ -145,9 +146,9 @@ export function cpuAccess(t: SimThread, vcpu: KvmVcpu, gfn: number, write: boole
   return leaf && (lo & EPT_RWX) !== 0 ? VIOLATION_PRESENT : VIOLATION_NOT_PRESENT;
 }
 
-/** The host frame a leaf SPTE maps for `gfn` (adds the offset inside a 2 MiB leaf). */
+/** The host frame a leaf SPTE maps for `gfn` (adds the offset inside a 2 MiB or 1 GiB leaf). */
 function leafPfn(lo: number, hi: number, level: number, gfn: number): number {
-  return sptePfn(lo, hi) + (level === 2 ? gfn & 511 : 0);
+  return sptePfn(lo, hi) + (level === 1 ? 0 : gfn % pagesPerLevel(level));
 }
 
 /**

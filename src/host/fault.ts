@@ -23,6 +23,8 @@ import { FILE_SHADOW, shmemSwapSlot, type Vma } from './vma.ts';
 export const VM_FAULT_OK = 0;
 export const VM_FAULT_SIGSEGV = 1;
 export const VM_FAULT_OOM = 2;
+/** VM_FAULT_SIGBUS: a driver's fault handler found nothing to map. */
+export const VM_FAULT_SIGBUS = 3;
 
 /** Host faults, counted by kind. */
 export class HostFaultStats {
@@ -44,15 +46,20 @@ export class HostFaultStats {
 /**
  * handle_mm_fault (mm/memory.c) for the backings the model has: anonymous 4 KiB (the zero page on a
  * read fault, copy-on-write on the first write to it), anonymous THP and hugetlb (PMD leaves) and
- * shmem (page-cache lookup, then a PTE). New frames are allocated, cleared and, except hugetlb,
- * added to the LRU through the per-CPU batch.
+ * shmem (page-cache lookup, then a PTE), and a driver's VMA through its vm_ops fault handler. New
+ * frames are allocated, cleared and, except hugetlb, added to the LRU through the per-CPU batch.
  */
 export function handleMmFault(t: SimThread, mm: Mm, hva: number, write: boolean): number {
   const vma = mm.findVma(hva);
   if (vma === null || (write && !vma.writable)) return VM_FAULT_SIGSEGV;
   const start = t.now;
   t.advance(t.jittered(mm.host.engine.profile.hostFaultNs));
-  const ret = vma.folioPages === 512 ? faultPmd(t, mm, vma, hva, write) : faultPte(t, mm, vma, hva, write);
+  const ret =
+    vma.fault !== null
+      ? vma.fault(t, vma, hva, write)
+      : vma.folioPages === 512
+        ? faultPmd(t, mm, vma, hva, write)
+        : faultPte(t, mm, vma, hva, write);
   const tr = mm.host.engine.trace;
   if (tr !== null) tr.emit(t, 'handle_mm_fault', { hva, write, ret, ns: t.now - start });
   return ret;

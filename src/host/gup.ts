@@ -60,10 +60,22 @@ function gupFastPfn(mm: Mm, pfn: number): number {
   return pfn >= 0 && pageHwpoison(mm, pfn) ? -1 : pfn;
 }
 
-/** get_user_page_fast_only (mm/gup.c): lockless; never faults. Returns the pfn or -1. */
+/**
+ * get_user_page_fast_only (mm/gup.c): lockless; never faults. A special PTE (what remap_pfn_range
+ * and vmf_insert_pfn install in a VM_PFNMAP VMA) is refused; otherwise the folio is grabbed with
+ * folio_try_get (FOLL_GET), which fails on a page with refcount 0. Returns the pfn or -1.
+ */
 export function getUserPageFastOnly(t: SimThread, mm: Mm, hva: number, write: boolean): number {
   t.advance(mm.host.engine.profile.gupFastNs);
-  return gupFastPfn(mm, followPteLockless(mm, hva, write));
+  const pfn = gupFastPfn(mm, followPteLockless(mm, hva, write));
+  if (pfn < 0 || ptesSpecial(mm, hva)) return -1;
+  return mm.host.mem.refs.folioTryGet(pfn) ? pfn : -1;
+}
+
+/** pte_special for the leaf mapping `hva`: set on every entry of a VM_PFNMAP VMA. */
+export function ptesSpecial(mm: Mm, hva: number): boolean {
+  const vma = mm.findVma(hva);
+  return vma !== null && (vma.vmFlags & VM_PFNMAP) !== 0;
 }
 
 /**
@@ -72,7 +84,8 @@ export function getUserPageFastOnly(t: SimThread, mm: Mm, hva: number, write: bo
  * writable for a write. Returns the pfn or a negative errno: -EFAULT for no VMA, a VM_IO|VM_PFNMAP
  * VMA (check_vma_flags) or a refused fault; -ENOMEM when the fault ran out of memory; -EHWPOISON
  * for a poisoned page with FOLL_HWPOISON; -EINTR when FOLL_INTERRUPTIBLE and a signal is pending
- * (gup_signal_pending, checked before each page). The model's handle_mm_fault does any I/O inline,
+ * (gup_signal_pending, checked before each page). The page comes back with a reference (FOLL_GET).
+ * The model's handle_mm_fault does any I/O inline,
  * so it never returns VM_FAULT_RETRY and FOLL_NOWAIT does not stop it.
  */
 export function getUserPagesUnlocked(t: SimThread, mm: Mm, hva: number, flags: number): number {
@@ -89,6 +102,14 @@ export function getUserPagesUnlocked(t: SimThread, mm: Mm, hva: number, flags: n
       pfn = r === VM_FAULT_OK ? followPteLockless(mm, hva, write) : r === VM_FAULT_OOM ? ENOMEM : EFAULT;
     }
     if (pfn >= 0 && pageHwpoison(mm, pfn)) pfn = flags & FOLL_HWPOISON ? EHWPOISON : EFAULT;
+    // try_grab_folio with FOLL_GET: WARN_ON_ONCE(folio_ref_count(folio) <= 0) → -ENOMEM.
+    if (pfn >= 0) {
+      const refs = mm.host.mem.refs;
+      if (refs.count[refs.folioOf(pfn)] <= 0) {
+        refs.report('get-on-zero', pfn, `GUP on pfn ${pfn} with refcount 0 (try_grab_folio: WARN_ON_ONCE)`);
+        pfn = ENOMEM;
+      } else refs.getPage(pfn);
+    }
   }
   mm.mmapLock.readUnlock(t);
   return pfn;
@@ -98,22 +119,15 @@ export function getUserPagesUnlocked(t: SimThread, mm: Mm, hva: number, flags: n
  * fixup_user_fault (mm/gup.c) with mmap_lock held for reading: resolves a fault on `hva` for a
  * caller that walks page tables itself (hva_to_pfn_remapped). Returns 0, or -EFAULT when no VMA
  * permits the access or the fault fails. A VM_IO|VM_PFNMAP VMA is filled by its driver's
- * vm_ops->fault; the model has no such driver yet, so its fault is VM_FAULT_SIGBUS (-EFAULT).
+ * vm_ops->fault (device-mem.ts); without one the fault is VM_FAULT_SIGBUS (-EFAULT).
  * The model's fault never drops mmap_lock, so `unlocked` stays false.
  */
 export function fixupUserFault(t: SimThread, mm: Mm, hva: number, write: boolean): number {
   const vma = mm.findVma(hva);
   if (vma === null || (write && !vma.writable)) return EFAULT;
-  if (vma.vmFlags & (VM_IO | VM_PFNMAP)) return EFAULT;
+  if (vma.vmFlags & (VM_IO | VM_PFNMAP) && vma.fault === null) return EFAULT;
   const r = handleMmFault(t, mm, hva, write);
   return r === VM_FAULT_OK ? 0 : r === VM_FAULT_OOM ? ENOMEM : EFAULT;
-}
-
-/** Host page-table level of the leaf mapping `hva` (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB), 1 if none. */
-export function hostLeafLevel(mm: Mm, hva: number): number {
-  const idx = mm.pt.walk(mm.pgd, Math.floor(hva / 4096), 1, false);
-  if (idx < 0) return 1;
-  return mm.pt.hitLevel;
 }
 
 /** The PTE table that maps `hva` (its index in `mm.pt`), or -1 if there is none or a huge leaf. */

@@ -52,6 +52,8 @@ export class Host {
    * watermark), provided by the reclaim policy when global reclaim runs.
    */
   allocSlowpath: ((t: SimThread) => Generator<void, void, void>) | null = null;
+  /** Next free pfn of the I/O memory space above RAM, where PCI BARs go (device-mem.ts). */
+  iomemNextPfn = 0;
   /** The multi-gen LRU, when enabled (CONFIG_LRU_GEN_ENABLED). */
   lruGen: LruGen | null = null;
   /** Calls into the MMU notifiers of an mm. */

@@ -40,10 +40,12 @@ export class Mm {
 
   /**
    * mmap of `bytes` with the given backing, top-down, aligned to the folio size (the selftest aligns
-   * its regions to the backing page size). Returns the VMA.
+   * its regions to the backing page size) or to `alignTo` bytes (a driver's get_unmapped_area, such
+   * as vfio-pci's for a huge BAR mapping). Returns the VMA.
    */
-  mmap(bytes: number, kind: BackingKind, writable = true): Vma {
-    const align = kind === 'anonymous' || kind === 'shmem' || kind === 'file' ? 4096 : HPAGE_SIZE;
+  mmap(bytes: number, kind: BackingKind, writable = true, alignTo = 0): Vma {
+    const align =
+      alignTo > 0 ? alignTo : kind === 'anonymous' || kind === 'shmem' || kind === 'file' ? 4096 : HPAGE_SIZE;
     const len = Math.ceil(bytes / align) * align;
     const start = Math.floor((this.mmapTop - len) / align) * align;
     this.mmapTop = start - HPAGE_SIZE;

@@ -8,13 +8,15 @@ import { SpinLock } from '../sync/spinlock.ts';
 import { LruLinks } from './lru-list.ts';
 import { MemoryBandwidth } from './mem-bandwidth.ts';
 import { PG_ALLOCATED, PG_RESERVED } from './page-flags.ts';
+import { PageRefs } from './page-ref.ts';
 import { PTE_MAX_PFN } from './page-table.ts';
 
 /**
  * Bytes of host state per physical frame: flags 4 (with the rmap mapping id and the memcg id packed
- * in), index 4; plus 4 for the content word when content is tracked (`CONTENT_BYTES_PER_FRAME`).
+ * in), index 4, reference count 4; plus 4 for the content word when content is tracked
+ * (`CONTENT_BYTES_PER_FRAME`).
  */
-export const BYTES_PER_FRAME = 8;
+export const BYTES_PER_FRAME = 12;
 /** The first frame of node 0; the frames below it are holes (reserved). */
 export const FIRST_NODE_PFN = 0x1000;
 export const CONTENT_BYTES_PER_FRAME = 4;
@@ -114,6 +116,8 @@ export class PhysMem {
   data: Uint32Array = new Uint32Array(0);
   /** Frames memory_failure marked hardware-poisoned (PageHWPoison; no flag bit is left free). */
   readonly hwpoison = new Set<number>();
+  /** Each frame's reference count (struct page's _refcount). */
+  readonly refs: PageRefs;
   readonly nodes: NumaNode[] = [];
   readonly maxPfn: number;
   readonly zeroPfn: number;
@@ -139,6 +143,10 @@ export class PhysMem {
     this.flags.fill(PG_RESERVED, 0, firstPfn);
     this.zeroPfn = this.nodes[0].next++;
     this.flags[this.zeroPfn] = PG_RESERVED;
+    this.refs = new PageRefs(pfn, this.flags);
+    this.refs.count.fill(1, 0, firstPfn);
+    this.refs.count[this.zeroPfn] = 1;
+    this.refs.freeOrphan = (head, order) => this.releaseFrames(head, order);
     for (let c = 0; c < engine.cpuCount; c++) this.pcp.push([]);
   }
 
@@ -249,6 +257,7 @@ export class PhysMem {
       if (f[i] & PG_ALLOCATED) throw new Error(`pfn ${i} allocated twice`);
       f[i] = PG_ALLOCATED;
     }
+    this.refs.setRefcounted(pfn, n);
   }
 
   /**
@@ -259,6 +268,7 @@ export class PhysMem {
    * batch the other way. The list operation itself is charged `pageAllocNs`, as on allocation.
    */
   freeUnrefPage(t: SimThread, pfn: number): void {
+    if (!this.refs.ownerPut(pfn, 0)) return;
     const p = this.engine.profile;
     this.clearFrame(pfn);
     t.advance(p.pageAllocNs);
@@ -287,12 +297,20 @@ export class PhysMem {
     // The caller takes a folio off the LRU first (lru_gen_del_folio, isolation).
     if (this.lruLinks?.linked(i)) throw new Error(`pfn ${i} freed while on an LRU list`);
     this.flags[i] = 0;
+    this.refs.cleared(i);
     this.index[i] = 0;
     if (i < this.data.length) this.data[i] = 0;
   }
 
-  /** __free_pages: returns 2^order frames to their node's free list (no lock modelled on free). */
+  /**
+   * __free_pages: returns 2^order frames to their node's free list (no lock modelled on free), once
+   * the owner's reference was the last (page-ref.ts).
+   */
   freePages(pfn: number, order: number): void {
+    if (this.refs.ownerPut(pfn, order)) this.releaseFrames(pfn, order);
+  }
+
+  private releaseFrames(pfn: number, order: number): void {
     const n = 1 << order;
     for (let i = pfn; i < pfn + n; i++) this.clearFrame(i);
     const node = this.nodes[this.pfnToNid(pfn)];

@@ -2,12 +2,16 @@
  * Models struct vm_area_struct (include/linux/mm_types.h) and a file's page cache, struct
  * address_space (include/linux/fs.h).
  */
+import type { SimThread } from '../sim/thread.ts';
 import type { QRwLock } from '../sync/rwlock.ts';
 import type { Mm } from './mm.ts';
 import { ShadowEntries } from './shadow.ts';
 
-/** How a VMA is backed: the selftest's -s backing sources, and 'file' (a regular file, page cache). */
-export type BackingKind = 'anonymous' | 'anonymous_thp' | 'anonymous_hugetlb' | 'shmem' | 'file';
+/**
+ * How a VMA is backed: the selftest's -s backing sources, 'file' (a regular file, page cache), and
+ * 'device' (a driver's mapping, filled by its own `fault` handler: device-mem.ts).
+ */
+export type BackingKind = 'anonymous' | 'anonymous_thp' | 'anonymous_hugetlb' | 'shmem' | 'file' | 'device';
 
 /** Backing sources in the order the selftest lists them. */
 export const BACKING_KINDS: readonly BackingKind[] = [
@@ -59,6 +63,14 @@ export class FileMapping {
 export const VM_PFNMAP = 0x400;
 /** VM_IO (include/linux/mm.h): memory-mapped I/O or similar; GUP refuses it. */
 export const VM_IO = 0x4000;
+/** VM_MIXEDMAP (include/linux/mm.h): may mix pages with and without struct page (vm_insert_page). */
+export const VM_MIXEDMAP = 0x10000000;
+
+/**
+ * vm_operations_struct's fault / huge_fault for a driver's VMA: fills the entry for `hva` and
+ * returns a VM_FAULT_* (fault.ts).
+ */
+export type VmFault = (t: SimThread, vma: Vma, hva: number, write: boolean) => number;
 
 /** vm_area_struct: [start, end) in bytes, its backing and the lock its rmap walks take. */
 export class Vma {
@@ -75,8 +87,10 @@ export class Vma {
     readonly file: FileMapping | null = null,
   ) {}
 
-  /** The vm_flags bits the model keeps beyond `writable`: VM_IO, VM_PFNMAP. */
+  /** The vm_flags bits the model keeps beyond `writable`: VM_IO, VM_PFNMAP, VM_MIXEDMAP. */
   vmFlags = 0;
+  /** vm_ops->fault of a driver's VMA ('device'), or null. */
+  fault: VmFault | null = null;
 
   /** Page size of the folios that back this VMA. */
   get folioPages(): number {

@@ -170,7 +170,7 @@ describe('hva_to_pfn_remapped (a VM_PFNMAP VMA)', () => {
       expect(kvmFaultinPfn(t, vm.kvm, ro, gfn, 0, out)).toBe(w);
       expect(out).toEqual({ pfn: w, writable: false, refcountedPage: NO_PAGE });
       const hva = gfnToHvaMemslot(slot, gfn);
-      const kfp = { slot, gfn, flags: 0, pin: true, mapWritable: false, out, hva };
+      const kfp = { slot, gfn, flags: 0, pin: true, mapWritable: false, out, hva, policy: vm.kvm.adPolicy };
       expect(hvaToPfnRemapped(t, vm.mm, vm.testVma, kfp, { pfn: 0 })).toBe(-22);
     });
   });

@@ -46,7 +46,17 @@ export function kvmFaultinPfn(
   try {
     out.writable = false;
     out.refcountedPage = NO_PAGE;
-    const kfp: KvmFollowPfn = { slot, gfn, flags: foll, pin: false, mapWritable: true, out, hva: 0 };
+    const kfp: KvmFollowPfn = {
+      slot,
+      gfn,
+      flags: foll,
+      pin: false,
+      mapWritable: true,
+      out,
+      hva: 0,
+      policy: kvm.adPolicy,
+      stats: kvm.faultin,
+    };
     out.pfn = kvmFollowPfn(t, kvm, kfp);
     return out.pfn;
   } finally {

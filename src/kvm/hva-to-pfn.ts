@@ -6,6 +6,7 @@
 import { type FollowPfnmapArgs, followPfnmapStart } from '../host/follow-pfnmap.ts';
 import {
   EAGAIN,
+  EFAULT,
   EHWPOISON,
   EINTR,
   EINVAL,
@@ -18,8 +19,11 @@ import {
   getUserPagesUnlocked,
 } from '../host/gup.ts';
 import type { Mm } from '../host/mm.ts';
+import { PG_RESERVED } from '../host/page-flags.ts';
 import { VM_IO, VM_PFNMAP, type Vma } from '../host/vma.ts';
 import type { SimThread } from '../sim/thread.ts';
+import type { AdPolicy } from './ad-policy.ts';
+import type { FaultinStats } from './faultin-stats.ts';
 import {
   KVM_PFN_ERR_FAULT,
   KVM_PFN_ERR_HWPOISON,
@@ -59,6 +63,13 @@ export interface KvmFollowPfn {
   readonly out: FaultinPfn;
   /** The hva of `gfn` in `slot` (set by kvm_follow_pfn). */
   hva: number;
+  /**
+   * Not a kernel field: which kernel's rules apply (ad-policy.ts): whether hva_to_pfn_remapped
+   * takes a reference on a pfn with a refcounted struct page, and what it does with refcount 0.
+   */
+  readonly policy: AdPolicy;
+  /** Not a kernel field: where the path taken is counted. */
+  readonly stats?: FaultinStats;
 }
 
 /** The module parameter allow_unsafe_mappings (read-only, default false). */
@@ -98,6 +109,7 @@ export function hvaToPfnSlow(t: SimThread, mm: Mm, kfp: KvmFollowPfn): number {
   if (!(flags & FOLL_WRITE) && kfp.mapWritable && !kfp.pin) {
     const wpage = getUserPageFastOnly(t, mm, kfp.hva, true);
     if (wpage >= 0) {
+      mm.host.mem.refs.putPage(page);
       page = wpage;
       flags |= FOLL_WRITE;
     }
@@ -113,11 +125,33 @@ export function vmaIsValid(vma: Vma, writeFault: boolean): boolean {
 const pfnmapArgs: FollowPfnmapArgs = { pfn: 0, writable: false, level: 1 };
 
 /**
+ * kvm_try_get_pfn (before 6.13) and the posted series' is_refcounted: a pfn with a struct page that
+ * is not PageReserved gets a reference with get_page_unless_zero. Returns the page referenced,
+ * NO_PAGE when none is taken (no struct page, a reserved one, or refcount 0 under a policy that
+ * maps such pages), or REFUSED when the policy refuses a page with refcount 0 (-EFAULT, commit
+ * f8be156be163).
+ */
+const REFUSED = -2;
+
+function remappedPageRef(mm: Mm, kfp: KvmFollowPfn, pfn: number): number {
+  const refs = mm.host.mem.refs;
+  if (!kfp.policy.refPfnmapPages || !refs.pfnValid(pfn) || mm.host.mem.flags[pfn] & PG_RESERVED)
+    return NO_PAGE;
+  if (refs.getPageUnlessZero(pfn)) {
+    if (kfp.stats) kfp.stats.remappedRefs++;
+    return pfn;
+  }
+  if (kfp.stats) kfp.stats.remappedRefused++;
+  return kfp.policy.nonRefcounted === 'efault' ? REFUSED : NO_PAGE;
+}
+
+/**
  * hva_to_pfn_remapped, mmap_lock held: the pfn of a VM_IO|VM_PFNMAP mapping, found with
- * follow_pfnmap_start, after fixup_user_fault if nothing is mapped yet. No reference is taken
- * (refcounted_page NULL); the MMU notifiers protect the mapping. Returns 0 with the pfn (or
- * KVM_PFN_ERR_RO_FAULT for a write to a read-only leaf) in `res.pfn`, or a negative errno:
- * -EINVAL for a pin without allow_unsafe_mappings, -EAGAIN if the fixup dropped mmap_lock.
+ * follow_pfnmap_start, after fixup_user_fault if nothing is mapped yet. In 6.13 no reference is
+ * taken (refcounted_page NULL) and the MMU notifiers protect the mapping; the policy may take one
+ * (`remappedPageRef`). Returns 0 with the pfn (or KVM_PFN_ERR_RO_FAULT for a write to a read-only
+ * leaf) in `res.pfn`, or a negative errno: -EINVAL for a pin without allow_unsafe_mappings, -EAGAIN
+ * if the fixup dropped mmap_lock, -EFAULT for a page with refcount 0 the policy refuses.
  */
 export function hvaToPfnRemapped(
   t: SimThread,
@@ -131,13 +165,19 @@ export function hvaToPfnRemapped(
   let r = followPfnmapStart(mm, vma, kfp.hva, pfnmapArgs);
   if (r !== 0) {
     // get_user_pages fails for VM_IO and VM_PFNMAP VMAs without calling the fault handler.
+    if (kfp.stats) kfp.stats.fixups++;
     r = fixupUserFault(t, mm, kfp.hva, writeFault);
     if (r !== 0) return r;
     r = followPfnmapStart(mm, vma, kfp.hva, pfnmapArgs);
     if (r !== 0) return r;
   }
-  if (writeFault && !pfnmapArgs.writable) res.pfn = KVM_PFN_ERR_RO_FAULT;
-  else res.pfn = kvmResolvePfn(kfp, NO_PAGE, pfnmapArgs.pfn, pfnmapArgs.writable);
+  if (writeFault && !pfnmapArgs.writable) {
+    res.pfn = KVM_PFN_ERR_RO_FAULT;
+    return 0;
+  }
+  const page = remappedPageRef(mm, kfp, pfnmapArgs.pfn);
+  if (page === REFUSED) return EFAULT;
+  res.pfn = kvmResolvePfn(kfp, page, pfnmapArgs.pfn, pfnmapArgs.writable);
   return 0;
 }
 
@@ -151,9 +191,15 @@ const remapped = { pfn: 0 };
  */
 export function hvaToPfn(t: SimThread, mm: Mm, kfp: KvmFollowPfn): number {
   const fast = hvaToPfnFast(t, mm, kfp);
-  if (fast >= 0) return fast;
+  if (fast >= 0) {
+    if (kfp.stats) kfp.stats.fastGup++;
+    return fast;
+  }
   const npages = hvaToPfnSlow(t, mm, kfp);
-  if (npages >= 0) return npages;
+  if (npages >= 0) {
+    if (kfp.stats) kfp.stats.slowGup++;
+    return npages;
+  }
   if (npages === EINTR || npages === EAGAIN) return KVM_PFN_ERR_SIGPENDING;
   if (npages === EHWPOISON) return KVM_PFN_ERR_HWPOISON;
   mm.mmapLock.readLock(t);
@@ -165,6 +211,7 @@ export function hvaToPfn(t: SimThread, mm: Mm, kfp: KvmFollowPfn): number {
       const r = hvaToPfnRemapped(t, mm, vma, kfp, remapped);
       if (r === EAGAIN) continue;
       pfn = r < 0 ? KVM_PFN_ERR_FAULT : remapped.pfn;
+      if (r === 0 && kfp.stats) kfp.stats.remapped++;
     } else if (kfp.flags & FOLL_NOWAIT && vmaIsValid(vma, (kfp.flags & FOLL_WRITE) !== 0))
       pfn = KVM_PFN_ERR_NEEDS_IO;
     else pfn = KVM_PFN_ERR_FAULT;

@@ -14,6 +14,8 @@ import type { CacheLine } from '../sync/cache-line.ts';
 import { RcuDomain } from '../sync/rcu.ts';
 import { QRwLock } from '../sync/rwlock.ts';
 import { WaitCount } from '../sync/wait-count.ts';
+import { type AdPolicy, adPolicy, DEFAULT_AD_POLICY } from './ad-policy.ts';
+import { FaultinStats } from './faultin-stats.ts';
 import { KvmStats } from './kvm-stats.ts';
 import {
   kvmMemslotsStartGeneration,
@@ -43,6 +45,8 @@ export interface KvmOptions {
   tdpMmu?: boolean;
   /** MMIO SPTE layout, memslot generation protocol and start (default: today's, start as_id). */
   mmioGen?: MmioGenOptions;
+  /** Accessed/dirty and page-reference policy (ad-policy.ts); default mainline's, '6.13'. */
+  adPolicy?: AdPolicy;
 }
 
 /** KVM_MEM_SLOTS_NUM. */
@@ -56,6 +60,8 @@ const EEXIST = -17;
  */
 export class Kvm {
   readonly stats = new KvmStats();
+  /** How pages were faulted in: paths, references, SPTE levels. */
+  readonly faultin = new FaultinStats();
   readonly nrAs: number;
   /** mmu_lock: an rwlock on x86. */
   readonly mmuLock: QRwLock;
@@ -71,6 +77,8 @@ export class Kvm {
   readonly vcpus: KvmVcpu[] = [];
   /** MMIO SPTE generations: layout, protocol, wraparound zap strategy and counters. */
   readonly mmioGen: KvmMmioGen;
+  /** Which kernel's accessed/dirty and reference rules the VM runs with. */
+  readonly adPolicy: AdPolicy;
   /** __memslots[as][0..1] and the index of the active set. */
   private readonly sets: KvmMemslots[][] = [];
   private readonly activeIdx: number[] = [];
@@ -94,6 +102,7 @@ export class Kvm {
     this.srcu = new RcuDomain(engine, 'kvm->srcu', engine.profile.srcuGracePeriodNs, 2);
     this.mnActiveInvalidateCount = new WaitCount(engine, false, 'mn_active_invalidate_count');
     this.mmioGen = new KvmMmioGen(opts.mmioGen);
+    this.adPolicy = opts.adPolicy ?? adPolicy(DEFAULT_AD_POLICY)!;
     for (let as = 0; as < this.nrAs; as++) {
       const gen = kvmMemslotsStartGeneration(as, this.mmioGen.protocol, this.mmioGen.start);
       this.sets.push([new KvmMemslots(gen), new KvmMemslots(gen)]);

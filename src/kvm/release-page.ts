@@ -1,7 +1,6 @@
 /**
  * Models virt/kvm/kvm_main.c and include/linux/kvm_host.h as of v6.13: kvm_set_page_accessed,
  * kvm_set_page_dirty, kvm_release_page_clean / _dirty / _unused and kvm_release_faultin_page.
- * Pages are not reference counted in the model yet, so put_page drops nothing.
  */
 import { PG_DIRTY, PG_IDLE, PG_REFERENCED, PG_RESERVED, PG_TAIL } from '../host/page-flags.ts';
 import type { SimThread } from '../sim/thread.ts';
@@ -20,10 +19,12 @@ function folioHead(flags: Uint32Array, pfn: number): number {
  */
 export function kvmReleasePage(t: SimThread, kvm: Kvm, page: number, dirty: boolean): void {
   const flags = kvm.host.mem.flags;
-  if (flags[page] & PG_RESERVED) return;
-  t.advance(kvm.engine.profile.releaseFaultinNs);
-  const head = folioHead(flags, page);
-  flags[head] = (flags[head] & ~PG_IDLE) | PG_REFERENCED | (dirty ? PG_DIRTY : 0);
+  if (!(flags[page] & PG_RESERVED)) {
+    t.advance(kvm.engine.profile.releaseFaultinNs);
+    const head = folioHead(flags, page);
+    flags[head] = (flags[head] & ~PG_IDLE) | PG_REFERENCED | (dirty ? PG_DIRTY : 0);
+  }
+  kvm.host.mem.refs.putPage(page);
 }
 
 /**
@@ -39,7 +40,8 @@ export function kvmReleaseFaultinPage(
   unused: boolean,
   dirty: boolean,
 ): void {
-  // kvm_release_page_unused is put_page alone, which drops nothing in the model.
-  if (page === NO_PAGE || unused) return;
-  kvmReleasePage(t, kvm, page, dirty);
+  if (page === NO_PAGE) return;
+  // kvm_release_page_unused is put_page alone.
+  if (unused) kvm.host.mem.refs.putPage(page);
+  else kvmReleasePage(t, kvm, page, dirty);
 }

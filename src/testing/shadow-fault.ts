@@ -5,7 +5,8 @@
 import { FOLL_WRITE } from '../host/gup.ts';
 import { kvmFaultinPfn } from '../kvm/follow-pfn.ts';
 import { NO_PAGE } from '../kvm/hva-to-pfn.ts';
-import { kvmMmuMaxMappingLevel } from '../kvm/x86/mmu.ts';
+import { kvmReleaseFaultinPage } from '../kvm/release-page.ts';
+import { kvmMmuHugepageAdjust } from '../kvm/x86/host-pfn-mapping-level.ts';
 import type { KvmMmuPage } from '../kvm/x86/shadow-mmu/mmu-page.ts';
 import type { ShadowMmu } from '../kvm/x86/shadow-mmu/shadow-mmu.ts';
 import type { SimThread } from '../sim/thread.ts';
@@ -27,9 +28,10 @@ export function shadowFault(
   const fp = { pfn: 0, writable: false, refcountedPage: NO_PAGE };
   kvmFaultinPfn(t, kvm, slot, gfn, write ? FOLL_WRITE : 0, fp);
   kvm.mmuLock.writeLock(t);
-  const goalLevel = kvmMmuMaxMappingLevel(kvm, slot, gfn);
-  const pfn = goalLevel > 1 ? fp.pfn - (gfn % 512) : fp.pfn;
-  const r = mmu.map(t, root, { gfn, pfn, goalLevel, write, mapWritable: fp.writable });
+  const aligned = { pfn: 0 };
+  const goalLevel = kvmMmuHugepageAdjust(t, kvm, slot, gfn, fp.pfn, aligned);
+  const r = mmu.map(t, root, { gfn, pfn: aligned.pfn, goalLevel, write, mapWritable: fp.writable });
+  kvmReleaseFaultinPage(t, kvm, fp.refcountedPage, false, fp.writable);
   kvm.mmuLock.writeUnlock(t);
   return r;
 }

@@ -39,6 +39,11 @@ export interface MmuFault {
   write: boolean;
   /** The SPTE may be writable (fault->map_writable and a writable slot). */
   mapWritable: boolean;
+  /**
+   * KVM took a reference on the page (refcounted_page not NULL): the stevens-v11 policy records it
+   * in the SPTE (SPTE_MMU_PAGE_REFCOUNTED). Undefined: false.
+   */
+  refcounted?: boolean;
   /** fault->slot; null: no memslot, so `map` installs an MMIO SPTE (undefined: always a slot). */
   slot?: KvmMemorySlot | null;
 }

@@ -1,16 +1,18 @@
 /**
  * Models arch/x86/kvm/mmu/mmu.c: kvm_tdp_page_fault (kvmTdpPageFaultBegin / Slow / Map), which is
  * kvm_tdp_mmu_page_fault with the TDP MMU and direct_page_fault with the shadow MMU,
- * __kvm_mmu_max_mapping_level, and kvm_mmu_finish_page_fault's release of the page.
+ * and kvm_mmu_finish_page_fault's release of the page (the mapping level is in host-pfn-mapping-level.ts).
  */
-import { hostLeafLevel, pteTableMustWait, waitForPteTable } from '../../host/gup.ts';
+import { followPteLockless, pteTableMustWait, waitForPteTable } from '../../host/gup.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { type FaultinPfn, NO_PAGE } from '../hva-to-pfn.ts';
 import type { Kvm } from '../kvm.ts';
+import { KvmRunError } from '../kvm-run-error.ts';
 import { gfnToHvaMemslot, type KvmMemorySlot } from '../memslots.ts';
 import { kvmReleaseFaultinPage } from '../release-page.ts';
 import type { KvmVcpu } from '../vcpu.ts';
 import { kvmMmuFaultinPfn } from './faultin-pfn.ts';
+import { kvmMmuHugepageAdjust } from './host-pfn-mapping-level.ts';
 import {
   type MmuFault,
   RET_PF_CONTINUE,
@@ -19,27 +21,11 @@ import {
   RET_PF_INVALID,
   RET_PF_RETRY,
   RET_PF_SPURIOUS,
+  RET_PF_WRITE_PROTECTED,
 } from './kvm-mmu.ts';
 import { kvmEmulateMmio, kvmHandleNoslotFault } from './noslot-fault.ts';
 
 type Gen<R> = Generator<void, R, void>;
-
-/**
- * __kvm_mmu_max_mapping_level for a shared gfn: the host mapping level (host_pfn_mapping_level),
- * capped where a huge page would cross the memslot's edges (lpage_info disallow_lpage).
- */
-export function kvmMmuMaxMappingLevel(kvm: Kvm, slot: KvmMemorySlot, gfn: number): number {
-  let level = hostLeafLevel(kvm.mm, gfnToHvaMemslot(slot, gfn));
-  if (level > 2) level = 2;
-  while (level > 1) {
-    const span = level === 2 ? 512 : 262144;
-    const base = Math.floor(gfn / span) * span;
-    const hvaAligned = (slot.userspaceAddr / 4096 - slot.baseGfn) % span === 0;
-    if (base >= slot.baseGfn && base + span <= slot.baseGfn + slot.npages && hvaAligned) break;
-    level--;
-  }
-  return level;
-}
 
 /**
  * struct kvm_page_fault (arch/x86/kvm/mmu/mmu_internal.h): one vCPU's fault in flight. A vCPU has
@@ -62,6 +48,8 @@ export class KvmPageFault implements MmuFault {
   pfn = 0;
   goalLevel = 1;
   mapWritable = false;
+  /** KVM holds a reference on the page it maps (the posted series' is_refcounted). */
+  refcounted = false;
   /** Direct reclaim or the allocator's slow path must run before fault-in. */
   reclaimFirst = false;
   /** Where `handleEptViolation`'s steps are (see vcpu.ts). */
@@ -159,16 +147,20 @@ function faultIn(t: SimThread, kvm: Kvm, f: KvmPageFault): void {
 /**
  * kvm_tdp_page_fault's return when fault-in failed, before mmu_lock: RET_PF_RETRY (a poisoned page,
  * an INVALID slot) re-enters the guest, RET_PF_EMULATE (a write to read-only memory) exits to
- * userspace as an MMIO write, and a negative errno ends KVM_RUN, which the model reports as an error.
+ * userspace as an MMIO write, and a negative errno ends KVM_RUN (a KvmRunError, with the page's
+ * reference events).
  */
-function faultinFailed(vcpu: KvmVcpu, f: KvmPageFault): number {
+function faultinFailed(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault): number {
   const r = f.faultinRet;
   if (r === RET_PF_RETRY) vcpu.kvm.stats.faultRetries++;
   else if (r === RET_PF_EMULATE) kvmEmulateMmio(vcpu);
-  else
-    throw new Error(
-      `KVM_RUN returned ${r} (kvm_handle_error_pfn for gfn 0x${f.gfn.toString(16)}, pfn ${f.hostPfn.pfn})`,
-    );
+  else {
+    // The host pfn behind the gfn, for the report (the fault's own result is an error pfn).
+    const pfn = f.slot === null ? -1 : followPteLockless(vcpu.kvm.mm, gfnToHvaMemslot(f.slot, f.gfn), false);
+    // KVM_RUN returns: kvm_mmu_page_fault's caller drops kvm->srcu on the way out.
+    vcpu.kvm.srcu.readUnlock(t);
+    throw new KvmRunError(r, f.gfn, pfn, pfn >= 0 ? vcpu.kvm.host.mem.refs.trail(pfn) : []);
+  }
   return r;
 }
 
@@ -184,7 +176,7 @@ export function kvmTdpPageFaultMap(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault)
   const root = vcpu.root!;
   const fp = f.hostPfn;
   const gfn = f.gfn;
-  if (f.faultinRet !== RET_PF_CONTINUE) return faultinFailed(vcpu, f);
+  if (f.faultinRet !== RET_PF_CONTINUE) return faultinFailed(t, vcpu, f);
   const shared = mmu.faultLockShared;
   if (shared) kvm.mmuLock.readLock(t);
   else kvm.mmuLock.writeLock(t);
@@ -195,11 +187,11 @@ export function kvmTdpPageFaultMap(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault)
   else if (f.slot === null) r = mmu.map(t, root, f);
   else {
     // kvm_mmu_hugepage_adjust: map at the host level, with the pfn aligned down to it.
-    const goal = kvmMmuMaxMappingLevel(kvm, f.slot!, gfn);
-    f.goalLevel = goal;
-    f.pfn = goal > 1 ? fp.pfn - (gfn % 512) : fp.pfn;
+    f.goalLevel = kvmMmuHugepageAdjust(t, kvm, f.slot!, gfn, fp.pfn, f);
     f.mapWritable = fp.writable;
+    f.refcounted = fp.refcountedPage !== NO_PAGE;
     r = mmu.map(t, root, f);
+    if (r === RET_PF_FIXED || r === RET_PF_WRITE_PROTECTED) kvm.faultin.spteLevels[f.goalLevel]++;
   }
   kvmReleaseFaultinPage(t, kvm, fp.refcountedPage, r === RET_PF_RETRY, fp.writable);
   if (shared) kvm.mmuLock.readUnlock(t);

@@ -3,7 +3,8 @@
  * as two 32-bit words: `lo` holds bits 0-31, `hi` bits 32-63. Bit layout:
  *   0 R, 1 W, 2 X, 3-5 memtype (WB = 6), 7 page size, 8 Accessed, 9 Dirty, 11 SPTE_MMU_PRESENT,
  *   12-51 pfn, 52-53 SPTE_TDP_AD type (0 enabled, 1 disabled), 54 saved R, 56 saved X,
- *   57 host-writable, 58 MMU-writable, 63 suppress-#VE (SHADOW_NONPRESENT_VALUE).
+ *   57 host-writable, 58 MMU-writable, 59 SPTE_MMU_PAGE_REFCOUNTED (stevens-v11 only), 63 suppress-#VE
+ *   (SHADOW_NONPRESENT_VALUE).
  */
 
 // Low word.
@@ -24,6 +25,12 @@ export const HI_SAVED_R = 1 << (54 - 32);
 export const HI_SAVED_X = 1 << (56 - 32);
 export const HI_HOST_WRITABLE = 1 << (57 - 32);
 export const HI_MMU_WRITABLE = 1 << (58 - 32);
+/**
+ * SPTE_MMU_PAGE_REFCOUNTED = BIT_ULL(59), from David Stevens' "KVM: allow mapping non-refcounted
+ * pages" v11 (spte.h): a software-available bit of EPT leaves (bits 52-62 are ignored by the CPU;
+ * KVM uses 52-53, 54/56, 57 and 58), set when KVM took a reference on the page the leaf maps.
+ */
+export const HI_PAGE_REFCOUNTED = 1 << (59 - 32);
 export const HI_NONPRESENT = 1 << (63 - 32);
 const HI_PFN_MASK = 0xfffff;
 

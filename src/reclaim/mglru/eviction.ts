@@ -215,6 +215,8 @@ function tryToUnmapAndSwapOut(t: SimThread, lg: LruGen, l: Lruvec, type: number,
   const host = lg.host;
   const mem = host.mem;
   if (mem.flags[pfn] & PG_HEAD) return false;
+  // __remove_mapping's folio_ref_freeze fails while anyone else (GUP, KVM's fault) holds a reference.
+  if (mem.refs.count[pfn] !== 1) return false;
   const vma = host.mappingVma(mem.mappingOf(pfn));
   if (vma === null) return false;
   const file = vma.file;

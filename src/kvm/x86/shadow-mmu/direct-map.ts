@@ -4,7 +4,7 @@
  * direct_pte_prefetch (__direct_pte_prefetch, direct_pte_prefetch_many) and fast_page_fault over
  * fast_pf_get_last_sptep.
  */
-import { followPteLockless } from '../../../host/gup.ts';
+import { followPteLockless, ptesSpecial } from '../../../host/gup.ts';
 import type { SimThread } from '../../../sim/thread.ts';
 import {
   gfnToHvaMemslot,
@@ -202,8 +202,10 @@ function directPtePrefetchMany(
   let got = 0;
   const pfns: number[] = [];
   for (; got < n; got++) {
-    const pfn = followPteLockless(kvm.mm, gfnToHvaMemslot(slot, gfn + got), true);
-    if (pfn < 0) break;
+    const hva = gfnToHvaMemslot(slot, gfn + got);
+    // get_user_pages_fast_only stops at a special PTE (a VM_PFNMAP mapping).
+    const pfn = followPteLockless(kvm.mm, hva, true);
+    if (pfn < 0 || ptesSpecial(kvm.mm, hva)) break;
     pfns.push(pfn);
   }
   if (got === 0) return -1;

@@ -23,6 +23,7 @@ import { isMmioSpte } from '../mmio-spte.ts';
 import { tdpMmuSetMmioSpte } from '../noslot-fault.ts';
 import {
   EPT_W,
+  HI_PAGE_REFCOUNTED,
   isAccessTrackSpte,
   isFrozen,
   isLastSpte,
@@ -150,6 +151,8 @@ export class TdpMmu implements X86Mmu {
               ? RET_PF_EMULATE
               : RET_PF_RETRY;
           makeSpte(tmp, f.pfn, level, f.mapWritable, f.mapWritable, this.adEnabled);
+          // stevens-v11's make_spte: spte_has_refcount_bit() && is_refcounted.
+          if (f.refcounted && kvm.adPolicy.spteRefcountedBit) tmp.hi = (tmp.hi | HI_PAGE_REFCOUNTED) >>> 0;
           if (isShadowPresent(oldLo) && isLastSpte(oldLo, level)) {
             if (
               (oldLo === tmp.lo && oldHi === tmp.hi) ||
@@ -233,6 +236,11 @@ export class TdpMmu implements X86Mmu {
       const level = pool.walkLevel;
       t.advance(p.tdpWalkLevelNs);
       if (isShadowPresent(pool.lo[idx]) && isLastSpte(pool.lo[idx], level)) {
+        // handle_changed_spte in stevens-v11 marks only SPTEs whose page is refcounted.
+        if (this.kvm.adPolicy.spteRefcountedBit) {
+          if (pool.hi.get(idx) & HI_PAGE_REFCOUNTED) this.kvm.faultin.zappedRefcounted++;
+          else this.kvm.faultin.zappedNonRefcounted++;
+        }
         pool.lo[idx] = NONPRESENT_LO;
         pool.hi.set(idx, NONPRESENT_HI);
         t.advance(p.zapSpteNs);

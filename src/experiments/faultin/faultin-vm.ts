@@ -1,0 +1,149 @@
+/**
+ * Models no kernel file: a VM whose one memslot is backed by a chosen host memory (anonymous, THP,
+ * hugetlb, a vfio-pci BAR mapped VM_PFNMAP at 4K/2M/1G, VM_MIXEDMAP driver pages, or a driver's
+ * non-refcounted pages), for `mmulab faultin` and the reference-count tests: guest accesses go
+ * through the real EPT-violation path, host-side zaps through MMU-notifier invalidations.
+ */
+
+import { guestAccess } from '../../guest/memstress.ts';
+import { type DeviceMapping, mmapDevice } from '../../host/device-mem.ts';
+import { madviseDontneed } from '../../host/madvise.ts';
+import { PAGE_SIZE } from '../../host/page-table.ts';
+import type { Vma } from '../../host/vma.ts';
+import { type AdPolicy, type AdPolicyName, adPolicy } from '../../kvm/ad-policy.ts';
+import type { KvmVcpu } from '../../kvm/vcpu.ts';
+import { kvmArchVcpuIoctlRun } from '../../kvm/vcpu-run.ts';
+import type { Engine } from '../../sim/engine.ts';
+import type { SimThread } from '../../sim/thread.ts';
+import { UserError } from '../../sim/user-error.ts';
+import { type KvmVm, vmCreate } from '../../vm/vm-builder.ts';
+
+/** The backings `faultin` knows. */
+export const FAULTIN_BACKINGS = [
+  'anonymous',
+  'thp',
+  'hugetlb',
+  'pfnmap-4k',
+  'pfnmap-2m',
+  'pfnmap-1g',
+  'mixedmap',
+  'non-refcounted',
+] as const;
+export type FaultinBacking = (typeof FAULTIN_BACKINGS)[number];
+
+/** Guest physical address of the memslot: 4 GiB, so that every mapping size can be aligned. */
+export const FAULTIN_GPA = 4 * 2 ** 30;
+/** Host RAM beyond what the backing needs (64 MiB). */
+const HOST_HEADROOM_PAGES = 16384;
+
+/** Looks up a backing name; throws a UserError (one line) for an unknown one. */
+export function faultinBacking(name: string): FaultinBacking {
+  const b = FAULTIN_BACKINGS.find((x) => x === name);
+  if (b === undefined)
+    throw new UserError(`unknown backing '${name}' (known: ${FAULTIN_BACKINGS.join(', ')})`);
+  return b;
+}
+
+/** Looks up a policy name; throws a UserError (one line) for an unknown one. */
+export function faultinPolicy(name: string): AdPolicy {
+  const p = adPolicy(name);
+  if (p === undefined)
+    throw new UserError(`unknown variant '${name}' (known: pre-6.13, 6.13, stevens-v11, no-dirty)`);
+  return p;
+}
+
+/** A VM with one vCPU and one memslot on `backing`. */
+export interface FaultinVm extends KvmVm {
+  backing: FaultinBacking;
+  vma: Vma;
+  /** The driver's mapping for the device backings, else null. */
+  device: DeviceMapping | null;
+  vcpu: KvmVcpu;
+  pages: number;
+}
+
+/** Host RAM the backing needs, in pages. */
+function ramPages(backing: FaultinBacking, bytes: number): number {
+  return backing.startsWith('pfnmap') ? 0 : bytes / PAGE_SIZE;
+}
+
+/** Creates the VM (not yet the memslot: see `addFaultinSlot`). */
+export function createFaultinVm(
+  engine: Engine,
+  backing: FaultinBacking,
+  policy: AdPolicyName,
+  bytes: number,
+  tdpMmu = true,
+): Omit<FaultinVm, 'vma' | 'device' | 'vcpu'> {
+  const hostPages = ramPages(backing, bytes) + HOST_HEADROOM_PAGES;
+  const vm = vmCreate(engine, {
+    hostPages,
+    aging: 'lockless',
+    eptAd: true,
+    tdpMmu,
+    adPolicy: faultinPolicy(policy),
+  });
+  return { ...vm, backing, pages: bytes / PAGE_SIZE };
+}
+
+/** mmap of the backing in the VMM, memslot 0 at FAULTIN_GPA, and a vCPU. */
+export function* addFaultinSlot(
+  t: SimThread,
+  base: Omit<FaultinVm, 'vma' | 'device' | 'vcpu'>,
+): Generator<void, FaultinVm, void> {
+  const bytes = base.pages * PAGE_SIZE;
+  let device: DeviceMapping | null = null;
+  let vma: Vma;
+  const b = base.backing;
+  if (b === 'anonymous' || b === 'thp' || b === 'hugetlb')
+    vma = base.mm.mmap(
+      bytes,
+      b === 'anonymous' ? 'anonymous' : b === 'thp' ? 'anonymous_thp' : 'anonymous_hugetlb',
+    );
+  else {
+    const level = b === 'pfnmap-1g' ? 3 : b === 'pfnmap-2m' ? 2 : 1;
+    device = mmapDevice(
+      base.mm,
+      b.startsWith('pfnmap') ? 'pfnmap' : b === 'mixedmap' ? 'mixedmap' : 'non-refcounted',
+      bytes,
+      level,
+    );
+    vma = device.vma;
+  }
+  const r = yield* base.kvm.setMemoryRegion(t, 0, 0, 0, FAULTIN_GPA, bytes, vma.start);
+  if (r !== 0) throw new Error(`memslot 0: ${r}`);
+  return { ...base, vma, device, vcpu: base.kvm.createVcpu() };
+}
+
+/** gfn of page `i` of the memslot. */
+export function faultinGfn(i: number): number {
+  return FAULTIN_GPA / PAGE_SIZE + i;
+}
+
+/** KVM_RUN with the guest touching pages [first, first + n) once each (every `stride`-th). */
+export function* touchPages(
+  t: SimThread,
+  vm: FaultinVm,
+  first: number,
+  n: number,
+  write: boolean,
+  stride = 1,
+): Generator<void, void, void> {
+  const vcpu = vm.vcpu;
+  function* guest(): Generator<void, void, void> {
+    for (let i = first; i < first + n; i += stride) yield* guestAccess(t, vcpu, faultinGfn(i), write, i + 1);
+  }
+  yield* kvmArchVcpuIoctlRun(t, vcpu, guest(), false);
+}
+
+/**
+ * The host takes pages [first, first + n) away from the VMM's mapping: madvise(MADV_DONTNEED) for
+ * anonymous memory, the driver's unmap_mapping_range for device memory. Either invalidates KVM's
+ * SPTEs through the MMU notifier first.
+ */
+export function hostZap(t: SimThread, vm: FaultinVm, first: number, n: number): void {
+  const start = vm.vma.start + first * PAGE_SIZE;
+  const end = Math.min(start + n * PAGE_SIZE, vm.vma.end);
+  if (vm.device !== null) vm.device.zap(t, start, end);
+  else madviseDontneed(t, vm.mm, start, end);
+}

@@ -1,0 +1,36 @@
+/** Models no kernel file: the text output of `mmulab faultin` (one row per backing and variant). */
+import type { FaultinResult } from './run.ts';
+
+const ms = (ns: number) => (ns / 1e6).toFixed(3);
+
+/** The table: per backing and variant, paths, SPTE levels, references, errors and time. */
+export function formatFaultin(rs: readonly FaultinResult[], write: boolean, mmu: string): string {
+  const bytes = rs[0]?.bytes ?? 0;
+  const head = [
+    `# mmulab faultin: one vCPU ${write ? 'writes' : 'reads'} each 4 KiB page of a ${bytes >> 20} MiB memslot once, --mmu ${mmu}; simulated`,
+    '# paths: fast/slow GUP, hva_to_pfn_remapped, fixup_user_fault; refs: page references taken/dropped while faulting in',
+    '# fault-in: first access to last; faults: the part outside the guest (exits, KVM and host fault paths)',
+    'backing         variant       faults  fast-gup  slow-gup  remapped  fixups  spte-4k  spte-2m  spte-1g  refs-taken  refs-dropped  rc-errors  fault-in(ms)  faults(ms)  result',
+  ];
+  const rows = rs.map((r) =>
+    [
+      r.backing.padEnd(15),
+      r.variant.padEnd(12),
+      String(r.faults).padStart(7),
+      String(r.fastGup).padStart(9),
+      String(r.slowGup).padStart(9),
+      String(r.remapped).padStart(9),
+      String(r.fixups).padStart(7),
+      String(r.spte4k).padStart(8),
+      String(r.spte2m).padStart(8),
+      String(r.spte1g).padStart(8),
+      String(r.refsTaken).padStart(11),
+      String(r.refsDropped).padStart(13),
+      String(r.refcountErrors).padStart(10),
+      ms(r.faultInNs).padStart(13),
+      ms(r.faultPathNs).padStart(11),
+      r.runError === null ? 'ok' : r.runError,
+    ].join(' '),
+  );
+  return `${[...head, ...rows].join('\n')}\n`;
+}
