@@ -14,6 +14,7 @@ import type { CacheLine } from '../sync/cache-line.ts';
 import { RcuDomain } from '../sync/rcu.ts';
 import { QRwLock } from '../sync/rwlock.ts';
 import { WaitCount } from '../sync/wait-count.ts';
+import { type AdPolicy, adPolicy, DEFAULT_AD_POLICY } from './ad-policy.ts';
 import { KvmStats } from './kvm-stats.ts';
 import {
   kvmMemslotsStartGeneration,
@@ -43,6 +44,8 @@ export interface KvmOptions {
   tdpMmu?: boolean;
   /** MMIO SPTE layout, memslot generation protocol and start (default: today's, start as_id). */
   mmioGen?: MmioGenOptions;
+  /** How KVM marks folios accessed and dirty (ad-policy.ts); default mainline's, '6.13'. */
+  adPolicy?: AdPolicy;
 }
 
 /** KVM_MEM_SLOTS_NUM. */
@@ -71,6 +74,8 @@ export class Kvm {
   readonly vcpus: KvmVcpu[] = [];
   /** MMIO SPTE generations: layout, protocol, wraparound zap strategy and counters. */
   readonly mmioGen: KvmMmioGen;
+  /** The accessed/dirty policy the MMUs and the fault path follow. */
+  readonly adPolicy: AdPolicy;
   /** __memslots[as][0..1] and the index of the active set. */
   private readonly sets: KvmMemslots[][] = [];
   private readonly activeIdx: number[] = [];
@@ -89,6 +94,7 @@ export class Kvm {
     readonly opts: KvmOptions,
   ) {
     this.nrAs = opts.nrAddressSpaces ?? 2;
+    this.adPolicy = opts.adPolicy ?? adPolicy(DEFAULT_AD_POLICY)!;
     this.mmuLock = new QRwLock(engine, 'kvm.mmu_lock', false, 'mmu_lock');
     this.statPagesLine = engine.sharedLine('kvm->stat.pages');
     this.srcu = new RcuDomain(engine, 'kvm->srcu', engine.profile.srcuGracePeriodNs, 2);
