@@ -8,6 +8,7 @@ import type { Host } from '../host/host.ts';
 import type { Mm } from '../host/mm.ts';
 import { Pagemap } from '../host/pagemap.ts';
 import type { BackingKind, Vma } from '../host/vma.ts';
+import type { AdPolicy } from '../kvm/ad-policy.ts';
 import { type AgingLock, Kvm } from '../kvm/kvm.ts';
 import type { KvmVcpu } from '../kvm/vcpu.ts';
 import type { MmioGenOptions } from '../kvm/x86/mmio-gen.ts';
@@ -24,6 +25,8 @@ export interface VmSpec extends HostSpec {
   tdpMmu?: boolean;
   /** MMIO SPTE layout and memslot generation protocol and start (default: today's). */
   mmioGen?: MmioGenOptions;
+  /** How KVM marks folios accessed and dirty (default: mainline's, 6.13). */
+  adPolicy?: AdPolicy;
 }
 
 /** A VM and everything around it: host, VMM process, KVM and the files a test opens. */
@@ -43,8 +46,8 @@ export function vmCreate(engine: Engine, spec: VmSpec): KvmVm {
   const mm = host.createMm(memcg);
   const pagemapPath = `/proc/${mm.pid}/pagemap`;
   vfs.register(pagemapPath, new Pagemap(mm));
-  const { aging, eptAd, tdpMmu, mmioGen } = spec;
-  const kvm = new Kvm(engine, host, mm, { aging, eptAd, tdpMmu, mmioGen });
+  const { aging, eptAd, tdpMmu, mmioGen, adPolicy } = spec;
+  const kvm = new Kvm(engine, host, mm, { aging, eptAd, tdpMmu, mmioGen, adPolicy });
   return { host, mm, kvm, vfs, pageIdle, pagemapPath };
 }
 
