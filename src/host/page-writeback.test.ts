@@ -31,6 +31,7 @@ function onFile(writenotify: boolean, body: (t: SimThread, mm: Mm, vma: Vma, log
     },
     clearFlushYoung: () => false,
   });
+  // biome-ignore lint/correctness/useYield: the body runs without waiting for another thread.
   engine.spawn('main', function* (t) {
     body(t, mm, vma, log);
   });
