@@ -102,17 +102,18 @@ describe('shared file mappings: faults, writeback and reclaim', () => {
     });
   });
 
-  it('reclaim keeps a folio under writeback or dirty, and finds nothing where none is cached', () => {
+  it('reclaim keeps a referenced folio, unmaps a dirty one and keeps it, keeps one under writeback', () => {
     onFile(true, (t, mm, vma) => {
       const file = vma.file!;
       expect(shrinkFileFolio(t, mm.host, file, 2)).toBe('not-cached');
       handleMmFault(t, mm, vma.start + 2 * PAGE_SIZE, true);
+      expect(shrinkFileFolio(t, mm.host, file, 2)).toBe('referenced');
       expect(shrinkFileFolio(t, mm.host, file, 2)).toBe('dirty');
+      expect(pte(mm, vma, 2)).toBe('none');
       const pass = writeCachePages(t, mm.host, file, false);
       pass.next();
       expect(shrinkFileFolio(t, mm.host, file, 2)).toBe('writeback');
       pass.next();
-      expect(shrinkFileFolio(t, mm.host, file, 2)).toBe('referenced');
       expect(shrinkFileFolio(t, mm.host, file, 2)).toBe('dropped');
     });
   });

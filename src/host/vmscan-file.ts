@@ -17,7 +17,7 @@ export type FileReclaimResult =
   | 'not-cached'
   /** Under writeback: kept (folio_test_writeback, no waiting from this context). */
   | 'writeback'
-  /** Dirty: kept for the flusher (only kswapd writes file folios from reclaim, and not here). */
+  /** Dirty once unmapped: kept for the flusher (only kswapd writes file folios from reclaim, and not here). */
   | 'dirty'
   /** Referenced by a PTE or a secondary MMU: activated, kept. */
   | 'referenced'
@@ -25,17 +25,17 @@ export type FileReclaimResult =
   | 'dropped';
 
 /**
- * shrink_folio_list for the folio at `off` of `file`: keep it if under writeback, dirty or
- * referenced (folio_referenced ages KVM's SPTEs through clear_flush_young); otherwise
- * try_to_unmap (the MMU notifiers make KVM zap its SPTEs; a dirty PTE dirties the folio), check
- * dirty again, and drop it (__remove_mapping, filemap_remove_folio, free).
+ * shrink_folio_list for the folio at `off` of `file`, in its order: keep it if under writeback or
+ * referenced (folio_check_references: folio_referenced ages KVM's SPTEs through
+ * clear_flush_young); otherwise try_to_unmap (the MMU notifiers make KVM zap its SPTEs; a dirty
+ * PTE dirties the folio), keep it if dirty (deferred to writeback), else drop it
+ * (__remove_mapping, filemap_remove_folio, free).
  */
 export function shrinkFileFolio(t: SimThread, host: Host, file: FileMapping, off: number): FileReclaimResult {
   const pfn = file.pages[off];
   if (pfn < 0) return 'not-cached';
   if (file.writeback?.[off]) return 'writeback';
   const flags = host.mem.flags;
-  if (flags[pfn] & PG_DIRTY) return 'dirty';
   if (folioReferencedFile(t, host, file, off, pfn) > 0) return 'referenced';
   tryToUnmapFile(t, host, file, off, pfn);
   if (flags[pfn] & PG_DIRTY) return 'dirty';
