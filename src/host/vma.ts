@@ -49,7 +49,7 @@ export class FileMapping {
    */
   readonly writeback: Uint8Array | null;
   /**
-   * vma_wants_writenotify for shared writable mappings of this file (mm/mmap.c): true for a
+   * vma_wants_writenotify for shared writable mappings of this file (mm/vma.c; mm/mmap.c before 6.12): true for a
    * filesystem that can write back (mapping_can_writeback): read faults map the page read-only and
    * the first write goes through page_mkwrite, which dirties the folio. False models a mapping the
    * primary MMU tracks only by its PTEs' hardware dirty bit (no write notification: shmem and

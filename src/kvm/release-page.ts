@@ -3,8 +3,8 @@
  * kvm_set_page_dirty, kvm_release_page_clean / _dirty / _unused and kvm_release_faultin_page; and,
  * for the policies before 6.13 (ad-policy.ts), kvm_set_pfn_dirty / kvm_set_pfn_accessed of v6.12.
  * Pages are not reference counted in the model yet, so put_page drops nothing. The page cache's
- * dirty tag is not modelled (the flusher finds every PG_dirty folio), so SetPageDirty, which
- * kvm_set_page_dirty uses, and folio_mark_dirty have the same effect here.
+ * dirty tag is not modelled (the flusher finds every PG_dirty folio), so setting PG_dirty here is
+ * what both SetPageDirty and folio_mark_dirty would do.
  */
 import { PG_DIRTY, PG_IDLE, PG_REFERENCED, PG_RESERVED, PG_TAIL } from '../host/page-flags.ts';
 import type { SimThread } from '../sim/thread.ts';
