@@ -38,6 +38,14 @@ export {
   type FreeParameter,
   fittedProfileFile,
 } from './experiments/calibrate.ts';
+export { type LostWriteSummary, runLostWrite } from './experiments/lost-write/drivers.ts';
+export { formatLostWrite } from './experiments/lost-write/format.ts';
+export {
+  type LostWriteOptions,
+  LostWriteOptionsError,
+  resolveLostWriteOptions,
+} from './experiments/lost-write/options.ts';
+export type { LostWrite, TrailEvent } from './experiments/lost-write/oracle.ts';
 export { defaultJobs, runParallel } from './experiments/parallel.ts';
 export {
   loadReference,
@@ -74,6 +82,7 @@ export { PteLocks } from './host/pte-locks.ts';
 export { SwapDevice } from './host/swap.ts';
 export type { BackingKind } from './host/vma.ts';
 export { BACKING_KINDS } from './host/vma.ts';
+export { AD_POLICIES, type AdPolicy, type AdPolicyName, adPolicy } from './kvm/ad-policy.ts';
 export { type AgingLock, Kvm, type KvmOptions } from './kvm/kvm.ts';
 export { KvmStats } from './kvm/kvm-stats.ts';
 export { kvmArchVcpuIoctlRun } from './kvm/vcpu-run.ts';

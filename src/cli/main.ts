@@ -15,6 +15,7 @@ import { reportError, UsageError } from './errors.ts';
 import { faultinCommand } from './faultin-command.ts';
 import { formatHexWords, isText } from './hex-words.ts';
 import { simulatorMemoryLimit } from './limits.ts';
+import { lostWriteCommand } from './lost-write-command.ts';
 import { memslotStressCommand } from './memslot-stress-command.ts';
 import { microCommand } from './micro-command.ts';
 import { mmioGenCommand } from './mmio-gen-command.ts';
@@ -156,6 +157,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
   calibrateCommand(program, io, onExit);
   microCommand(program, io, onExit);
   mmioGenCommand(program, io, onExit);
+  lostWriteCommand(program, io, onExit);
   memslotStressCommand(program, io, onExit);
   faultinCommand(program, io, onExit);
   variantsCommand(program, io, onExit);

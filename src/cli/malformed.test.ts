@@ -25,6 +25,14 @@ const noCosts = file('nocosts.json', '{ "description": "x" }');
  * sizes would otherwise run for minutes, or crash), with one line and exit status 2.
  */
 const MALFORMED: string[][] = [
+  // lost-write: an unknown policy, MMU or write-notify setting, a file larger than the disk, 0 seeds.
+  ['lost-write', '--policy', 'pre-6.12'],
+  ['lost-write', '--policy', '6.13,nope'],
+  ['lost-write', '--mmu', 'npt'],
+  ['lost-write', '--writenotify', 'yes'],
+  ['lost-write', '--pages', '512', '--disk-pages', '256'],
+  ['lost-write', '--seeds', '0'],
+  ['lost-write', '--depth', '13', '--systematic'],
   // mmio-gen: unknown strategy or MMU, a memslot rate of 0 or less, a shadow-only strategy on TDP.
   ['mmio-gen', '--strategy', 'nope'],
   ['mmio-gen', '--strategy', 'zap-mmio,nope'],

@@ -1,9 +1,11 @@
 /**
  * Models mm/memory.c: handle_mm_fault (handleMmFault) with do_anonymous_page, do_wp_page,
- * do_swap_page, do_huge_pmd_anonymous_page and the shmem / filemap fault paths.
+ * do_swap_page, do_huge_pmd_anonymous_page and the shmem fault path; shared regular-file faults are
+ * in filemap-fault.ts.
  */
 import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
+import { sharedFileFault } from './filemap-fault.ts';
 import type { Host } from './host.ts';
 import type { Mm } from './mm.ts';
 import { PG_HEAD, PG_HUGETLB, PG_SWAPBACKED, PG_TAIL } from './page-flags.ts';
@@ -17,7 +19,7 @@ import {
   PTE_WRITE,
   ptePfn,
 } from './page-table.ts';
-import { FILE_SHADOW, shmemSwapSlot, type Vma } from './vma.ts';
+import { shmemSwapSlot, type Vma } from './vma.ts';
 
 /** handle_mm_fault results (a subset of vm_fault_t). */
 export const VM_FAULT_OK = 0;
@@ -41,6 +43,8 @@ export class HostFaultStats {
   fileReads = 0;
   huge = 0;
   spurious = 0;
+  /** wp_page_shared: a write to a read-only PTE of a shared file mapping. */
+  wpShared = 0;
 }
 
 /**
@@ -66,6 +70,7 @@ export function handleMmFault(t: SimThread, mm: Mm, hva: number, write: boolean)
 }
 
 function faultPte(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): number {
+  if (vma.file !== null && !vma.file.shmem) return sharedFileFault(t, mm, vma, hva, write);
   const host = mm.host;
   const p = host.engine.profile;
   const stats = host.faultStats;
@@ -99,26 +104,18 @@ function faultPte(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): 
     return VM_FAULT_OK;
   }
   if (vma.file !== null) {
-    // shmem_fault or filemap_fault: find the page-cache page or bring it in, then map it.
+    // shmem_fault: find the page-cache page or bring it in from swap, then map it.
     const file = vma.file;
-    if (file.shmem) stats.shmem++;
-    else stats.file++;
+    stats.shmem++;
     const off = Math.floor((hva - vma.start) / 4096);
     let pfn = file.pages[off];
     if (pfn < 0) {
       const old = pfn;
-      pfn = newAnonFolio(t, mm, vma, hva, 0, file.shmem);
+      pfn = newAnonFolio(t, mm, vma, hva, 0, true);
       if (pfn < 0) return VM_FAULT_OOM;
       const slot = shmemSwapSlot(old);
       // shmem_swapin_folio: a page written out earlier comes back from its slot.
-      if (file.shmem && slot >= 0) swapIn(t, host, pfn, slot);
-      else if (file.disk !== null) {
-        // filemap_read_folio: the page comes from disk; a dropped page's shadow judges the refault.
-        stats.fileReads++;
-        t.advance(t.jittered(p.fileReadNs));
-        host.mem.data[pfn] = file.disk[off];
-        if (old === FILE_SHADOW && file.shadow !== null) host.lruGen?.onRefault(pfn, file.shadow, off);
-      }
+      if (slot >= 0) swapIn(t, host, pfn, slot);
       file.pages[off] = pfn;
       host.lru.add(t, pfn);
     }
@@ -193,7 +190,14 @@ function doSwapPage(t: SimThread, mm: Mm, vma: Vma, hva: number, idx: number, wr
  * Allocates, clears and charges a folio of 2^order pages for `vma` at `hva`, and sets its rmap;
  * swap-backed (anonymous, shmem) unless it is a regular file's page-cache folio.
  */
-function newAnonFolio(t: SimThread, mm: Mm, vma: Vma, hva: number, order: number, swapBacked = true): number {
+export function newAnonFolio(
+  t: SimThread,
+  mm: Mm,
+  vma: Vma,
+  hva: number,
+  order: number,
+  swapBacked = true,
+): number {
   const host = mm.host;
   const mem = host.mem;
   const p = host.engine.profile;

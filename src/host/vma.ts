@@ -46,6 +46,24 @@ export class FileMapping {
   /** Regular files: the data word of each page on disk, and the shadow entries of dropped pages. */
   readonly disk: Uint32Array | null;
   readonly shadow: ShadowEntries | null;
+  /**
+   * Regular files: PG_writeback of the folio at each offset (kept here, by page-cache index, as
+   * the frames' flags word has no free bit): set from folio_start_writeback to
+   * folio_end_writeback.
+   */
+  readonly writeback: Uint8Array | null;
+  /**
+   * vma_wants_writenotify for shared writable mappings of this file (mm/vma.c; mm/mmap.c before 6.12): true for a
+   * filesystem that can write back (mapping_can_writeback): read faults map the page read-only and
+   * the first write goes through page_mkwrite, which dirties the folio. False models a mapping the
+   * primary MMU tracks only by its PTEs' hardware dirty bit (no write notification: shmem and
+   * ramfs today, every shared file mapping before 2.6.19): read faults map the page writable and
+   * clean, and rmap walks move the PTE's dirty bit to the folio.
+   */
+  writenotify = true;
+  /** Pages written to disk by writeback, and clean pages dropped from the page cache by reclaim. */
+  pagesWritten = 0;
+  pagesDropped = 0;
   constructor(
     readonly mappingId: number,
     npages: number,
@@ -56,6 +74,7 @@ export class FileMapping {
     this.pages = new Int32Array(npages).fill(-1);
     this.disk = shmem ? null : new Uint32Array(npages);
     this.shadow = shmem ? null : new ShadowEntries(npages);
+    this.writeback = shmem ? null : new Uint8Array(npages);
   }
 }
 

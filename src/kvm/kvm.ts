@@ -97,6 +97,7 @@ export class Kvm {
     readonly opts: KvmOptions,
   ) {
     this.nrAs = opts.nrAddressSpaces ?? 2;
+    this.adPolicy = opts.adPolicy ?? adPolicy(DEFAULT_AD_POLICY)!;
     this.mmuLock = new QRwLock(engine, 'kvm.mmu_lock', false, 'mmu_lock');
     this.statPagesLine = engine.sharedLine('kvm->stat.pages');
     this.srcu = new RcuDomain(engine, 'kvm->srcu', engine.profile.srcuGracePeriodNs, 2);

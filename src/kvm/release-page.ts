@@ -1,6 +1,9 @@
 /**
  * Models virt/kvm/kvm_main.c and include/linux/kvm_host.h as of v6.13: kvm_set_page_accessed,
- * kvm_set_page_dirty, kvm_release_page_clean / _dirty / _unused and kvm_release_faultin_page.
+ * kvm_set_page_dirty, kvm_release_page_clean / _dirty / _unused and kvm_release_faultin_page; and,
+ * for the policies before 6.13 (ad-policy.ts), kvm_set_pfn_dirty / kvm_set_pfn_accessed of v6.12.
+ * The page cache's dirty tag is not modelled (the flusher finds every PG_dirty folio), so setting PG_dirty here is
+ * what both SetPageDirty and folio_mark_dirty would do.
  */
 import { PG_DIRTY, PG_IDLE, PG_REFERENCED, PG_RESERVED, PG_TAIL } from '../host/page-flags.ts';
 import type { SimThread } from '../sim/thread.ts';
@@ -14,15 +17,17 @@ function folioHead(flags: Uint32Array, pfn: number): number {
 
 /**
  * kvm_release_page_clean, or kvm_release_page_dirty when `dirty`: kvm_set_page_dirty (the folio
- * becomes dirty) and kvm_set_page_accessed (folio_mark_accessed: PG_referenced, clears PG_idle),
- * then put_page. Both skip PageReserved pages (kvm_is_ad_tracked_page), such as the zero page.
+ * becomes dirty) and, when `accessed`, kvm_set_page_accessed (folio_mark_accessed: PG_referenced,
+ * clears PG_idle), then put_page. Both skip PageReserved pages (kvm_is_ad_tracked_page), such as
+ * the zero page.
  */
-export function kvmReleasePage(t: SimThread, kvm: Kvm, page: number, dirty: boolean): void {
+export function kvmReleasePage(t: SimThread, kvm: Kvm, page: number, dirty: boolean, accessed = true): void {
   const flags = kvm.host.mem.flags;
   if (!(flags[page] & PG_RESERVED)) {
     t.advance(kvm.engine.profile.releaseFaultinNs);
     const head = folioHead(flags, page);
-    flags[head] = (flags[head] & ~PG_IDLE) | PG_REFERENCED | (dirty ? PG_DIRTY : 0);
+    if (accessed) flags[head] = (flags[head] & ~PG_IDLE) | PG_REFERENCED;
+    if (dirty) flags[head] |= PG_DIRTY;
   }
   kvm.host.mem.refs.putPage(page);
 }
@@ -30,18 +35,39 @@ export function kvmReleasePage(t: SimThread, kvm: Kvm, page: number, dirty: bool
 /**
  * kvm_release_faultin_page(kvm, page, unused, dirty), with mmu_lock held unless `unused`: nothing
  * for NULL (a remapped pfn, KVM_PFN_NOSLOT, an error pfn); put_page only if `unused` (the fault
- * was retried); else release dirty if `dirty`, clean otherwise. x86 passes dirty = map_writable,
- * dirtying at map time because the fast page fault may later make the SPTE writable without a lock.
+ * was retried); else release dirty if `dirty`, clean otherwise. x86 passes dirty = map_writable
+ * (6.13), dirtying at map time because the fast page fault may later make the SPTE writable without
+ * a lock; the policies before 6.13 released the page clean (kvm_release_pfn_clean) and dirtied it
+ * when the SPTE went (kvmSetPfnDirty). The policy decides both.
  */
 export function kvmReleaseFaultinPage(
   t: SimThread,
   kvm: Kvm,
   page: number,
   unused: boolean,
-  dirty: boolean,
+  mapWritable: boolean,
 ): void {
   if (page === NO_PAGE) return;
   // kvm_release_page_unused is put_page alone.
-  if (unused) kvm.host.mem.refs.putPage(page);
-  else kvmReleasePage(t, kvm, page, dirty);
+  if (unused) {
+    kvm.host.mem.refs.putPage(page);
+    return;
+  }
+  const policy = kvm.adPolicy;
+  kvmReleasePage(t, kvm, page, policy.dirtyAtMap && mapWritable, policy.accessedAtMap);
+}
+
+/** kvm_set_pfn_dirty (v6.12): kvm_set_page_dirty (SetPageDirty) unless the page is reserved. */
+export function kvmSetPfnDirty(kvm: Kvm, pfn: number): void {
+  const flags = kvm.host.mem.flags;
+  if (pfn >= flags.length || flags[pfn] & PG_RESERVED) return;
+  flags[folioHead(flags, pfn)] |= PG_DIRTY;
+}
+
+/** kvm_set_pfn_accessed (v6.12): folio_mark_accessed unless the page is reserved. */
+export function kvmSetPfnAccessed(kvm: Kvm, pfn: number): void {
+  const flags = kvm.host.mem.flags;
+  if (pfn >= flags.length || flags[pfn] & PG_RESERVED) return;
+  const head = folioHead(flags, pfn);
+  flags[head] = (flags[head] & ~PG_IDLE) | PG_REFERENCED;
 }

@@ -17,6 +17,7 @@ import { sptePfn } from '../kvm/x86/spte.ts';
 import { spteIndex } from '../kvm/x86/tdp-mmu/spte-pool.ts';
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread, ThreadBody } from '../sim/thread.ts';
+import { describeAdPolicyConformance } from './mmu-conformance-ad-policy.ts';
 import { describeMmioConformance } from './mmu-conformance-mmio.ts';
 import { leafSpte, testGfn, type VmFixtureOptions, vcpuAccess } from './vm-fixture.ts';
 
@@ -267,4 +268,5 @@ export function describeMmuConformance(
     });
   });
   describeMmioConformance(name, makeVm);
+  describeAdPolicyConformance(name, makeVm);
 }

@@ -42,6 +42,7 @@ export function runOnVm(
       backing: opts.backing ?? 'anonymous',
       aging: opts.aging ?? 'lockless',
       eptAd: opts.eptAd ?? true,
+      adPolicy: opts.adPolicy,
       tdpMmu: opts.tdpMmu,
       lruGen: opts.lruGen ?? false,
       swapPages: opts.swapPages ?? 0,

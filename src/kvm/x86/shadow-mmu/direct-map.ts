@@ -18,6 +18,7 @@ import {
   EPT_D,
   EPT_W,
   HI_MMU_WRITABLE,
+  HI_PAGE_REFCOUNTED,
   isAccessedSpte,
   isShadowPresent,
   makeNonleafSpte,
@@ -141,6 +142,9 @@ export function mmuSetSpte(
   }
   const s = mmu.tmp;
   makeSpte(s, pfn, level, hostWritable, hostWritable, mmu.adEnabled);
+  // stevens-v11's make_spte: the refcounted bit (a prefetched page came from GUP-fast, referenced).
+  if (mmu.kvm.adPolicy.spteRefcountedBit && (f === null || f.refcounted))
+    s.hi = (s.hi | HI_PAGE_REFCOUNTED) >>> 0;
   if (f === null) markSpteForAccessTrack(s, s.lo, s.hi);
   let ret = RET_PF_FIXED;
   if (wasRmapped && oldLo === s.lo && oldHi === s.hi) ret = RET_PF_SPURIOUS;

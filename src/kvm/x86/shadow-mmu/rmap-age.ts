@@ -8,6 +8,7 @@
 import type { SimThread } from '../../../sim/thread.ts';
 import { cmpxchg64, fetchAndLo } from '../../../sync/atomic64.ts';
 import { EPT_A, isAccessedSpte, isShadowPresent, markSpteForAccessTrack, spteAdEnabled } from '../spte.ts';
+import { kvmTrackLeafSpteChange } from '../spte-track.ts';
 import { gfnToIndex, KVM_MAX_HUGEPAGE_LEVEL, kvmPagesPerHpage } from './memslot-rmap.ts';
 import { kvmRmapLockReadonly, kvmRmapUnlockReadonly } from './rmap-lock.ts';
 import type { ShadowMmu } from './shadow-mmu.ts';
@@ -82,8 +83,10 @@ export function kvmRmapAgeGfnRange(
           }
           // If the cmpxchg fails the SPTE is being changed and should most likely stay young.
           markSpteForAccessTrack(tmp, lo, hi);
-          if (cmpxchg64(pool.lo, pool.hi, sptep, lo, hi, tmp.lo, tmp.hi)) kvm.stats.sptesAged++;
-          else kvm.stats.ageCasFailures++;
+          if (cmpxchg64(pool.lo, pool.hi, sptep, lo, hi, tmp.lo, tmp.hi)) {
+            kvmTrackLeafSpteChange(kvm, lo, hi, tmp.lo, tmp.hi, true);
+            kvm.stats.sptesAged++;
+          } else kvm.stats.ageCasFailures++;
         }
         kvmRmapUnlockReadonly(mmu, t, heads, i, val, times);
       }

@@ -9,6 +9,7 @@ import type { SimThread } from '../../../sim/thread.ts';
 import { fetchAndLo } from '../../../sync/atomic64.ts';
 import type { KvmMemorySlot } from '../../memslots.ts';
 import { EPT_A, isAccessedSpte, markSpteForAccessTrack, spteAdEnabled } from '../spte.ts';
+import { kvmTrackLeafSpteChange } from '../spte-track.ts';
 import { gfnToIndex, KVM_MAX_HUGEPAGE_LEVEL, kvmPagesPerHpage } from './memslot-rmap.ts';
 import { kvmRmapAgeGfnRange } from './rmap-age.ts';
 import { kvmRmapLock, kvmRmapUnlock, type RmapLockTimes } from './rmap-lock.ts';
@@ -53,6 +54,7 @@ function mmuSpteAge(mmu: ShadowMmu, t: SimThread, sptep: number): boolean {
   else {
     // mark_spte_for_access_track, then mmu_spte_update_no_track.
     markSpteForAccessTrack(mmu.tmp, lo, hi);
+    kvmTrackLeafSpteChange(mmu.kvm, lo, hi, mmu.tmp.lo, mmu.tmp.hi, true);
     pool.lo[sptep] = mmu.tmp.lo;
     pool.hi.set(sptep, mmu.tmp.hi);
   }

@@ -11,6 +11,7 @@ import type { Kvm } from '../../kvm.ts';
 import type { KvmMemorySlot } from '../../memslots.ts';
 import type { MmuFault, MmuRoot, X86Mmu } from '../kvm-mmu.ts';
 import { isShadowPresent, NONPRESENT_HI, NONPRESENT_LO, type Spte } from '../spte.ts';
+import { kvmTrackLeafSpteChange } from '../spte-track.ts';
 import { SptePool } from '../tdp-mmu/spte-pool.ts';
 import { directMap, fastPageFault } from './direct-map.ts';
 import { MemslotRmaps } from './memslot-rmap.ts';
@@ -242,10 +243,14 @@ export class ShadowMmu implements X86Mmu {
    */
   mmuSpteClearTrackBits(t: SimThread, sptep: number): boolean {
     const pool = this.pool;
-    const present = isShadowPresent(pool.lo[sptep]);
+    const lo = pool.lo[sptep];
+    const present = isShadowPresent(lo);
+    const hi = pool.hi.get(sptep);
     pool.lo[sptep] = NONPRESENT_LO;
     pool.hi.set(sptep, NONPRESENT_HI);
     if (!present) return false;
+    // Before 6.13: kvm_set_pfn_accessed / kvm_set_pfn_dirty for the SPTE's A and D state.
+    kvmTrackLeafSpteChange(this.kvm, lo, hi, NONPRESENT_LO, NONPRESENT_HI);
     t.advance(this.kvm.engine.profile.zapSpteNs);
     this.kvm.statPagesLine.rmwBy(t);
     this.kvm.stats.sptesZapped++;

@@ -13,6 +13,7 @@ import {
   type Spte,
   spteAdEnabled,
 } from '../spte.ts';
+import { kvmTrackLeafSpteChange } from '../spte-track.ts';
 import { pagesPerLevel } from './spte-pool.ts';
 import type { TdpMmu } from './tdp-mmu.ts';
 
@@ -75,9 +76,14 @@ export function kvmTdpMmuAgeGfnRange(
       const newHi = tmp.hi;
       if (lockless) {
         if (!cmpxchg64(pool.lo, pool.hi, idx, lo, hi, newLo, newHi)) kvm.stats.ageCasFailures++;
-        else kvm.stats.sptesAged++;
+        else {
+          kvmTrackLeafSpteChange(kvm, lo, hi, newLo, newHi, true);
+          kvm.stats.sptesAged++;
+        }
         continue;
       }
+      // Before 6.13: "capture the dirty status of the page" before W is dropped.
+      kvmTrackLeafSpteChange(kvm, lo, hi, newLo, newHi, true);
       pool.lo[idx] = newLo;
       pool.hi.set(idx, newHi);
       kvm.stats.sptesAged++;

@@ -5,6 +5,7 @@
  */
 import type { SimThread } from '../../../sim/thread.ts';
 import { isLastSpte, isShadowPresent, NONPRESENT_HI, NONPRESENT_LO } from '../spte.ts';
+import { kvmTrackLeafSpteChange } from '../spte-track.ts';
 import type { TdpMmu, TdpRoot } from './tdp-mmu.ts';
 
 /** kvm_tdp_mmu_invalidate_roots (mmu_lock held for write): every valid root becomes invalid, its zap scheduled. */
@@ -47,6 +48,7 @@ function zapTable(mmu: TdpMmu, t: SimThread, table: number, level: number): numb
     const lo = pool.lo[idx];
     if (!isShadowPresent(lo)) continue;
     if (isLastSpte(lo, level)) {
+      kvmTrackLeafSpteChange(mmu.kvm, lo, pool.hi.get(idx), NONPRESENT_LO, NONPRESENT_HI);
       t.advance(p.zapSpteNs);
       mmu.kvm.statPagesLine.rmwBy(t);
       zapped++;

@@ -34,6 +34,7 @@ import {
   NONPRESENT_LO,
   type Spte,
 } from '../spte.ts';
+import { kvmTrackLeafSpteChange } from '../spte-track.ts';
 import { pagesPerLevel, SptePool, spteIndex } from './spte-pool.ts';
 import { kvmTdpMmuAgeGfnRange } from './tdp-mmu-age.ts';
 import { kvmTdpMmuInvalidateRoots, kvmTdpMmuPutRoot, kvmTdpMmuZapInvalidatedRoots } from './tdp-mmu-roots.ts';
@@ -235,14 +236,18 @@ export class TdpMmu implements X86Mmu {
       const idx = pool.walk(root.table, gfn);
       const level = pool.walkLevel;
       t.advance(p.tdpWalkLevelNs);
-      if (isShadowPresent(pool.lo[idx]) && isLastSpte(pool.lo[idx], level)) {
+      const lo = pool.lo[idx];
+      if (isShadowPresent(lo) && isLastSpte(lo, level)) {
+        const hi = pool.hi.get(idx);
         // handle_changed_spte in stevens-v11 marks only SPTEs whose page is refcounted.
         if (this.kvm.adPolicy.spteRefcountedBit) {
-          if (pool.hi.get(idx) & HI_PAGE_REFCOUNTED) this.kvm.faultin.zappedRefcounted++;
+          if (hi & HI_PAGE_REFCOUNTED) this.kvm.faultin.zappedRefcounted++;
           else this.kvm.faultin.zappedNonRefcounted++;
         }
         pool.lo[idx] = NONPRESENT_LO;
         pool.hi.set(idx, NONPRESENT_HI);
+        // handle_changed_spte: before 6.13, the dirty log and access tracking of the old SPTE.
+        kvmTrackLeafSpteChange(this.kvm, lo, hi, NONPRESENT_LO, NONPRESENT_HI);
         t.advance(p.zapSpteNs);
         // handle_changed_spte: kvm_update_page_stats on the shared counter line.
         this.kvm.statPagesLine.rmwBy(t);

@@ -1,0 +1,93 @@
+/**
+ * Models the shared regular-file fault paths of mm/memory.c (do_read_fault, do_shared_fault,
+ * do_wp_page → wp_page_shared, fault_dirty_shared_page) with mm/filemap.c's filemap_fault (page
+ * cache lookup, or a new folio read from disk) and filemap_page_mkwrite.
+ */
+import type { SimThread } from '../sim/thread.ts';
+import { newAnonFolio, VM_FAULT_OK, VM_FAULT_OOM } from './fault.ts';
+import type { Mm } from './mm.ts';
+import { mkPte, PAGE_SIZE, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_WRITE, ptePfn } from './page-table.ts';
+import { folioMarkDirty } from './page-writeback.ts';
+import { FILE_SHADOW, type FileMapping, type Vma } from './vma.ts';
+
+/**
+ * filemap_page_mkwrite: under the folio lock, folio_mark_dirty (and file_update_time); the folio
+ * lock serialises it against folio_clear_dirty_for_io. folio_wait_stable is not modelled (the
+ * device does not require stable pages).
+ */
+function filemapPageMkwrite(mm: Mm, pfn: number): void {
+  folioMarkDirty(mm.host, pfn);
+}
+
+/** fault_dirty_shared_page: folio_mark_dirty after a write fault made the PTE writable. */
+function faultDirtySharedPage(mm: Mm, pfn: number): void {
+  folioMarkDirty(mm.host, pfn);
+}
+
+/**
+ * filemap_fault: the page-cache folio at `off`, or a new one read from disk (a page reclaim
+ * dropped keeps a shadow entry; its refault goes to the multi-gen LRU). Returns the pfn or -1.
+ */
+function filemapFault(t: SimThread, mm: Mm, vma: Vma, file: FileMapping, hva: number, off: number): number {
+  const host = mm.host;
+  let pfn = file.pages[off];
+  if (pfn >= 0) return pfn;
+  const old = pfn;
+  pfn = newAnonFolio(t, mm, vma, hva, 0, false);
+  if (pfn < 0) return -1;
+  // filemap_read_folio.
+  host.faultStats.fileReads++;
+  t.advance(t.jittered(host.engine.profile.fileReadNs));
+  host.mem.data[pfn] = file.disk![off];
+  if (old === FILE_SHADOW && file.shadow !== null) host.lruGen?.onRefault(pfn, file.shadow, off);
+  file.pages[off] = pfn;
+  host.lru.add(t, pfn);
+  return pfn;
+}
+
+/**
+ * A fault on a shared mapping of a regular file. A write to a present read-only PTE is do_wp_page
+ * → wp_page_shared: page_mkwrite (when the VMA wants write notification), make the PTE writable
+ * and dirty, fault_dirty_shared_page. A missing PTE is filled from filemap_fault: a write
+ * (do_shared_fault) maps it writable and dirty after page_mkwrite and dirties the folio; a read
+ * (do_read_fault) maps it read-only when the VMA wants write notification (so the first write
+ * faults), else with vm_page_prot, writable and clean.
+ */
+export function sharedFileFault(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): number {
+  const host = mm.host;
+  const file = vma.file!;
+  const stats = host.faultStats;
+  const vpn = Math.floor(hva / PAGE_SIZE);
+  const off = vpn - vma.start / PAGE_SIZE;
+  let idx = mm.pt.walk(mm.pgd, vpn, 1, true);
+  t.advance(4 * host.engine.profile.ptWalkLevelNs);
+  const e = mm.pt.entries[idx];
+  if (e & PTE_PRESENT) {
+    if (!write || e & PTE_WRITE) {
+      // A spurious fault: the entry allows the access; the fault sets Accessed (and Dirty).
+      stats.spurious++;
+      mm.pt.entries[idx] = e | PTE_ACCESSED | (write ? PTE_DIRTY : 0);
+      return VM_FAULT_OK;
+    }
+    stats.wpShared++;
+    const pfn = ptePfn(e);
+    if (file.writenotify) filemapPageMkwrite(mm, pfn);
+    mm.pt.entries[idx] = e | PTE_WRITE | PTE_ACCESSED | PTE_DIRTY;
+    faultDirtySharedPage(mm, pfn);
+    return VM_FAULT_OK;
+  }
+  stats.file++;
+  const pfn = filemapFault(t, mm, vma, file, hva, off);
+  if (pfn < 0) return VM_FAULT_OOM;
+  idx = mm.pt.walk(mm.pgd, vpn, 1, true);
+  if (write) {
+    if (file.writenotify) filemapPageMkwrite(mm, pfn);
+    mm.pt.entries[idx] = mkPte(pfn, PTE_PRESENT | PTE_WRITE | PTE_ACCESSED | PTE_DIRTY);
+    faultDirtySharedPage(mm, pfn);
+  } else {
+    const w = vma.writable && !file.writenotify ? PTE_WRITE : 0;
+    mm.pt.entries[idx] = mkPte(pfn, PTE_PRESENT | PTE_ACCESSED | w);
+  }
+  mm.rss++;
+  return VM_FAULT_OK;
+}
