@@ -69,7 +69,7 @@ function faultPte(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): 
   t.advance(4 * p.ptWalkLevelNs);
   const e = mm.pt.entries[idx];
   // do_numa_page: a PROT_NONE PTE left by change_prot_numa in an accessible VMA.
-  if (pteProtnone(e)) return doNumaPage(t, mm, vma, hva, idx);
+  if (pteProtnone(e)) return doNumaPage(t, mm, vma, idx);
   if (e & PTE_PRESENT) {
     if (!write || e & PTE_WRITE) {
       stats.spurious++;

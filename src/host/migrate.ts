@@ -3,7 +3,8 @@
  * migrate_balanced_pgdat and folio_isolate_lru), migrate_misplaced_folio → migrate_pages →
  * migrate_folio_unmap (try_to_migrate and try_to_migrate_one of mm/rmap.c, under an
  * MMU_NOTIFY_MIGRATE invalidation), folio_copy, folio_migrate_mapping, folio_migrate_flags,
- * remove_migration_pte, folio_add_lru of the new folio and the release of the old one.
+ * remove_migration_pte, folio_add_lru of the new folio and the release of the old one (to its
+ * node's free list: the model's per-CPU lists are not per zone).
  */
 import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
@@ -63,7 +64,7 @@ export function migrateMisplacedFolio(t: SimThread, host: Host, src: number, nid
   const mem = host.mem;
   const nb = host.numaBalancing;
   const dst = mem.allocPages(t, nid, 0);
-  if (dst >= 0 && mem.pfnToNid(dst) !== nid) mem.freeUnrefPage(t, dst);
+  if (dst >= 0 && mem.pfnToNid(dst) !== nid) mem.freePages(dst, 0);
   if (dst < 0 || mem.pfnToNid(dst) !== nid) {
     putbackLru(t, host, src);
     return -1;
@@ -107,8 +108,10 @@ export function migrateMisplacedFolio(t: SimThread, host: Host, src: number, nid
   }
   if (host.lruGen !== null) mem.flags[dst] |= PG_ACTIVE;
   host.lru.add(t, dst);
-  mem.setMapping(src, 0);
-  mem.freeUnrefPage(t, src);
+  // The model's per-CPU free lists are not per zone, so the old page goes straight back to its
+  // node's free list rather than onto this CPU's list, where the next allocation for this node
+  // would find a page of the other one.
+  mem.freePages(src, 0);
   return dst;
 }
 

@@ -73,7 +73,8 @@ export type ZapOutcome = 'dropped' | 'idle-cleared' | 'lru-gen-refs';
 export interface AccessedZap {
   ns: number;
   pfn: number;
-  hva: number;
+  /** The guest frame whose secondary-MMU leaf was zapped. */
+  gfn: number;
   /** What issued the invalidation: change_prot_numa or try_to_migrate. */
   cause: 'change_prot_numa' | 'try_to_migrate' | 'other';
   outcome: ZapOutcome;
@@ -228,8 +229,8 @@ export class NumaBalancing {
    * Called by a secondary MMU (through its zap of an accessed leaf) with what the Accessed bit
    * became: records it for the event trail when NUMA balancing issued the invalidation.
    */
-  noteAccessedZap(t: SimThread, pfn: number, hva: number, outcome: ZapOutcome): void {
-    const z: AccessedZap = { ns: t.now, pfn, hva, cause: this.invalidating, outcome };
+  noteAccessedZap(t: SimThread, pfn: number, gfn: number, outcome: ZapOutcome): void {
+    const z: AccessedZap = { ns: t.now, pfn, gfn, cause: this.invalidating, outcome };
     if (z.cause !== 'other') {
       this.stats.accessedZaps++;
       if (outcome === 'dropped') this.stats.accessedDropped++;

@@ -37,7 +37,7 @@ function shouldNumaMigrateMemory(t: SimThread, nb: NumaBalancing, pfn: number, d
  * was, young, and writable if the VMA is (numa_rebuild_single_mapping: an exclusive anonymous
  * page may be). task_numa_fault accounts the fault either way. Returns VM_FAULT_OK (0).
  */
-export function doNumaPage(t: SimThread, mm: Mm, vma: Vma, hva: number, idx: number): number {
+export function doNumaPage(t: SimThread, mm: Mm, vma: Vma, idx: number): number {
   const host = mm.host;
   const nb = host.numaBalancing!;
   const E = mm.pt.entries;

@@ -8,6 +8,7 @@ import { cmpxchg64 } from '../../../sync/atomic64.ts';
 import type { Kvm } from '../../kvm.ts';
 import type { KvmMemorySlot } from '../../memslots.ts';
 import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS } from '../../vcpu.ts';
+import { kvmZapAccessedSpte } from '../../zap-accessed.ts';
 import { fastPageFaultFix } from '../fast-page-fault.ts';
 import {
   type MmuFault,
@@ -23,6 +24,7 @@ import { isMmioSpte } from '../mmio-spte.ts';
 import { tdpMmuSetMmioSpte } from '../noslot-fault.ts';
 import {
   EPT_W,
+  isAccessedSpte,
   isAccessTrackSpte,
   isFrozen,
   isLastSpte,
@@ -32,6 +34,7 @@ import {
   NONPRESENT_HI,
   NONPRESENT_LO,
   type Spte,
+  sptePfn,
 } from '../spte.ts';
 import { pagesPerLevel, SptePool, spteIndex } from './spte-pool.ts';
 import { kvmTdpMmuAgeGfnRange } from './tdp-mmu-age.ts';
@@ -233,6 +236,8 @@ export class TdpMmu implements X86Mmu {
       const level = pool.walkLevel;
       t.advance(p.tdpWalkLevelNs);
       if (isShadowPresent(pool.lo[idx]) && isLastSpte(pool.lo[idx], level)) {
+        const hi = pool.hi.get(idx);
+        if (isAccessedSpte(pool.lo[idx], hi)) kvmZapAccessedSpte(t, this.kvm, sptePfn(pool.lo[idx], hi), gfn);
         pool.lo[idx] = NONPRESENT_LO;
         pool.hi.set(idx, NONPRESENT_HI);
         t.advance(p.zapSpteNs);
