@@ -145,7 +145,7 @@ describe('NUMA balancing of a VM whose vCPU thread moved away from its memory', 
 
 describe('folio_mark_accessed', () => {
   it('with the classic LRU: referenced, then active, and PG_idle cleared each time', () => {
-    runOnVm({}, function* (t, vm) {
+    runOnVm({}, (t, vm) => {
       const host = vm.host;
       const pfn = host.mem.allocPages(t, 0, 0);
       host.mem.flags[pfn] |= PG_IDLE;
@@ -158,7 +158,7 @@ describe('folio_mark_accessed', () => {
   });
 
   it('with lru_gen: PG_referenced then refs counted, PG_idle kept', () => {
-    runOnVm({ lruGen: true }, function* (t, vm) {
+    runOnVm({ lruGen: true }, (t, vm) => {
       const host = vm.host;
       const pfn = host.mem.allocPages(t, 0, 0);
       host.mem.flags[pfn] |= PG_IDLE;
