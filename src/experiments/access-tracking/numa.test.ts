@@ -9,7 +9,7 @@ const MIB = 1 << 20;
 /** Scans that come often enough for a short run: no delay, 16 MiB windows, 100 ms minimum period. */
 const FAST_SCANS = { numaBalancing: true, numaScanDelayMs: 0, numaScanPeriodMinMs: 100, numaScanSizeMb: 16 };
 
-function run(input: AccessTrackingInput) {
+function run(input: Omit<AccessTrackingInput, 'vcpus'>) {
   return runAccessTracking({ vcpus: 1, ...input }, 'seed003-x86');
 }
 
