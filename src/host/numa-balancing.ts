@@ -106,9 +106,8 @@ export class NumaBalancing {
   readonly lastCpupid = new Map<number, number>();
   /** The invalidation in progress that the scanner or migration issued, for `noteAccessedZap`. */
   invalidating: AccessedZap['cause'] = 'other';
-  /** The last accessed-leaf zap of each frame (follows migrations), and the first ones in order. */
+  /** The last accessed-leaf zap of each frame (follows migrations). */
   readonly lastZap = new Map<number, AccessedZap>();
-  readonly zapTrail: AccessedZap[] = [];
   /** Stops the tick loop (the selftest is done). */
   stopped = false;
 
@@ -238,7 +237,6 @@ export class NumaBalancing {
       else this.stats.accessedToLruGenRefs++;
     }
     this.lastZap.set(pfn, z);
-    if (this.zapTrail.length < ZAP_TRAIL_MAX) this.zapTrail.push(z);
   }
 
   /** A folio moved from `from` to `to`: its trail records and last_cpupid follow it. */
@@ -253,9 +251,6 @@ export class NumaBalancing {
     if (c !== undefined) this.lastCpupid.set(to, c);
   }
 }
-
-/** Accessed-leaf zaps kept in order for the trail. */
-export const ZAP_TRAIL_MAX = 64;
 
 /** cpu_pid_to_cpupid, as the model keeps it: thread id and node. */
 export function mkCpupid(tid: number, nid: number): number {

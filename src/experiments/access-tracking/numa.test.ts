@@ -1,7 +1,8 @@
 // access_tracking_perf_test with NUMA balancing simulated: the idle-page counts the selftest's
 // checks see in page_idle and lru_gen modes, per accessed/dirty policy, and their causes.
 import { describe, expect, it } from 'vitest';
-import { formatIdleChecks } from './numa-report.ts';
+import type { NumaBalancing } from '../../host/numa-balancing.ts';
+import { classifyStillIdle, explainStillIdle, formatIdleChecks, noStillIdleCauses } from './numa-report.ts';
 import { type AccessTrackingInput, OptionsError } from './options.ts';
 import { runAccessTracking } from './run.ts';
 
@@ -74,6 +75,29 @@ describe('access-tracking with NUMA balancing', () => {
     );
     expect(() => run({ vcpuBytes: 2 * MIB, backing: 'anonymous_thp', numaBalancing: true })).toThrow(
       'numaBalancing: anonymous_thp is mapped by PMDs',
+    );
+  });
+
+  it('classifies a still-idle page by its last accessed-SPTE zap since the previous marking', () => {
+    const zap = {
+      ns: 2_000_000,
+      pfn: 0x5000,
+      gfn: 0x123,
+      cause: 'change_prot_numa' as const,
+      outcome: 'dropped' as const,
+    };
+    const nb = { lastZap: new Map([[0x5000, zap]]) } as unknown as NumaBalancing;
+    const c = noStillIdleCauses();
+    classifyStillIdle(nb, 0x5000, 1_000_000, c);
+    classifyStillIdle(nb, 0x5000, 3_000_000, c);
+    classifyStillIdle(nb, 0x6000, 0, c);
+    expect([c.accessedDropped, c.accessedToLruGenRefs, c.other]).toEqual([1, 0, 2]);
+    const lines = explainStillIdle(c, '6.13');
+    expect(lines[0]).toBe(
+      '  pfn 0x5000 (gfn 0x123): the guest touched it after the previous marking, so its SPTE had Accessed set;',
+    );
+    expect(lines[1]).toContain(
+      'change_prot_numa (task_numa_work) → mmu_notifier_invalidate_range_start (MMU_NOTIFY_PROTECTION_VMA)',
     );
   });
 });
