@@ -73,7 +73,7 @@ export type ZapOutcome = 'dropped' | 'idle-cleared' | 'lru-gen-refs';
 export interface AccessedZap {
   ns: number;
   pfn: number;
-  /** The guest frame whose secondary-MMU leaf was zapped. */
+  /** The guest frame whose secondary-MMU leaf was zapped (-1: not known to the zapping MMU). */
   gfn: number;
   /** What issued the invalidation: change_prot_numa or try_to_migrate. */
   cause: 'change_prot_numa' | 'try_to_migrate' | 'other';

@@ -116,7 +116,7 @@ export function explainStillIdle(c: StillIdleCauses, policy: string): string[] {
   const { pfn, zap } = c.example;
   const via = zap.cause === 'change_prot_numa' ? 'change_prot_numa (task_numa_work)' : 'try_to_migrate';
   return [
-    `  pfn 0x${pfn.toString(16)} (gfn 0x${zap.gfn.toString(16)}): the guest touched it after the previous marking, so its SPTE had Accessed set;`,
+    `  pfn 0x${pfn.toString(16)}${zap.gfn >= 0 ? ` (gfn 0x${zap.gfn.toString(16)})` : ''}: the guest touched it after the previous marking, so its SPTE had Accessed set;`,
     `  ${formatSeconds(zap.ns)}s ${via} → mmu_notifier_invalidate_range_start (${zap.cause === 'change_prot_numa' ? 'MMU_NOTIFY_PROTECTION_VMA' : 'MMU_NOTIFY_MIGRATE'}) → kvm_unmap_gfn_range zapped it;`,
     `  policy ${policy}: ${OUTCOME_TEXT[zap.outcome]};`,
     `  the host PTE (PROT_NONE, Accessed cleared by the previous marking) is old and KVM has no SPTE left to report young,`,

@@ -7,6 +7,8 @@ import { type AccessTrackingInput, OptionsError } from './options.ts';
 import { runAccessTracking } from './run.ts';
 
 const MIB = 1 << 20;
+/** Accessed SPTEs the scans zap in the 16 MiB shadow-MMU run. */
+const SHADOW_ACCESSED_ZAPS = 10395;
 /** Scans that come often enough for a short run: no delay, 16 MiB windows, 100 ms minimum period. */
 const FAST_SCANS = { numaBalancing: true, numaScanDelayMs: 0, numaScanPeriodMinMs: 100, numaScanSizeMb: 16 };
 
@@ -99,5 +101,14 @@ describe('access-tracking with NUMA balancing', () => {
     expect(lines[1]).toContain(
       'change_prot_numa (task_numa_work) → mmu_notifier_invalidate_range_start (MMU_NOTIFY_PROTECTION_VMA)',
     );
+  });
+
+  it('the shadow MMU also hands zapped accessed SPTEs to the policy (mmu_spte_clear_track_bits)', () => {
+    const fast = { ...FAST_SCANS, numaScanPeriodMinMs: 4, numaScanSizeMb: 4 };
+    const r = run({ vcpuBytes: 16 * MIB, ...fast, mmu: 'shadow', adPolicy: 'pre-6.13' });
+    const s = r.numa!.stats;
+    expect(s.accessedZaps).toBe(SHADOW_ACCESSED_ZAPS);
+    expect(s.accessedToIdleClear).toBe(s.accessedZaps);
+    expect(r.counters.kvm.zapMarkedAccessed).toBe(s.accessedZaps);
   });
 });

@@ -9,8 +9,16 @@
 import type { SimThread } from '../../../sim/thread.ts';
 import type { Kvm } from '../../kvm.ts';
 import type { KvmMemorySlot } from '../../memslots.ts';
+import { kvmZapAccessedSpte } from '../../zap-accessed.ts';
 import type { MmuFault, MmuRoot, X86Mmu } from '../kvm-mmu.ts';
-import { isShadowPresent, NONPRESENT_HI, NONPRESENT_LO, type Spte } from '../spte.ts';
+import {
+  isAccessedSpte,
+  isShadowPresent,
+  NONPRESENT_HI,
+  NONPRESENT_LO,
+  type Spte,
+  sptePfn,
+} from '../spte.ts';
 import { SptePool } from '../tdp-mmu/spte-pool.ts';
 import { directMap, fastPageFault } from './direct-map.ts';
 import { MemslotRmaps } from './memslot-rmap.ts';
@@ -242,7 +250,13 @@ export class ShadowMmu implements X86Mmu {
    */
   mmuSpteClearTrackBits(t: SimThread, sptep: number): boolean {
     const pool = this.pool;
-    const present = isShadowPresent(pool.lo[sptep]);
+    const lo = pool.lo[sptep];
+    const present = isShadowPresent(lo);
+    if (present) {
+      // Before 6.13: kvm_set_pfn_accessed for an accessed leaf (the policy decides); gfn not kept here.
+      const hi = pool.hi.get(sptep);
+      if (isAccessedSpte(lo, hi)) kvmZapAccessedSpte(t, this.kvm, sptePfn(lo, hi), -1);
+    }
     pool.lo[sptep] = NONPRESENT_LO;
     pool.hi.set(sptep, NONPRESENT_HI);
     if (!present) return false;
