@@ -5,6 +5,7 @@
  */
 import { formatCounters } from '../experiments/access-tracking/counters.ts';
 import { formatAccessTrackingHeader } from '../experiments/access-tracking/format.ts';
+import { formatIdleChecks, formatNumaReport } from '../experiments/access-tracking/numa-report.ts';
 import {
   type AccessTrackingInput,
   parseAccessTrackingOptions,
@@ -12,6 +13,7 @@ import {
 import { runAccessTracking } from '../experiments/access-tracking/run.ts';
 import { checkRunSize } from '../experiments/access-tracking/run-limits.ts';
 import { formatTestAssertion, TEST_ASSERT_EXIT } from '../experiments/access-tracking/test-assert.ts';
+import { DEFAULT_AD_POLICY } from '../kvm/ad-policy.ts';
 import { loadProfile } from '../sim/profile.ts';
 import { formatTimeReport } from '../sim/time-report.ts';
 import { Tracer } from '../sim/trace.ts';
@@ -42,6 +44,12 @@ export interface AccessTrackingCliOptions {
   hostMemory?: number;
   swap: number;
   numaBalancing?: string;
+  numaScanDelay?: number;
+  numaScanPeriodMin?: number;
+  numaScanPeriodMax?: number;
+  numaScanSize?: number;
+  adPolicy?: string;
+  numaMove: boolean;
   selftestVersion: 'mainline' | 'v4-series';
   trace?: string;
   perfetto?: string;
@@ -101,6 +109,12 @@ export function accessTrackingAction(
     hostCpus: opts.hostCpus,
     hostMemoryBytes: opts.hostMemory,
     swapBytes: opts.swap,
+    adPolicy: opts.adPolicy,
+    numaMoveVcpus: opts.numaMove,
+    ...(opts.numaScanDelay === undefined ? {} : { numaScanDelayMs: opts.numaScanDelay }),
+    ...(opts.numaScanPeriodMin === undefined ? {} : { numaScanPeriodMinMs: opts.numaScanPeriodMin }),
+    ...(opts.numaScanPeriodMax === undefined ? {} : { numaScanPeriodMaxMs: opts.numaScanPeriodMax }),
+    ...(opts.numaScanSize === undefined ? {} : { numaScanSizeMb: opts.numaScanSize }),
   };
   const o = parseAccessTrackingOptions(input);
   const profile = loadProfile(opts.profile);
@@ -123,7 +137,18 @@ export function accessTrackingAction(
   if (opts.json) {
     const phases = r.phases.map((p) => ({ name: p.name, ns: p.ns, seconds: p.ns / 1e9 }));
     io.out(`${JSON.stringify({ ...r, phases, simulated: true })}\n`);
-  } else if (opts.counters) io.out(`\n# counters\n${formatCounters(r.counters)}`);
+  } else {
+    if (r.numa !== null) {
+      const policy = o.adPolicy ?? DEFAULT_AD_POLICY;
+      const lines = [
+        ...formatNumaReport(r.numa),
+        '',
+        ...formatIdleChecks({ ...r, numaPhases: r.numa.phases }, policy),
+      ];
+      io.out(`${lines.join('\n')}\n`);
+    }
+    if (opts.counters) io.out(`\n# counters\n${formatCounters(r.counters)}`);
+  }
   if (opts.profileReport && !opts.json) io.out(`${formatTimeReport(r.time)}\n`);
   if (r.assertion !== null && !opts.json) io.err(formatTestAssertion(r.assertion));
   onExit(r.assertion === null ? 0 : TEST_ASSERT_EXIT);

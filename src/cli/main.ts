@@ -6,6 +6,7 @@ import { describeErrno, parseWriteEscapes, runSysfs } from '../experiments/sysfs
 import { formatTable, runTable, tableCsv } from '../experiments/table.ts';
 import { formatValidate, runValidate } from '../experiments/validate.ts';
 import { BACKING_KINDS } from '../host/vma.ts';
+import { AD_POLICIES } from '../kvm/ad-policy.ts';
 import { DEFAULT_PROFILE, loadProfile } from '../sim/profile.ts';
 import { DEFAULT_KERNEL, KERNEL_VARIANTS } from '../variants/kernel-variant.ts';
 import { accessTrackingAction } from './access-tracking-action.ts';
@@ -64,7 +65,39 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
       '-w, --warn-only [n]',
       'idle-page checks: >0 (or bare -w) warn only, 0 fail; unset: fail unless NUMA balancing is on',
     )
-    .option('--numa-balancing <0|1>', '/proc/sys/kernel/numa_balancing (default: 1 on a multi-node host)')
+    .option(
+      '--numa-balancing <0|1>',
+      '/proc/sys/kernel/numa_balancing (default: 1 on a multi-node host, read by the test only); 1 simulates the scanner, hinting faults and migrations, with the vCPU threads moved to the next node after populating',
+    )
+    .option(
+      '--no-numa-move',
+      'with --numa-balancing 1: leave the vCPU threads on the node where they populated',
+    )
+    .option(
+      '--numa-scan-delay <ms>',
+      'numa_balancing scan_delay_ms (default 1000)',
+      intArg('--numa-scan-delay', 0),
+    )
+    .option(
+      '--numa-scan-period-min <ms>',
+      'numa_balancing scan_period_min_ms (default 1000)',
+      intArg('--numa-scan-period-min', 1),
+    )
+    .option(
+      '--numa-scan-period-max <ms>',
+      'numa_balancing scan_period_max_ms (default 60000)',
+      intArg('--numa-scan-period-max', 1),
+    )
+    .option(
+      '--numa-scan-size <MB>',
+      'numa_balancing scan_size_mb (default 256)',
+      intArg('--numa-scan-size', 1),
+    )
+    .addOption(
+      new Option('--ad-policy <name>', 'accessed/dirty policy for zapped SPTEs (default 6.13)').choices(
+        AD_POLICIES.map((p) => p.name),
+      ),
+    )
     .addOption(
       new Option('--selftest-version <v>', "whose -p output conventions to print (v4-series: seed 003's)")
         .choices(['mainline', 'v4-series'])

@@ -1,13 +1,14 @@
 /**
  * Models mm/memory.c: handle_mm_fault (handleMmFault) with do_anonymous_page, do_wp_page,
- * do_swap_page, do_huge_pmd_anonymous_page and the shmem fault path; shared regular-file faults are
- * in filemap-fault.ts.
+ * do_swap_page, do_numa_page (numa-fault.ts), do_huge_pmd_anonymous_page and the shmem fault path;
+ * shared regular-file faults are in filemap-fault.ts.
  */
 import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
 import { sharedFileFault } from './filemap-fault.ts';
 import type { Host } from './host.ts';
 import type { Mm } from './mm.ts';
+import { doNumaPage } from './numa-fault.ts';
 import { PG_HEAD, PG_HUGETLB, PG_SWAPBACKED, PG_TAIL } from './page-flags.ts';
 import {
   isSwapPte,
@@ -18,6 +19,7 @@ import {
   PTE_PSE,
   PTE_WRITE,
   ptePfn,
+  pteProtnone,
 } from './page-table.ts';
 import { shmemSwapSlot, type Vma } from './vma.ts';
 
@@ -78,6 +80,8 @@ function faultPte(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): 
   let idx = mm.pt.walk(mm.pgd, vpn, 1, true);
   t.advance(4 * p.ptWalkLevelNs);
   const e = mm.pt.entries[idx];
+  // do_numa_page: a PROT_NONE PTE left by change_prot_numa in an accessible VMA.
+  if (pteProtnone(e)) return doNumaPage(t, mm, vma, idx);
   if (e & PTE_PRESENT) {
     if (!write || e & PTE_WRITE) {
       stats.spurious++;

@@ -5,6 +5,7 @@
  */
 import type { SimThread } from '../sim/thread.ts';
 import { handleMmFault, leafPfn, VM_FAULT_OK, VM_FAULT_OOM } from './fault.ts';
+import { folioMarkAccessed } from './folio-mark-accessed.ts';
 import type { Mm } from './mm.ts';
 import { PTE_PRESENT, PTE_PSE, PTE_WRITE, ptePfn } from './page-table.ts';
 import { VM_IO, VM_PFNMAP } from './vma.ts';
@@ -21,6 +22,9 @@ export const EAGAIN = -11;
 export const EINVAL = -22;
 /** -EHWPOISON. */
 export const EHWPOISON = -133;
+
+/** handle_mm_fault calls one GUP makes for a page before it gives up (-EFAULT). */
+const GUP_FAULT_RETRIES = 3;
 
 /** FOLL_WRITE: the caller wants the page writable (include/linux/mm_types.h, enum gup_flags). */
 export const FOLL_WRITE = 1 << 0;
@@ -96,10 +100,13 @@ export function getUserPagesUnlocked(t: SimThread, mm: Mm, hva: number, flags: n
   const vma = mm.findVma(hva);
   if (flags & FOLL_INTERRUPTIBLE && t.signalPending) pfn = EINTR;
   else if (vma !== null && !(vma.vmFlags & (VM_IO | VM_PFNMAP))) {
+    // __get_user_pages: follow_page_mask, and faultin_page then retry while nothing is mapped (a
+    // NUMA hinting fault may migrate the page and map it read-only, so a write needs one more).
     pfn = followPteLockless(mm, hva, write);
-    if (pfn < 0) {
+    for (let tries = 0; pfn < 0 && tries < GUP_FAULT_RETRIES; tries++) {
       const r = handleMmFault(t, mm, hva, write);
       pfn = r === VM_FAULT_OK ? followPteLockless(mm, hva, write) : r === VM_FAULT_OOM ? ENOMEM : EFAULT;
+      if (r !== VM_FAULT_OK) break;
     }
     if (pfn >= 0 && pageHwpoison(mm, pfn)) pfn = flags & FOLL_HWPOISON ? EHWPOISON : EFAULT;
     // try_grab_folio with FOLL_GET: WARN_ON_ONCE(folio_ref_count(folio) <= 0) → -ENOMEM.
@@ -110,6 +117,8 @@ export function getUserPagesUnlocked(t: SimThread, mm: Mm, hva: number, flags: n
         pfn = ENOMEM;
       } else refs.getPage(pfn);
     }
+    // follow_page_pte with FOLL_TOUCH (get_user_pages_unlocked adds it): folio_mark_accessed.
+    if (pfn >= 0 && pfn !== mm.host.mem.zeroPfn) folioMarkAccessed(mm.host, pfn);
   }
   mm.mmapLock.readUnlock(t);
   return pfn;

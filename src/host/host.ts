@@ -12,6 +12,7 @@ import { LruAddBatches } from './lru-add.ts';
 import type { Memcg } from './memcg.ts';
 import { MemcgTree } from './memcg.ts';
 import { Mm } from './mm.ts';
+import type { NumaBalancing } from './numa-balancing.ts';
 import { MAX_MAPPING_ID, PhysMem } from './phys-mem.ts';
 import { SwapDevice } from './swap.ts';
 import type { Vma } from './vma.ts';
@@ -56,6 +57,8 @@ export class Host {
   iomemNextPfn = 0;
   /** The multi-gen LRU, when enabled (CONFIG_LRU_GEN_ENABLED). */
   lruGen: LruGen | null = null;
+  /** NUMA balancing (kernel.numa_balancing=1) of the mm it scans, when simulated. */
+  numaBalancing: NumaBalancing | null = null;
   /** Calls into the MMU notifiers of an mm. */
   readonly mmuNotifier = new MmuNotifierDispatch(this);
   /** rmap owners by id (`PhysMem.mapping`): anonymous VMAs and shmem files' VMAs. */

@@ -33,6 +33,21 @@ export function isSwapPte(e: number): boolean {
   return (e & (PTE_PRESENT | PTE_SWAP)) === PTE_SWAP;
 }
 
+/**
+ * pte_protnone (arch/x86/include/asm/pgtable.h): a NUMA-hinting entry that change_prot_numa made
+ * PROT_NONE. x86 keeps _PAGE_PROTNONE in the global bit; the model has no bit to spare and encodes
+ * it as a non-present entry that is neither empty nor a swap entry: the pfn stays, and so do the
+ * Accessed and Dirty bits (pte_modify keeps _PAGE_CHG_MASK).
+ */
+export function pteProtnone(e: number): boolean {
+  return (e & (PTE_PRESENT | PTE_SWAP)) === 0 && e >>> SHIFT !== 0;
+}
+
+/** pte_present: a present entry, or a PROT_NONE one (x86 counts both as present). */
+export function ptePresent(e: number): boolean {
+  return (e & PTE_PRESENT) !== 0 || pteProtnone(e);
+}
+
 /** Builds an entry. */
 export function mkPte(pfn: number, bits: number): number {
   return ((pfn << SHIFT) | bits) >>> 0;

@@ -4,7 +4,7 @@ import { putU64Words, type SimFile } from '../fs/vfs.ts';
 import type { SimThread } from '../sim/thread.ts';
 import { leafPfn } from './fault.ts';
 import type { Mm } from './mm.ts';
-import { PTE_PRESENT } from './page-table.ts';
+import { ptePresent } from './page-table.ts';
 
 type Gen<R> = Generator<void, R, void>;
 
@@ -38,7 +38,7 @@ export class Pagemap implements SimFile {
       const idx = mm.pt.walk(mm.pgd, vpn, 1, false);
       if (idx < 0) continue;
       const e = mm.pt.entries[idx];
-      if (!(e & PTE_PRESENT)) continue;
+      if (!ptePresent(e)) continue;
       const pfn = leafPfn(e, mm.pt.hitLevel, vpn);
       let hi = HI_PM_PRESENT | Math.floor(pfn / 2 ** 32);
       if (vma.file !== null) hi |= HI_PM_FILE;

@@ -2,7 +2,7 @@
 import type { SimThread } from '../sim/thread.ts';
 import type { Host } from './host.ts';
 import type { Mm } from './mm.ts';
-import { PTE_PRESENT, ptePfn } from './page-table.ts';
+import { ptePfn, ptePresent } from './page-table.ts';
 
 /** One mapping of a folio found by an rmap walk: where it is and which page-table entry maps it. */
 export interface RmapHit {
@@ -40,7 +40,7 @@ export function rmapWalk(
   let mapped = false;
   if (idx >= 0) {
     const e = mm.pt.entries[idx];
-    if (e & PTE_PRESENT && ptePfn(e) === head) {
+    if (ptePresent(e) && ptePfn(e) === head) {
       mapped = true;
       hit.mm = mm;
       hit.addr = addr;

@@ -2,7 +2,7 @@
 import type { Host } from './host.ts';
 import type { Mm } from './mm.ts';
 import { PG_LRU } from './page-flags.ts';
-import { PTE_PRESENT, PTE_PSE, ptePfn } from './page-table.ts';
+import { PTE_PSE, ptePfn, ptePresent } from './page-table.ts';
 
 /**
  * zap_pte_range (mm/memory.c) for one entry: clears a present PTE or PMD leaf at `idx` and drops the
@@ -11,7 +11,7 @@ import { PTE_PRESENT, PTE_PSE, ptePfn } from './page-table.ts';
  */
 export function zapPte(mm: Mm, idx: number, out: { pages: number }): number {
   const e = mm.pt.entries[idx];
-  if (!(e & PTE_PRESENT)) return -1;
+  if (!ptePresent(e)) return -1;
   mm.pt.entries[idx] = 0;
   const pfn = ptePfn(e);
   const mem = mm.host.mem;

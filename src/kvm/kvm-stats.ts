@@ -21,6 +21,8 @@ export class KvmStats {
   tlbFlushIpis = 0;
   /** Leaf SPTEs zapped by invalidations. */
   sptesZapped = 0;
+  /** Zapped accessed leaves that kvm_set_pfn_accessed marked (a policy that marks on zap). */
+  zapMarkedAccessed = 0;
   /** kvm_age_gfn / kvm_test_age_gfn calls (one per memslot range). */
   ageGfnCalls = 0;
   testAgeGfnCalls = 0;

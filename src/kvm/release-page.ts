@@ -63,11 +63,3 @@ export function kvmSetPfnDirty(kvm: Kvm, pfn: number): void {
   if (pfn >= flags.length || flags[pfn] & PG_RESERVED) return;
   flags[folioHead(flags, pfn)] |= PG_DIRTY;
 }
-
-/** kvm_set_pfn_accessed (v6.12): folio_mark_accessed unless the page is reserved. */
-export function kvmSetPfnAccessed(kvm: Kvm, pfn: number): void {
-  const flags = kvm.host.mem.flags;
-  if (pfn >= flags.length || flags[pfn] & PG_RESERVED) return;
-  const head = folioHead(flags, pfn);
-  flags[head] = (flags[head] & ~PG_IDLE) | PG_REFERENCED;
-}

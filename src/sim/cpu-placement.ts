@@ -90,6 +90,11 @@ export class CpuPlacement {
     return localIdle >= idlestIdle ? local : idlest;
   }
 
+  /** The first idle CPU of node `node` (physical cores before SMT siblings), or -1. */
+  idleCpuOnNode(node: number): number {
+    return this.idleCpuOn(node);
+  }
+
   private idleCpuOn(node: number): number {
     const list = this.nodeCpus[node];
     for (let i = 0; i < list.length; i++) if (this.busy[list[i]] === 0) return list[i];

@@ -254,6 +254,22 @@ export class Engine {
     this.putCpu(t);
   }
 
+  /**
+   * sched_setaffinity of the running thread `t` to node `node`'s CPUs: it leaves its CPU (handed to
+   * a queued thread or left idle) for an idle CPU of that node and stays bound there (wake-ups pick
+   * that node). Returns false, changing nothing, when the node has no idle CPU.
+   */
+  moveToNode(t: SimThread, node: number): boolean {
+    const cpu = this.placement.idleCpuOnNode(node);
+    if (cpu < 0) return false;
+    this.putCpu(t);
+    this.placement.take(cpu);
+    this.clockChanged(this.clock.busy(cpu, 1));
+    this.takeCpu(t, cpu);
+    t.bindNode = node;
+    return true;
+  }
+
   /** `t` runs on idle CPU `cpu` after `delay`, or waits in the run queue if `cpu` is -1. */
   private getCpu(t: SimThread, delay: number, cpu: number): void {
     if (cpu < 0) {

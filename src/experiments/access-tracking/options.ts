@@ -1,6 +1,8 @@
 /** Models tools/testing/selftests/kvm/access_tracking_perf_test.c: its command-line options, validated up front. */
 import { z } from 'zod';
+import { NUMA_BALANCING_DEFAULTS } from '../../host/numa-balancing.ts';
 import { BACKING_KINDS } from '../../host/vma.ts';
+import { AD_POLICIES, adPolicy } from '../../kvm/ad-policy.ts';
 import type { AgingLock } from '../../kvm/kvm.ts';
 import { UserError } from '../../sim/user-error.ts';
 import { DEFAULT_KERNEL, KERNEL_VARIANTS, kernelVariant } from '../../variants/kernel-variant.ts';
@@ -41,10 +43,47 @@ export const accessTrackingOptionsSchema = z.object({
   /**
    * /proc/sys/kernel/numa_balancing. Unset: the kernel's boot default with
    * CONFIG_NUMA_BALANCING_DEFAULT_ENABLED=y (mm/mempolicy.c check_numabalancing_enable): enabled
-   * when the host has more than one NUMA node. Only the test reads it; NUMA hinting faults are not
-   * simulated.
+   * when the host has more than one NUMA node, and the test reads it so. The scanner, hinting faults
+   * and migrations are simulated only when it is given as true (so default runs stay as they were):
+   * then the vCPU threads also move to the next node after populating, so their memory is remote.
    */
   numaBalancing: z.boolean().optional(),
+  /**
+   * The numa_balancing sysctls (scan_delay_ms, scan_period_min_ms, scan_period_max_ms,
+   * scan_size_mb), used when NUMA balancing is simulated (numaBalancing given as true).
+   */
+  /** With NUMA balancing simulated: move the vCPU threads to the next node after populating. */
+  numaMoveVcpus: z.boolean().default(true),
+  numaScanDelayMs: z.number().int().min(0).max(3_600_000).default(NUMA_BALANCING_DEFAULTS.scanDelayMs),
+  numaScanPeriodMinMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(3_600_000)
+    .default(NUMA_BALANCING_DEFAULTS.scanPeriodMinMs),
+  numaScanPeriodMaxMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(3_600_000)
+    .default(NUMA_BALANCING_DEFAULTS.scanPeriodMaxMs),
+  numaScanSizeMb: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .default(NUMA_BALANCING_DEFAULTS.scanSizeMb),
+  /**
+   * The accessed/dirty policy whose accessedOnZap decides what a zapped accessed SPTE does
+   * (src/kvm/ad-policy.ts). Unset: the kernel's (6.13), and nothing is recorded unless NUMA
+   * balancing is simulated.
+   */
+  adPolicy: z
+    .string()
+    .optional()
+    .refine((k) => k === undefined || adPolicy(k) !== undefined, {
+      message: `unknown policy (known: ${AD_POLICIES.map((p) => p.name).join(', ')})`,
+    }),
   /**
    * Whose output conventions -p follows: mainline's lines, or the posted v4 series of seed 003
    * ("Created memcg at <path>", "Populating memory (async)").
@@ -121,5 +160,17 @@ export function parseAccessTrackingOptions(input: AccessTrackingInput): AccessTr
     throw new OptionsError(
       'swapBytes: needs hostMemoryBytes (--host-memory): without a host RAM limit nothing is reclaimed, so nothing is swapped',
     );
+  if (o.numaBalancing === true) {
+    if (o.backing !== 'anonymous' && o.backing !== 'shmem')
+      throw new OptionsError(
+        `numaBalancing: ${o.backing} is mapped by PMDs, whose NUMA hinting (change_huge_pmd) is not modelled; use anonymous or shmem`,
+      );
+    if (o.hostCpus !== undefined && o.hostCpus < o.vcpus + 2)
+      throw new OptionsError(
+        `hostCpus: with NUMA balancing the run needs ${o.vcpus + 2} host CPUs (the selftest's threads and the scanner's tick)`,
+      );
+    if (o.numaScanPeriodMaxMs < o.numaScanPeriodMinMs)
+      throw new OptionsError('numaScanPeriodMaxMs: must not be below numaScanPeriodMinMs');
+  }
   return { ...o, aging: o.aging ?? kernelVariant(o.kernel)!.kvmAging };
 }

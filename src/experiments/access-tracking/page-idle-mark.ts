@@ -6,6 +6,7 @@ import { PAGE_IDLE_BITMAP } from '../../reclaim/page-idle/page-idle.ts';
 import { CAT } from '../../sim/accounting.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import type { MemstressVm } from './memstress-vm.ts';
+import { classifyStillIdle, noStillIdleCauses, type StillIdleCauses } from './numa-report.ts';
 
 /** Result of one vCPU's page_idle marking pass. */
 export interface MarkIdleResult {
@@ -13,6 +14,8 @@ export interface MarkIdleResult {
   pages: number;
   noPfn: number;
   stillIdle: number;
+  /** With NUMA balancing simulated: why the still-idle pages were still idle. */
+  numa?: StillIdleCauses;
 }
 
 /**
@@ -26,9 +29,13 @@ export function* pageidleMarkVcpuMemoryIdle(
   vcpuIdx: number,
   /** Called with PROGRESS_STRIDE after every PROGRESS_STRIDE pages (progress reports only). */
   tick: ((pages: number) => void) | null = null,
+  /** The end of the previous marking: zaps after it explain still-idle pages. */
+  sinceNs = 0,
 ): Generator<void, MarkIdleResult, void> {
   const va = vm.args.vcpuArgs[vcpuIdx];
   const res: MarkIdleResult = { vcpu: vcpuIdx, pages: va.pages, noPfn: 0, stillIdle: 0 };
+  const nb = vm.host.numaBalancing;
+  if (nb !== null) res.numa = noStillIdleCauses();
   const p = t.engine.profile;
   const hvaBase = vm.testVma.start + (va.gpa - vm.args.gpa);
   const word = new Uint8Array(8);
@@ -54,6 +61,7 @@ export function* pageidleMarkVcpuMemoryIdle(
     const bit = pfn % 64;
     if (bits[bit >> 3] & (1 << (bit & 7))) {
       res.stillIdle++;
+      if (nb !== null) classifyStillIdle(nb, pfn, sinceNs, res.numa!);
       continue;
     }
     putU64Words(word, 0, bit < 32 ? (1 << bit) >>> 0 : 0, bit >= 32 ? (1 << (bit - 32)) >>> 0 : 0);

@@ -48,6 +48,7 @@ function* markMemoryIdle(t: SimThread, s: AccessTrackingSelftest): Gen {
   yield* runIteration(t, s, 'Mark memory idle (page_idle)');
   s.marks.sort((a, b) => a.vcpu - b.vcpu);
   s.markIdle.push(s.marks);
+  s.lastMarkEndNs = t.now;
 }
 
 /** lru_gen_mark_memory_idle: one aging pass, timed; the pages must have moved to a newer generation. */
@@ -60,6 +61,7 @@ function* lruGenMarkMemoryIdle(t: SimThread, s: AccessTrackingSelftest): Gen {
   if (s.trace !== null) s.trace.emit(t, 'phase_end', { name, ns });
   const newGen = findTestGeneration(stats, s.testPages, s.idlePagesWarnOnly, (l) => s.print(l));
   s.lruGenGenerations.push(newGen);
+  s.lruGenLeftBehind.push(Math.min(sumForGen(stats, s.lruGenLastGen), s.testPages));
   if (newGen <= s.lruGenLastGen)
     s.tooManyIdlePages(Math.min(sumForGen(stats, s.lruGenLastGen), s.testPages), s.testPages, -1);
   s.phaseDone('Mark memory idle (lru_gen)', ns, phaseLine('Mark memory idle (lru_gen)', ns));

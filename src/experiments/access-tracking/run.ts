@@ -1,4 +1,8 @@
 /** Models tools/testing/selftests/kvm/access_tracking_perf_test.c: main() (runAccessTracking). */
+
+import { NumaBalancing } from '../../host/numa-balancing.ts';
+import { taskTickNuma } from '../../host/task-numa-work.ts';
+import { adPolicy, DEFAULT_AD_POLICY } from '../../kvm/ad-policy.ts';
 import { LRU_GEN_ENABLED } from '../../reclaim/mglru/sysfs.ts';
 import { Engine } from '../../sim/engine.ts';
 import { type CostProfile, DEFAULT_PROFILE, loadProfile } from '../../sim/profile.ts';
@@ -10,8 +14,9 @@ import { kernelVariant } from '../../variants/kernel-variant.ts';
 import { type AccessTrackingCounters, collectCounters } from './counters.ts';
 import { GUEST_MODE } from './format.ts';
 import { lruGenUsable, TEST_MEMCG_NAME } from './lru-gen-mark.ts';
-import { createMemstressVm, type MemstressVm } from './memstress-vm.ts';
-import { type AccessTrackingInput, parseAccessTrackingOptions } from './options.ts';
+import { createMemstressVm, hostPagesFor, type MemstressVm } from './memstress-vm.ts';
+import { NumaPhaseRecorder, type NumaReport } from './numa-report.ts';
+import { type AccessTrackingInput, OptionsError, parseAccessTrackingOptions } from './options.ts';
 import type { MarkIdleResult } from './page-idle-mark.ts';
 import { checkRunSize } from './run-limits.ts';
 import { type BenchmarkResult, runBenchmark, runTest } from './run-test.ts';
@@ -44,6 +49,34 @@ export interface AccessTrackingResult {
   counters: AccessTrackingCounters;
   /** Where every thread's simulated time went, and the locks and lines it waited on. */
   time: TimeReport;
+  /** NUMA balancing's counters, per phase too, when it was simulated. */
+  numa: NumaReport | null;
+  /** lru_gen mode: pages left in the previous generation after each marking. */
+  lruGenLeftBehind: number[];
+}
+
+/**
+ * kernel.numa_balancing=1 for the VM's process: its scan state (mm_users: the main thread and the
+ * vCPU threads), the tick that runs task_numa_work, the accessed/dirty policy KVM follows when it
+ * zaps, and the scenario's move of the vCPU threads to the next node after populating.
+ */
+function startNumaBalancing(t: SimThread, st: AccessTrackingSelftest): NumaBalancing {
+  const o = st.o;
+  const vm = st.vm;
+  const sysctls = {
+    scanDelayMs: o.numaScanDelayMs,
+    scanPeriodMinMs: o.numaScanPeriodMinMs,
+    scanPeriodMaxMs: o.numaScanPeriodMaxMs,
+    scanSizeMb: o.numaScanSizeMb,
+  };
+  // The process (and its mm) started at time 0.
+  const nb = new NumaBalancing(vm.host, vm.mm, sysctls, o.vcpus + 1, 0);
+  vm.host.numaBalancing = nb;
+  st.numa = new NumaPhaseRecorder(nb);
+  const nodes = vm.host.mem.nodes.length;
+  if (o.numaMoveVcpus) st.numaVcpuNode = (st.engine.topology.nodeOf(t.cpu) + 1) % nodes;
+  st.engine.spawn('numa_tick', (nt) => taskTickNuma(nt, nb));
+  return nb;
 }
 
 /** Steps (phases and aging passes) of a run, each worth the test's pages in progress reports. */
@@ -68,6 +101,11 @@ export function runAccessTracking(
   checkRunSize({ ...o, lruGen: o.lruGen || o.benchmark }, profile);
   const engine = new Engine({ profile, seed: o.seed, cpus: o.hostCpus, trace });
   let s: AccessTrackingSelftest | null = null;
+  let nb: NumaBalancing | null = null;
+  if (o.numaBalancing === true && profile.sockets < 2)
+    throw new OptionsError(
+      `numaBalancing: profile ${profile.name} has one NUMA node; NUMA balancing needs two (seed003-x86, bdw-2650v4)`,
+    );
   let benchmark: BenchmarkResult | null = null;
   // kvm_selftest_init draws guest_random_seed at start-up; here it comes from the run's seed.
   const guestRandomSeed = 1 + (new RandomStream(o.seed, 'guest_random_seed').nextU32() % 2147483646);
@@ -86,13 +124,22 @@ export function runAccessTracking(
       randomSeed: guestRandomSeed,
       lruGen: o.lruGen || o.benchmark,
       kernel: kernelVariant(o.kernel)!,
+      adPolicy: adPolicy(o.adPolicy ?? DEFAULT_AD_POLICY)!,
       memcgName: TEST_MEMCG_NAME,
       swapPages: o.swapBytes / 4096,
-      hostPages: o.hostMemoryBytes === undefined ? undefined : o.hostMemoryBytes / 4096,
+      hostPages:
+        o.hostMemoryBytes !== undefined
+          ? o.hostMemoryBytes / 4096
+          : o.numaBalancing === true
+            ? // Room for all guest memory on either node, so that migrations are not refused for lack of it.
+              profile.sockets *
+              hostPagesFor({ vcpus: o.vcpus, vcpuBytes: o.vcpuBytes }, engine.cpuCount, profile.pcpBatch)
+            : undefined,
       kswapd: o.hostMemoryBytes !== undefined,
     });
     const st = new AccessTrackingSelftest(engine, o, vm, hooks, trace);
     s = st;
+    if (o.numaBalancing === true) nb = startNumaBalancing(t, st);
     st.stdout.push(`Random seed: 0x${guestRandomSeed.toString(16)}`);
     yield* selftestMain(t, st);
   }
@@ -130,6 +177,7 @@ export function runAccessTracking(
     } else yield* runTest(t, st);
     // memstress_join_vcpu_threads: stop_vcpus, and the vCPU threads return.
     st.done = true;
+    if (nb !== null) nb.stopped = true;
     st.iteration.add(t, 1);
   }
 
@@ -161,6 +209,16 @@ export function runAccessTracking(
     assertion,
     markIdle: st.markIdle,
     counters: collectCounters(engine, vm, st.guestStats),
+    numa:
+      nb === null
+        ? null
+        : {
+            stats: (nb as NumaBalancing).stats,
+            vcpuNode: st.numaVcpuNode,
+            scanPeriodMs: (nb as NumaBalancing).numaScanPeriod,
+            phases: st.numa?.phases ?? [],
+          },
+    lruGenLeftBehind: st.lruGenLeftBehind,
     time: timeReport(engine),
   };
 }

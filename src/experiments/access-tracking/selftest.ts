@@ -9,6 +9,7 @@ import type { Engine } from '../../sim/engine.ts';
 import type { Tracer } from '../../sim/trace.ts';
 import { WaitCount } from '../../sync/wait-count.ts';
 import type { MemstressVm } from './memstress-vm.ts';
+import type { NumaPhaseRecorder } from './numa-report.ts';
 import type { AccessTrackingOptions } from './options.ts';
 import type { MarkIdleResult } from './page-idle-mark.ts';
 import { ASSERT_SITES, TestFailure } from './test-assert.ts';
@@ -63,6 +64,14 @@ export class AccessTrackingSelftest {
   /** lru_gen mode: the generation find_generation reported after re-populating and each marking. */
   readonly lruGenGenerations: number[] = [];
   readonly guestStats = new GuestStats();
+  /** NUMA balancing's counters per phase, when it is simulated. */
+  numa: NumaPhaseRecorder | null = null;
+  /** The node the vCPU threads move to after populating (-1: they stay). */
+  numaVcpuNode = -1;
+  /** When the last idle marking ended (page_idle: the classification of still-idle pages starts there). */
+  lastMarkEndNs = 0;
+  /** lru_gen mode: pages left in the previous generation after each aging (what too_many_idle_pages would report). */
+  readonly lruGenLeftBehind: number[] = [];
   readonly stdout: string[] = [];
   readonly phases: PhaseResult[] = [];
   /** Progress units (pages) of the whole run, of the steps done, and of the current one. */
@@ -95,6 +104,7 @@ export class AccessTrackingSelftest {
   phaseDone(name: string, ns: number, line: string): void {
     const phase = { name, ns };
     this.phases.push(phase);
+    this.numa?.phaseDone(name);
     this.print(line);
     this.hooks.onPhase?.(phase);
     this.stepDone();

@@ -32,6 +32,9 @@ export function* vcpuThreadMain(
       current = s.iteration.value;
       if (s.iterationWork === ITERATION_ACCESS_MEMORY) yield* vcpuRun(vt, s, vcpu, rand);
       else if (!s.o.overlap || vcpu.id === 0) pageidleChecks(s, yield* markVcpuMemoryIdle(vt, s, vcpu.id));
+      // NUMA scenario: after populating, the vCPU thread is bound to another node (sched_setaffinity).
+      if (current === 1 && s.numaVcpuNode >= 0 && !vt.engine.moveToNode(vt, s.numaVcpuNode))
+        throw new Error(`no idle CPU on node ${s.numaVcpuNode} for vCPU ${vcpu.id}`);
       s.vcpuLastCompletedTime[vcpu.id] = vt.now;
       s.vcpuLastCompletedIteration[vcpu.id].add(vt, 1);
     }
@@ -44,7 +47,7 @@ export function* vcpuThreadMain(
 
 function* markVcpuMemoryIdle(vt: SimThread, s: AccessTrackingSelftest, id: number) {
   const tick = s.hooks.onProgress === undefined ? null : s.tick;
-  const m = yield* pageidleMarkVcpuMemoryIdle(vt, s.vm, id, tick);
+  const m = yield* pageidleMarkVcpuMemoryIdle(vt, s.vm, id, tick, s.lastMarkEndNs);
   s.marks.push(m);
   return m;
 }

@@ -6,8 +6,11 @@
  * age_gfn_range, kvm_age_rmap). v6.13 removed all of it; the A/D policy (ad-policy.ts) says which.
  * stevens-v11 keeps it for SPTEs whose refcounted bit is set.
  */
+
+import type { SimThread } from '../../sim/thread.ts';
 import type { Kvm } from '../kvm.ts';
-import { kvmSetPfnAccessed, kvmSetPfnDirty } from '../release-page.ts';
+import { kvmSetPfnDirty } from '../release-page.ts';
+import { kvmZapAccessedSpte } from '../zap-accessed.ts';
 import {
   EPT_D,
   EPT_W,
@@ -24,37 +27,35 @@ export function isDirtySpte(lo: number, hi: number): boolean {
 }
 
 /**
- * A present leaf SPTE (`oldLo`, `oldHi`) becomes (`newLo`, `newHi`): where the policy marks on zap,
- * a dirty SPTE that goes or stops being dirty dirties its folio (kvm_set_pfn_dirty) and, unless
- * `aging` (aging's young answer is its own signal), an accessed one that goes or stops being
- * accessed marks the folio accessed (kvm_set_pfn_accessed).
+ * A present leaf SPTE (`oldLo`, `oldHi`) for `gfn` (-1: not known here) becomes (`newLo`,
+ * `newHi`): where the policy marks on zap, a dirty SPTE that goes or stops being dirty dirties its
+ * folio (kvm_set_pfn_dirty); and, unless `aging` (aging's young answer is its own signal), an
+ * accessed one that goes or stops being accessed goes to kvmZapAccessedSpte, which marks the folio
+ * accessed (kvm_set_pfn_accessed) where the policy says so. stevens-v11 marks only SPTEs with its
+ * refcounted bit.
  */
 export function kvmTrackLeafSpteChange(
+  t: SimThread,
   kvm: Kvm,
   oldLo: number,
   oldHi: number,
   newLo: number,
   newHi: number,
   aging = false,
+  gfn = -1,
 ): void {
   const policy = kvm.adPolicy;
-  if (!policy.dirtyOnZap && !policy.accessedOnZap) return;
-  // stevens-v11: only an SPTE whose page KVM referenced (its SPTE bit) marks the page.
-  if (policy.spteRefcountedBit && !(oldHi & HI_PAGE_REFCOUNTED)) return;
   const present = isShadowPresent(newLo);
   const pfn = sptePfn(oldLo, oldHi);
   const pfnChanged = present && sptePfn(newLo, newHi) !== pfn;
+  const marks = !policy.spteRefcountedBit || (oldHi & HI_PAGE_REFCOUNTED) !== 0;
   if (
     policy.dirtyOnZap &&
+    marks &&
     isDirtySpte(oldLo, oldHi) &&
     (!present || !isDirtySpte(newLo, newHi) || pfnChanged)
   )
     kvmSetPfnDirty(kvm, pfn);
-  if (
-    !aging &&
-    policy.accessedOnZap &&
-    isAccessedSpte(oldLo, oldHi) &&
-    (!present || !isAccessedSpte(newLo, newHi) || pfnChanged)
-  )
-    kvmSetPfnAccessed(kvm, pfn);
+  if (!aging && isAccessedSpte(oldLo, oldHi) && (!present || !isAccessedSpte(newLo, newHi) || pfnChanged))
+    kvmZapAccessedSpte(t, kvm, pfn, gfn, marks);
 }

@@ -3,7 +3,7 @@
  * walk_pte_range, should_skip_vma, get_pfn_folio and walk_update_folio.
  */
 import type { Mm } from '../../host/mm.ts';
-import { PTE_ACCESSED, PTE_PRESENT, PTE_PSE, ptePfn } from '../../host/page-table.ts';
+import { PTE_ACCESSED, PTE_PRESENT, PTE_PSE, ptePfn, ptePresent } from '../../host/page-table.ts';
 import type { Vma } from '../../host/vma.ts';
 import {
   MMU_NOTIFIER_YOUNG_BITMAP_UNRELIABLE,
@@ -248,7 +248,7 @@ function* walkPteRange(
       t.advance(p.walkPteNs);
       const e = E[idx];
       // get_pte_pfn: present, not the zero page, and young unless the mm has notifiers.
-      if (!(e & PTE_PRESENT) || ptePfn(e) === zero || (!(e & PTE_ACCESSED) && !notifiers)) continue;
+      if (!ptePresent(e) || ptePfn(e) === zero || (!(e & PTE_ACCESSED) && !notifiers)) continue;
       const pfn = ptePfn(e);
       if (!acceptFolio(lg, walk, pfn)) continue;
       if (syncPerPte && tested === null && t.mustSync()) yield;

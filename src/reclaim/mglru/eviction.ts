@@ -3,7 +3,7 @@
  * isolate_folio, get_tier_idx, and shrink_folio_list's try_to_unmap_one (mm/rmap.c) and pageout.
  */
 import { PG_ACTIVE, PG_HEAD, PG_IDLE, PG_LRU, PG_WORKINGSET, PG_YOUNG } from '../../host/page-flags.ts';
-import { mkSwapPte, PTE_DIRTY, PTE_PRESENT } from '../../host/page-table.ts';
+import { mkSwapPte, PTE_DIRTY, ptePresent } from '../../host/page-table.ts';
 import { type RmapHit, rmapWalk } from '../../host/rmap.ts';
 import type { Vma } from '../../host/vma.ts';
 import { FILE_SHADOW, shmemSwapEntry } from '../../host/vma.ts';
@@ -260,7 +260,7 @@ function pteDirty(vma: Vma, off: number): boolean {
   const mm = vma.mm;
   const idx = mm.pt.walk(mm.pgd, Math.floor(vma.start / 4096) + off, 1, false);
   const e = idx >= 0 ? mm.pt.entries[idx] : 0;
-  return (e & PTE_PRESENT) !== 0 && (e & PTE_DIRTY) !== 0;
+  return ptePresent(e) && (e & PTE_DIRTY) !== 0;
 }
 
 /** try_to_unmap_one: replace `vma`'s PTE for page `off` by `newPte`, inside an invalidation. */
@@ -273,7 +273,7 @@ function unmapOne(t: SimThread, vma: Vma, off: number, newPte: number): void {
   const idx = mm.pt.walk(mm.pgd, Math.floor(addr / 4096), 1, false);
   t.advance(host.engine.profile.unmapNs);
   if (idx >= 0) {
-    if (mm.pt.entries[idx] & PTE_PRESENT) mm.rss--;
+    if (ptePresent(mm.pt.entries[idx])) mm.rss--;
     mm.pt.entries[idx] = newPte;
   }
   host.mmuNotifier.invalidateRangeEnd(t, range);

@@ -1,4 +1,4 @@
-import { PTE_ACCESSED, PTE_PRESENT, ptePfn } from '../../host/page-table.ts';
+import { PTE_ACCESSED, ptePfn, ptePresent } from '../../host/page-table.ts';
 import type { RmapHit } from '../../host/rmap.ts';
 import { mmHasNotifiers } from '../../mmu-notifier/mmu-notifier.ts';
 import {
@@ -74,7 +74,7 @@ function lookAround(t: SimThread, lg: LruGen, l: Lruvec, hit: RmapHit, notify: b
     total++;
     t.advance(p.walkPteNs);
     const e = mm.pt.entries[idx];
-    if (!(e & PTE_PRESENT) || ptePfn(e) === mem.zeroPfn || (!(e & PTE_ACCESSED) && !notifiers)) continue;
+    if (!ptePresent(e) || ptePfn(e) === mem.zeroPfn || (!(e & PTE_ACCESSED) && !notifiers)) continue;
     const pfn = ptePfn(e);
     if (folioLruGen(mem.flags[pfn]) < 0 || mem.memcgOf(pfn) !== l.memcg.id) continue;
     const isYoung = notify ? ptepClearYoungNotify(t, mm, a, idx, 4096) : ptepTestAndClearYoung(t, mm, idx);

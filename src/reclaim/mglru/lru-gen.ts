@@ -217,6 +217,40 @@ export class LruGen {
   }
 
   /**
+   * lru_gen_inc_refs (mm/swap.c), folio_mark_accessed's MGLRU half: an unevictable folio is left
+   * alone (none are on MGLRU lists in the model); the first access sets PG_referenced with refs 0,
+   * each later one counts refs up to LRU_REFS_MASK, after which PG_workingset is set. PG_idle and the
+   * generation are untouched.
+   */
+  lruGenIncRefs(pfn: number): void {
+    const mem = this.host.mem;
+    const f = mem.flags[pfn];
+    if (!(f & PG_REFERENCED)) mem.flags[pfn] = ((f & ~LRU_REFS_MASK) | PG_REFERENCED) >>> 0;
+    else if ((f & LRU_REFS_MASK) === LRU_REFS_MASK) mem.flags[pfn] = f | PG_WORKINGSET;
+    else mem.flags[pfn] = (f + (1 << LRU_REFS_PGOFF)) >>> 0;
+  }
+
+  /**
+   * lru_gen_del_folio for a folio isolated without reclaim (migration): leaving an active
+   * generation (max_seq or max_seq - 1) it gets PG_active, so that putting it (or the folio it was
+   * migrated to) back adds it as hot.
+   */
+  isolateFolio(pfn: number): void {
+    const f = this.host.mem.flags[pfn];
+    const gen = folioLruGen(f);
+    if (gen < 0) return;
+    const max = this.folioLruvec(pfn).maxSeq;
+    if (gen === lruGenFromSeq(max) || gen === lruGenFromSeq(max - 1)) this.host.mem.flags[pfn] |= PG_ACTIVE;
+    this.delFolio(pfn);
+  }
+
+  /** folio_migrate_refs: the new folio takes over the old one's refs field. */
+  folioMigrateRefs(from: number, to: number): void {
+    const mem = this.host.mem;
+    mem.flags[to] = ((mem.flags[to] & ~LRU_REFS_MASK) | (mem.flags[from] & LRU_REFS_MASK)) >>> 0;
+  }
+
+  /**
    * lru_gen_set_refs: a folio with neither PG_referenced nor PG_workingset gets PG_referenced and
    * false; otherwise PG_workingset, its refs cleared, and true.
    */

@@ -84,7 +84,7 @@ export function kvmRmapAgeGfnRange(
           // If the cmpxchg fails the SPTE is being changed and should most likely stay young.
           markSpteForAccessTrack(tmp, lo, hi);
           if (cmpxchg64(pool.lo, pool.hi, sptep, lo, hi, tmp.lo, tmp.hi)) {
-            kvmTrackLeafSpteChange(kvm, lo, hi, tmp.lo, tmp.hi, true);
+            kvmTrackLeafSpteChange(t, kvm, lo, hi, tmp.lo, tmp.hi, true);
             kvm.stats.sptesAged++;
           } else kvm.stats.ageCasFailures++;
         }

@@ -54,7 +54,7 @@ function mmuSpteAge(mmu: ShadowMmu, t: SimThread, sptep: number): boolean {
   else {
     // mark_spte_for_access_track, then mmu_spte_update_no_track.
     markSpteForAccessTrack(mmu.tmp, lo, hi);
-    kvmTrackLeafSpteChange(mmu.kvm, lo, hi, mmu.tmp.lo, mmu.tmp.hi, true);
+    kvmTrackLeafSpteChange(t, mmu.kvm, lo, hi, mmu.tmp.lo, mmu.tmp.hi, true);
     pool.lo[sptep] = mmu.tmp.lo;
     pool.hi.set(sptep, mmu.tmp.hi);
   }

@@ -250,7 +250,7 @@ export class ShadowMmu implements X86Mmu {
     pool.hi.set(sptep, NONPRESENT_HI);
     if (!present) return false;
     // Before 6.13: kvm_set_pfn_accessed / kvm_set_pfn_dirty for the SPTE's A and D state.
-    kvmTrackLeafSpteChange(this.kvm, lo, hi, NONPRESENT_LO, NONPRESENT_HI);
+    kvmTrackLeafSpteChange(t, this.kvm, lo, hi, NONPRESENT_LO, NONPRESENT_HI);
     t.advance(this.kvm.engine.profile.zapSpteNs);
     this.kvm.statPagesLine.rmwBy(t);
     this.kvm.stats.sptesZapped++;

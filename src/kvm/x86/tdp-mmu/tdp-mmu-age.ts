@@ -77,13 +77,13 @@ export function kvmTdpMmuAgeGfnRange(
       if (lockless) {
         if (!cmpxchg64(pool.lo, pool.hi, idx, lo, hi, newLo, newHi)) kvm.stats.ageCasFailures++;
         else {
-          kvmTrackLeafSpteChange(kvm, lo, hi, newLo, newHi, true);
+          kvmTrackLeafSpteChange(t, kvm, lo, hi, newLo, newHi, true);
           kvm.stats.sptesAged++;
         }
         continue;
       }
       // Before 6.13: "capture the dirty status of the page" before W is dropped.
-      kvmTrackLeafSpteChange(kvm, lo, hi, newLo, newHi, true);
+      kvmTrackLeafSpteChange(t, kvm, lo, hi, newLo, newHi, true);
       pool.lo[idx] = newLo;
       pool.hi.set(idx, newHi);
       kvm.stats.sptesAged++;

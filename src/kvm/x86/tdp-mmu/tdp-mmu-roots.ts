@@ -48,7 +48,7 @@ function zapTable(mmu: TdpMmu, t: SimThread, table: number, level: number): numb
     const lo = pool.lo[idx];
     if (!isShadowPresent(lo)) continue;
     if (isLastSpte(lo, level)) {
-      kvmTrackLeafSpteChange(mmu.kvm, lo, pool.hi.get(idx), NONPRESENT_LO, NONPRESENT_HI);
+      kvmTrackLeafSpteChange(t, mmu.kvm, lo, pool.hi.get(idx), NONPRESENT_LO, NONPRESENT_HI);
       t.advance(p.zapSpteNs);
       mmu.kvm.statPagesLine.rmwBy(t);
       zapped++;

@@ -247,7 +247,7 @@ export class TdpMmu implements X86Mmu {
         pool.lo[idx] = NONPRESENT_LO;
         pool.hi.set(idx, NONPRESENT_HI);
         // handle_changed_spte: before 6.13, the dirty log and access tracking of the old SPTE.
-        kvmTrackLeafSpteChange(this.kvm, lo, hi, NONPRESENT_LO, NONPRESENT_HI);
+        kvmTrackLeafSpteChange(t, this.kvm, lo, hi, NONPRESENT_LO, NONPRESENT_HI, false, gfn);
         t.advance(p.zapSpteNs);
         // handle_changed_spte: kvm_update_page_stats on the shared counter line.
         this.kvm.statPagesLine.rmwBy(t);
