@@ -195,7 +195,7 @@ describe('mmulab CLI', () => {
     expect(run('help', 'nosuch')).toEqual({
       code: 2,
       out: '',
-      err: "mmulab: help: unknown command 'nosuch' (commands: access-tracking, table, sysfs, calibrate, micro, mmio-gen, memslot-modification-stress, variants, profiles, validate)\n",
+      err: "mmulab: help: unknown command 'nosuch' (commands: access-tracking, table, sysfs, calibrate, micro, mmio-gen, memslot-modification-stress, memslot-perf, variants, profiles, validate)\n",
     });
     const help = run('help', 'access-tracking').out.replace(/\s+/g, ' ');
     expect(help).toContain('guest memory per vCPU (K/M/G suffixes) (default: 1G)');

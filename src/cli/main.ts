@@ -14,6 +14,7 @@ import { calibrateCommand } from './calibrate-command.ts';
 import { reportError, UsageError } from './errors.ts';
 import { formatHexWords, isText } from './hex-words.ts';
 import { simulatorMemoryLimit } from './limits.ts';
+import { memslotPerfCommand } from './memslot-perf-command.ts';
 import { memslotStressCommand } from './memslot-stress-command.ts';
 import { microCommand } from './micro-command.ts';
 import { mmioGenCommand } from './mmio-gen-command.ts';
@@ -156,6 +157,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
   microCommand(program, io, onExit);
   mmioGenCommand(program, io, onExit);
   memslotStressCommand(program, io, onExit);
+  memslotPerfCommand(program, io, onExit);
   variantsCommand(program, io, onExit);
   profilesCommand(program, io, onExit);
   program

@@ -48,6 +48,16 @@ const MALFORMED: string[][] = [
   ['memslot-modification-stress', '--mmu', 'ept'],
   ['memslot-modification-stress', '-v', '100'],
   ['memslot-modification-stress', '-b', '4T'],
+  // memslot-perf: parse_args' refusals, an unknown MMU, more simulated time than the limit.
+  ['memslot-perf', '-s', '1'],
+  ['memslot-perf', '-s', '-5'],
+  ['memslot-perf', '-s', 'x'],
+  ['memslot-perf', '-e', '6'],
+  ['memslot-perf', '-f', '3', '-e', '2'],
+  ['memslot-perf', '-r', '0'],
+  ['memslot-perf', '-l', '-1'],
+  ['memslot-perf', '--mmu', 'ept'],
+  ['memslot-perf', '-l', '11'],
   // Commands and help.
   ['frobnicate'],
   ['help', 'nosuch'],

@@ -43,6 +43,12 @@ export interface KvmOptions {
   tdpMmu?: boolean;
   /** MMIO SPTE layout, memslot generation protocol and start (default: today's, start as_id). */
   mmioGen?: MmioGenOptions;
+  /**
+   * KVM_X86_QUIRK_SLOT_ZAP_ALL enabled: deleting or moving a memslot zaps every SPTE
+   * (kvm_mmu_zap_all_fast) rather than the slot's (kvm_mmu_zap_memslot). Default false: the model's
+   * VMs behave as with the quirk disabled (KVM_CAP_DISABLE_QUIRKS2).
+   */
+  slotZapAll?: boolean;
 }
 
 /** KVM_MEM_SLOTS_NUM. */
@@ -137,7 +143,7 @@ export class Kvm {
     if (size % 4096 !== 0 || gpa % 4096 !== 0 || hva % 4096 !== 0) return EINVAL;
     if (as < 0 || as >= this.nrAs || id < 0 || id >= KVM_MEM_SLOTS_NUM) return EINVAL;
     if (gpa + size < gpa || hva + size < hva) return EINVAL;
-    const old = this.memslots(as).byGfn.find((s) => s.id === id) ?? null;
+    const old = this.memslots(as).byId.get(id) ?? null;
     if (size === 0) {
       if (old === null) return EINVAL;
       yield* this.setMemslot(t, as, old, null);
@@ -157,10 +163,7 @@ export class Kvm {
       if (old.baseGfn === next.baseGfn && old.flags === flags) return 0;
     }
     if (old === null || old.baseGfn !== next.baseGfn) {
-      const end = next.baseGfn + next.npages;
-      for (const s of this.memslots(as).byGfn) {
-        if (s.id !== id && s.baseGfn < end && next.baseGfn < s.baseGfn + s.npages) return EEXIST;
-      }
+      if (this.memslots(as).overlappingGfn(next.baseGfn, next.npages, id) !== null) return EEXIST;
     }
     if (old === null) {
       // Storage for the SPTEs that can map a new slot with 4 KiB pages (leaf and upper tables), so
@@ -184,7 +187,9 @@ export class Kvm {
       this.inactive(as).replace(old, inv);
       yield* this.swapActiveMemslots(t, as);
       this.inactive(as).replace(old, inv);
-      this.mmu.flushShadowMemslot(t, old);
+      // kvm_arch_flush_shadow_memslot: kvm_memslot_flush_zap_all decides between the two.
+      if (this.opts.slotZapAll === true) yield* this.mmu.zapAllFast(t);
+      else this.mmu.flushShadowMemslot(t, old);
       current = inv;
     }
     this.inactive(as).replace(current, next);

@@ -24,6 +24,8 @@ export interface VmSpec extends HostSpec {
   tdpMmu?: boolean;
   /** MMIO SPTE layout and memslot generation protocol and start (default: today's). */
   mmioGen?: MmioGenOptions;
+  /** KVM_X86_QUIRK_SLOT_ZAP_ALL (see KvmOptions.slotZapAll; default off). */
+  slotZapAll?: boolean;
 }
 
 /** A VM and everything around it: host, VMM process, KVM and the files a test opens. */
@@ -43,8 +45,8 @@ export function vmCreate(engine: Engine, spec: VmSpec): KvmVm {
   const mm = host.createMm(memcg);
   const pagemapPath = `/proc/${mm.pid}/pagemap`;
   vfs.register(pagemapPath, new Pagemap(mm));
-  const { aging, eptAd, tdpMmu, mmioGen } = spec;
-  const kvm = new Kvm(engine, host, mm, { aging, eptAd, tdpMmu, mmioGen });
+  const { aging, eptAd, tdpMmu, mmioGen, slotZapAll } = spec;
+  const kvm = new Kvm(engine, host, mm, { aging, eptAd, tdpMmu, mmioGen, slotZapAll });
   return { host, mm, kvm, vfs, pageIdle, pagemapPath };
 }
 
