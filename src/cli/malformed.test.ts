@@ -36,6 +36,40 @@ const MALFORMED: string[][] = [
   ['mmio-gen', '--start-gen', '-150'],
   ['mmio-gen', '--sweep-pages', '8,0'],
   ['mmio-gen', '--pages', '100000'],
+  // mmio-gen --scenario: overlapping memslots, a rate of 0 or below, an unknown strategy, a missing file.
+  [
+    'mmio-gen',
+    '--scenario',
+    file(
+      'overlap.yaml',
+      'memslots:\n  - { slot: 10, gpa: 0xfd000000, size: 0x20000, toggle: true }\n  - { slot: 11, gpa: 0xfd010000, size: 0x20000 }\n',
+    ),
+  ],
+  [
+    'mmio-gen',
+    '--scenario',
+    file(
+      'rate0.json',
+      '{ "rate": 0, "memslots": [{ "slot": 10, "gpa": "0xfd000000", "size": 4096, "toggle": true }] }',
+    ),
+  ],
+  [
+    'mmio-gen',
+    '--scenario',
+    file(
+      'rateneg.yaml',
+      'rate: -1\nmemslots:\n  - { slot: 10, gpa: 0xfd000000, size: 4096, toggle: true }\n',
+    ),
+  ],
+  [
+    'mmio-gen',
+    '--scenario',
+    file(
+      'strategy.yaml',
+      'strategy: zap-some\nmemslots:\n  - { slot: 10, gpa: 0xfd000000, size: 4096, toggle: true }\n',
+    ),
+  ],
+  ['mmio-gen', '--scenario', join(dir, 'missing.yaml')],
   // memslot-modification-stress: 0 vCPUs or iterations, a negative delay, unaligned or too much
   // memory, a dummy memslot that would overlap memslot 0, an unknown MMU, too many vCPUs.
   ['memslot-modification-stress', '-v', '0'],

@@ -100,6 +100,14 @@ export function slot0Pages(testPages: number, vcpus: number): number {
   return SLOT0_BASE_PAGES + guestPtPages(testPages) + STACK_PAGES * vcpus;
 }
 
+/** Where memstress_create_vm puts the test region: at the top of guest memory, aligned to the backing page. */
+export function memstressTestGpa(testPages: number, backing: BackingKind): number {
+  const backingPage = backing === 'anonymous' || backing === 'shmem' ? 4096 : 2 << 20;
+  const maxGfn = 2 ** (GUEST_PA_BITS - 12) - 1;
+  const gpa = (maxGfn + 1 - testPages - 1) * 4096;
+  return Math.floor(gpa / backingPage) * backingPage;
+}
+
 /**
  * memstress_create_vm: memslot 0 at gpa 0, the test region as memslot 1 at the top of guest
  * physical memory (aligned down to the backing page size), vCPUs, and each vCPU's slice of the
@@ -122,10 +130,7 @@ export function* createMemstressVm(
   const s0 = slot0Pages(testPages, spec.vcpus);
   const slot0Vma = yield* vmUserspaceMemRegionAdd(t, vm, 0, 0, s0 * 4096, 'anonymous');
 
-  const backingPage = spec.backing === 'anonymous' || spec.backing === 'shmem' ? 4096 : 2 << 20;
-  const maxGfn = 2 ** (GUEST_PA_BITS - 12) - 1;
-  let gpa = (maxGfn + 1 - testPages - 1) * 4096;
-  gpa = Math.floor(gpa / backingPage) * backingPage;
+  const gpa = memstressTestGpa(testPages, spec.backing);
   const testVma = yield* vmUserspaceMemRegionAdd(
     t,
     vm,
