@@ -7,6 +7,7 @@ import { handleMmFault, VM_FAULT_OK } from '../../host/fault.ts';
 import { LRU_LINK_BYTES } from '../../host/lru-list.ts';
 import { BYTES_PER_FRAME, CONTENT_BYTES_PER_FRAME } from '../../host/phys-mem.ts';
 import type { BackingKind, Vma } from '../../host/vma.ts';
+import { SHADOW_MMU_BYTES_PER_GUEST_PAGE } from '../../kvm/x86/shadow-mmu/simulator-bytes.ts';
 import { HI_BYTES_PER_SPTE } from '../../kvm/x86/tdp-mmu/spte-hi-words.ts';
 import type { Engine } from '../../sim/engine.ts';
 import type { SimThread } from '../../sim/thread.ts';
@@ -36,10 +37,15 @@ export const BASE_BYTES = 96 * 1024 * 1024;
 /**
  * Bytes of simulated state per guest page: frame state, host PTE, SPTE (low word and palette-coded
  * high word), with MGLRU the frame's LRU link (and for shmem its page cache and the content word
- * files need).
+ * files need), and on the shadow MMU its rmap and shadow-page state (SHADOW_MMU_BYTES_PER_GUEST_PAGE).
  */
-export function bytesPerGuestPage(backing: BackingKind, lruGen = false): number {
+export function bytesPerGuestPage(
+  backing: BackingKind,
+  lruGen = false,
+  mmu: 'tdp' | 'shadow' = 'tdp',
+): number {
   return (
+    (mmu === 'shadow' ? SHADOW_MMU_BYTES_PER_GUEST_PAGE : 0) +
     BYTES_PER_FRAME +
     4 +
     4 +

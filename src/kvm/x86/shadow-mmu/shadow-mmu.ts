@@ -28,6 +28,7 @@ import { rmapRemove } from './rmap.ts';
 import { ageGfnRange, unmapGfnRange, zapMemslot } from './rmap-handlers.ts';
 import { kvmRmapLock, kvmRmapUnlock } from './rmap-lock.ts';
 import { ShadowMmuStats } from './shadow-mmu-stats.ts';
+import { shadowMmuSimulatorBytes } from './simulator-bytes.ts';
 import { kvmMmuFreeRoot, kvmMmuZapAllFast } from './zap.ts';
 
 /**
@@ -82,6 +83,10 @@ export class ShadowMmu implements X86Mmu {
    * of gfn 0 with the address space's root role, and takes a root_count reference. (The model takes
    * no mmu_lock here, as `TdpMmu.allocRoot`: roots are loaded before vCPUs run.)
    */
+  simulatorBytes(): number {
+    return shadowMmuSimulatorBytes(this);
+  }
+
   allocRoot(asId: number): KvmMmuPage {
     const sp = this.kvmMmuGetShadowPage(null, 0, tdpRootRole(asId, this.adEnabled));
     if (sp.rootCount++ === 0) this.roots.push(sp);
