@@ -25,6 +25,7 @@ import { KvmMmuNotifier } from './mmu-notifier.ts';
 import { KVM_REQ_TLB_FLUSH, KvmVcpu } from './vcpu.ts';
 import type { X86Mmu } from './x86/kvm-mmu.ts';
 import { KvmMmioGen, kvmArchMemslotsUpdated, type MmioGenOptions } from './x86/mmio-gen.ts';
+import { kvmMmuCommitMemslotChange } from './x86/shadow-mmu/mmu-pages-limit.ts';
 import { ShadowMmu } from './x86/shadow-mmu/shadow-mmu.ts';
 import { TdpMmu } from './x86/tdp-mmu/tdp-mmu.ts';
 
@@ -195,6 +196,9 @@ export class Kvm {
     this.inactive(as).replace(current, next);
     yield* this.swapActiveMemslots(t, as);
     this.inactive(as).replace(current, next);
+    // kvm_arch_commit_memory_region: a created or deleted slot resets the shadow MMU's page limit.
+    if (this.mmu instanceof ShadowMmu && (old === null || next === null))
+      kvmMmuCommitMemslotChange(this.mmu, t);
   }
 
   /** kvm_swap_active_memslots: the generation protocol (IN_PROGRESS, wait for invalidations, SRCU). */

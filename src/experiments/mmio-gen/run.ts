@@ -12,6 +12,11 @@ import { guestMmioAccess } from '../../guest/mmio-access.ts';
 import type { KvmVcpu } from '../../kvm/vcpu.ts';
 import { kvmArchVcpuIoctlRun } from '../../kvm/vcpu-run.ts';
 import { installMmioZapStrategy, type MmioZapStrategyVariant } from '../../kvm/x86/mmio-zap-strategies.ts';
+import {
+  kvmMmuCalculateDefaultMmuPages,
+  kvmVmIoctlSetNrMmuPages,
+} from '../../kvm/x86/shadow-mmu/mmu-pages-limit.ts';
+import { ShadowMmu } from '../../kvm/x86/shadow-mmu/shadow-mmu.ts';
 import { CAT } from '../../sim/accounting.ts';
 import { Engine } from '../../sim/engine.ts';
 import { DEFAULT_PROFILE, loadProfile } from '../../sim/profile.ts';
@@ -95,6 +100,12 @@ export function runMmioGen(
       if ((yield* kvm.setMemoryRegion(t, 0, m.slot, 0, m.gpa, m.size, hvas[hvas.length - 1])) !== 0)
         throw new Error(`mmio-gen: memslot ${m.slot} refused`);
     }
+    // KVM_SET_NR_MMU_PAGES: room for the MMIO pages' shadow pages (a level-2 and a level-1 each)
+    // beyond the default (2% of the memslots' pages). A guest with BARs spread over this many GiB
+    // has the RAM whose default would hold them; the model's small RAM would not, and recycling
+    // would take mmio_cached pages away between wraps.
+    if (kvm.mmu instanceof ShadowMmu)
+      kvmVmIoctlSetNrMmuPages(kvm.mmu, t, kvmMmuCalculateDefaultMmuPages(kvm) + 2 * pages);
     const windows = o.scenario.memslots.flatMap((m, i) =>
       m.toggle ? [{ ...m, hva: hvas[i], present: true }] : [],
     );
