@@ -195,7 +195,7 @@ describe('mmulab CLI', () => {
     expect(run('help', 'nosuch')).toEqual({
       code: 2,
       out: '',
-      err: "mmulab: help: unknown command 'nosuch' (commands: access-tracking, table, sysfs, calibrate, micro, mmio-gen, lost-write, memslot-modification-stress, faultin, variants, profiles, validate)\n",
+      err: "mmulab: help: unknown command 'nosuch' (commands: access-tracking, table, sysfs, calibrate, micro, mmio-gen, lost-write, memslot-modification-stress, memslot-perf, faultin, variants, profiles, validate)\n",
     });
     const help = run('help', 'access-tracking').out.replace(/\s+/g, ' ');
     expect(help).toContain('guest memory per vCPU (K/M/G suffixes) (default: 1G)');

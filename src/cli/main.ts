@@ -17,6 +17,7 @@ import { faultinCommand } from './faultin-command.ts';
 import { formatHexWords, isText } from './hex-words.ts';
 import { simulatorMemoryLimit } from './limits.ts';
 import { lostWriteCommand } from './lost-write-command.ts';
+import { memslotPerfCommand } from './memslot-perf-command.ts';
 import { memslotStressCommand } from './memslot-stress-command.ts';
 import { microCommand } from './micro-command.ts';
 import { mmioGenCommand } from './mmio-gen-command.ts';
@@ -192,6 +193,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
   mmioGenCommand(program, io, onExit);
   lostWriteCommand(program, io, onExit);
   memslotStressCommand(program, io, onExit);
+  memslotPerfCommand(program, io, onExit);
   faultinCommand(program, io, onExit);
   variantsCommand(program, io, onExit);
   profilesCommand(program, io, onExit);

@@ -44,6 +44,40 @@ const MALFORMED: string[][] = [
   ['mmio-gen', '--start-gen', '-150'],
   ['mmio-gen', '--sweep-pages', '8,0'],
   ['mmio-gen', '--pages', '100000'],
+  // mmio-gen --scenario: overlapping memslots, a rate of 0 or below, an unknown strategy, a missing file.
+  [
+    'mmio-gen',
+    '--scenario',
+    file(
+      'overlap.yaml',
+      'memslots:\n  - { slot: 10, gpa: 0xfd000000, size: 0x20000, toggle: true }\n  - { slot: 11, gpa: 0xfd010000, size: 0x20000 }\n',
+    ),
+  ],
+  [
+    'mmio-gen',
+    '--scenario',
+    file(
+      'rate0.json',
+      '{ "rate": 0, "memslots": [{ "slot": 10, "gpa": "0xfd000000", "size": 4096, "toggle": true }] }',
+    ),
+  ],
+  [
+    'mmio-gen',
+    '--scenario',
+    file(
+      'rateneg.yaml',
+      'rate: -1\nmemslots:\n  - { slot: 10, gpa: 0xfd000000, size: 4096, toggle: true }\n',
+    ),
+  ],
+  [
+    'mmio-gen',
+    '--scenario',
+    file(
+      'strategy.yaml',
+      'strategy: zap-some\nmemslots:\n  - { slot: 10, gpa: 0xfd000000, size: 4096, toggle: true }\n',
+    ),
+  ],
+  ['mmio-gen', '--scenario', join(dir, 'missing.yaml')],
   // memslot-modification-stress: 0 vCPUs or iterations, a negative delay, unaligned or too much
   // memory, a dummy memslot that would overlap memslot 0, an unknown MMU, too many vCPUs.
   ['memslot-modification-stress', '-v', '0'],
@@ -65,6 +99,16 @@ const MALFORMED: string[][] = [
   ['faultin', '--backing', 'pfnmap-2m', '-b', '3M'],
   ['faultin', '--backing', 'thp', '-b', '1M'],
   ['faultin', '-b', '8G'],
+  // memslot-perf: parse_args' refusals, an unknown MMU, more simulated time than the limit.
+  ['memslot-perf', '-s', '1'],
+  ['memslot-perf', '-s', '-5'],
+  ['memslot-perf', '-s', 'x'],
+  ['memslot-perf', '-e', '6'],
+  ['memslot-perf', '-f', '3', '-e', '2'],
+  ['memslot-perf', '-r', '0'],
+  ['memslot-perf', '-l', '-1'],
+  ['memslot-perf', '--mmu', 'ept'],
+  ['memslot-perf', '-l', '11'],
   // Commands and help.
   ['frobnicate'],
   ['help', 'nosuch'],

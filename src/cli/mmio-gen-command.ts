@@ -1,13 +1,10 @@
 /** Models no kernel file: `mmulab mmio-gen`, a thin CLI over src/experiments/mmio-gen/. */
 import type { Command } from 'commander';
 import { formatMmioGen, formatMmioGenSweep } from '../experiments/mmio-gen/format.ts';
-import {
-  MMIO_GEN_DEFAULTS,
-  MmioGenOptionsError,
-  resolveMmioGenOptions,
-} from '../experiments/mmio-gen/options.ts';
+import { MMIO_GEN_DEFAULTS, resolveMmioGenOptions } from '../experiments/mmio-gen/options.ts';
 import { runMmioGenAll } from '../experiments/mmio-gen/run.ts';
 import { MMIO_ZAP_STRATEGIES } from '../kvm/x86/mmio-zap-strategies.ts';
+import { UserError } from '../sim/user-error.ts';
 import { intArg, listArg, sizeArg } from './args.ts';
 import { UsageError } from './errors.ts';
 import type { CliIo } from './main.ts';
@@ -22,7 +19,14 @@ export function mmioGenCommand(program: Command, io: CliIo, onExit: (code: numbe
       `comma-separated, or all (the MMU's): ${MMIO_ZAP_STRATEGIES.map((s) => s.name).join(', ')}`,
     )
     .option('--mmu <mmu>', 'x86 MMU: tdp or shadow', MMIO_GEN_DEFAULTS.mmu)
-    .option('--rate <n>', 'memslot updates per simulated second', String(MMIO_GEN_DEFAULTS.rate))
+    .option(
+      '--rate <n>',
+      `memslot updates per simulated second (default: the scenario's, else ${MMIO_GEN_DEFAULTS.rate})`,
+    )
+    .option(
+      '--scenario <file>',
+      'YAML or JSON file: memslots (slot, gpa, size, toggle) beside the memstress VM, optionally rate and strategy',
+    )
     .option('--updates <n>', 'memslot updates in total', intArg('--updates', 1), MMIO_GEN_DEFAULTS.updates)
     .option(
       '--start-gen <start>',
@@ -48,7 +52,7 @@ export function mmioGenCommand(program: Command, io: CliIo, onExit: (code: numbe
       try {
         o = resolveMmioGenOptions({ ...opts, vcpuBytes: opts.bytes });
       } catch (e) {
-        if (e instanceof MmioGenOptionsError) throw new UsageError(e.message);
+        if (e instanceof UserError) throw new UsageError(e.message);
         throw e;
       }
       if (o.vcpus > 64 || o.vcpuBytes > 2 ** 30 || Math.max(o.pages, ...(o.sweepPages ?? [])) > 65536)

@@ -27,6 +27,7 @@ import { KvmMmuNotifier } from './mmu-notifier.ts';
 import { KVM_REQ_TLB_FLUSH, KvmVcpu } from './vcpu.ts';
 import type { X86Mmu } from './x86/kvm-mmu.ts';
 import { KvmMmioGen, kvmArchMemslotsUpdated, type MmioGenOptions } from './x86/mmio-gen.ts';
+import { kvmMmuCommitMemslotChange } from './x86/shadow-mmu/mmu-pages-limit.ts';
 import { ShadowMmu } from './x86/shadow-mmu/shadow-mmu.ts';
 import { TdpMmu } from './x86/tdp-mmu/tdp-mmu.ts';
 
@@ -47,6 +48,12 @@ export interface KvmOptions {
   mmioGen?: MmioGenOptions;
   /** Accessed/dirty and page-reference policy (ad-policy.ts); default mainline's, '6.13'. */
   adPolicy?: AdPolicy;
+  /**
+   * KVM_X86_QUIRK_SLOT_ZAP_ALL enabled: deleting or moving a memslot zaps every SPTE
+   * (kvm_mmu_zap_all_fast) rather than the slot's (kvm_mmu_zap_memslot). Default false: the model's
+   * VMs behave as with the quirk disabled (KVM_CAP_DISABLE_QUIRKS2).
+   */
+  slotZapAll?: boolean;
 }
 
 /** KVM_MEM_SLOTS_NUM. */
@@ -147,7 +154,7 @@ export class Kvm {
     if (size % 4096 !== 0 || gpa % 4096 !== 0 || hva % 4096 !== 0) return EINVAL;
     if (as < 0 || as >= this.nrAs || id < 0 || id >= KVM_MEM_SLOTS_NUM) return EINVAL;
     if (gpa + size < gpa || hva + size < hva) return EINVAL;
-    const old = this.memslots(as).byGfn.find((s) => s.id === id) ?? null;
+    const old = this.memslots(as).byId.get(id) ?? null;
     if (size === 0) {
       if (old === null) return EINVAL;
       yield* this.setMemslot(t, as, old, null);
@@ -167,10 +174,7 @@ export class Kvm {
       if (old.baseGfn === next.baseGfn && old.flags === flags) return 0;
     }
     if (old === null || old.baseGfn !== next.baseGfn) {
-      const end = next.baseGfn + next.npages;
-      for (const s of this.memslots(as).byGfn) {
-        if (s.id !== id && s.baseGfn < end && next.baseGfn < s.baseGfn + s.npages) return EEXIST;
-      }
+      if (this.memslots(as).overlappingGfn(next.baseGfn, next.npages, id) !== null) return EEXIST;
     }
     if (old === null) {
       // Storage for the SPTEs that can map a new slot with 4 KiB pages (leaf and upper tables), so
@@ -194,12 +198,17 @@ export class Kvm {
       this.inactive(as).replace(old, inv);
       yield* this.swapActiveMemslots(t, as);
       this.inactive(as).replace(old, inv);
-      this.mmu.flushShadowMemslot(t, old);
+      // kvm_arch_flush_shadow_memslot: kvm_memslot_flush_zap_all decides between the two.
+      if (this.opts.slotZapAll === true) yield* this.mmu.zapAllFast(t);
+      else this.mmu.flushShadowMemslot(t, old);
       current = inv;
     }
     this.inactive(as).replace(current, next);
     yield* this.swapActiveMemslots(t, as);
     this.inactive(as).replace(current, next);
+    // kvm_arch_commit_memory_region: a created or deleted slot resets the shadow MMU's page limit.
+    if (this.mmu instanceof ShadowMmu && (old === null || next === null))
+      kvmMmuCommitMemslotChange(this.mmu, t);
   }
 
   /** kvm_swap_active_memslots: the generation protocol (IN_PROGRESS, wait for invalidations, SRCU). */

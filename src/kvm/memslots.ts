@@ -32,21 +32,52 @@ export class KvmMemslots {
     this.generation = generation;
   }
 
+  /** Slots by id (the id hash of struct kvm_memslots). */
+  readonly byId = new Map<number, KvmMemorySlot>();
+  /** The largest slot's size in bytes, so an hva lookup can start from a binary search. */
+  private maxBytes = 0;
+
   /** Replaces `old` by `next` (either may be null), as kvm_replace_memslot does for this set. */
   replace(old: KvmMemorySlot | null, next: KvmMemorySlot | null): void {
     if (old !== null) {
       this.byGfn.splice(this.byGfn.indexOf(old), 1);
       this.byHva.splice(this.byHva.indexOf(old), 1);
+      this.byId.delete(old.id);
       if (this.lastUsed === old) this.lastUsed = next;
     }
     if (next !== null) {
-      if (this.byGfn.some((s) => s.baseGfn === next.baseGfn))
-        throw new Error('duplicate base gfn in gfn_tree');
-      this.byGfn.push(next);
-      this.byGfn.sort((a, b) => a.baseGfn - b.baseGfn);
-      this.byHva.push(next);
-      this.byHva.sort((a, b) => a.userspaceAddr - b.userspaceAddr);
+      const g = lowerBound(this.byGfn, next.baseGfn, (s) => s.baseGfn);
+      if (this.byGfn[g]?.baseGfn === next.baseGfn) throw new Error('duplicate base gfn in gfn_tree');
+      this.byGfn.splice(g, 0, next);
+      const h = upperBound(this.byHva, next.userspaceAddr, (s) => s.userspaceAddr);
+      this.byHva.splice(h, 0, next);
+      this.byId.set(next.id, next);
+      this.maxBytes = Math.max(this.maxBytes, next.npages * 4096);
     }
+  }
+
+  /** The slot other than `exceptId` whose gfns meet [base, base + npages), or null (the gfn tree walk). */
+  overlappingGfn(base: number, npages: number, exceptId: number): KvmMemorySlot | null {
+    const end = base + npages;
+    for (let i = lowerBound(this.byGfn, end, (s) => s.baseGfn) - 1; i >= 0; i--) {
+      const s = this.byGfn[i];
+      // The set's slots do not overlap: their ends rise with their bases.
+      if (s.baseGfn + s.npages <= base) break;
+      if (s.id !== exceptId) return s;
+    }
+    return null;
+  }
+
+  /** Index in byGfn of the first slot that ends above `gfn` (the gfn tree's descent). */
+  firstGfnIndex(gfn: number): number {
+    const i = lowerBound(this.byGfn, gfn, (s) => s.baseGfn);
+    const prev = this.byGfn[i - 1];
+    return prev !== undefined && prev.baseGfn + prev.npages > gfn ? i - 1 : i;
+  }
+
+  /** Index in byHva of the first slot that can end above `start` (the interval tree's descent). */
+  firstHvaIndex(start: number): number {
+    return lowerBound(this.byHva, start - this.maxBytes + 1, (s) => s.userspaceAddr);
   }
 
   /** search_memslots(gfn, approx=false). */
@@ -76,12 +107,37 @@ export class KvmMemslots {
   /** Slots whose host range overlaps [start, end) (kvm_for_each_memslot_in_hva_range). */
   overlappingHva(start: number, end: number): KvmMemorySlot[] {
     const out: KvmMemorySlot[] = [];
-    for (const s of this.byHva) {
+    for (let i = this.firstHvaIndex(start); i < this.byHva.length; i++) {
+      const s = this.byHva[i];
       if (s.userspaceAddr >= end) break;
       if (s.userspaceAddr + s.npages * 4096 > start) out.push(s);
     }
     return out;
   }
+}
+
+/** The first index of sorted `a` whose key is >= `k`. */
+function lowerBound<T>(a: readonly T[], k: number, key: (x: T) => number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (key(a[mid]) < k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The first index of sorted `a` whose key is > `k` (equal keys keep their insertion order). */
+function upperBound<T>(a: readonly T[], k: number, key: (x: T) => number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (key(a[mid]) <= k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** __gfn_to_hva_memslot. */

@@ -72,8 +72,9 @@ export class KvmMmuNotifier implements MmuNotifierOps {
     let ret = false;
     let found = false;
     outer: for (let as = 0; as < kvm.nrAs; as++) {
-      const slots = kvm.memslots(as).byHva;
-      for (let k = 0; k < slots.length; k++) {
+      const set = kvm.memslots(as);
+      const slots = set.byHva;
+      for (let k = set.firstHvaIndex(start); k < slots.length; k++) {
         const slot = slots[k];
         const slotEnd = slot.userspaceAddr + slot.npages * 4096;
         if (slot.userspaceAddr >= end) break;

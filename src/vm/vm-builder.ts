@@ -27,6 +27,8 @@ export interface VmSpec extends HostSpec {
   mmioGen?: MmioGenOptions;
   /** Accessed/dirty and page-reference policy (default: mainline's). */
   adPolicy?: AdPolicy;
+  /** KVM_X86_QUIRK_SLOT_ZAP_ALL (see KvmOptions.slotZapAll; default off). */
+  slotZapAll?: boolean;
 }
 
 /** A VM and everything around it: host, VMM process, KVM and the files a test opens. */
@@ -46,8 +48,8 @@ export function vmCreate(engine: Engine, spec: VmSpec): KvmVm {
   const mm = host.createMm(memcg);
   const pagemapPath = `/proc/${mm.pid}/pagemap`;
   vfs.register(pagemapPath, new Pagemap(mm));
-  const { aging, eptAd, tdpMmu, mmioGen, adPolicy } = spec;
-  const kvm = new Kvm(engine, host, mm, { aging, eptAd, tdpMmu, mmioGen, adPolicy });
+  const { aging, eptAd, tdpMmu, mmioGen, adPolicy, slotZapAll } = spec;
+  const kvm = new Kvm(engine, host, mm, { aging, eptAd, tdpMmu, mmioGen, adPolicy, slotZapAll });
   return { host, mm, kvm, vfs, pageIdle, pagemapPath };
 }
 

@@ -121,7 +121,7 @@ function lruGenCounters(lg: LruGen | null): LruGenCounters {
   };
 }
 
-/** Bytes held by the per-page typed arrays: frames, host page tables, SPTEs, shmem page cache. */
+/** Bytes held by the per-page typed arrays: frames, host page tables, SPTEs, the shadow MMU's rmaps and pages, shmem page cache. */
 function stateBytes(vm: MemstressVm): number {
   const m = vm.host.mem;
   const pool = vm.kvm.mmu.pool;
@@ -137,6 +137,7 @@ function stateBytes(vm: MemstressVm): number {
     pool.level.byteLength +
     pool.gfn.byteLength +
     pool.parent.byteLength;
+  bytes += vm.kvm.mmu.simulatorBytes();
   for (const v of vm.mm.vmas) bytes += v.file?.pages.byteLength ?? 0;
   return bytes;
 }

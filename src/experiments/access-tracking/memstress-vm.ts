@@ -7,6 +7,7 @@ import { handleMmFault, VM_FAULT_OK } from '../../host/fault.ts';
 import { LRU_LINK_BYTES } from '../../host/lru-list.ts';
 import { BYTES_PER_FRAME, CONTENT_BYTES_PER_FRAME } from '../../host/phys-mem.ts';
 import type { BackingKind, Vma } from '../../host/vma.ts';
+import { SHADOW_MMU_BYTES_PER_GUEST_PAGE } from '../../kvm/x86/shadow-mmu/simulator-bytes.ts';
 import { HI_BYTES_PER_SPTE } from '../../kvm/x86/tdp-mmu/spte-hi-words.ts';
 import type { Engine } from '../../sim/engine.ts';
 import type { SimThread } from '../../sim/thread.ts';
@@ -36,10 +37,15 @@ export const BASE_BYTES = 96 * 1024 * 1024;
 /**
  * Bytes of simulated state per guest page: frame state, host PTE, SPTE (low word and palette-coded
  * high word), with MGLRU the frame's LRU link (and for shmem its page cache and the content word
- * files need).
+ * files need), and on the shadow MMU its rmap and shadow-page state (SHADOW_MMU_BYTES_PER_GUEST_PAGE).
  */
-export function bytesPerGuestPage(backing: BackingKind, lruGen = false): number {
+export function bytesPerGuestPage(
+  backing: BackingKind,
+  lruGen = false,
+  mmu: 'tdp' | 'shadow' = 'tdp',
+): number {
   return (
+    (mmu === 'shadow' ? SHADOW_MMU_BYTES_PER_GUEST_PAGE : 0) +
     BYTES_PER_FRAME +
     4 +
     4 +
@@ -100,6 +106,14 @@ export function slot0Pages(testPages: number, vcpus: number): number {
   return SLOT0_BASE_PAGES + guestPtPages(testPages) + STACK_PAGES * vcpus;
 }
 
+/** Where memstress_create_vm puts the test region: at the top of guest memory, aligned to the backing page. */
+export function memstressTestGpa(testPages: number, backing: BackingKind): number {
+  const backingPage = backing === 'anonymous' || backing === 'shmem' ? 4096 : 2 << 20;
+  const maxGfn = 2 ** (GUEST_PA_BITS - 12) - 1;
+  const gpa = (maxGfn + 1 - testPages - 1) * 4096;
+  return Math.floor(gpa / backingPage) * backingPage;
+}
+
 /**
  * memstress_create_vm: memslot 0 at gpa 0, the test region as memslot 1 at the top of guest
  * physical memory (aligned down to the backing page size), vCPUs, and each vCPU's slice of the
@@ -122,10 +136,7 @@ export function* createMemstressVm(
   const s0 = slot0Pages(testPages, spec.vcpus);
   const slot0Vma = yield* vmUserspaceMemRegionAdd(t, vm, 0, 0, s0 * 4096, 'anonymous');
 
-  const backingPage = spec.backing === 'anonymous' || spec.backing === 'shmem' ? 4096 : 2 << 20;
-  const maxGfn = 2 ** (GUEST_PA_BITS - 12) - 1;
-  let gpa = (maxGfn + 1 - testPages - 1) * 4096;
-  gpa = Math.floor(gpa / backingPage) * backingPage;
+  const gpa = memstressTestGpa(testPages, spec.backing);
   const testVma = yield* vmUserspaceMemRegionAdd(
     t,
     vm,

@@ -23,6 +23,8 @@ export interface RunSize {
   hostMemoryBytes?: number;
   swapBytes?: number;
   hostCpus?: number;
+  /** The x86 MMU (the shadow MMU keeps rmaps and shadow pages too); default tdp. */
+  mmu?: string;
   /** Refuse runs whose simulated state would exceed this many bytes (e.g. this machine's RAM). */
   memoryLimitBytes?: number;
 }
@@ -79,7 +81,7 @@ function fitsGuest(o: RunSize, profile: CostProfile, testPages: number, swapSlot
       return `needs more host memory than a host PTE can address (${gib(PTE_MAX_PFN * PAGE_SIZE)} of frames)`;
   }
   if (o.memoryLimitBytes !== undefined) {
-    const per = bytesPerGuestPage(o.backing as BackingKind, o.lruGen);
+    const per = bytesPerGuestPage(o.backing as BackingKind, o.lruGen, o.mmu === 'shadow' ? 'shadow' : 'tdp');
     const need = BASE_BYTES + Math.max(testPages, hostPages) * per + swapSlots * BYTES_PER_SWAP_SLOT;
     if (need > o.memoryLimitBytes)
       return `needs ${gib(need)} of simulator memory here, over the ${gib(o.memoryLimitBytes)} limit`;

@@ -4,11 +4,17 @@ import type { MmioGenResult } from './run.ts';
 
 const us = (ns: number) => (ns / 1000).toFixed(1);
 
+/** "a memslot", or how many take turns. */
+function toggled(o: MmioGenRunOptions): string {
+  const n = o.scenario.memslots.filter((m) => m.toggle).length;
+  return n === 1 ? 'a memslot' : `${n} memslots in turn`;
+}
+
 /** One line per strategy: wraps and what each cost. */
 export function formatMmioGen(o: MmioGenRunOptions, rs: readonly MmioGenResult[]): string {
   const head = [
     `# mmulab mmio-gen: ${o.vcpus} vCPU(s) x ${o.vcpuBytes >> 20} MiB memstress, ${rs[0]?.pages ?? o.pages} MMIO gfns (one per GiB), --mmu ${o.mmu}`,
-    `# VMM toggles a memslot: ${o.updates} updates at ${o.rate}/s, start generation ${o.startGen}; simulated`,
+    `# VMM toggles ${toggled(o)}: ${o.updates} updates at ${o.rate}/s, start generation ${o.startGen}; simulated`,
     'strategy          wraps  hold/wrap(us)  pages-visited  restarts  sptes-zapped  mmio-zapped  vcpu-stall(us)  refaults',
   ];
   const rows = rs.map(

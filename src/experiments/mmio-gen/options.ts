@@ -7,6 +7,12 @@
 import { MMIO_ZAP_STRATEGIES, type MmioZapStrategyVariant } from '../../kvm/x86/mmio-zap-strategies.ts';
 import { UserError } from '../../sim/user-error.ts';
 import { X86_MMUS } from '../access-tracking/options.ts';
+import {
+  checkScenarioMemslots,
+  DEFAULT_SCENARIO,
+  loadMmioGenScenario,
+  type MmioGenScenario,
+} from './scenario.ts';
 
 /** Where kvm_create_vm starts the generation: the -150 hack (wraps early) or today's as_id. */
 export const START_GENS = ['hack', 'as-id'] as const;
@@ -28,6 +34,8 @@ export interface MmioGenRunOptions {
   vcpuBytes: number;
   /** `--sweep-pages`: run each strategy at each of these `pages` values. */
   sweepPages: readonly number[] | null;
+  /** The memslots the VMM adds and toggles (DEFAULT_SCENARIO: the VGA window). */
+  scenario: MmioGenScenario;
 }
 
 /** Defaults: every strategy finishes in well under a minute of wall time. */
@@ -55,32 +63,41 @@ export interface MmioGenRawOptions {
   vcpus?: number;
   vcpuBytes?: number;
   sweepPages?: number[];
+  /** `--scenario`: a YAML or JSON file of memslots (and optionally rate and strategies). */
+  scenario?: string;
 }
 
 /**
  * Checks and completes raw options. Unknown strategy or MMU, a rate that is not a number > 0, or a
- * named strategy without a TDP meaning on the TDP MMU: MmioGenOptionsError. Without --strategy,
- * every strategy the MMU can run.
+ * named strategy without a TDP meaning on the TDP MMU: MmioGenOptionsError; a bad scenario file or
+ * overlapping memslots: MmioGenScenarioError. Without --strategy, the scenario's strategies, else
+ * every strategy the MMU can run; the rate likewise: --rate, the scenario's, the default.
  */
 export function resolveMmioGenOptions(raw: MmioGenRawOptions): MmioGenRunOptions {
+  const scenario = raw.scenario === undefined ? DEFAULT_SCENARIO : loadMmioGenScenario(raw.scenario);
+  const vcpus = raw.vcpus ?? MMIO_GEN_DEFAULTS.vcpus;
+  const vcpuBytes = raw.vcpuBytes ?? MMIO_GEN_DEFAULTS.vcpuBytes;
+  if (raw.scenario !== undefined)
+    checkScenarioMemslots(`--scenario: ${raw.scenario}`, scenario, vcpus, vcpuBytes);
   const mmu = raw.mmu ?? MMIO_GEN_DEFAULTS.mmu;
   if (!(X86_MMUS as readonly string[]).includes(mmu))
     throw new MmioGenOptionsError(`--mmu must be one of ${X86_MMUS.join(', ')}, not '${mmu}'`);
   const startGen = raw.startGen ?? MMIO_GEN_DEFAULTS.startGen;
   if (!(START_GENS as readonly string[]).includes(startGen))
     throw new MmioGenOptionsError(`--start-gen must be one of ${START_GENS.join(', ')}, not '${startGen}'`);
-  const rateText = raw.rate ?? String(MMIO_GEN_DEFAULTS.rate);
+  const rateText = raw.rate ?? String(scenario.rate ?? MMIO_GEN_DEFAULTS.rate);
   const rate = Number(rateText);
   if (!/^[0-9.eE+-]+$/.test(rateText) || !Number.isFinite(rate) || rate <= 0)
     throw new MmioGenOptionsError(
       `--rate must be a number of memslot updates per second > 0, not '${rateText}'`,
     );
   let strategies: MmioZapStrategyVariant[];
-  if (raw.strategy === undefined || raw.strategy === 'all')
+  const strategy = raw.strategy ?? scenario.strategies?.join(',');
+  if (strategy === undefined || strategy === 'all')
     strategies = MMIO_ZAP_STRATEGIES.filter((s) => mmu === 'shadow' || s.tdp);
   else {
     strategies = [];
-    for (const name of raw.strategy.split(',')) {
+    for (const name of strategy.split(',')) {
       const s = MMIO_ZAP_STRATEGIES.find((x) => x.name === name.trim());
       if (s === undefined)
         throw new MmioGenOptionsError(
@@ -100,8 +117,9 @@ export function resolveMmioGenOptions(raw: MmioGenRawOptions): MmioGenRunOptions
     updates: raw.updates ?? MMIO_GEN_DEFAULTS.updates,
     startGen: startGen as MmioGenRunOptions['startGen'],
     pages: raw.pages ?? MMIO_GEN_DEFAULTS.pages,
-    vcpus: raw.vcpus ?? MMIO_GEN_DEFAULTS.vcpus,
-    vcpuBytes: raw.vcpuBytes ?? MMIO_GEN_DEFAULTS.vcpuBytes,
+    vcpus,
+    vcpuBytes,
     sweepPages: raw.sweepPages ?? null,
+    scenario,
   };
 }

@@ -2,7 +2,8 @@
  * Models no kernel file: the mmio-gen experiment. A memstress guest writes its RAM every
  * iteration and reads emulated MMIO gfns spread one per GiB (a BAR per device in the 64-bit MMIO
  * window: each gets a level-2 and an mmio_cached level-1 shadow page), while a VMM thread toggles a
- * VGA-window memslot at a fixed rate (as QEMU does, and as the selftests
+ * VGA-window memslot, or the windows of a scenario (scenario.ts) in turn, at a fixed rate (as QEMU
+ * does, and as the selftests
  * memslot_modification_stress_test and memslot_perf_test churn memslots). Every memslot update runs
  * kvm_mmu_invalidate_mmio_sptes; a generation wrap runs the chosen zap strategy.
  */
@@ -11,6 +12,11 @@ import { guestMmioAccess } from '../../guest/mmio-access.ts';
 import type { KvmVcpu } from '../../kvm/vcpu.ts';
 import { kvmArchVcpuIoctlRun } from '../../kvm/vcpu-run.ts';
 import { installMmioZapStrategy, type MmioZapStrategyVariant } from '../../kvm/x86/mmio-zap-strategies.ts';
+import {
+  kvmMmuCalculateDefaultMmuPages,
+  kvmVmIoctlSetNrMmuPages,
+} from '../../kvm/x86/shadow-mmu/mmu-pages-limit.ts';
+import { ShadowMmu } from '../../kvm/x86/shadow-mmu/shadow-mmu.ts';
 import { CAT } from '../../sim/accounting.ts';
 import { Engine } from '../../sim/engine.ts';
 import { DEFAULT_PROFILE, loadProfile } from '../../sim/profile.ts';
@@ -18,10 +24,6 @@ import type { SimThread } from '../../sim/thread.ts';
 import { createMemstressVm, type MemstressVm } from '../access-tracking/memstress-vm.ts';
 import type { MmioGenRunOptions } from './options.ts';
 
-/** Memslot id and place of the toggled window: a VGA framebuffer BAR (QEMU std-vga, 0xfd000000). */
-const VGA_SLOT = 10;
-const VGA_GPA = 0xfd000000;
-const VGA_BYTES = 128 << 10;
 /** gfns per GiB, and where the MMIO gfns start (64 GiB, above any RAM of the guest's slot 0). */
 const GIB_PAGES = 1 << 18;
 const MMIO_BASE_GFN = 64 * GIB_PAGES;
@@ -91,9 +93,22 @@ export function runMmioGen(
       mmioGen: { kernel: 'v5.1', start: o.startGen === 'hack' ? 'minus-150' : 'as-id' },
     });
     const kvm = vm.kvm;
-    const vga = kvm.mm.mmap(VGA_BYTES, 'anonymous');
-    if ((yield* kvm.setMemoryRegion(t, 0, VGA_SLOT, 0, VGA_GPA, VGA_BYTES, vga.start)) !== 0)
-      throw new Error('VGA memslot refused');
+    // The scenario's memslots (by default the VGA window), each with its own mapping.
+    const hvas: number[] = [];
+    for (const m of o.scenario.memslots) {
+      hvas.push(kvm.mm.mmap(m.size, 'anonymous').start);
+      if ((yield* kvm.setMemoryRegion(t, 0, m.slot, 0, m.gpa, m.size, hvas[hvas.length - 1])) !== 0)
+        throw new Error(`mmio-gen: memslot ${m.slot} refused`);
+    }
+    // KVM_SET_NR_MMU_PAGES: room for the MMIO pages' shadow pages (a level-2 and a level-1 each)
+    // beyond the default (2% of the memslots' pages). A guest with BARs spread over this many GiB
+    // has the RAM whose default would hold them; the model's small RAM would not, and recycling
+    // would take mmio_cached pages away between wraps.
+    if (kvm.mmu instanceof ShadowMmu)
+      kvmVmIoctlSetNrMmuPages(kvm.mmu, t, kvmMmuCalculateDefaultMmuPages(kvm) + 2 * pages);
+    const windows = o.scenario.memslots.flatMap((m, i) =>
+      m.toggle ? [{ ...m, hva: hvas[i], present: true }] : [],
+    );
     const c = installMmioZapStrategy(kvm, strategy);
     const zap = kvm.mmioGen.zap;
     let violationsAtWrap = -1;
@@ -109,14 +124,14 @@ export function runMmioGen(
     });
     const start = t.now;
     const period = 1e9 / o.rate;
-    let present = true;
     for (let u = 0; u < o.updates; u++) {
       t.until(CAT.other, start + Math.round((u + 1) * period));
       if (t.mustSync()) yield;
-      const size = present ? 0 : VGA_BYTES;
-      if ((yield* kvm.setMemoryRegion(t, 0, VGA_SLOT, 0, VGA_GPA, size, vga.start)) !== 0)
-        throw new Error('VGA memslot toggle refused');
-      present = !present;
+      // The windows take turns: each update deletes or re-adds the next one.
+      const w = windows[u % windows.length];
+      if ((yield* kvm.setMemoryRegion(t, 0, w.slot, 0, w.gpa, w.present ? 0 : w.size, w.hva)) !== 0)
+        throw new Error(`mmio-gen: toggling memslot ${w.slot} refused`);
+      w.present = !w.present;
     }
     done.v = true;
     // Let the vCPUs finish their iteration before reading the counters.

@@ -64,6 +64,11 @@ export interface X86Mmu {
    */
   readonly faultLockShared: boolean;
 
+  /**
+   * Bytes of the simulator's state for this MMU beyond `pool` (the shadow MMU's rmaps, pte_list
+   * descriptors and shadow pages; 0 for the TDP MMU, whose state is its pool).
+   */
+  simulatorBytes(): number;
   /** kvm_mmu_load's root allocation (mmu_alloc_direct_roots): a valid root of `asId`, referenced. */
   allocRoot(asId: number): MmuRoot;
   /** kvm_mmu_free_roots for one root: drops the vCPU's reference (the root goes at zero). */

@@ -29,93 +29,94 @@ function spteAt(vcpu: KvmVcpu, gfn: number): string {
   return formatSpte(pool.lo[idx], pool.hi.get(idx));
 }
 
-describe('MMIO SPTEs in the TDP MMU fault path', () => {
-  it('installs an MMIO SPTE on the first access, emulates later ones, refaults after a memslot update', () => {
-    const seen: Record<string, unknown>[] = [];
-    const { vm } = runOnVm({ vcpus: 2 }, function* (t, vm) {
-      const kvm = vm.kvm;
-      const [v0, v1] = kvm.vcpus;
-      const st = kvm.mmioGen.stats;
-      kvm.host.mem.trackContent();
-      expect(kvm.memslots(0).search(MMIO_GFN)).toBeNull();
-      expect(kvm.memslots(0).generation).toBe(4);
-      // 1. EPT violation, no slot: kvm_handle_noslot_fault + make_mmio_spte with generation 4
-      // (4 << 3 | W+X | gpa 0xfee00000), RET_PF_EMULATE.
-      const viol = kvm.stats.eptViolations;
-      expect(yield* access(t, v0, MMIO_GFN)).toBe('mmio');
-      seen.push({ spte: spteAt(v0, MMIO_GFN), violations: kvm.stats.eptViolations - viol, ...st });
-      // 2. The same vCPU again: EPT misconfig, the vCPU's MMIO cache hits.
-      expect(yield* access(t, v0, MMIO_GFN)).toBe('mmio');
-      // 3. Another vCPU (empty cache): the SPTE's generation is current, so emulate and cache.
-      expect(yield* access(t, v1, MMIO_GFN)).toBe('mmio');
-      expect(v1.mmio.mmioGfn).toBe(MMIO_GFN);
-      seen.push({ violations: kvm.stats.eptViolations - viol, ...st });
-      // 4. A memslot elsewhere: generation 6. The cache misses, the SPTE is stale (RET_PF_INVALID),
-      // the fault path still finds no slot and rebuilds the MMIO SPTE with generation 6.
-      const other = kvm.mm.mmap(4096, 'anonymous');
-      expect(yield* kvm.setMemoryRegion(t, 0, 5, 0, 0xf0000000, 4096, other.start)).toBe(0);
-      expect(kvm.memslots(0).generation).toBe(6);
-      expect(yield* access(t, v0, MMIO_GFN)).toBe('mmio');
-      seen.push({ spte: spteAt(v0, MMIO_GFN), ...st });
-      // 5. A memslot now covers the gfn (generation 8): stale again, and the refault maps RAM.
-      const ram = kvm.mm.mmap(4096, 'anonymous');
-      expect(yield* kvm.setMemoryRegion(t, 0, 6, 0, MMIO_GFN * 4096, 4096, ram.start)).toBe(0);
-      expect(yield* access(t, v1, MMIO_GFN)).toBe('ram');
-      expect(yield* access(t, v1, MMIO_GFN, true)).toBe('ram');
-      const pool = kvm.mmu.pool;
-      const idx = pool.walk(v1.root!.table, MMIO_GFN);
-      const pfn = sptePfn(pool.lo[idx], pool.hi.get(idx));
-      seen.push({ present: isShadowPresent(pool.lo[idx]), data: kvm.host.mem.data[pfn], ...st });
+describe('MMIO SPTEs in the fault path, the same on both MMUs', () => {
+  for (const tdpMmu of [true, false])
+    it(`${tdpMmu ? 'TDP' : 'shadow'} MMU: installs an MMIO SPTE on the first access, emulates later ones, refaults after a memslot update`, () => {
+      const seen: Record<string, unknown>[] = [];
+      const { vm } = runOnVm({ vcpus: 2, tdpMmu }, function* (t, vm) {
+        const kvm = vm.kvm;
+        const [v0, v1] = kvm.vcpus;
+        const st = kvm.mmioGen.stats;
+        kvm.host.mem.trackContent();
+        expect(kvm.memslots(0).search(MMIO_GFN)).toBeNull();
+        expect(kvm.memslots(0).generation).toBe(4);
+        // 1. EPT violation, no slot: kvm_handle_noslot_fault + make_mmio_spte with generation 4
+        // (4 << 3 | W+X | gpa 0xfee00000), RET_PF_EMULATE.
+        const viol = kvm.stats.eptViolations;
+        expect(yield* access(t, v0, MMIO_GFN)).toBe('mmio');
+        seen.push({ spte: spteAt(v0, MMIO_GFN), violations: kvm.stats.eptViolations - viol, ...st });
+        // 2. The same vCPU again: EPT misconfig, the vCPU's MMIO cache hits.
+        expect(yield* access(t, v0, MMIO_GFN)).toBe('mmio');
+        // 3. Another vCPU (empty cache): the SPTE's generation is current, so emulate and cache.
+        expect(yield* access(t, v1, MMIO_GFN)).toBe('mmio');
+        expect(v1.mmio.mmioGfn).toBe(MMIO_GFN);
+        seen.push({ violations: kvm.stats.eptViolations - viol, ...st });
+        // 4. A memslot elsewhere: generation 6. The cache misses, the SPTE is stale (RET_PF_INVALID),
+        // the fault path still finds no slot and rebuilds the MMIO SPTE with generation 6.
+        const other = kvm.mm.mmap(4096, 'anonymous');
+        expect(yield* kvm.setMemoryRegion(t, 0, 5, 0, 0xf0000000, 4096, other.start)).toBe(0);
+        expect(kvm.memslots(0).generation).toBe(6);
+        expect(yield* access(t, v0, MMIO_GFN)).toBe('mmio');
+        seen.push({ spte: spteAt(v0, MMIO_GFN), ...st });
+        // 5. A memslot now covers the gfn (generation 8): stale again, and the refault maps RAM.
+        const ram = kvm.mm.mmap(4096, 'anonymous');
+        expect(yield* kvm.setMemoryRegion(t, 0, 6, 0, MMIO_GFN * 4096, 4096, ram.start)).toBe(0);
+        expect(yield* access(t, v1, MMIO_GFN)).toBe('ram');
+        expect(yield* access(t, v1, MMIO_GFN, true)).toBe('ram');
+        const pool = kvm.mmu.pool;
+        const idx = pool.walk(v1.root!.table, MMIO_GFN);
+        const pfn = sptePfn(pool.lo[idx], pool.hi.get(idx));
+        seen.push({ present: isShadowPresent(pool.lo[idx]), data: kvm.host.mem.data[pfn], ...st });
+      });
+      const base = { wraps: 0 };
+      expect(seen[0]).toEqual({
+        ...base,
+        memslotsUpdated: 2,
+        spte: '0xfee00026',
+        violations: 1,
+        mmioSptesCreated: 1,
+        mmioFaultsEmulated: 0,
+        mmioFaultsInvalid: 0,
+        mmioFaultsRetried: 0,
+        mmioCacheHits: 0,
+        mmioExits: 1,
+      });
+      expect(seen[1]).toEqual({
+        ...base,
+        memslotsUpdated: 2,
+        violations: 1,
+        mmioSptesCreated: 1,
+        mmioFaultsEmulated: 2,
+        mmioFaultsInvalid: 0,
+        mmioFaultsRetried: 0,
+        mmioCacheHits: 1,
+        mmioExits: 3,
+      });
+      expect(seen[2]).toEqual({
+        ...base,
+        memslotsUpdated: 3,
+        spte: '0xfee00036',
+        mmioSptesCreated: 2,
+        mmioFaultsEmulated: 2,
+        mmioFaultsInvalid: 1,
+        mmioFaultsRetried: 0,
+        mmioCacheHits: 1,
+        mmioExits: 4,
+      });
+      expect(seen[3]).toEqual({
+        ...base,
+        memslotsUpdated: 4,
+        present: true,
+        data: 0x1234,
+        mmioSptesCreated: 2,
+        mmioFaultsEmulated: 2,
+        mmioFaultsInvalid: 2,
+        mmioFaultsRetried: 0,
+        mmioCacheHits: 1,
+        mmioExits: 4,
+      });
+      expect(vm.kvm.memslots(0).generation).toBe(8);
     });
-    const base = { wraps: 0 };
-    expect(seen[0]).toEqual({
-      ...base,
-      memslotsUpdated: 2,
-      spte: '0xfee00026',
-      violations: 1,
-      mmioSptesCreated: 1,
-      mmioFaultsEmulated: 0,
-      mmioFaultsInvalid: 0,
-      mmioFaultsRetried: 0,
-      mmioCacheHits: 0,
-      mmioExits: 1,
-    });
-    expect(seen[1]).toEqual({
-      ...base,
-      memslotsUpdated: 2,
-      violations: 1,
-      mmioSptesCreated: 1,
-      mmioFaultsEmulated: 2,
-      mmioFaultsInvalid: 0,
-      mmioFaultsRetried: 0,
-      mmioCacheHits: 1,
-      mmioExits: 3,
-    });
-    expect(seen[2]).toEqual({
-      ...base,
-      memslotsUpdated: 3,
-      spte: '0xfee00036',
-      mmioSptesCreated: 2,
-      mmioFaultsEmulated: 2,
-      mmioFaultsInvalid: 1,
-      mmioFaultsRetried: 0,
-      mmioCacheHits: 1,
-      mmioExits: 4,
-    });
-    expect(seen[3]).toEqual({
-      ...base,
-      memslotsUpdated: 4,
-      present: true,
-      data: 0x1234,
-      mmioSptesCreated: 2,
-      mmioFaultsEmulated: 2,
-      mmioFaultsInvalid: 2,
-      mmioFaultsRetried: 0,
-      mmioCacheHits: 1,
-      mmioExits: 4,
-    });
-    expect(vm.kvm.memslots(0).generation).toBe(8);
-  });
 });
 
 describe('X86Mmu.getMmioSpte on the TDP MMU', () => {

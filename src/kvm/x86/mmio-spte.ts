@@ -19,7 +19,8 @@
  * The gpa sits in bits 12-51. L1TF's shadow_nonpresent_or_rsvd_mask is 0 here (a host without
  * X86_BUG_L1TF), so no gpa bits are relocated.
  */
-import { EPT_RWX, type Spte, sptePfn } from './spte.ts';
+import { EPT_RWX, isShadowPresent, type Spte, sptePfn } from './spte.ts';
+import type { SptePool } from './tdp-mmu/spte-pool.ts';
 
 /** VMX_EPT_MISCONFIG_WX_VALUE: W and X without R. */
 export const VMX_EPT_MISCONFIG_WX_VALUE = 0x6;
@@ -133,6 +134,17 @@ export function makeMmioSpte(
 /** is_mmio_spte: `(spte & shadow_mmio_mask) == shadow_mmio_value` (MMIO caching is on). */
 export function isMmioSpte(l: MmioSpteLayout, lo: number, hi: number): boolean {
   return (lo & l.maskLo) === l.valueLo && (hi & l.maskHi) >>> 0 === l.valueHi;
+}
+
+/**
+ * is_shadow_present_pte as the layout's kernel had it, for the SPTE at `idx` of `pool`. Today the
+ * present bit (SPTE_MMU_PRESENT, bit 11) alone; v4.20 had no such bit and tested
+ * `(pte & 0xFFFFFFFF) && !is_mmio_spte(pte)`. Its MMIO SPTEs keep generation bit 9 in SPTE bit 11,
+ * so code that meets MMIO SPTEs (zapping, faulting over a stale one) asks this rather than the bit.
+ */
+export function isShadowPresentPte(l: MmioSpteLayout, pool: SptePool, idx: number): boolean {
+  const lo = pool.lo[idx];
+  return isShadowPresent(lo) && (l.name !== 'v4.20' || !isMmioSpte(l, lo, pool.hi.get(idx)));
 }
 
 /** get_mmio_spte_gfn: the gpa bits 12-51 (nothing relocated without the L1TF mask). */

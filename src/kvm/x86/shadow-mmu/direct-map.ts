@@ -14,6 +14,7 @@ import {
 } from '../../memslots.ts';
 import { fastPageFaultFix } from '../fast-page-fault.ts';
 import { type MmuFault, RET_PF_FIXED, RET_PF_SPURIOUS } from '../kvm-mmu.ts';
+import { isShadowPresentPte } from '../mmio-spte.ts';
 import {
   EPT_D,
   EPT_W,
@@ -88,7 +89,7 @@ export function kvmMmuGetChildSp(
   access: number,
 ): KvmMmuPage | null {
   const lo = mmu.pool.lo[sptep];
-  if (isShadowPresent(lo) && !(lo & PT_PAGE_SIZE)) return null;
+  if (isShadowPresentPte(mmu.kvm.mmioGen.layout, mmu.pool, sptep) && !(lo & PT_PAGE_SIZE)) return null;
   return mmu.kvmMmuGetShadowPage(t, gfn, kvmMmuChildRole(mmu.sptepToSp(sptep).role, access));
 }
 
@@ -98,7 +99,7 @@ export function kvmMmuGetChildSp(
  */
 export function linkShadowPage(mmu: ShadowMmu, t: SimThread, sptep: number, sp: KvmMmuPage): void {
   const pool = mmu.pool;
-  if (isShadowPresent(pool.lo[sptep])) {
+  if (isShadowPresentPte(mmu.kvm.mmioGen.layout, pool, sptep)) {
     mmu.dropSpte(t, sptep);
     mmu.kvm.flushRemoteTlbs(t);
   }
@@ -130,7 +131,7 @@ export function mmuSetSpte(
   const oldHi = pool.hi.get(sptep);
   let wasRmapped = false;
   let flush = false;
-  if (isShadowPresent(oldLo)) {
+  if (isShadowPresentPte(mmu.kvm.mmioGen.layout, pool, sptep)) {
     if (level > 1 && !(oldLo & PT_PAGE_SIZE)) {
       // A huge leaf replaces a page table: unlink the now unreachable child.
       mmu.dropParentPte(t, mmu.sps[pool.child(sptep)]!, sptep);

@@ -51,6 +51,14 @@ export class SlotRmaps {
     return l;
   }
 
+  /** Simulator bytes: the heads (4 each) and the rmap lock's bookkeeping where it was made. */
+  get bytes(): number {
+    let n = 0;
+    for (const r of this.rmap) n += r.byteLength;
+    for (const l of this.locks) n += l?.bytes ?? 0;
+    return n;
+  }
+
   /** Bytes of rmap heads (8 per head in the kernel: an unsigned long). */
   get kernelBytes(): number {
     let n = 0;

@@ -58,6 +58,9 @@ export function kvmMmuChildRole(parentRole: number, access: number): number {
   return (r | ROLE_DIRECT) >>> 0;
 }
 
+/** Simulator bytes of one KvmMmuPage object (V8's header and its dozen fields; an estimate). */
+export const KVM_MMU_PAGE_OBJECT_BYTES = 128;
+
 /**
  * struct kvm_mmu_page: one shadow page (512 SPTEs in the shadow MMU's pool at table `spt`) with
  * its role, the gfn it maps from, its parent SPTEs (a pte_list head, see `PteLists`), and its links

@@ -125,6 +125,13 @@ export class PteLists {
     throw new Error('pte_list_remove: SPTE not in list (KVM_BUG_ON_DATA_CORRUPTION)');
   }
 
+  /** Simulator bytes of the descriptor arrays. */
+  get bytes(): number {
+    return (
+      this.more.byteLength + this.spteCount.byteLength + this.tailCount.byteLength + this.sptes.byteLength
+    );
+  }
+
   /** pte_list_count (of the value without the lock bit, kvm_rmap_get). */
   countOf(head: number): number {
     const v = head & ~KVM_RMAP_LOCKED;

@@ -38,7 +38,9 @@ export function kvmRmapAgeGfnRange(
   const lists = mmu.pteLists;
   const tmp = mmu.tmp;
   let young = false;
-  for (const slot of kvm.memslots(asId).byGfn) {
+  const set = kvm.memslots(asId);
+  for (let k = set.firstGfnIndex(start); k < set.byGfn.length; k++) {
+    const slot = set.byGfn[k];
     const slotEnd = slot.baseGfn + slot.npages;
     if (slot.baseGfn >= end) break;
     if (slotEnd <= start) continue;

@@ -82,7 +82,9 @@ function kvmHandleGfnRange(
   const lists = mmu.pteLists;
   const pool = mmu.pool;
   let ret = false;
-  for (const slot of mmu.kvm.memslots(asId).byGfn) {
+  const set = mmu.kvm.memslots(asId);
+  for (let k = set.firstGfnIndex(start); k < set.byGfn.length; k++) {
+    const slot = set.byGfn[k];
     const slotEnd = slot.baseGfn + slot.npages;
     if (slot.baseGfn >= end) break;
     if (slotEnd <= start) continue;

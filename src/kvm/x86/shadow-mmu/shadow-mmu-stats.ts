@@ -39,6 +39,8 @@ export class ShadowMmuStats {
   rmapLockMaxWaitNs = 0;
   /** MMIO SPTEs cleared by mmu_page_zap_pte (zapping their shadow page). */
   mmioSptesZapped = 0;
+  /** kvm->stat.mmu_recycled: pages kvm_mmu_zap_oldest_mmu_pages zapped. */
+  mmuRecycled = 0;
   /** Non-empty rmap heads walked by kvm_age_gfn / kvm_test_age_gfn. */
   rmapHeadsWalked = 0;
 

@@ -24,11 +24,13 @@ import {
   MmuPageHash,
   tdpRootRole,
 } from './mmu-page.ts';
+import { kvmMmuCalculateDefaultMmuPages, makeMmuPagesAvailable } from './mmu-pages-limit.ts';
 import { PteLists } from './pte-list.ts';
 import { rmapRemove } from './rmap.ts';
 import { ageGfnRange, unmapGfnRange, zapMemslot } from './rmap-handlers.ts';
 import { kvmRmapLock, kvmRmapUnlock } from './rmap-lock.ts';
 import { ShadowMmuStats } from './shadow-mmu-stats.ts';
+import { shadowMmuSimulatorBytes } from './simulator-bytes.ts';
 import { kvmMmuFreeRoot, kvmMmuZapAllFast } from './zap.ts';
 
 /**
@@ -58,6 +60,9 @@ export class ShadowMmu implements X86Mmu {
   readonly adEnabled: boolean;
   /** direct_page_fault holds mmu_lock for write. */
   readonly faultLockShared = false;
+  /** kvm->arch.n_max_mmu_pages and n_requested_mmu_pages (KVM_SET_NR_MMU_PAGES; mmu-pages-limit.ts). */
+  nMaxMmuPages = 0;
+  nRequestedMmuPages = 0;
   /** kvm->arch.mmu_valid_gen: 0 or 1, toggled by kvm_mmu_zap_all_fast. */
   mmuValidGen = 0;
   /** Scratch output of the SPTE builders. */
@@ -74,6 +79,8 @@ export class ShadowMmu implements X86Mmu {
   constructor(readonly kvm: Kvm) {
     this.adEnabled = kvm.opts.eptAd;
     this.rmapLocking = kvm.opts.aging === 'lockless';
+    // n_max_mmu_pages belongs to the VM: an MMU made after its memslots starts from their default.
+    this.nMaxMmuPages = kvmMmuCalculateDefaultMmuPages(kvm);
     this.rmapLockCat = kvm.engine.categories.lock('kvm_rmap_head');
     this.rmapLineCat = kvm.engine.categories.line('kvm_rmap_head');
   }
@@ -83,6 +90,10 @@ export class ShadowMmu implements X86Mmu {
    * of gfn 0 with the address space's root role, and takes a root_count reference. (The model takes
    * no mmu_lock here, as `TdpMmu.allocRoot`: roots are loaded before vCPUs run.)
    */
+  simulatorBytes(): number {
+    return shadowMmuSimulatorBytes(this);
+  }
+
   allocRoot(asId: number): KvmMmuPage {
     const sp = this.kvmMmuGetShadowPage(null, 0, tdpRootRole(asId, this.adEnabled));
     if (sp.rootCount++ === 0) this.roots.push(sp);
@@ -123,6 +134,10 @@ export class ShadowMmu implements X86Mmu {
    * MMIO SPTE and returns RET_PF_EMULATE). See direct-map.ts.
    */
   map(t: SimThread, root: KvmMmuPage, f: MmuFault): number {
+    // direct_page_fault: make_mmu_pages_available first; -ENOSPC would fail KVM_RUN, which needs
+    // every page to be an active root (the limit is at least KVM_MIN_ALLOC_MMU_PAGES).
+    if (makeMmuPagesAvailable(this, t) < 0)
+      throw new Error('direct_page_fault: -ENOSPC, every shadow page is a root');
     return directMap(this, t, root, f);
   }
 

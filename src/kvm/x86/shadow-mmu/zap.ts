@@ -7,7 +7,8 @@
  */
 import type { SimThread } from '../../../sim/thread.ts';
 import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS } from '../../vcpu.ts';
-import { isLastSpte, isShadowPresent } from '../spte.ts';
+import { isShadowPresentPte } from '../mmio-spte.ts';
+import { isLastSpte } from '../spte.ts';
 import { zapMmioSpte } from './mmio-sptes.ts';
 import { isObsoleteSp, type KvmMmuPage, ROLE_INVALID } from './mmu-page.ts';
 import type { ShadowMmu } from './shadow-mmu.ts';
@@ -29,15 +30,15 @@ export interface PrepareZap {
  */
 function kvmMmuPageUnlinkChildren(mmu: ShadowMmu, t: SimThread, sp: KvmMmuPage): number {
   const pool = mmu.pool;
+  const layout = mmu.kvm.mmioGen.layout;
   const base = sp.spt * 512;
   for (let i = 0; i < 512; i++) {
     const sptep = base + i;
-    const lo = pool.lo[sptep];
-    if (!isShadowPresent(lo)) {
+    if (!isShadowPresentPte(layout, pool, sptep)) {
       zapMmioSpte(mmu, sptep);
       continue;
     }
-    if (isLastSpte(lo, sp.level)) mmu.dropSpte(t, sptep);
+    if (isLastSpte(pool.lo[sptep], sp.level)) mmu.dropSpte(t, sptep);
     else mmu.dropParentPte(t, mmu.sps[pool.child(sptep)]!, sptep);
   }
   return 0;

@@ -4,7 +4,8 @@
  * page-table pages it unlinks) and kvm_tdp_mmu_put_root.
  */
 import type { SimThread } from '../../../sim/thread.ts';
-import { isLastSpte, isShadowPresent, NONPRESENT_HI, NONPRESENT_LO } from '../spte.ts';
+import { isShadowPresentPte } from '../mmio-spte.ts';
+import { isLastSpte, NONPRESENT_HI, NONPRESENT_LO } from '../spte.ts';
 import { kvmTrackLeafSpteChange } from '../spte-track.ts';
 import type { TdpMmu, TdpRoot } from './tdp-mmu.ts';
 
@@ -42,11 +43,13 @@ export function kvmTdpMmuZapInvalidatedRoots(mmu: TdpMmu, t: SimThread): void {
 function zapTable(mmu: TdpMmu, t: SimThread, table: number, level: number): number {
   const pool = mmu.pool;
   const p = mmu.kvm.engine.profile;
+  const layout = mmu.kvm.mmioGen.layout;
   t.advance(p.tdpWalkLevelNs);
   let zapped = 0;
   for (let idx = table * 512; idx < table * 512 + 512; idx++) {
     const lo = pool.lo[idx];
-    if (!isShadowPresent(lo)) continue;
+    // Nothing, or an MMIO SPTE: no leaf to account (the table is freed with it).
+    if (!isShadowPresentPte(layout, pool, idx)) continue;
     if (isLastSpte(lo, level)) {
       kvmTrackLeafSpteChange(t, mmu.kvm, lo, pool.hi.get(idx), NONPRESENT_LO, NONPRESENT_HI);
       t.advance(p.zapSpteNs);

@@ -64,6 +64,10 @@ export class TdpMmu implements X86Mmu {
   }
 
   /** kvm_tdp_mmu_alloc_root: reuses a valid root of the address space or makes one (refcount 2). */
+  simulatorBytes(): number {
+    return 0;
+  }
+
   allocRoot(asId: number): TdpRoot {
     const r = this.roots.find((x) => !x.invalid && x.asId === asId);
     if (r !== undefined) {
