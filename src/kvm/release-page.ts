@@ -5,7 +5,8 @@
  * The page cache's dirty tag is not modelled (the flusher finds every PG_dirty folio), so setting PG_dirty here is
  * what both SetPageDirty and folio_mark_dirty would do.
  */
-import { PG_DIRTY, PG_IDLE, PG_REFERENCED, PG_RESERVED, PG_TAIL } from '../host/page-flags.ts';
+import { folioMarkAccessed } from '../host/folio-mark-accessed.ts';
+import { PG_DIRTY, PG_RESERVED, PG_TAIL } from '../host/page-flags.ts';
 import type { SimThread } from '../sim/thread.ts';
 import { NO_PAGE } from './hva-to-pfn.ts';
 import type { Kvm } from './kvm.ts';
@@ -17,17 +18,16 @@ function folioHead(flags: Uint32Array, pfn: number): number {
 
 /**
  * kvm_release_page_clean, or kvm_release_page_dirty when `dirty`: kvm_set_page_dirty (the folio
- * becomes dirty) and, when `accessed`, kvm_set_page_accessed (folio_mark_accessed: PG_referenced,
- * clears PG_idle), then put_page. Both skip PageReserved pages (kvm_is_ad_tracked_page), such as
+ * becomes dirty) and, when `accessed`, kvm_set_page_accessed (folio_mark_accessed, which clears
+ * PG_idle only without lru_gen), then put_page. Both skip PageReserved pages (kvm_is_ad_tracked_page), such as
  * the zero page.
  */
 export function kvmReleasePage(t: SimThread, kvm: Kvm, page: number, dirty: boolean, accessed = true): void {
   const flags = kvm.host.mem.flags;
   if (!(flags[page] & PG_RESERVED)) {
     t.advance(kvm.engine.profile.releaseFaultinNs);
-    const head = folioHead(flags, page);
-    if (accessed) flags[head] = (flags[head] & ~PG_IDLE) | PG_REFERENCED;
-    if (dirty) flags[head] |= PG_DIRTY;
+    if (accessed) folioMarkAccessed(kvm.host, page);
+    if (dirty) flags[folioHead(flags, page)] |= PG_DIRTY;
   }
   kvm.host.mem.refs.putPage(page);
 }

@@ -7,18 +7,18 @@
  * 6.13: handle_changed_spte_dirty_log / mmu_spte_clear_track_bits), or never (no-dirty).
  */
 import { describe, expect, it } from 'vitest';
-import { PG_DIRTY, PG_REFERENCED } from '../host/page-flags.ts';
+import { PG_DIRTY, PG_IDLE } from '../host/page-flags.ts';
 import { AD_POLICIES } from '../kvm/ad-policy.ts';
 import { sptePfn } from '../kvm/x86/spte.ts';
 import type { MakeMmuVm } from './mmu-conformance.ts';
 import { leafSpte, testGfn, vcpuAccess } from './vm-fixture.ts';
 
-/** PG_dirty and PG_referenced of the folio, as [dirty, referenced]. */
+/** PG_dirty of the folio and whether it was marked accessed (PG_idle cleared), as [dirty, accessed]. */
 type Ad = [boolean, boolean];
 
 /**
- * Per policy, with EPT A/D bits on: the folio after the write fault, then (flags cleared, as
- * writeback and reclaim's aging would) after an invalidation zapped the SPTE.
+ * Per policy, with EPT A/D bits on: the folio after the write fault, then (PG_dirty cleared and
+ * PG_idle set, as writeback and idle marking would) after an invalidation zapped the SPTE.
  */
 const ZAP_EXPECTED: Record<string, [Ad, Ad]> = {
   'pre-6.13': [
@@ -64,9 +64,11 @@ export function describeAdPolicyConformance(name: string, makeVm: MakeMmuVm): vo
           const s = leafSpte(vm, gfn)!;
           const pfn = sptePfn(s.lo, s.hi);
           const flags = vm.host.mem.flags;
-          const ad = (): Ad => [(flags[pfn] & PG_DIRTY) !== 0, (flags[pfn] & PG_REFERENCED) !== 0];
+          // Marked accessed: folio_mark_accessed (lru_gen off) clears PG_idle each time; PG_referenced
+          // alone would not tell, since a second mark activates the folio and clears it.
+          const ad = (): Ad => [(flags[pfn] & PG_DIRTY) !== 0, (flags[pfn] & PG_IDLE) === 0];
           seen.push(ad());
-          flags[pfn] &= ~(PG_DIRTY | PG_REFERENCED);
+          flags[pfn] = (flags[pfn] & ~PG_DIRTY) | PG_IDLE;
           const range = { mm: vm.mm, start: hva, end: hva + 4096, event: 'clear' as const, blockable: true };
           vm.kvm.notifier.invalidateRangeStart(t, range);
           vm.kvm.notifier.invalidateRangeEnd(t, range);
