@@ -79,15 +79,10 @@ class IssueCalendar {
 export class SmtIssue {
   /** Fraction of solo speed a thread keeps while its sibling also issues. */
   readonly speed: number;
-  private readonly calendars: IssueCalendar[];
+  /** Each CPU's calendar, made when its sibling first gets a thread (null: not recording). */
+  private readonly calendars: (IssueCalendar | null)[];
   /** The CPU sharing each CPU's core (-1: none). */
   readonly sibling: Int32Array;
-  /**
-   * 1 once a CPU's sibling has had a thread: only then is the CPU's work recorded (a CPU whose
-   * sibling never ran anything cannot slow it). Work issued before the sibling's first thread
-   * arrived is not on the calendar, so that thread's first piece may overlap it unslowed.
-   */
-  private readonly recording: Uint8Array;
 
   constructor(
     p: CostProfile,
@@ -95,10 +90,9 @@ export class SmtIssue {
     private readonly threads: readonly SimThread[],
   ) {
     this.speed = 1 / p.smtSiblingSlowdown;
-    this.calendars = Array.from({ length: topology.cpus }, () => new IssueCalendar());
+    this.calendars = new Array(topology.cpus).fill(null);
     const n = topology.sockets * topology.coresPerSocket;
     this.sibling = new Int32Array(topology.cpus);
-    this.recording = new Uint8Array(topology.cpus);
     for (let c = 0; c < topology.cpus; c++) {
       const s = (Math.floor(c / n) ^ 1) * n + (c % n);
       this.sibling[c] = s < topology.cpus ? s : -1;
@@ -110,10 +104,14 @@ export class SmtIssue {
     return p.smtSiblingSlowdown > 1 && topology.cpus > topology.sockets * topology.coresPerSocket;
   }
 
-  /** A thread took `cpu`: from now on its sibling's work is recorded. */
+  /**
+   * A thread took `cpu`: from now on its sibling's work is recorded (a CPU whose sibling never ran
+   * anything cannot slow it, and most never share a core). Work issued before the sibling's first
+   * thread arrived is not on the calendar, so that thread's first piece may overlap it unslowed.
+   */
   took(cpu: number): void {
     const s = this.sibling[cpu];
-    if (s >= 0) this.recording[s] = 1;
+    if (s >= 0 && this.calendars[s] === null) this.calendars[s] = new IssueCalendar();
   }
 
   /**
@@ -124,7 +122,7 @@ export class SmtIssue {
    */
   issue(t: SimThread, cat: number, ns: number): number {
     const cpu = t.cpu;
-    if (cpu < 0 || this.recording[cpu] === 0) return ns;
+    if (cpu < 0 || this.calendars[cpu] === null) return ns;
     const owed = t.smtOwedNs;
     if (owed === 0) return this.place(t, cpu, cat, ns);
     const d = this.place(t, cpu, cat, ns + owed);
@@ -134,9 +132,10 @@ export class SmtIssue {
   /** Pays the CPU work `t` still owes its sibling (when it exits: its last pieces of work overlapped). */
   repay(t: SimThread): void {
     const owed = t.smtOwedNs;
-    if (owed === 0 || t.cpu < 0) return;
+    if (owed === 0) return;
     const first = t.smtOwedCats[0];
-    const d = this.place(t, t.cpu, first, owed);
+    const d =
+      t.cpu < 0 || this.calendars[t.cpu] === null ? Math.round(owed) : this.place(t, t.cpu, first, owed);
     const rest = d - this.chargeOwed(t, d / owed);
     t.now += rest;
     t.acct[first] += rest;
@@ -169,13 +168,11 @@ export class SmtIssue {
     const at = t.now;
     const sib = this.sibling[cpu];
     let exact = ns + t.smtCarryNs;
-    if (sib >= 0) {
-      const other = this.calendars[sib];
-      if (other.lastEnd > at) exact = this.beside(t, other, at, ns) - at + t.smtCarryNs;
-    }
+    const other = sib >= 0 ? this.calendars[sib] : null;
+    if (other !== null && other.lastEnd > at) exact = this.beside(t, other, at, ns) - at + t.smtCarryNs;
     const d = Math.max(0, Math.round(exact));
     t.smtCarryNs = exact - d;
-    this.calendars[cpu].add(at, at + d, t.id, cat);
+    (this.calendars[cpu] as IssueCalendar).add(at, at + d, t.id, cat);
     return d;
   }
 
