@@ -210,7 +210,7 @@ export function newAnonFolio(
   const pfn = mem.allocPages(t, host.engine.topology.nodeOf(t.cpu), order);
   if (pfn < 0) return -1;
   const n = 1 << order;
-  const zeroNs = t.cpuNs(t.jittered(p.pageZeroNsPer4K * n));
+  const zeroNs = t.cpuSpan(CAT.pageZeroing, t.jittered(p.pageZeroNsPer4K * n));
   const zeroed = mem.nodes[mem.pfnToNid(pfn)].bandwidth.transfer(t.now, 2 * 4096 * n, zeroNs);
   t.until(CAT.pageZeroing, t.now + zeroNs);
   t.until(CAT.memBandwidth, zeroed);

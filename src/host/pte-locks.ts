@@ -49,7 +49,7 @@ export class PteLocks implements Waitable {
   /** spin_trylock(ptl) on PTE table `table`: fails if another thread holds it. */
   tryLock(t: SimThread, table: number): boolean {
     if (this.heldTables.includes(table) || this.busyUntil(table, t.now) > t.now) return false;
-    t.advanceAs(this.lineCat, this.engine.profile.cacheLineTransferNs);
+    t.until(this.lineCat, t.now + this.engine.profile.cacheLineTransferNs);
     this.heldTables.push(table);
     this.holders.push(t);
     this.heldFrom.push(t.now);
@@ -61,7 +61,7 @@ export class PteLocks implements Waitable {
   unlock(t: SimThread, table: number): void {
     const i = this.heldTables.indexOf(table);
     if (i < 0 || this.holders[i] !== t) throw new Error(`ptl of table ${table}: unlock by a non-holder`);
-    t.advanceAs(this.lineCat, this.engine.profile.cacheLineLocalNs);
+    t.until(this.lineCat, t.now + this.engine.profile.cacheLineLocalNs);
     const r = this.recentNext++ % RECENT;
     this.recentTable[r] = table;
     this.recentFrom[r] = this.heldFrom[i];

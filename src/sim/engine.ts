@@ -6,6 +6,7 @@ import { CpuPlacement } from './cpu-placement.ts';
 import { EventHeap } from './event-heap.ts';
 import type { CostProfile } from './profile.ts';
 import { RandomStream } from './random.ts';
+import { SmtIssue } from './smt-issue.ts';
 import { SimThread, type ThreadBody } from './thread.ts';
 import { profileCpus, Topology } from './topology.ts';
 import type { Tracer } from './trace.ts';
@@ -63,6 +64,8 @@ export class Engine {
   readonly lineCosts: LineCosts;
   /** Each socket's core clock, set by how many of its cores are active. */
   readonly clock: CoreClock;
+  /** The cores' issue calendars, if SMT siblings slow each other on this machine (see `SmtIssue`). */
+  readonly smt: SmtIssue | null;
   /** The time categories threads charge (see `SimThread.acct`). */
   readonly categories = new TimeCategories();
   /** Every shared cache line made with `sharedLine`, for reports. */
@@ -86,6 +89,7 @@ export class Engine {
     };
     this.clock = new CoreClock(p, this.topology);
     this.placement = new CpuPlacement(this.topology);
+    this.smt = SmtIssue.applies(p, this.topology) ? new SmtIssue(p, this.topology, this.threads) : null;
   }
 
   /**
@@ -313,6 +317,7 @@ export class Engine {
     t.slowdown = this.clock.slowdown[t.socket];
     t.cpu = cpu;
     t.prevCpu = cpu;
+    this.smt?.took(cpu);
   }
 
   /** Gives the threads of `socket` (if not -1) its new core clock. */
@@ -328,6 +333,7 @@ export class Engine {
   }
 
   private exit(t: SimThread): void {
+    if (t.smtOwedNs !== 0) this.smt?.repay(t);
     t.done = true;
     if (t.now > this.endTime) this.endTime = t.now;
     this.current = null;

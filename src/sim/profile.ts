@@ -26,6 +26,10 @@ export const COST_TERMS = {
     'cores',
     'active cores per socket up to which the top clock holds; from there it falls linearly to the all-core clock',
   ],
+  smtSiblingSlowdown: [
+    'factor',
+    'how many times longer CPU work takes while the SMT sibling also issues CPU work (2 / the core throughput gain of SMT)',
+  ],
   memBandwidthBytesPerNs: [
     'bytes/ns',
     "one socket's DRAM bandwidth (GB/s), shared by page zeroing and page-table walks on its node",
@@ -117,6 +121,8 @@ const UNIT_BOUNDS: Record<string, { min: number; max: number; int?: boolean }> =
   // A folio_batch holds PAGEVEC_SIZE (31) folios.
   folios: { min: 1, max: 31, int: true },
   fraction: { min: 0, max: 0.5 },
+  // 1: siblings do not slow each other; 2: a core issues no more for two threads than for one.
+  factor: { min: 1, max: 2 },
 };
 const TERM_BOUNDS: Partial<Record<CostTerm, { min: number; max: number }>> = {
   // The scheduler preempts every slice: a zero slice would never let a thread run.
@@ -287,6 +293,7 @@ export function zeroProfile(overrides: Partial<Record<CostTerm, number>> = {}): 
   out.turboMaxMhz = 3000;
   out.turboAllCoreMhz = 3000;
   out.turboFullCores = 64;
+  out.smtSiblingSlowdown = 1;
   out.pcpBatch = 63;
   out.lruBatch = 15;
   out.timesliceNs = 3_000_000;

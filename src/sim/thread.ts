@@ -2,6 +2,7 @@
 import { CAT, MAX_CATEGORIES } from './accounting.ts';
 import type { Engine } from './engine.ts';
 import type { RandomStream } from './random.ts';
+import type { SmtIssue } from './smt-issue.ts';
 
 /**
  * Something a simulated thread can ask to happen at its current time (take a lock, wait for a
@@ -80,6 +81,16 @@ export class SimThread {
   /** RCU read-side nesting and entry time, per domain. */
   readonly rcuNest = new Int32Array(MAX_RCU_DOMAINS);
   readonly rcuStart = new Float64Array(MAX_RCU_DOMAINS);
+  /** The engine's SMT issue calendars (null: no sibling slows another). */
+  readonly smt: SmtIssue | null;
+  /** CPU work owed to the SMT sibling per category (`SmtIssue`), and its total; paid at the next CPU work. */
+  smtOwed: Float64Array | null = null;
+  smtOwedNs = 0;
+  /** What rounding the thread's last piece of CPU work to whole nanoseconds left over (-0.5 to 0.5). */
+  smtCarryNs = 0;
+  /** The categories with work owed, in the order they were first owed, and how many. */
+  readonly smtOwedCats = new Uint8Array(MAX_CATEGORIES);
+  smtOwedCount = 0;
   /** Cost to charge at the next exit from guest mode (IPIs received while in the guest). */
   pendingKickNs = 0;
   done = false;
@@ -91,23 +102,38 @@ export class SimThread {
     readonly id: number,
     readonly name: string,
     readonly rng: RandomStream,
-  ) {}
+  ) {
+    this.smt = engine.smt;
+  }
 
   /**
    * Lets `ns` of CPU work pass on this thread (pure computation, no interaction): `ns` is the time
-   * at the top core clock, stretched by the socket's current clock (see `CoreClock`).
+   * at the top core clock, stretched by the socket's current clock (see `CoreClock`) and by an SMT
+   * sibling issuing at the same time (see `SmtIssue`).
    */
   advance(ns: number): void {
-    const d = this.cpuNs(ns);
+    const cat = this.ctx;
+    const d = this.cpuSpan(cat, ns);
     this.now += d;
-    this.acct[this.ctx] += d;
+    this.acct[cat] += d;
   }
 
   /** `advance`, charged to category `cat` instead of the current context. */
   advanceAs(cat: number, ns: number): void {
-    const d = this.cpuNs(ns);
+    const d = this.cpuSpan(cat, ns);
     this.now += d;
     this.acct[cat] += d;
+  }
+
+  /**
+   * How long `ns` of CPU work at the top clock takes from now, at the socket's clock and beside the
+   * SMT sibling, for a caller that charges it to `cat` itself (`until`). The work goes on the core's
+   * issue calendar; CPU work the thread owes its sibling is paid first, moving `now`.
+   */
+  cpuSpan(cat: number, ns: number): number {
+    const w = this.cpuNs(ns);
+    const smt = this.smt;
+    return smt === null ? w : smt.issue(this, cat, w);
   }
 
   /** Moves the clock on to `time` (not back), charging the time passed to category `cat`. */
