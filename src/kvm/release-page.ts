@@ -2,8 +2,8 @@
  * Models virt/kvm/kvm_main.c and include/linux/kvm_host.h as of v6.13: kvm_set_page_accessed,
  * kvm_set_page_dirty, kvm_release_page_clean / _dirty / _unused and kvm_release_faultin_page; and,
  * for the policies before 6.13 (ad-policy.ts), kvm_set_pfn_dirty / kvm_set_pfn_accessed of v6.12.
- * The page cache's dirty tag is not modelled (the flusher finds every PG_dirty folio), so setting PG_dirty here is
- * what both SetPageDirty and folio_mark_dirty would do.
+ * kvm_set_page_dirty is SetPageDirty, which does not tag the page cache; the model keeps no dirty
+ * tag (its flusher finds every PG_dirty folio), see the README's lost-write section.
  */
 import { folioMarkAccessed } from '../host/folio-mark-accessed.ts';
 import { PG_DIRTY, PG_RESERVED, PG_TAIL } from '../host/page-flags.ts';
