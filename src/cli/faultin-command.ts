@@ -5,9 +5,11 @@ import {
   type FaultinBacking,
   faultinBacking,
   faultinPolicy,
+  isFileBacking,
 } from '../experiments/faultin/faultin-vm.ts';
 import { formatFaultin } from '../experiments/faultin/format.ts';
 import { runFaultin } from '../experiments/faultin/run.ts';
+import { checkFileFitsDisk } from '../experiments/lost-write/options.ts';
 import { checkDeviceSize } from '../host/device-mem.ts';
 import { AD_POLICIES, type AdPolicyName } from '../kvm/ad-policy.ts';
 import { sizeArg } from './args.ts';
@@ -22,8 +24,11 @@ function names<T>(v: string, all: readonly T[], check: (name: string) => T): T[]
   return v === 'all' ? [...all] : v.split(',').map((s) => check(s.trim()));
 }
 
-/** The checks `faultin` makes before simulating: sizes each backing can map. */
-function checkSize(backing: FaultinBacking, bytes: number): void {
+/** Size of the simulated disk that holds the file backings' file, by default (8 GiB). */
+const DEFAULT_DISK_BYTES = 2 ** 33;
+
+/** The checks `faultin` makes before simulating: sizes each backing can map, the disk the file needs. */
+function checkSize(backing: FaultinBacking, bytes: number, diskBytes: number): void {
   if (bytes % 4096 !== 0) throw new UsageError(`faultin: --bytes ${bytes} is not a multiple of 4096`);
   if (bytes > MAX_BYTES) throw new UsageError(`faultin: --bytes ${bytes} is more than 4G`);
   if (backing === 'thp' || backing === 'hugetlb') {
@@ -32,6 +37,7 @@ function checkSize(backing: FaultinBacking, bytes: number): void {
   } else if (backing.startsWith('pfnmap'))
     checkDeviceSize('pfnmap', bytes, backing === 'pfnmap-1g' ? 3 : backing === 'pfnmap-2m' ? 2 : 1);
   else if (backing === 'non-refcounted') checkDeviceSize('non-refcounted', bytes, 1);
+  else if (isFileBacking(backing)) checkFileFitsDisk(bytes / 4096, Math.floor(diskBytes / 4096));
 }
 
 /** Registers `faultin`. */
@@ -48,6 +54,12 @@ export function faultinCommand(program: Command, io: CliIo, onExit: (code: numbe
       'all',
     )
     .option('-b, --bytes <size>', 'guest memory in the memslot', sizeArg, 2 ** 30)
+    .option(
+      '--disk <size>',
+      'the simulated disk holding the file and shmem backings',
+      sizeArg,
+      DEFAULT_DISK_BYTES,
+    )
     .option('--read', 'the guest reads each page instead of writing it', false)
     .option('--mmu <mmu>', 'x86 MMU: tdp or shadow', 'tdp')
     .option('--json', 'print the results as JSON', false)
@@ -60,7 +72,7 @@ export function faultinCommand(program: Command, io: CliIo, onExit: (code: numbe
       );
       if (opts.mmu !== 'tdp' && opts.mmu !== 'shadow')
         throw new UsageError(`faultin: unknown --mmu '${opts.mmu}' (tdp or shadow)`);
-      for (const b of backings) checkSize(b, opts.bytes);
+      for (const b of backings) checkSize(b, opts.bytes, opts.disk);
       const rs = backings.flatMap((backing) =>
         variants.map((variant) =>
           runFaultin({ backing, variant, bytes: opts.bytes, write: !opts.read, tdpMmu: opts.mmu === 'tdp' }),

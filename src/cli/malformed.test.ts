@@ -65,6 +65,10 @@ const MALFORMED: string[][] = [
   ['faultin', '--backing', 'pfnmap-2m', '-b', '3M'],
   ['faultin', '--backing', 'thp', '-b', '1M'],
   ['faultin', '-b', '8G'],
+  // faultin: a file backing larger than the simulated disk, a disk size that is not a size.
+  ['faultin', '--backing', 'file', '-b', '64M', '--disk', '32M'],
+  ['faultin', '--backing', 'anonymous,shmem', '-b', '8K', '--disk', '4K'],
+  ['faultin', '--backing', 'file', '--disk', 'big'],
   // Commands and help.
   ['frobnicate'],
   ['help', 'nosuch'],

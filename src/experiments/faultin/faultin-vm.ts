@@ -1,7 +1,7 @@
 /**
  * Models no kernel file: a VM whose one memslot is backed by a chosen host memory (anonymous, THP,
- * hugetlb, a vfio-pci BAR mapped VM_PFNMAP at 4K/2M/1G, VM_MIXEDMAP driver pages, or a driver's
- * non-refcounted pages), for `mmulab faultin` and the reference-count tests: guest accesses go
+ * hugetlb, a MAP_SHARED regular file with or without write notification, a vfio-pci BAR mapped
+ * VM_PFNMAP at 4K/2M/1G, VM_MIXEDMAP driver pages, or a driver's non-refcounted pages), for `mmulab faultin` and the reference-count tests: guest accesses go
  * through the real EPT-violation path, host-side zaps through MMU-notifier invalidations.
  */
 
@@ -21,6 +21,8 @@ import { type KvmVm, vmCreate } from '../../vm/vm-builder.ts';
 /** The backings `faultin` knows. */
 export const FAULTIN_BACKINGS = [
   'anonymous',
+  'shmem',
+  'file',
   'thp',
   'hugetlb',
   'pfnmap-4k',
@@ -35,6 +37,11 @@ export type FaultinBacking = (typeof FAULTIN_BACKINGS)[number];
 export const FAULTIN_GPA = 4 * 2 ** 30;
 /** Host RAM beyond what the backing needs (64 MiB). */
 const HOST_HEADROOM_PAGES = 16384;
+
+/** The backings mapped from a file (page cache, written back to the simulated disk). */
+export function isFileBacking(b: FaultinBacking): boolean {
+  return b === 'file' || b === 'shmem';
+}
 
 /** Looks up a backing name; throws a UserError (one line) for an unknown one. */
 export function faultinBacking(name: string): FaultinBacking {
@@ -100,7 +107,11 @@ export function* addFaultinSlot(
       bytes,
       b === 'anonymous' ? 'anonymous' : b === 'thp' ? 'anonymous_thp' : 'anonymous_hugetlb',
     );
-  else {
+  else if (isFileBacking(b)) {
+    // QEMU's memory-backend-file,share=on; shmem's mapping has no write notification.
+    vma = base.mm.mmap(bytes, 'file');
+    vma.file!.writenotify = b === 'file';
+  } else {
     const level = b === 'pfnmap-1g' ? 3 : b === 'pfnmap-2m' ? 2 : 1;
     device = mmapDevice(
       base.mm,
@@ -120,7 +131,10 @@ export function faultinGfn(i: number): number {
   return FAULTIN_GPA / PAGE_SIZE + i;
 }
 
-/** KVM_RUN with the guest touching pages [first, first + n) once each (every `stride`-th). */
+/**
+ * KVM_RUN with the guest touching pages [first, first + n) once each (every `stride`-th). A write
+ * stores `value0 + i` in page i and is reported to `onWrite` once it completed.
+ */
 export function* touchPages(
   t: SimThread,
   vm: FaultinVm,
@@ -128,10 +142,15 @@ export function* touchPages(
   n: number,
   write: boolean,
   stride = 1,
+  value0 = 1,
+  onWrite: ((page: number, value: number) => void) | null = null,
 ): Generator<void, void, void> {
   const vcpu = vm.vcpu;
   function* guest(): Generator<void, void, void> {
-    for (let i = first; i < first + n; i += stride) yield* guestAccess(t, vcpu, faultinGfn(i), write, i + 1);
+    for (let i = first; i < first + n; i += stride) {
+      yield* guestAccess(t, vcpu, faultinGfn(i), write, value0 + i);
+      if (write && onWrite !== null) onWrite(i, value0 + i);
+    }
   }
   yield* kvmArchVcpuIoctlRun(t, vcpu, guest(), false);
 }

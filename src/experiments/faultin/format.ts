@@ -2,6 +2,7 @@
 import type { FaultinResult } from './run.ts';
 
 const ms = (ns: number) => (ns / 1e6).toFixed(3);
+const fileCol = (n: number | undefined, w: number) => (n === undefined ? '-' : String(n)).padStart(w);
 
 /** The table: per backing and variant, paths, SPTE levels, references, errors and time. */
 export function formatFaultin(rs: readonly FaultinResult[], write: boolean, mmu: string): string {
@@ -10,7 +11,10 @@ export function formatFaultin(rs: readonly FaultinResult[], write: boolean, mmu:
     `# mmulab faultin: one vCPU ${write ? 'writes' : 'reads'} each 4 KiB page of a ${bytes >> 20} MiB memslot once, --mmu ${mmu}; simulated`,
     '# paths: fast/slow GUP, hva_to_pfn_remapped, fixup_user_fault; refs: page references taken/dropped while faulting in',
     '# fault-in: first access to last; faults: the part outside the guest (exits, KVM and host fault paths)',
-    'backing         variant       faults  fast-gup  slow-gup  remapped  fixups  spte-4k  spte-2m  spte-1g  refs-taken  refs-dropped  rc-errors  fault-in(ms)  faults(ms)  result',
+    '# file, shmem (MAP_SHARED file with/without write notification): then a write pass over every page, flusher and reclaim beside the vCPU;',
+    '#   counters cover both passes; written-back: pages written to disk (with the final fsync); unneeded: of those, pages the guest had',
+    '#   not written since their previous writeback; lost: writes the disk did not hold after the memslot was deleted and the file synced',
+    'backing         variant       faults  fast-gup  slow-gup  remapped  fixups  spte-4k  spte-2m  spte-1g  refs-taken  refs-dropped  rc-errors  fault-in(ms)  faults(ms)  written-back  unneeded  lost  result',
   ];
   const rows = rs.map((r) =>
     [
@@ -29,6 +33,9 @@ export function formatFaultin(rs: readonly FaultinResult[], write: boolean, mmu:
       String(r.refcountErrors).padStart(10),
       ms(r.faultInNs).padStart(13),
       ms(r.faultPathNs).padStart(11),
+      fileCol(r.file?.writtenBack, 13),
+      fileCol(r.file?.unneeded, 9),
+      fileCol(r.file?.lostWrites, 5),
       r.runError === null ? 'ok' : r.runError,
     ].join(' '),
   );

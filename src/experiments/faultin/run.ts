@@ -1,7 +1,9 @@
 /**
  * Models no kernel file: `mmulab faultin`: one vCPU faults in a memslot of each backing under each
  * accessed/dirty policy, and the run reports kvm_follow_pfn's paths, SPTE levels, page references
- * taken and dropped, refcount errors and the time to fault the memory in.
+ * taken and dropped, refcount errors and the time to fault the memory in. On a file backing the
+ * guest then writes every page once more (memstress's write pass) while the flusher and reclaim
+ * run (file-writeback.ts), and the run also reports writebacks, unneeded ones and lost writes.
  */
 
 import type { AdPolicyName } from '../../kvm/ad-policy.ts';
@@ -14,9 +16,10 @@ import {
   addFaultinSlot,
   createFaultinVm,
   type FaultinBacking,
-  type FaultinVm,
+  isFileBacking,
   touchPages,
 } from './faultin-vm.ts';
+import { DEFAULT_FILE_PACE, FileWriteback, type FileWritebackPace } from './file-writeback.ts';
 
 /** One run's options. */
 export interface FaultinOptions {
@@ -29,6 +32,22 @@ export interface FaultinOptions {
   /** The TDP MMU (default) or the shadow MMU. */
   tdpMmu?: boolean;
   profile?: CostProfile;
+  /** File backings: how often the flusher and reclaim run (DEFAULT_FILE_PACE). */
+  pace?: FileWritebackPace;
+}
+
+/** What a file backing adds: writeback's work and the lost-write oracle's verdict. */
+export interface FaultinFileResult {
+  /** Guest writes (both passes). */
+  writes: number;
+  /** Pages written to disk, including the final fsync. */
+  writtenBack: number;
+  /** Of those, pages the guest had not written since their previous writeback (or ever). */
+  unneeded: number;
+  /** Clean folios reclaim dropped (the next access reads them from disk). */
+  dropped: number;
+  /** Writes the disk did not hold once the memslot was deleted and the file synced. */
+  lostWrites: number;
 }
 
 /** What one run measured. */
@@ -58,6 +77,8 @@ export interface FaultinResult {
   faultInNs: number;
   /** The part of it not spent by the guest touching memory: exits, KVM's and the host's fault paths. */
   faultPathNs: number;
+  /** File backings only, else null. */
+  file: FaultinFileResult | null;
 }
 
 /** Runs one backing under one variant. */
@@ -65,24 +86,35 @@ export function runFaultin(o: FaultinOptions): FaultinResult {
   const engine = new Engine({ profile: o.profile ?? loadProfile('x86-tdp'), seed: 1 });
   const base = createFaultinVm(engine, o.backing, o.variant, o.bytes, o.tdpMmu ?? true);
   const refs = base.host.mem.refs;
-  let vm: FaultinVm | null = null;
   let taken = 0;
   let dropped = 0;
   let start = 0;
   let end = 0;
   let guestNs = 0;
+  let wb: FileWriteback | null = null;
+  const pace = o.pace ?? DEFAULT_FILE_PACE;
   engine.spawn('vcpu0', function* (t) {
-    vm = yield* addFaultinSlot(t, base);
+    const v = yield* addFaultinSlot(t, base);
     taken = refs.taken;
     dropped = refs.dropped;
+    if (isFileBacking(o.backing)) {
+      const w = new FileWriteback(v);
+      wb = w;
+      engine.spawn('flusher', (ft) => w.flusher(ft, pace));
+      engine.spawn('kswapd0', (rt) => w.reclaim(rt, pace));
+    }
+    const onWrite = wb === null ? null : (p: number, val: number) => wb!.oracle.wrote(p, val, 0);
     start = t.now;
     const guest0 = t.acct[CAT.guest];
     try {
-      yield* touchPages(t, vm, 0, vm.pages, o.write);
+      yield* touchPages(t, v, 0, v.pages, o.write, 1, 1, onWrite);
     } finally {
       end = t.now;
       guestNs = t.acct[CAT.guest] - guest0;
     }
+    if (wb === null) return;
+    yield* touchPages(t, v, 0, v.pages, true, 1, 1 + v.pages, onWrite);
+    yield* (wb as FileWriteback).finish(t);
   });
   let runError: string | null = null;
   try {
@@ -112,5 +144,18 @@ export function runFaultin(o: FaultinOptions): FaultinResult {
     runError,
     faultInNs: end - start,
     faultPathNs: end - start - guestNs,
+    file: wb === null ? null : fileResult(wb),
+  };
+}
+
+function fileResult(wb: FileWriteback): FaultinFileResult {
+  const o = wb.oracle;
+  const file = wb.vm.vma.file!;
+  return {
+    writes: o.writes,
+    writtenBack: file.pagesWritten,
+    unneeded: o.unneededWritebacks,
+    dropped: file.pagesDropped,
+    lostWrites: o.lost.length,
   };
 }
