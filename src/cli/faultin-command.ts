@@ -12,12 +12,22 @@ import { runFaultin } from '../experiments/faultin/run.ts';
 import { checkFileFitsDisk } from '../experiments/lost-write/options.ts';
 import { checkDeviceSize } from '../host/device-mem.ts';
 import { AD_POLICIES, type AdPolicyName } from '../kvm/ad-policy.ts';
+import type { FaultinWalk } from '../kvm/kvm.ts';
 import { sizeArg } from './args.ts';
 import { UsageError } from './errors.ts';
 import type { CliIo } from './main.ts';
 
 /** Largest memslot `faultin` simulates (4 GiB: a million 4 KiB faults per row). */
 const MAX_BYTES = 2 ** 32;
+
+const WALKS: readonly FaultinWalk[] = ['gup', 'converged'];
+
+/** Checks a --walk name. */
+function faultinWalk(name: string): FaultinWalk {
+  const w = WALKS.find((x) => x === name);
+  if (w === undefined) throw new UsageError(`faultin: unknown --walk '${name}' (known: gup, converged)`);
+  return w;
+}
 
 /** Splits a comma-separated list, or `all`, checking each name with `check`. */
 function names<T>(v: string, all: readonly T[], check: (name: string) => T): T[] {
@@ -60,6 +70,8 @@ export function faultinCommand(program: Command, io: CliIo, onExit: (code: numbe
       sizeArg,
       DEFAULT_DISK_BYTES,
     )
+    .option('--walk <names>', 'fault-in lookup, comma-separated, or all: gup, converged', 'gup')
+    .option('--populate', 'the VMM populates the mapping before KVM_RUN (prealloc)', false)
     .option('--read', 'the guest reads each page instead of writing it', false)
     .option('--mmu <mmu>', 'x86 MMU: tdp or shadow', 'tdp')
     .option('--json', 'print the results as JSON', false)
@@ -70,12 +82,23 @@ export function faultinCommand(program: Command, io: CliIo, onExit: (code: numbe
         AD_POLICIES.map((p) => p.name),
         (n) => faultinPolicy(n).name,
       );
+      const walks = names(opts.walk as string, WALKS, faultinWalk);
       if (opts.mmu !== 'tdp' && opts.mmu !== 'shadow')
         throw new UsageError(`faultin: unknown --mmu '${opts.mmu}' (tdp or shadow)`);
       for (const b of backings) checkSize(b, opts.bytes, opts.disk);
       const rs = backings.flatMap((backing) =>
-        variants.map((variant) =>
-          runFaultin({ backing, variant, bytes: opts.bytes, write: !opts.read, tdpMmu: opts.mmu === 'tdp' }),
+        variants.flatMap((variant) =>
+          walks.map((walk) =>
+            runFaultin({
+              backing,
+              variant,
+              bytes: opts.bytes,
+              write: !opts.read,
+              tdpMmu: opts.mmu === 'tdp',
+              walk,
+              populate: opts.populate,
+            }),
+          ),
         ),
       );
       if (opts.json) io.out(`${JSON.stringify({ simulated: true, results: rs })}\n`);

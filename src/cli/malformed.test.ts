@@ -69,6 +69,9 @@ const MALFORMED: string[][] = [
   ['faultin', '--backing', 'file', '-b', '64M', '--disk', '32M'],
   ['faultin', '--backing', 'anonymous,shmem', '-b', '8K', '--disk', '4K'],
   ['faultin', '--backing', 'file', '--disk', 'big'],
+  // faultin: an unknown --walk.
+  ['faultin', '--walk', 'crazy'],
+  ['faultin', '--walk', 'gup,follow-pte'],
   // Commands and help.
   ['frobnicate'],
   ['help', 'nosuch'],

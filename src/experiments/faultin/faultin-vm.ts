@@ -6,11 +6,13 @@
  */
 
 import { guestAccess } from '../../guest/memstress.ts';
-import { type DeviceMapping, mmapDevice } from '../../host/device-mem.ts';
+import { type DeviceMapping, levelPages, mmapDevice } from '../../host/device-mem.ts';
+import { handleMmFault, VM_FAULT_OK } from '../../host/fault.ts';
 import { madviseDontneed } from '../../host/madvise.ts';
 import { PAGE_SIZE } from '../../host/page-table.ts';
 import type { Vma } from '../../host/vma.ts';
 import { type AdPolicy, type AdPolicyName, adPolicy } from '../../kvm/ad-policy.ts';
+import type { FaultinWalk } from '../../kvm/kvm.ts';
 import type { KvmVcpu } from '../../kvm/vcpu.ts';
 import { kvmArchVcpuIoctlRun } from '../../kvm/vcpu-run.ts';
 import type { Engine } from '../../sim/engine.ts';
@@ -81,6 +83,7 @@ export function createFaultinVm(
   policy: AdPolicyName,
   bytes: number,
   tdpMmu = true,
+  walk: FaultinWalk = 'gup',
 ): Omit<FaultinVm, 'vma' | 'device' | 'vcpu'> {
   const hostPages = ramPages(backing, bytes) + HOST_HEADROOM_PAGES;
   const vm = vmCreate(engine, {
@@ -89,6 +92,7 @@ export function createFaultinVm(
     eptAd: true,
     tdpMmu,
     adPolicy: faultinPolicy(policy),
+    walk,
   });
   return { ...vm, backing, pages: bytes / PAGE_SIZE };
 }
@@ -124,6 +128,22 @@ export function* addFaultinSlot(
   const r = yield* base.kvm.setMemoryRegion(t, 0, 0, 0, FAULTIN_GPA, bytes, vma.start);
   if (r !== 0) throw new Error(`memslot 0: ${r}`);
   return { ...base, vma, device, vcpu: base.kvm.createVcpu() };
+}
+
+/**
+ * The VMM populates the whole mapping before KVM_RUN (QEMU's prealloc=on: MAP_POPULATE, or the
+ * vfio-pci BAR touched): one write fault per host leaf, so every EPT violation then finds its
+ * host entry present and writable.
+ */
+export function populateMapping(t: SimThread, vm: FaultinVm): void {
+  const b = vm.backing;
+  const step = levelPages(
+    b === 'thp' || b === 'hugetlb' || b === 'pfnmap-2m' ? 2 : b === 'pfnmap-1g' ? 3 : 1,
+  );
+  for (let i = 0; i < vm.pages; i += step) {
+    const r = handleMmFault(t, vm.mm, vm.vma.start + i * PAGE_SIZE, true);
+    if (r !== VM_FAULT_OK) throw new Error(`populating page ${i}: VM_FAULT ${r}`);
+  }
 }
 
 /** gfn of page `i` of the memslot. */

@@ -7,6 +7,7 @@
  */
 
 import type { AdPolicyName } from '../../kvm/ad-policy.ts';
+import type { FaultinWalk } from '../../kvm/kvm.ts';
 import { KvmRunError } from '../../kvm/kvm-run-error.ts';
 import { checkSptesMapLivePages } from '../../kvm/x86/spte-page-check.ts';
 import { CAT } from '../../sim/accounting.ts';
@@ -17,6 +18,7 @@ import {
   createFaultinVm,
   type FaultinBacking,
   isFileBacking,
+  populateMapping,
   touchPages,
 } from './faultin-vm.ts';
 import { DEFAULT_FILE_PACE, FileWriteback, type FileWritebackPace } from './file-writeback.ts';
@@ -32,6 +34,10 @@ export interface FaultinOptions {
   /** The TDP MMU (default) or the shadow MMU. */
   tdpMmu?: boolean;
   profile?: CostProfile;
+  /** Fault-in lookup: the kernel's GUP + host_pfn_mapping_level (default), or the converged walk. */
+  walk?: FaultinWalk;
+  /** The VMM populates the mapping before KVM_RUN (prealloc), so the host entries are present. */
+  populate?: boolean;
   /** File backings: how often the flusher and reclaim run (DEFAULT_FILE_PACE). */
   pace?: FileWritebackPace;
 }
@@ -54,6 +60,8 @@ export interface FaultinFileResult {
 export interface FaultinResult {
   backing: FaultinBacking;
   variant: AdPolicyName;
+  walk: FaultinWalk;
+  populated: boolean;
   bytes: number;
   /** EPT violations the vCPU took. */
   faults: number;
@@ -62,6 +70,8 @@ export interface FaultinResult {
   slowGup: number;
   remapped: number;
   fixups: number;
+  /** Faults the converged walk resolved (--walk converged; the rest fell back to GUP). */
+  converged: number;
   /** Leaf SPTEs installed at 4 KiB, 2 MiB and 1 GiB. */
   spte4k: number;
   spte2m: number;
@@ -84,7 +94,7 @@ export interface FaultinResult {
 /** Runs one backing under one variant. */
 export function runFaultin(o: FaultinOptions): FaultinResult {
   const engine = new Engine({ profile: o.profile ?? loadProfile('x86-tdp'), seed: 1 });
-  const base = createFaultinVm(engine, o.backing, o.variant, o.bytes, o.tdpMmu ?? true);
+  const base = createFaultinVm(engine, o.backing, o.variant, o.bytes, o.tdpMmu ?? true, o.walk ?? 'gup');
   const refs = base.host.mem.refs;
   let taken = 0;
   let dropped = 0;
@@ -95,6 +105,7 @@ export function runFaultin(o: FaultinOptions): FaultinResult {
   const pace = o.pace ?? DEFAULT_FILE_PACE;
   engine.spawn('vcpu0', function* (t) {
     const v = yield* addFaultinSlot(t, base);
+    if (o.populate) populateMapping(t, v);
     taken = refs.taken;
     dropped = refs.dropped;
     if (isFileBacking(o.backing)) {
@@ -129,12 +140,15 @@ export function runFaultin(o: FaultinOptions): FaultinResult {
   return {
     backing: o.backing,
     variant: o.variant,
+    walk: o.walk ?? 'gup',
+    populated: o.populate ?? false,
     bytes: o.bytes,
     faults: kvm.stats.eptViolations,
     fastGup: s.fastGup,
     slowGup: s.slowGup,
     remapped: s.remapped,
     fixups: s.fixups,
+    converged: s.convergedWalks,
     spte4k: s.spteLevels[1],
     spte2m: s.spteLevels[2],
     spte1g: s.spteLevels[3],
