@@ -47,7 +47,12 @@ describe('kvm_follow_pfn', () => {
   it('a read fault of an untouched page gets the zero page, not writable (write-fast GUP fails)', () => {
     onSlot((t, vm, slot, out) => {
       const pfn = kvmFaultinPfn(t, vm.kvm, slot, testGfn(vm, 1), 0, out);
-      expect(out).toEqual({ pfn: vm.host.mem.zeroPfn, writable: false, refcountedPage: vm.host.mem.zeroPfn });
+      expect(out).toEqual({
+        pfn: vm.host.mem.zeroPfn,
+        writable: false,
+        refcountedPage: vm.host.mem.zeroPfn,
+        level: 0,
+      });
       expect(pfn).toBe(vm.host.mem.zeroPfn);
     });
   });
