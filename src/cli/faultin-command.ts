@@ -71,7 +71,7 @@ export function faultinCommand(program: Command, io: CliIo, onExit: (code: numbe
       DEFAULT_DISK_BYTES,
     )
     .option('--walk <names>', 'fault-in lookup, comma-separated, or all: gup, converged', 'gup')
-    .option('--populate', 'the VMM populates the mapping before KVM_RUN (prealloc)', false)
+    .option('--populate [how]', 'the VMM populates the mapping before KVM_RUN: write (prealloc) or read')
     .option('--read', 'the guest reads each page instead of writing it', false)
     .option('--mmu <mmu>', 'x86 MMU: tdp or shadow', 'tdp')
     .option('--json', 'print the results as JSON', false)
@@ -83,6 +83,9 @@ export function faultinCommand(program: Command, io: CliIo, onExit: (code: numbe
         (n) => faultinPolicy(n).name,
       );
       const walks = names(opts.walk as string, WALKS, faultinWalk);
+      const populate = opts.populate === undefined ? null : opts.populate === true ? 'write' : opts.populate;
+      if (populate !== null && populate !== 'write' && populate !== 'read')
+        throw new UsageError(`faultin: unknown --populate '${populate}' (write or read)`);
       if (opts.mmu !== 'tdp' && opts.mmu !== 'shadow')
         throw new UsageError(`faultin: unknown --mmu '${opts.mmu}' (tdp or shadow)`);
       for (const b of backings) checkSize(b, opts.bytes, opts.disk);
@@ -96,7 +99,7 @@ export function faultinCommand(program: Command, io: CliIo, onExit: (code: numbe
               write: !opts.read,
               tdpMmu: opts.mmu === 'tdp',
               walk,
-              populate: opts.populate,
+              populate,
             }),
           ),
         ),

@@ -72,6 +72,7 @@ const MALFORMED: string[][] = [
   // faultin: an unknown --walk.
   ['faultin', '--walk', 'crazy'],
   ['faultin', '--walk', 'gup,follow-pte'],
+  ['faultin', '--populate', 'sideways'],
   // Commands and help.
   ['frobnicate'],
   ['help', 'nosuch'],

@@ -130,18 +130,22 @@ export function* addFaultinSlot(
   return { ...base, vma, device, vcpu: base.kvm.createVcpu() };
 }
 
+/** How the VMM populates the mapping before KVM_RUN: by writing (prealloc) or reading each page. */
+export type FaultinPopulate = 'write' | 'read';
+
 /**
- * The VMM populates the whole mapping before KVM_RUN (QEMU's prealloc=on: MAP_POPULATE, or the
- * vfio-pci BAR touched): one write fault per host leaf, so every EPT violation then finds its
- * host entry present and writable.
+ * The VMM populates the whole mapping before KVM_RUN, one fault per host leaf: 'write' is QEMU's
+ * prealloc=on (or a touched vfio-pci BAR), so every EPT violation then finds its host entry
+ * present and writable; 'read' is a VMM that reads guest memory first, which on a shared file
+ * without write notification leaves the PTEs writable and clean.
  */
-export function populateMapping(t: SimThread, vm: FaultinVm): void {
+export function populateMapping(t: SimThread, vm: FaultinVm, how: FaultinPopulate): void {
   const b = vm.backing;
   const step = levelPages(
     b === 'thp' || b === 'hugetlb' || b === 'pfnmap-2m' ? 2 : b === 'pfnmap-1g' ? 3 : 1,
   );
   for (let i = 0; i < vm.pages; i += step) {
-    const r = handleMmFault(t, vm.mm, vm.vma.start + i * PAGE_SIZE, true);
+    const r = handleMmFault(t, vm.mm, vm.vma.start + i * PAGE_SIZE, how === 'write');
     if (r !== VM_FAULT_OK) throw new Error(`populating page ${i}: VM_FAULT ${r}`);
   }
 }

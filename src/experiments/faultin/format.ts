@@ -7,7 +7,8 @@ const fileCol = (n: number | undefined, w: number) => (n === undefined ? '-' : S
 /** The table: per backing and variant, paths, SPTE levels, references, errors and time. */
 export function formatFaultin(rs: readonly FaultinResult[], write: boolean, mmu: string): string {
   const bytes = rs[0]?.bytes ?? 0;
-  const populated = rs[0]?.populated ? ', the VMM populated the mapping first' : '';
+  const how = rs[0]?.populated;
+  const populated = how ? `, the VMM populated the mapping first (${how}s)` : '';
   const head = [
     `# mmulab faultin: one vCPU ${write ? 'writes' : 'reads'} each 4 KiB page of a ${bytes >> 20} MiB memslot once, --mmu ${mmu}${populated}; simulated`,
     '# walk: gup (GUP, then host_pfn_mapping_level walks again) or converged (one walk: pfn and level, no reference; conv: faults it resolved)',

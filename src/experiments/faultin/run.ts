@@ -17,6 +17,7 @@ import {
   addFaultinSlot,
   createFaultinVm,
   type FaultinBacking,
+  type FaultinPopulate,
   isFileBacking,
   populateMapping,
   touchPages,
@@ -36,8 +37,8 @@ export interface FaultinOptions {
   profile?: CostProfile;
   /** Fault-in lookup: the kernel's GUP + host_pfn_mapping_level (default), or the converged walk. */
   walk?: FaultinWalk;
-  /** The VMM populates the mapping before KVM_RUN (prealloc), so the host entries are present. */
-  populate?: boolean;
+  /** The VMM populates the mapping before KVM_RUN (writing: prealloc; or reading), else null. */
+  populate?: FaultinPopulate | null;
   /** File backings: how often the flusher and reclaim run (DEFAULT_FILE_PACE). */
   pace?: FileWritebackPace;
 }
@@ -61,7 +62,7 @@ export interface FaultinResult {
   backing: FaultinBacking;
   variant: AdPolicyName;
   walk: FaultinWalk;
-  populated: boolean;
+  populated: FaultinPopulate | null;
   bytes: number;
   /** EPT violations the vCPU took. */
   faults: number;
@@ -105,7 +106,7 @@ export function runFaultin(o: FaultinOptions): FaultinResult {
   const pace = o.pace ?? DEFAULT_FILE_PACE;
   engine.spawn('vcpu0', function* (t) {
     const v = yield* addFaultinSlot(t, base);
-    if (o.populate) populateMapping(t, v);
+    if (o.populate) populateMapping(t, v, o.populate);
     taken = refs.taken;
     dropped = refs.dropped;
     if (isFileBacking(o.backing)) {
@@ -141,7 +142,7 @@ export function runFaultin(o: FaultinOptions): FaultinResult {
     backing: o.backing,
     variant: o.variant,
     walk: o.walk ?? 'gup',
-    populated: o.populate ?? false,
+    populated: o.populate ?? null,
     bytes: o.bytes,
     faults: kvm.stats.eptViolations,
     fastGup: s.fastGup,
