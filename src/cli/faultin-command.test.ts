@@ -22,16 +22,45 @@ describe('mmulab faultin', () => {
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
     const rows = r.out.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
-    expect(rows.map((l) => l.split(/\s+/).slice(0, 14).join(' '))).toEqual([
-      'backing variant faults fast-gup slow-gup remapped fixups spte-4k spte-2m spte-1g refs-taken refs-dropped rc-errors fault-in(ms)',
-      'pfnmap-2m pre-6.13 2 0 0 2 2 0 2 0 0 0 0 0.118',
-      'pfnmap-2m 6.13 2 0 0 2 2 0 2 0 0 0 0 0.118',
-      'non-refcounted pre-6.13 2 0 0 1 2 1 0 0 1 1 0 0.006',
-      'non-refcounted 6.13 1024 0 0 1024 1024 1024 0 0 0 0 0 2.666',
+    expect(rows.map((l) => l.split(/\s+/).slice(0, 16).join(' '))).toEqual([
+      'backing variant walk faults fast-gup slow-gup remapped fixups conv spte-4k spte-2m spte-1g refs-taken refs-dropped rc-errors fault-in(ms)',
+      'pfnmap-2m pre-6.13 gup 2 0 0 2 2 0 0 2 0 0 0 0 0.118',
+      'pfnmap-2m 6.13 gup 2 0 0 2 2 0 0 2 0 0 0 0 0.118',
+      'non-refcounted pre-6.13 gup 2 0 0 1 2 0 1 0 0 1 1 0 0.006',
+      'non-refcounted 6.13 gup 1024 0 0 1024 1024 0 1024 0 0 0 0 0 2.666',
     ]);
     expect(rows[3]).toContain(
       'KVM_RUN returned -14 (kvm_handle_error_pfn for gfn 0x100001, host pfn 0x1201); page events: try_get failed (refcount 0)',
     );
+  });
+
+  it('shmem read then written: written-back, unneeded and lost columns; no-dirty loses every second-pass write', () => {
+    const r = run('faultin', '--backing', 'shmem', '--variant', '6.13,no-dirty', '-b', '1M', '--read');
+    expect(r.code).toBe(0);
+    const rows = r.out.split('\n').filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('backing'));
+    expect(rows.map((l) => l.split(/\s+/).slice(-5).join(' '))).toEqual(
+      ['256 0 0 ok', '0 0 256 ok'].map((x) => `5.989 ${x}`),
+    );
+  });
+
+  it('--walk all --populate: a gup and a converged row per backing and variant', () => {
+    const r = run(
+      'faultin',
+      '--backing',
+      'thp',
+      '--variant',
+      '6.13',
+      '-b',
+      '4M',
+      '--walk',
+      'all',
+      '--populate',
+    );
+    const rows = r.out.split('\n').filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('backing'));
+    expect(rows.map((l) => l.split(/\s+/).slice(0, 9).join(' '))).toEqual([
+      'thp 6.13 gup 2 2 0 0 0 0',
+      'thp 6.13 converged 2 0 0 0 0 2',
+    ]);
   });
 
   it('--json carries every counter', () => {

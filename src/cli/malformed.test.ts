@@ -109,6 +109,14 @@ const MALFORMED: string[][] = [
   ['memslot-perf', '-l', '-1'],
   ['memslot-perf', '--mmu', 'ept'],
   ['memslot-perf', '-l', '11'],
+  // faultin: a file backing larger than the simulated disk, a disk size that is not a size.
+  ['faultin', '--backing', 'file', '-b', '64M', '--disk', '32M'],
+  ['faultin', '--backing', 'anonymous,shmem', '-b', '8K', '--disk', '4K'],
+  ['faultin', '--backing', 'file', '--disk', 'big'],
+  // faultin: an unknown --walk.
+  ['faultin', '--walk', 'crazy'],
+  ['faultin', '--walk', 'gup,follow-pte'],
+  ['faultin', '--populate', 'sideways'],
   // Commands and help.
   ['frobnicate'],
   ['help', 'nosuch'],

@@ -10,6 +10,8 @@ export class FaultinStats {
   slowGup = 0;
   remapped = 0;
   fixups = 0;
+  /** Faults the converged walk (seed 002's proposal) resolved in place of fast GUP. */
+  convergedWalks = 0;
   /** Remapped pfns KVM took a reference on (kvm_try_get_pfn), and those it refused (refcount 0). */
   remappedRefs = 0;
   remappedRefused = 0;

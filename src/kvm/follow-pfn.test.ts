@@ -28,7 +28,7 @@ import { gfnToHvaMemslot, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, type KvmMemoryS
 function onSlot(body: (t: SimThread, vm: MemstressVm, slot: KvmMemorySlot, out: FaultinPfn) => void): void {
   runOnVm({}, (t, vm) => {
     const slot = vm.kvm.memslots(0).gfnToMemslot(testGfn(vm, 0))!;
-    body(t, vm, slot, { pfn: 0, writable: true, refcountedPage: 12345 });
+    body(t, vm, slot, { pfn: 0, writable: true, refcountedPage: 12345, level: 0 });
     return undefined;
   });
 }
@@ -40,14 +40,19 @@ describe('kvm_follow_pfn', () => {
       const pfn = kvmFaultinPfn(t, vm.kvm, slot, gfn, FOLL_WRITE, out);
       expect(pfn).toBe(followPteLockless(vm.mm, gfnToHvaMemslot(slot, gfn), true));
       expect(pfn).toBeGreaterThan(vm.host.mem.zeroPfn);
-      expect(out).toEqual({ pfn, writable: true, refcountedPage: pfn });
+      expect(out).toEqual({ pfn, writable: true, refcountedPage: pfn, level: 0 });
     });
   });
 
   it('a read fault of an untouched page gets the zero page, not writable (write-fast GUP fails)', () => {
     onSlot((t, vm, slot, out) => {
       const pfn = kvmFaultinPfn(t, vm.kvm, slot, testGfn(vm, 1), 0, out);
-      expect(out).toEqual({ pfn: vm.host.mem.zeroPfn, writable: false, refcountedPage: vm.host.mem.zeroPfn });
+      expect(out).toEqual({
+        pfn: vm.host.mem.zeroPfn,
+        writable: false,
+        refcountedPage: vm.host.mem.zeroPfn,
+        level: 0,
+      });
       expect(pfn).toBe(vm.host.mem.zeroPfn);
     });
   });
@@ -58,7 +63,7 @@ describe('kvm_follow_pfn', () => {
       const before = t.now;
       const r = kvmFaultinPfn(t, vm.kvm, slot, testGfn(vm, 2), 0, out);
       expect(r).toBe(w);
-      expect(out).toEqual({ pfn: w, writable: true, refcountedPage: w });
+      expect(out).toEqual({ pfn: w, writable: true, refcountedPage: w, level: 0 });
       expect(t.now - before).toBe(vm.kvm.engine.profile.gupFastNs);
     });
   });
@@ -66,15 +71,20 @@ describe('kvm_follow_pfn', () => {
   it('a READONLY slot: a write is KVM_PFN_ERR_RO_FAULT without GUP; a read never maps writable', () => {
     onSlot((t, vm, slot, out) => {
       const gfn = testGfn(vm, 3);
-      kvmFaultinPfn(t, vm.kvm, slot, gfn, FOLL_WRITE, { pfn: 0, writable: false, refcountedPage: NO_PAGE });
+      kvmFaultinPfn(t, vm.kvm, slot, gfn, FOLL_WRITE, {
+        pfn: 0,
+        writable: false,
+        refcountedPage: NO_PAGE,
+        level: 0,
+      });
       const ro = { ...slot, flags: KVM_MEM_READONLY };
       const before = t.now;
       expect(kvmFaultinPfn(t, vm.kvm, ro, gfn, FOLL_WRITE, out)).toBe(KVM_PFN_ERR_RO_FAULT);
-      expect(out).toEqual({ pfn: KVM_PFN_ERR_RO_FAULT, writable: false, refcountedPage: NO_PAGE });
+      expect(out).toEqual({ pfn: KVM_PFN_ERR_RO_FAULT, writable: false, refcountedPage: NO_PAGE, level: 0 });
       expect(t.now).toBe(before);
       // The page is mapped writable in the host, but the slot is read-only: no fast path, slow GUP.
       const pfn = kvmFaultinPfn(t, vm.kvm, ro, gfn, 0, out);
-      expect(out).toEqual({ pfn, writable: false, refcountedPage: pfn });
+      expect(out).toEqual({ pfn, writable: false, refcountedPage: pfn, level: 0 });
       expect(pfn).toBeGreaterThan(vm.host.mem.zeroPfn);
       const slowNs = t.now - before;
       const t0 = t.now;
@@ -90,7 +100,7 @@ describe('kvm_follow_pfn', () => {
     onSlot((t, vm, slot, out) => {
       const bad = { ...slot, flags: KVM_MEMSLOT_INVALID };
       expect(kvmFaultinPfn(t, vm.kvm, bad, testGfn(vm, 0), 0, out)).toBe(KVM_PFN_NOSLOT);
-      expect(out).toEqual({ pfn: KVM_PFN_NOSLOT, writable: false, refcountedPage: NO_PAGE });
+      expect(out).toEqual({ pfn: KVM_PFN_NOSLOT, writable: false, refcountedPage: NO_PAGE, level: 0 });
     });
   });
 
@@ -99,7 +109,7 @@ describe('kvm_follow_pfn', () => {
       const pfn = kvmFaultinPfn(t, vm.kvm, slot, testGfn(vm, 5), FOLL_WRITE, out);
       vm.host.mem.hwpoison.add(pfn);
       expect(kvmFaultinPfn(t, vm.kvm, slot, testGfn(vm, 5), FOLL_WRITE, out)).toBe(KVM_PFN_ERR_HWPOISON);
-      expect(out).toEqual({ pfn: KVM_PFN_ERR_HWPOISON, writable: false, refcountedPage: NO_PAGE });
+      expect(out).toEqual({ pfn: KVM_PFN_ERR_HWPOISON, writable: false, refcountedPage: NO_PAGE, level: 0 });
     });
   });
 
@@ -120,7 +130,7 @@ describe('kvm_follow_pfn', () => {
       expect(kvmFaultinPfn(t, vm.kvm, nowhere, slot.baseGfn, FOLL_WRITE | FOLL_NOWAIT, out)).toBe(
         KVM_PFN_ERR_FAULT,
       );
-      expect(out).toEqual({ pfn: KVM_PFN_ERR_FAULT, writable: false, refcountedPage: NO_PAGE });
+      expect(out).toEqual({ pfn: KVM_PFN_ERR_FAULT, writable: false, refcountedPage: NO_PAGE, level: 0 });
     });
   });
 
@@ -154,9 +164,9 @@ describe('hva_to_pfn_remapped (a VM_PFNMAP VMA)', () => {
       kvmFaultinPfn(t, vm.kvm, slot, gfn, 0, out); // the zero page, mapped read-only
       vm.testVma.vmFlags = VM_PFNMAP;
       expect(kvmFaultinPfn(t, vm.kvm, slot, gfn, FOLL_WRITE, out)).toBe(KVM_PFN_ERR_RO_FAULT);
-      expect(out).toEqual({ pfn: KVM_PFN_ERR_RO_FAULT, writable: false, refcountedPage: NO_PAGE });
+      expect(out).toEqual({ pfn: KVM_PFN_ERR_RO_FAULT, writable: false, refcountedPage: NO_PAGE, level: 0 });
       const pfn = kvmFaultinPfn(t, vm.kvm, slot, gfn, 0, out);
-      expect(out).toEqual({ pfn: vm.host.mem.zeroPfn, writable: false, refcountedPage: NO_PAGE });
+      expect(out).toEqual({ pfn: vm.host.mem.zeroPfn, writable: false, refcountedPage: NO_PAGE, level: 0 });
       expect(pfn).toBe(vm.host.mem.zeroPfn);
     });
   });
@@ -168,7 +178,7 @@ describe('hva_to_pfn_remapped (a VM_PFNMAP VMA)', () => {
       vm.testVma.vmFlags = VM_PFNMAP;
       const ro = { ...slot, flags: KVM_MEM_READONLY };
       expect(kvmFaultinPfn(t, vm.kvm, ro, gfn, 0, out)).toBe(w);
-      expect(out).toEqual({ pfn: w, writable: false, refcountedPage: NO_PAGE });
+      expect(out).toEqual({ pfn: w, writable: false, refcountedPage: NO_PAGE, level: 0 });
       const hva = gfnToHvaMemslot(slot, gfn);
       const kfp = { slot, gfn, flags: 0, pin: true, mapWritable: false, out, hva, policy: vm.kvm.adPolicy };
       expect(hvaToPfnRemapped(t, vm.mm, vm.testVma, kfp, { pfn: 0 })).toBe(-22);

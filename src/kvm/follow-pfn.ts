@@ -46,6 +46,7 @@ export function kvmFaultinPfn(
   try {
     out.writable = false;
     out.refcountedPage = NO_PAGE;
+    out.level = 0;
     const kfp: KvmFollowPfn = {
       slot,
       gfn,
@@ -56,6 +57,7 @@ export function kvmFaultinPfn(
       hva: 0,
       policy: kvm.adPolicy,
       stats: kvm.faultin,
+      converged: kvm.walk === 'converged',
     };
     out.pfn = kvmFollowPfn(t, kvm, kfp);
     return out.pfn;

@@ -3,6 +3,7 @@
  * vma_is_valid, hva_to_pfn_remapped, kvm_resolve_pfn), with struct kvm_follow_pfn of
  * virt/kvm/kvm_mm.h. The mm is the VM's (current->mm in the kernel: the VMM's).
  */
+import { type ConvergedWalk, followPfnLockless } from '../host/converged-walk.ts';
 import { type FollowPfnmapArgs, followPfnmapStart } from '../host/follow-pfnmap.ts';
 import {
   EAGAIN,
@@ -44,6 +45,11 @@ export interface FaultinPfn {
   writable: boolean;
   /** *refcounted_page: the page GUP took a reference on (its pfn), or NO_PAGE. */
   refcountedPage: number;
+  /**
+   * Not in the kernel: the host mapping level the converged walk found (converged-walk.ts), or 0
+   * when the pfn came from GUP or hva_to_pfn_remapped and host_pfn_mapping_level must walk again.
+   */
+  level: number;
 }
 
 /** struct kvm_follow_pfn (virt/kvm/kvm_mm.h). */
@@ -70,6 +76,8 @@ export interface KvmFollowPfn {
   readonly policy: AdPolicy;
   /** Not a kernel field: where the path taken is counted. */
   readonly stats?: FaultinStats;
+  /** Not a kernel field: the converged walk replaces hva_to_pfn_fast (seed 002's proposal). */
+  readonly converged?: boolean;
 }
 
 /** The module parameter allow_unsafe_mappings (read-only, default false). */
@@ -182,18 +190,39 @@ export function hvaToPfnRemapped(
 }
 
 const remapped = { pfn: 0 };
+const walked: ConvergedWalk = { pfn: 0, level: 0 };
 
 /**
- * hva_to_pfn: the fast path, the slow path, then, if GUP failed for another reason than a signal
+ * The converged walk in place of hva_to_pfn_fast (not in any kernel): under the same condition
+ * (a write, or map_writable asked), one lockless walk returns the pfn and its mapping level and
+ * takes no reference, the MMU notifiers protecting the SPTE instead. Returns the pfn or -1.
+ */
+export function hvaToPfnConverged(t: SimThread, mm: Mm, kfp: KvmFollowPfn): number {
+  if (!(kfp.flags & FOLL_WRITE || kfp.mapWritable)) return -1;
+  if (!followPfnLockless(t, mm, kfp.hva, walked)) return -1;
+  kfp.out.level = walked.level;
+  return kvmResolvePfn(kfp, NO_PAGE, walked.pfn, true);
+}
+
+/**
+ * hva_to_pfn: the fast path (or the converged walk in its place), the slow path, then, if GUP failed for another reason than a signal
  * or poison, a look at the VMA under mmap_lock: none → KVM_PFN_ERR_FAULT; VM_IO|VM_PFNMAP →
  * hva_to_pfn_remapped (retried on -EAGAIN); FOLL_NOWAIT on a VMA that allows the access →
  * KVM_PFN_ERR_NEEDS_IO (the caller may fault it in asynchronously); else KVM_PFN_ERR_FAULT.
  */
 export function hvaToPfn(t: SimThread, mm: Mm, kfp: KvmFollowPfn): number {
-  const fast = hvaToPfnFast(t, mm, kfp);
-  if (fast >= 0) {
-    if (kfp.stats) kfp.stats.fastGup++;
-    return fast;
+  if (kfp.converged) {
+    const pfn = hvaToPfnConverged(t, mm, kfp);
+    if (pfn >= 0) {
+      if (kfp.stats) kfp.stats.convergedWalks++;
+      return pfn;
+    }
+  } else {
+    const fast = hvaToPfnFast(t, mm, kfp);
+    if (fast >= 0) {
+      if (kfp.stats) kfp.stats.fastGup++;
+      return fast;
+    }
   }
   const npages = hvaToPfnSlow(t, mm, kfp);
   if (npages >= 0) {

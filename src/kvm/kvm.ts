@@ -54,7 +54,15 @@ export interface KvmOptions {
    * VMs behave as with the quirk disabled (KVM_CAP_DISABLE_QUIRKS2).
    */
   slotZapAll?: boolean;
+  /**
+   * How fault-in finds the pfn and the host mapping level: 'gup' (the kernel's: GUP, then
+   * host_pfn_mapping_level walks again) or 'converged' (seed 002's proposal: one walk for both).
+   */
+  walk?: FaultinWalk;
 }
+
+/** The fault-in lookups `KvmOptions.walk` selects. */
+export type FaultinWalk = 'gup' | 'converged';
 
 /** KVM_MEM_SLOTS_NUM. */
 export const KVM_MEM_SLOTS_NUM = 32767;
@@ -86,6 +94,8 @@ export class Kvm {
   readonly mmioGen: KvmMmioGen;
   /** Which kernel's accessed/dirty and reference rules the VM runs with. */
   readonly adPolicy: AdPolicy;
+  /** KvmOptions.walk. */
+  readonly walk: FaultinWalk;
   /** __memslots[as][0..1] and the index of the active set. */
   private readonly sets: KvmMemslots[][] = [];
   private readonly activeIdx: number[] = [];
@@ -104,6 +114,7 @@ export class Kvm {
     readonly opts: KvmOptions,
   ) {
     this.nrAs = opts.nrAddressSpaces ?? 2;
+    this.walk = opts.walk ?? 'gup';
     this.adPolicy = opts.adPolicy ?? adPolicy(DEFAULT_AD_POLICY)!;
     this.mmuLock = new QRwLock(engine, 'kvm.mmu_lock', false, 'mmu_lock');
     this.statPagesLine = engine.sharedLine('kvm->stat.pages');

@@ -25,7 +25,7 @@ export function shadowFault(
   const kvm = mmu.kvm;
   const slot = kvm.memslots(root.asId).gfnToMemslot(gfn);
   if (slot === null) throw new Error(`gfn 0x${gfn.toString(16)} has no memslot`);
-  const fp = { pfn: 0, writable: false, refcountedPage: NO_PAGE };
+  const fp = { pfn: 0, writable: false, refcountedPage: NO_PAGE, level: 0 };
   kvmFaultinPfn(t, kvm, slot, gfn, write ? FOLL_WRITE : 0, fp);
   kvm.mmuLock.writeLock(t);
   const aligned = { pfn: 0 };

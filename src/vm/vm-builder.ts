@@ -9,7 +9,7 @@ import type { Mm } from '../host/mm.ts';
 import { Pagemap } from '../host/pagemap.ts';
 import type { BackingKind, Vma } from '../host/vma.ts';
 import type { AdPolicy } from '../kvm/ad-policy.ts';
-import { type AgingLock, Kvm } from '../kvm/kvm.ts';
+import { type AgingLock, type FaultinWalk, Kvm } from '../kvm/kvm.ts';
 import type { KvmVcpu } from '../kvm/vcpu.ts';
 import type { MmioGenOptions } from '../kvm/x86/mmio-gen.ts';
 import type { PageIdle } from '../reclaim/page-idle/page-idle.ts';
@@ -29,6 +29,8 @@ export interface VmSpec extends HostSpec {
   adPolicy?: AdPolicy;
   /** KVM_X86_QUIRK_SLOT_ZAP_ALL (see KvmOptions.slotZapAll; default off). */
   slotZapAll?: boolean;
+  /** Fault-in lookup: the kernel's GUP then host_pfn_mapping_level, or the converged walk. */
+  walk?: FaultinWalk;
 }
 
 /** A VM and everything around it: host, VMM process, KVM and the files a test opens. */
@@ -48,8 +50,8 @@ export function vmCreate(engine: Engine, spec: VmSpec): KvmVm {
   const mm = host.createMm(memcg);
   const pagemapPath = `/proc/${mm.pid}/pagemap`;
   vfs.register(pagemapPath, new Pagemap(mm));
-  const { aging, eptAd, tdpMmu, mmioGen, adPolicy, slotZapAll } = spec;
-  const kvm = new Kvm(engine, host, mm, { aging, eptAd, tdpMmu, mmioGen, adPolicy, slotZapAll });
+  const { aging, eptAd, tdpMmu, mmioGen, adPolicy, slotZapAll, walk } = spec;
+  const kvm = new Kvm(engine, host, mm, { aging, eptAd, tdpMmu, mmioGen, adPolicy, slotZapAll, walk });
   return { host, mm, kvm, vfs, pageIdle, pagemapPath };
 }
 

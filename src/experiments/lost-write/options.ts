@@ -67,6 +67,14 @@ function positive(name: string, v: number | undefined, dflt: number, max: number
   return n;
 }
 
+/** A file backing must fit on the simulated disk that holds it; else LostWriteOptionsError. */
+export function checkFileFitsDisk(pages: number, diskPages: number): void {
+  if (pages > diskPages)
+    throw new LostWriteOptionsError(
+      `the file backing (${pages} pages) is larger than the simulated disk (${diskPages} pages)`,
+    );
+}
+
 /**
  * Checks and completes raw options: an unknown policy, MMU or write-notify setting, a count out
  * of range, or a file larger than the disk → LostWriteOptionsError. Without --policy, all four.
@@ -94,10 +102,7 @@ export function resolveLostWriteOptions(raw: LostWriteRawOptions): LostWriteOpti
   const dfltPages = systematic ? LOST_WRITE_DEFAULTS.systematicPages : LOST_WRITE_DEFAULTS.pages;
   const pages = positive('--pages', raw.pages, dfltPages, 4096);
   const diskPages = positive('--disk-pages', raw.diskPages, LOST_WRITE_DEFAULTS.diskPages, 1 << 20);
-  if (pages > diskPages)
-    throw new LostWriteOptionsError(
-      `the file backing (${pages} pages) is larger than the simulated disk (${diskPages} pages)`,
-    );
+  checkFileFitsDisk(pages, diskPages);
   return {
     policies,
     seeds: positive('--seeds', raw.seeds, LOST_WRITE_DEFAULTS.seeds, 100000),

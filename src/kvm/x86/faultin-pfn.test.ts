@@ -27,7 +27,7 @@ describe('kvm_handle_error_pfn', () => {
   it('__kvm_mmu_faultin_pfn: a write to a READONLY slot is emulated; a write elsewhere continues', () => {
     runOnVm({}, (t, vm) => {
       const slot = vm.kvm.memslots(0).gfnToMemslot(testGfn(vm, 0))!;
-      const out = { pfn: 0, writable: false, refcountedPage: NO_PAGE };
+      const out = { pfn: 0, writable: false, refcountedPage: NO_PAGE, level: 0 };
       const ro = { ...slot, flags: KVM_MEM_READONLY };
       expect(kvmMmuFaultinPfn(t, vm.kvm, ro, testGfn(vm, 0), true, out)).toBe(RET_PF_EMULATE);
       expect(kvmMmuFaultinPfn(t, vm.kvm, slot, testGfn(vm, 0), true, out)).toBe(RET_PF_CONTINUE);
@@ -42,7 +42,7 @@ describe('kvm_release_faultin_page (v6.13)', () => {
     runOnVm({}, (t, vm) => {
       const mem = vm.host.mem;
       const slot = vm.kvm.memslots(0).gfnToMemslot(testGfn(vm, 0))!;
-      const out = { pfn: 0, writable: false, refcountedPage: NO_PAGE };
+      const out = { pfn: 0, writable: false, refcountedPage: NO_PAGE, level: 0 };
       const a = kvmMmuFaultinPfn(t, vm.kvm, slot, testGfn(vm, 1), true, out) === 0 ? out.refcountedPage : -1;
       const b = kvmMmuFaultinPfn(t, vm.kvm, slot, testGfn(vm, 2), true, out) === 0 ? out.refcountedPage : -1;
       mem.flags[a] = (mem.flags[a] & ~(PG_DIRTY | PG_REFERENCED)) | PG_IDLE;

@@ -58,7 +58,8 @@ export function disallowLpage(slot: KvmMemorySlot, gfn: number, level: number): 
 
 /**
  * __kvm_mmu_max_mapping_level for a shared gfn: the largest level up to `maxLevel` (and
- * max_huge_page_level) the memslot allows, then no larger than host_pfn_mapping_level.
+ * max_huge_page_level) the memslot allows, then no larger than host_pfn_mapping_level, or than
+ * `hostLevel` when the converged walk already found it (not in any kernel: no second walk).
  */
 export function kvmMmuMaxMappingLevel(
   t: SimThread,
@@ -66,15 +67,18 @@ export function kvmMmuMaxMappingLevel(
   slot: KvmMemorySlot,
   gfn: number,
   maxLevel = MAX_HUGE_PAGE_LEVEL,
+  hostLevel = 0,
 ): number {
   let level = Math.min(maxLevel, MAX_HUGE_PAGE_LEVEL);
   while (level > PG_LEVEL_4K && disallowLpage(slot, gfn, level)) level--;
   if (level === PG_LEVEL_4K) return PG_LEVEL_4K;
-  return Math.min(hostPfnMappingLevel(t, kvm.mm, gfnToHvaMemslot(slot, gfn)), level);
+  const host = hostLevel > 0 ? hostLevel : hostPfnMappingLevel(t, kvm.mm, gfnToHvaMemslot(slot, gfn));
+  return Math.min(host, level);
 }
 
 /**
  * kvm_mmu_hugepage_adjust: the goal level of the fault (req_level) and the pfn aligned down to it
+ * (`hostLevel`: the converged walk's level, or 0)
  * (fault->pfn &= ~mask, after VM_BUG_ON((gfn & mask) != (pfn & mask))). Returns the level; the
  * aligned pfn goes to `out.pfn`.
  */
@@ -85,8 +89,9 @@ export function kvmMmuHugepageAdjust(
   gfn: number,
   pfn: number,
   out: { pfn: number },
+  hostLevel = 0,
 ): number {
-  const level = kvmMmuMaxMappingLevel(t, kvm, slot, gfn);
+  const level = kvmMmuMaxMappingLevel(t, kvm, slot, gfn, MAX_HUGE_PAGE_LEVEL, hostLevel);
   const span = pagesPerLevel(level);
   if (gfn % span !== pfn % span)
     throw new Error(

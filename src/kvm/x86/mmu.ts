@@ -41,7 +41,7 @@ export class KvmPageFault implements MmuFault {
   /** mmu_invalidate_seq when the fault started (fault->mmu_seq). */
   mmuSeq = 0;
   /** __kvm_faultin_pfn's result: the host pfn, whether it may be mapped writable, the page held. */
-  readonly hostPfn: FaultinPfn = { pfn: 0, writable: false, refcountedPage: NO_PAGE };
+  readonly hostPfn: FaultinPfn = { pfn: 0, writable: false, refcountedPage: NO_PAGE, level: 0 };
   /** kvm_mmu_faultin_pfn's return: RET_PF_CONTINUE, or what kvm_handle_error_pfn made of an error. */
   faultinRet = RET_PF_CONTINUE;
   /** The pfn to map, aligned down to `goalLevel` (kvm_mmu_hugepage_adjust). */
@@ -187,7 +187,7 @@ export function kvmTdpPageFaultMap(t: SimThread, vcpu: KvmVcpu, f: KvmPageFault)
   else if (f.slot === null) r = mmu.map(t, root, f);
   else {
     // kvm_mmu_hugepage_adjust: map at the host level, with the pfn aligned down to it.
-    f.goalLevel = kvmMmuHugepageAdjust(t, kvm, f.slot!, gfn, fp.pfn, f);
+    f.goalLevel = kvmMmuHugepageAdjust(t, kvm, f.slot!, gfn, fp.pfn, f, fp.level);
     f.mapWritable = fp.writable;
     f.refcounted = fp.refcountedPage !== NO_PAGE;
     r = mmu.map(t, root, f);

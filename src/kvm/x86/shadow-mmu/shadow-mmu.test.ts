@@ -104,7 +104,12 @@ describe('shadow MMU direct_map', () => {
       const slot = vm.kvm.memslots(0).gfnToMemslot(g)!;
       // The host maps gfns 9, 10, 11 and 13; 12 is missing, so the prefetch stops at 11.
       for (const i of [1, 2, 3, 5])
-        kvmFaultinPfn(t, vm.kvm, slot, g + i, FOLL_WRITE, { pfn: 0, writable: false, refcountedPage: -1 });
+        kvmFaultinPfn(t, vm.kvm, slot, g + i, FOLL_WRITE, {
+          pfn: 0,
+          writable: false,
+          refcountedPage: -1,
+          level: 0,
+        });
       expect(shadowFault(t, mmu, root, g, true)).toBe(RET_PF_FIXED);
       const lows = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => shadowLeaf(mmu, root, g + i).lo & 0xfff);
       expect(lows).toEqual([0xb37, 0xa37, 0xa37, 0xa37, 0, 0, 0, 0]);
