@@ -40,3 +40,6 @@ export function sizeText(bytes: number): string {
     if (bytes >= 2 ** shift && bytes % 2 ** shift === 0) return `${bytes / 2 ** shift}${suffix}`;
   return String(bytes);
 }
+
+/** The help text of every command's `--profile` option. */
+export const PROFILE_HELP = 'cost profile: a name (mmulab profiles) or a path to a .json file';

@@ -10,7 +10,7 @@ import { AD_POLICIES } from '../kvm/ad-policy.ts';
 import { DEFAULT_PROFILE, loadProfile } from '../sim/profile.ts';
 import { DEFAULT_KERNEL, KERNEL_VARIANTS } from '../variants/kernel-variant.ts';
 import { accessTrackingAction } from './access-tracking-action.ts';
-import { intArg, listArg, sizeArg, sizeText } from './args.ts';
+import { intArg, listArg, PROFILE_HELP, sizeArg, sizeText } from './args.ts';
 import { calibrateCommand } from './calibrate-command.ts';
 import { reportError, UsageError } from './errors.ts';
 import { faultinCommand } from './faultin-command.ts';
@@ -33,8 +33,6 @@ export interface CliIo {
 }
 
 export { UsageError } from './errors.ts';
-
-const PROFILE_HELP = 'cost profile: a name (mmulab profiles) or a path to a .json file';
 
 /** Builds the command tree; `run` receives each command's parsed options. */
 export function buildProgram(io: CliIo, onExit: (code: number) => void): Command {

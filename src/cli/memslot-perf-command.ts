@@ -9,7 +9,7 @@ import {
 import { runMemslotPerf } from '../experiments/memslot-perf/run.ts';
 import { DEFAULT_PROFILE, loadProfile } from '../sim/profile.ts';
 import { UserError } from '../sim/user-error.ts';
-import { intArg } from './args.ts';
+import { intArg, PROFILE_HELP } from './args.ts';
 import { UsageError } from './errors.ts';
 import type { CliIo } from './main.ts';
 
@@ -42,11 +42,7 @@ export function memslotPerfCommand(program: Command, io: CliIo, onExit: (code: n
     .option('-l, --length <s>', 'test length in simulated seconds', intArg('-l', 0), 5)
     .option('-r, --runs <n>', 'number of runs per test', intArg('-r', 1), 1)
     .option('--mmu <mmu>', 'x86 MMU: tdp or shadow', 'tdp')
-    .option(
-      '--profile <name>',
-      'cost profile: a name (mmulab profiles) or a path to a .json file',
-      DEFAULT_PROFILE,
-    )
+    .option('--profile <name>', PROFILE_HELP, DEFAULT_PROFILE)
     .option('--json', 'print the result as JSON', false)
     .action((opts) => {
       let o: ReturnType<typeof resolveMemslotPerfOptions>;

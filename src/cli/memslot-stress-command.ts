@@ -10,7 +10,7 @@ import {
 import { runMemslotModificationStress } from '../experiments/memslot-stress/run.ts';
 import { DEFAULT_PROFILE, loadProfile } from '../sim/profile.ts';
 import { UserError } from '../sim/user-error.ts';
-import { intArg, sizeArg, sizeText } from './args.ts';
+import { intArg, PROFILE_HELP, sizeArg, sizeText } from './args.ts';
 import { UsageError } from './errors.ts';
 import type { CliIo } from './main.ts';
 
@@ -42,11 +42,7 @@ export function memslotStressCommand(program: Command, io: CliIo, onExit: (code:
     )
     .option('-o, --overlap', 'overlap guest memory accesses instead of partitioning them per vCPU', false)
     .option('--mmu <mmu>', 'x86 MMU: tdp or shadow', d.mmu)
-    .option(
-      '--profile <name>',
-      'cost profile: a name (mmulab profiles) or a path to a .json file',
-      DEFAULT_PROFILE,
-    )
+    .option('--profile <name>', PROFILE_HELP, DEFAULT_PROFILE)
     .option('--json', 'print the result as JSON', false)
     .action((opts) => {
       let o: ReturnType<typeof resolveMemslotStressOptions>;
