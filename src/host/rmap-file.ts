@@ -27,6 +27,17 @@ function pageRange(vma: Vma, off: number, event: MmuNotifierRange['event']): Mmu
 }
 
 /**
+ * rmap_walk_file: with the file's i_mmap lock held for read and the walk's own cost charged once,
+ * `one` runs for each VMA that maps page `off` of the file (rmap_one of the rmap_walk_control).
+ */
+function rmapWalkFile(t: SimThread, host: Host, file: FileMapping, one: (vma: Vma) => void): void {
+  file.immapLock.readLock(t);
+  t.advance(host.engine.profile.rmapWalkNs);
+  for (const vma of file.mappers) one(vma);
+  file.immapLock.readUnlock(t);
+}
+
+/**
  * folio_mkclean (the folio is locked): rmap_walk over the file's shared VMAs (invalid_mkclean_vma
  * skips private ones; all model mappings are shared) with page_vma_mkclean_one:
  * invalidate_range_start with MMU_NOTIFY_PROTECTION_PAGE (KVM zaps its SPTEs), then a PTE that
@@ -35,24 +46,19 @@ function pageRange(vma: Vma, off: number, event: MmuNotifierRange['event']): Mmu
  */
 export function folioMkclean(t: SimThread, host: Host, file: FileMapping, off: number, pfn: number): number {
   let cleaned = 0;
-  file.immapLock.readLock(t);
-  t.advance(host.engine.profile.rmapWalkNs);
-  for (const vma of file.mappers) {
+  rmapWalkFile(t, host, file, (vma) => {
     const range = pageRange(vma, off, 'protection_page');
     host.mmuNotifier.invalidateRangeStart(t, range);
     const idx = mappedPte(vma, off, pfn);
-    if (idx >= 0) {
-      const e = vma.mm.pt.entries[idx];
-      if (e & (PTE_DIRTY | PTE_WRITE)) {
-        // ptep_clear_flush, pte_wrprotect, pte_mkclean, set_pte_at.
-        vma.mm.pt.entries[idx] = e & ~(PTE_DIRTY | PTE_WRITE);
-        t.advance(host.engine.profile.unmapNs);
-        cleaned++;
-      }
+    const e = idx >= 0 ? vma.mm.pt.entries[idx] : 0;
+    if (e & (PTE_DIRTY | PTE_WRITE)) {
+      // ptep_clear_flush, pte_wrprotect, pte_mkclean, set_pte_at.
+      vma.mm.pt.entries[idx] = e & ~(PTE_DIRTY | PTE_WRITE);
+      t.advance(host.engine.profile.unmapNs);
+      cleaned++;
     }
     host.mmuNotifier.invalidateRangeEnd(t, range);
-  }
-  file.immapLock.readUnlock(t);
+  });
   return cleaned;
 }
 
@@ -68,9 +74,7 @@ export function tryToUnmapFile(
   off: number,
   pfn: number,
 ): boolean {
-  file.immapLock.readLock(t);
-  t.advance(host.engine.profile.rmapWalkNs);
-  for (const vma of file.mappers) {
+  rmapWalkFile(t, host, file, (vma) => {
     const range = pageRange(vma, off, 'clear');
     host.mmuNotifier.invalidateRangeStart(t, range);
     const idx = mappedPte(vma, off, pfn);
@@ -82,8 +86,7 @@ export function tryToUnmapFile(
       if (e & PTE_DIRTY) folioMarkDirty(host, pfn);
     }
     host.mmuNotifier.invalidateRangeEnd(t, range);
-  }
-  file.immapLock.readUnlock(t);
+  });
   return true;
 }
 
@@ -100,18 +103,15 @@ export function folioReferencedFile(
   pfn: number,
 ): number {
   let referenced = 0;
-  file.immapLock.readLock(t);
-  t.advance(host.engine.profile.rmapWalkNs);
-  for (const vma of file.mappers) {
+  rmapWalkFile(t, host, file, (vma) => {
     const idx = mappedPte(vma, off, pfn);
-    if (idx < 0) continue;
+    if (idx < 0) return;
     const entries = vma.mm.pt.entries;
     let young = (entries[idx] & PTE_ACCESSED) !== 0;
     entries[idx] &= ~PTE_ACCESSED;
     const addr = vma.start + off * PAGE_SIZE;
     young = host.mmuNotifier.clearFlushYoung(t, vma.mm, addr, addr + PAGE_SIZE) || young;
     if (young) referenced++;
-  }
-  file.immapLock.readUnlock(t);
+  });
   return referenced;
 }

@@ -65,17 +65,18 @@ function add(s: LostWriteSummary, r: LostWriteRunResult, run: string): void {
   }
 }
 
+/** What every schedule of a run shares: the policy, the mapping and the VM's options. */
+function scheduleBase(o: LostWriteOptions, policy: AdPolicy, writenotify: boolean) {
+  return { policy, writenotify, pages: o.pages, tdpMmu: o.mmu === 'tdp', eptAd: o.eptAd };
+}
+
 /** Seeds 1..o.seeds, each a random schedule of o.steps steps. */
 export function runRandom(o: LostWriteOptions, policy: AdPolicy, writenotify: boolean): LostWriteSummary {
   const s = emptySummary(policy, writenotify);
   for (let seed = 1; seed <= o.seeds; seed++) {
     const rs = randomStreams(seed);
     const r = runSchedule({
-      policy,
-      writenotify,
-      pages: o.pages,
-      tdpMmu: o.mmu === 'tdp',
-      eptAd: o.eptAd,
+      ...scheduleBase(o, policy, writenotify),
       seed,
       program: randomProgram(rs.program, o.pages),
       reclaimPick: () => rs.reclaim.nextInt(o.pages),
@@ -108,11 +109,7 @@ export function runSystematic(o: LostWriteOptions, policy: AdPolicy, writenotify
     const digits: number[] = [];
     for (let k = 0, x = n; k < o.depth; k++, x = Math.floor(x / 3)) digits.push(x % 3);
     const r = runSchedule({
-      policy,
-      writenotify,
-      pages: o.pages,
-      tdpMmu: o.mmu === 'tdp',
-      eptAd: o.eptAd,
+      ...scheduleBase(o, policy, writenotify),
       seed: 1,
       program: () => (next < prog.length ? prog[next++] : null),
       reclaimPick: () => victim++ % o.pages,

@@ -45,6 +45,8 @@ export function kvmTrackLeafSpteChange(
   gfn = -1,
 ): void {
   const policy = kvm.adPolicy;
+  // Aging only ever dirties (6.13's aging path does nothing here: keep it off the per-SPTE walk).
+  if (aging && !policy.dirtyOnZap) return;
   const present = isShadowPresent(newLo);
   const pfn = sptePfn(oldLo, oldHi);
   const pfnChanged = present && sptePfn(newLo, newHi) !== pfn;
