@@ -35,7 +35,20 @@ export class Mm {
   ) {
     this.pgd = this.pt.allocTable();
     this.mmapLock = new QRwLock(host.engine, `mm${pid}.mmap_lock`, true, 'mmap_lock');
+    // include/linux/mm_types.h (6.x): mmap_lock starts 56 bytes into a cache line, so its `count`
+    // and `owner` sit in two lines (commit 2e3025434a6b's comment). `setMmapLockOwnerInCountLine`
+    // gives a kernel whose layout put them in one.
+    this.mmapLock.ownerLine = host.engine.sharedLine(`mm${pid}.mmap_lock.owner`, 'mmap_lock.owner');
     this.ptl = new PteLocks(host.engine);
+  }
+
+  /**
+   * For a kernel whose mm_struct holds mmap_lock's `count` and `owner` in one cache line (5.10 to
+   * 5.13-rc6 with distro-like configs: 57efa1fe5957 moved mmap_lock to offset 128, 2e3025434a6b
+   * moved it back): the owner store then follows the count's atomic on the line the CPU owns.
+   */
+  setMmapLockOwnerInCountLine(): void {
+    this.mmapLock.ownerLine = null;
   }
 
   /**

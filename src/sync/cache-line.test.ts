@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { Engine } from '../sim/engine.ts';
+import { zeroProfile } from '../sim/profile.ts';
 import { CALENDAR, CacheLine, KEEP, type LineCosts } from './cache-line.ts';
 
 const costs: LineCosts = { localNs: 1, transferNs: 10, remoteNs: 10, socketOf: null };
@@ -19,6 +21,30 @@ describe('CacheLine', () => {
     expect(b.rmw(0, 0)).toBe(10);
     expect(b.rmw(30, 0)).toBe(31);
     expect(b.rmw(5, 2)).toBe(61);
+  });
+
+  it('lets a store hit the line its CPU owns for free and pull it from another CPU like an RMW', () => {
+    const e = new Engine({ profile: zeroProfile({ cacheLineLocalNs: 1, cacheLineTransferNs: 10 }), seed: 1 });
+    const l = e.sharedLine('owner');
+    const ends: number[] = [];
+    e.spawn('a', function* (t) {
+      l.storeBy(t); // nobody had it: a transfer
+      l.storeBy(t); // owned: free
+      ends.push(t.now);
+      t.advance(100);
+      yield;
+      l.storeBy(t); // b took it at 50: pulled back
+      ends.push(t.now);
+    });
+    e.spawn('b', function* (t) {
+      t.advance(50);
+      yield;
+      l.storeBy(t);
+      ends.push(t.now);
+    });
+    e.run();
+    expect(ends).toEqual([10, 60, 120]);
+    expect([l.rmws, l.transfers]).toEqual([3, 3]);
   });
 
   it('serialises RMWs and charges a transfer when the owner changes', () => {

@@ -153,6 +153,17 @@ export class CacheLine {
   }
 
   /**
+   * A plain store by thread `t` (WRITE_ONCE of a field on this line): free when its CPU owns the
+   * line and nobody's RMW is placed after its last one (the store hits L1), else it pulls the line
+   * like an RMW (a read-for-ownership; the model lets the store wait for it rather than drain later).
+   */
+  storeBy(t: SimThread): void {
+    const n = this.n;
+    if (n > 0 && this.cpus[n - 1] === t.cpu && t.now >= this.ends[n - 1]) return;
+    this.rmwBy(t);
+  }
+
+  /**
    * `rmwBy` for an access that follows `t`'s previous one on this line, which ended at `t.now`:
    * returns whether no other CPU's RMW came in between (a cmpxchg with the value that access read
    * succeeds exactly then).

@@ -102,6 +102,32 @@ describe('QRwLock', () => {
     expect(lock.readers).toBe(0);
   });
 
+  it('stores sem->owner on a line of its own: each reader pulls it, a writer sets and clears it', () => {
+    const e = new Engine({ profile, seed: 1 });
+    const lock = new QRwLock(e, 'l', true);
+    lock.ownerLine = e.sharedLine('l.owner');
+    const log: string[] = [];
+    // Three readers on three CPUs: each count RMW (10) is followed by a pull of the owner line (10),
+    // so the second reader's count RMW waits only for the first one's.
+    for (let i = 0; i < 3; i++) e.spawn(`R${i}`, (t) => holder(t, lock, false, 0, 1000, log));
+    e.spawn('W', (t) => holder(t, lock, true, 2000, 100, log));
+    e.run();
+    expect(log.filter((s) => s.includes('+'))).toEqual(['R0+20', 'R1+30', 'R2+40', 'W+2020']);
+    // 3 reader stores and the writer's rwsem_set_owner pull the line; rwsem_clear_owner finds it
+    // owned (free), and the unlock's RMW is on the count line the writer owns (1).
+    expect([lock.ownerLine.rmws, lock.ownerLine.transfers]).toEqual([4, 4]);
+    expect(log.at(-1)).toBe('W-2121');
+  });
+
+  it('charges nothing for the owner store when owner shares the count line (ownerLine null)', () => {
+    const e = new Engine({ profile, seed: 1 });
+    const lock = new QRwLock(e, 'l', true);
+    const log: string[] = [];
+    for (let i = 0; i < 3; i++) e.spawn(`R${i}`, (t) => holder(t, lock, false, 0, 1000, log));
+    e.run();
+    expect(log.filter((s) => s.includes('+'))).toEqual(['R0+10', 'R1+20', 'R2+30']);
+  });
+
   it('never lets a writer in with any other holder (property)', () => {
     fc.assert(
       fc.property(

@@ -44,6 +44,18 @@ export class QRwLock {
   /** Time category of waits for this lock (its lock class). */
   private readonly waitCat: number;
 
+  /**
+   * For an rwsem: the cache line of `sem->owner` when it is not the count's line (null: the same
+   * line, or no owner field). Every read acquisition stores it (rwsem_set_reader_owned, an
+   * unconditional atomic_long_set after the count's atomic), and a writer sets and clears it
+   * (rwsem_set_owner, rwsem_clear_owner). On the count's own line that store follows the atomic
+   * while the CPU owns the line and costs nothing worth charging; on a line of its own it needs
+   * that line exclusive, pulled from the CPU that stored last. The store waits in the store buffer
+   * until the next locked instruction, a few hundred nanoseconds later on these paths; the model
+   * charges its transfer at once.
+   */
+  ownerLine: CacheLine | null = null;
+
   /** `cls` is the lock class (as lockdep names it) that time accounting groups instances by. */
   constructor(
     readonly engine: Engine,
@@ -88,7 +100,13 @@ export class QRwLock {
       }
       s.readWait(w);
     } else this.line.rmwBy(t);
+    this.setOwner(t);
     this.enteredRead(t);
+  }
+
+  /** rwsem_set_reader_owned / rwsem_set_owner / rwsem_clear_owner: a store to `sem->owner`. */
+  private setOwner(t: SimThread): void {
+    if (this.ownerLine !== null) this.ownerLine.storeBy(t);
   }
 
   /**
@@ -121,6 +139,7 @@ export class QRwLock {
       if (!ok && blocked()) return false;
     }
     this.stats.readAcquired++;
+    this.setOwner(t);
     this.enteredRead(t);
     return true;
   }
@@ -207,6 +226,7 @@ export class QRwLock {
       this.line.rmwBy(t);
       if (wl !== null) wl.unlock(t);
     } else this.line.rmwBy(t);
+    this.setOwner(t);
     this.writer = t;
     this.writeSince = t.now;
   }
@@ -222,6 +242,7 @@ export class QRwLock {
 
   writeUnlock(t: SimThread): void {
     if (this.writer !== t) throw new Error(`${this.name}: write_unlock by a thread that does not hold it`);
+    this.setOwner(t);
     this.line.rmwBy(t);
     this.writer = null;
     this.writerFreeAt = t.now;

@@ -138,6 +138,8 @@ export function runPageFault(
       // The mmap_lock fault path is 5.13's (the references' kernel): its down_read_trylock's first
       // cmpxchg expects an unlocked count. Per-VMA locks came in 6.4, with the read-first loop.
       sem.trylockFlavour = faultLock === 'mmap_lock' ? 'expect-unlocked' : 'read-first';
+      // 5.13-rc1's mm_struct has mmap_lock at offset 128: `count` and `owner` share a line.
+      if (faultLock === 'mmap_lock') mm.setMmapLockOwnerInCountLine();
       mms.push({ mm, sem, threads: [] });
       // The VMA is made once and reused: each iteration's mmap takes mmap_lock for write as
       // mmap_region does, but the model does not allocate, link and free a vm_area_struct each time.
