@@ -88,11 +88,14 @@ describe('access-tracking on the shadow MMU', () => {
     const opt = runAccessTracking({ ...small, benchmark: true });
     const noOpt = runAccessTracking({ ...small, benchmark: true, kernel: '6.12' });
     expect([opt.failure, noOpt.failure]).toEqual([null, null]);
-    expect([opt.benchmark?.passes, noOpt.benchmark?.passes]).toEqual([29, 20]);
-    expect(opt.counters.kvm).toMatchObject({ eptViolations: 1026, ageGfnCalls: 19935, sptesAged: 1015 });
-    expect(noOpt.counters.kvm).toMatchObject({ eptViolations: 1026, ageGfnCalls: 13665, sptesAged: 977 });
+    // The lockless (6.15) row's vCPUs no longer wait for inc_max_seq's lru_lock holds that the
+    // walker took ahead of their time (it reschedules between walk_mm's rounds and inc_max_seq
+    // now): they finish sooner, within fewer passes.
+    expect([opt.benchmark?.passes, noOpt.benchmark?.passes]).toEqual([24, 20]);
+    expect(opt.counters.kvm).toMatchObject({ eptViolations: 1026, ageGfnCalls: 16020, sptesAged: 978 });
+    expect(noOpt.counters.kvm).toMatchObject({ eptViolations: 1026, ageGfnCalls: 13830, sptesAged: 991 });
     expect(opt.counters.mmuLock).toMatchObject({ readAcquired: 0, writeAcquired: 1026 });
-    expect(noOpt.counters.mmuLock).toMatchObject({ readAcquired: 0, writeAcquired: 1026 + 13665 });
+    expect(noOpt.counters.mmuLock).toMatchObject({ readAcquired: 0, writeAcquired: 1026 + 13830 });
     expect(opt.counters.shadowMmu).toMatchObject(SHADOW_PAGES);
   });
 
@@ -101,7 +104,7 @@ describe('access-tracking on the shadow MMU', () => {
     expect(t.rows.map((r) => [r.label, r.passes])).toEqual([
       ['no aging', 0],
       ['no opt', 20],
-      ['opt', 35],
+      ['opt', 23],
     ]);
   });
 
