@@ -8,6 +8,7 @@ export const E2BIG = 7;
 export const EAGAIN = 11;
 export const EACCES = 13;
 export const EFAULT = 14;
+export const EBUSY = 16;
 export const EEXIST = 17;
 export const EINVAL = 22;
 export const EFBIG = 27;
@@ -22,6 +23,7 @@ const NAMES: Record<number, string> = {
   [EAGAIN]: 'EAGAIN',
   [EACCES]: 'EACCES',
   [EFAULT]: 'EFAULT',
+  [EBUSY]: 'EBUSY',
   [EEXIST]: 'EEXIST',
   [EINVAL]: 'EINVAL',
   [EFBIG]: 'EFBIG',

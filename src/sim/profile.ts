@@ -83,6 +83,10 @@ export const COST_TERMS = {
   walkPteNs: ['ns', 'walk_pte_range: examining one PTE'],
   folioUpdateGenNs: ['ns', 'folio_update_gen: promoting one young folio (its flags; it is sorted later)'],
   incMaxSeqNs: ['ns', 'inc_max_seq: starting a generation under lru_lock'],
+  resetBatchSizeNs: [
+    'ns',
+    "reset_batch_size: applying an aging walk round's batched generation sizes under lru_lock",
+  ],
   swapOutNs: ['ns', 'pageout: writing one 4 KiB page to the swap device'],
   swapInNs: ['ns', 'swap-in: reading one 4 KiB page back on a fault'],
   fileReadNs: ['ns', 'filemap_fault: reading one 4 KiB page of a regular file from disk'],

@@ -170,6 +170,14 @@ export class SimThread {
     return f === 1 ? ns : Math.round(ns * f);
   }
 
+  /**
+   * need_resched: the scheduler wants this CPU (TIF_NEED_RESCHED): the slice is over and another
+   * thread waits for a CPU. A `yield` then is cond_resched: the engine preempts the thread there.
+   */
+  needResched(): boolean {
+    return this.now >= this.sliceEnd && this.engine.cpuWanted();
+  }
+
   /** True when the thread has run past another thread and must yield before touching shared state. */
   mustSync(): boolean {
     return this.now > this.limit;

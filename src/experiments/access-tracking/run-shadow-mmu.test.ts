@@ -90,11 +90,14 @@ describe('access-tracking on the shadow MMU', () => {
     const opt = runAccessTracking({ ...small, benchmark: true });
     const noOpt = runAccessTracking({ ...small, benchmark: true, kernel: '6.12' });
     expect([opt.failure, noOpt.failure]).toEqual([null, null]);
-    expect([opt.benchmark?.passes, noOpt.benchmark?.passes]).toEqual([29, 21]);
-    expect(opt.counters.kvm).toMatchObject({ eptViolations: 1026, ageGfnCalls: 19560, sptesAged: 1010 });
-    expect(noOpt.counters.kvm).toMatchObject({ eptViolations: 1026, ageGfnCalls: 14745, sptesAged: 1021 });
+    // The lockless (6.15) row's vCPUs no longer wait for inc_max_seq's lru_lock holds that the
+    // walker took ahead of their time (it reschedules between walk_mm's rounds and inc_max_seq
+    // now): they finish sooner, within fewer passes.
+    expect([opt.benchmark?.passes, noOpt.benchmark?.passes]).toEqual([25, 20]);
+    expect(opt.counters.kvm).toMatchObject({ eptViolations: 1026, ageGfnCalls: 17190, sptesAged: 1024 });
+    expect(noOpt.counters.kvm).toMatchObject({ eptViolations: 1026, ageGfnCalls: 13575, sptesAged: 961 });
     expect(opt.counters.mmuLock).toMatchObject({ readAcquired: 0, writeAcquired: 1026 });
-    expect(noOpt.counters.mmuLock).toMatchObject({ readAcquired: 0, writeAcquired: 1026 + 14745 });
+    expect(noOpt.counters.mmuLock).toMatchObject({ readAcquired: 0, writeAcquired: 1026 + 13575 });
     expect(opt.counters.shadowMmu).toMatchObject(SHADOW_PAGES);
   });
 
@@ -103,7 +106,7 @@ describe('access-tracking on the shadow MMU', () => {
     expect(t.rows.map((r) => [r.label, r.passes])).toEqual([
       ['no aging', 0],
       ['no opt', 20],
-      ['opt', 35],
+      ['opt', 23],
     ]);
   });
 

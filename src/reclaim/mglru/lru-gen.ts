@@ -188,11 +188,12 @@ export class LruGen {
    * folio_update_gen: the second chance. A folio seen young for the first time only gets
    * PG_referenced; one already referenced (or workingset) gets `gen` in its flags, loses its refs and
    * gets PG_workingset. The folio stays where it is on the lists (the kernel's lazy promotion: a scan
-   * of its old list sorts it, see `folioIncGen` and `evictFolios`); the generation sizes move now
-   * (the kernel batches them in the walk and applies them under lru_lock). Returns the old
-   * generation, or -1 if the folio was not promoted.
+   * of its old list sorts it, see `folioIncGen` and `evictFolios`), and the generation sizes stay
+   * too: the walker batches the move (update_batch_size) and applies it under lru_lock
+   * (reset_batch_size, see `LruGenMmWalk`). Returns the old generation, or -1 if the folio was not
+   * promoted.
    */
-  folioUpdateGen(l: Lruvec, pfn: number, gen: number): number {
+  folioUpdateGen(pfn: number, gen: number): number {
     const mem = this.host.mem;
     const f = mem.flags[pfn];
     if (!(f & (PG_REFERENCED | PG_WORKINGSET))) {
@@ -203,7 +204,7 @@ export class LruGen {
     const old = folioLruGen(f);
     if (old < 0) return -1;
     mem.flags[pfn] = withGen((f & ~LRU_REFS_FLAGS) | PG_WORKINGSET, gen);
-    if (old !== gen) this.moveSize(l, pfn, f, old, gen);
+    if (old !== gen) this.stats.promoted++;
     return old;
   }
 

@@ -120,7 +120,7 @@ export function kvmMmuCommitZapPage(mmu: ShadowMmu, t: SimThread, invalidList: K
  * then restarted for ever.) Returns whether the lock was dropped.
  */
 export function* condReschedRwlockWrite(mmu: ShadowMmu, t: SimThread): Generator<void, boolean, void> {
-  if (t.now < t.sliceEnd || !mmu.kvm.engine.cpuWanted()) return false;
+  if (!t.needResched()) return false;
   const lock = mmu.kvm.mmuLock;
   lock.writeUnlock(t);
   yield;
