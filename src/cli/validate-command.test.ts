@@ -22,7 +22,7 @@ describe('mmulab validate: the micro-experiment section', () => {
       '# growth against 1 vCPU(s): no-aging wall time, no-opt pass, opt pass',
       '# micro-experiments: published (hardware) vs simulated, each machine on its profile (docs/micro-references.md)',
       // The five line rows that match; page_fault1 with one page per task is far from 128 MiB's figure.
-      '# 5 of 12 simulated rows within ±25 %; 23 rows not simulated',
+      '# 5 of 13 simulated rows within ±25 %; 22 rows not simulated',
     ]);
     expect(text.out).toContain(
       'line-contention icx-8375c    seed003-x86  cross-socket         2        108.0        299.9 ns per hand-off   2.78x  NO\n',

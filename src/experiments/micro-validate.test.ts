@@ -44,7 +44,7 @@ describe('micro reference machines → profiles', () => {
       'bdw-2650v4 on bdw-2650v4': 6,
       'not simulated: file-backed test (page_fault2); micro page-fault runs page_fault1 only': 6,
       'not simulated: file-backed test (page_fault3); micro page-fault runs page_fault1 only': 6,
-      'not simulated: no profile for skx-2s-112 (Skylake-SP, 112 CPUs)': 1,
+      'skx-2s-112 on skx-2s-112': 1,
       'not simulated: THP-backed faults; micro page-fault runs 4 KiB faults only': 4,
     });
   });
@@ -79,11 +79,22 @@ describe('runMicroValidation', () => {
         threads,
         memsize: 8 * KiB,
       }));
-    expect(seen).toEqual([...line('seed003-x86'), ...line('bdw-2650v4'), ...pf('thread'), ...pf('process')]);
-    expect(microValidationJobs()).toHaveLength(12);
-    expect(progress).toEqual([
-      1, 12, 2, 12, 3, 12, 4, 12, 5, 12, 6, 12, 7, 12, 8, 12, 9, 12, 10, 12, 11, 12, 12, 12,
+    const skx = {
+      experiment: 'page-fault',
+      profile: 'skx-2s-112',
+      mode: 'process',
+      threads: 112,
+      memsize: 8 * KiB,
+    };
+    expect(seen).toEqual([
+      ...line('seed003-x86'),
+      ...line('bdw-2650v4'),
+      ...pf('thread'),
+      ...pf('process'),
+      skx,
     ]);
+    expect(microValidationJobs()).toHaveLength(13);
+    expect(progress).toEqual(Array.from({ length: 13 }, (_, i) => [i + 1, 13]).flat());
     expect(m.memsize).toBe(8 * KiB);
     expect(m.rows).toHaveLength(35);
     const at = (experiment: string, machine: string, setting: string, threads: number) =>
@@ -120,19 +131,19 @@ describe('runMicroValidation', () => {
     });
     // 2.0 M against 8.05 M: 0.248x.
     expect(at('page_fault1', 'bdw-2650v4', 'process', 24)).toMatchObject({ withinTolerance: false });
-    expect(at('page_fault1', 'skx-2s-112', 'process', 112)).toEqual({
+    expect(at('page_fault1', 'spr-8480ctdx', 'thread', 112)).toEqual({
       experiment: 'page_fault1',
-      machine: 'skx-2s-112',
-      setting: 'process',
+      machine: 'spr-8480ctdx',
+      setting: 'thread',
       threads: 112,
-      published: 7971818,
+      published: 44754589,
       unit: 'pages/s total',
-      src: 'aaronlu2018',
+      src: 'lkp2024spr',
       profile: null,
       simulated: null,
       ratio: null,
       withinTolerance: null,
-      notSimulated: 'no profile for skx-2s-112 (Skylake-SP, 112 CPUs)',
+      notSimulated: 'THP-backed faults; micro page-fault runs 4 KiB faults only',
     });
   });
 
@@ -182,7 +193,7 @@ describe('runMicroValidation', () => {
     expect(text).toContain(
       'page_fault2     bdw-2650v4   -            thread              16      2005510            - pages/s total         -  not simulated: file-backed test (page_fault2); micro page-fault runs page_fault1 only',
     );
-    expect(text.at(-2)).toBe('# 2 of 12 simulated rows within ±25 %; 23 rows not simulated');
+    expect(text.at(-2)).toBe('# 2 of 13 simulated rows within ±25 %; 22 rows not simulated');
     expect(formatMicroValidation({ ...m, memsize: PAGE_FAULT1_MEMSIZE })).not.toContain('# note');
   });
 });

@@ -23,7 +23,10 @@ export const MICRO_MACHINE_PROFILES: Readonly<Record<string, MachineProfile>> = 
   },
   'clx-8275cl': { profile: null, why: 'no profile for clx-8275cl (Cascade Lake-SP)' },
   'clx-6242': { profile: null, why: 'no profile for clx-6242 (Cascade Lake-SP)' },
-  'skx-2s-112': { profile: null, why: 'no profile for skx-2s-112 (Skylake-SP, 112 CPUs)' },
+  'skx-2s-112': {
+    profile: 'skx-2s-112',
+    why: 'the profile of this machine: 2 x 28-core Skylake-SP, line costs of Cascade Lake-SP (same mesh and UPI)',
+  },
   'spr-8480ctdx': {
     profile: 'seed003-x86',
     why: 'seed003-x86 models this generation (Xeon 8480+); its rows are THP-backed, which micro page-fault does not run',
