@@ -33,7 +33,7 @@ export function validateCommand(program: Command, io: CliIo, onExit: (code: numb
     .addOption(bytesOption('guest memory per vCPU (the published runs use 1G)', 2 ** 30))
     .option(
       '--no-micro',
-      'skip the micro-experiment section (each reference machine on its own profile; 30-60 s on a loaded 2-core machine)',
+      'skip the micro-experiment section (each reference machine on its own profile; about a minute with -j 2 on a 2-core machine)',
     )
     .addOption(
       new Option(
