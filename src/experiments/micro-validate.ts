@@ -74,7 +74,8 @@ export function runMicroJob(j: MicroJob): number {
   return runPageFault({ threads: j.threads, mode: j.mode, memsize: j.memsize }, j.profile).pagesPerSec;
 }
 
-type Planned = {
+/** A reference row before it runs, with its job (null when it is not simulated). */
+export type Planned = {
   row: Omit<MicroValidationRow, 'simulated' | 'ratio' | 'withinTolerance'>;
   job: MicroJob | null;
 };
@@ -117,7 +118,7 @@ export function planMicroValidation(
     const row = { ...base, published: r.value, unit: r.unit, src: r.src };
     plan.push(
       reason !== null || profile === null
-        ? { row: { ...row, profile: null, notSimulated: reason }, job: null }
+        ? { row: { ...row, profile: null, notSimulated: reason ?? why }, job: null }
         : {
             row: { ...row, profile, notSimulated: null },
             job: { experiment: 'page-fault', profile, mode: r.mode, threads: r.threads, memsize },
