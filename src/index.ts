@@ -46,6 +46,16 @@ export {
   resolveLostWriteOptions,
 } from './experiments/lost-write/options.ts';
 export type { LostWrite, TrailEvent } from './experiments/lost-write/oracle.ts';
+export { MICRO_MACHINE_PROFILES } from './experiments/micro/reference-profiles.ts';
+export {
+  formatMicroValidation,
+  MICRO_TOLERANCE,
+  type MicroJob,
+  type MicroValidateOptions,
+  type MicroValidation,
+  type MicroValidationRow,
+  runMicroValidation,
+} from './experiments/micro-validate.ts';
 export { defaultJobs, runParallel } from './experiments/parallel.ts';
 export {
   loadReference,
@@ -69,6 +79,7 @@ export {
   formatValidate,
   runValidate,
   type ValidateOptions,
+  type Validation,
   type ValidationRow,
   type ValidationShape,
 } from './experiments/validate.ts';

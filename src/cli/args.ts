@@ -1,5 +1,5 @@
 /** Models no kernel file: CLI argument parsers (whole numbers, sizes, lists) and how defaults print. */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { parseSize } from './parse-size.ts';
 
 /** A whole number >= `min`. */
@@ -43,3 +43,15 @@ export function sizeText(bytes: number): string {
 
 /** The help text of every command's `--profile` option. */
 export const PROFILE_HELP = 'cost profile: a name (mmulab profiles) or a path to a .json file';
+
+/** `-b, --bytes <size>`: guest memory per vCPU. */
+export function bytesOption(description: string, bytes: number): Option {
+  return new Option('-b, --bytes <size>', description).argParser(sizeArg).default(bytes, sizeText(bytes));
+}
+
+/** `--vcpus <list>`: vCPU counts, default seed 003's 1,2,4,8. */
+export function vcpusListOption(description: string): Option {
+  return new Option('--vcpus <list>', description)
+    .argParser(listArg('--vcpus'))
+    .default([1, 2, 4, 8], '1,2,4,8');
+}

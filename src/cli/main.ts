@@ -4,13 +4,12 @@ import { defaultJobs } from '../experiments/parallel.ts';
 import { SEED003_PROFILE } from '../experiments/published.ts';
 import { describeErrno, parseWriteEscapes, runSysfs } from '../experiments/sysfs.ts';
 import { formatTable, runTable, tableCsv } from '../experiments/table.ts';
-import { formatValidate, runValidate } from '../experiments/validate.ts';
 import { BACKING_KINDS } from '../host/vma.ts';
 import { AD_POLICIES } from '../kvm/ad-policy.ts';
 import { DEFAULT_PROFILE, loadProfile } from '../sim/profile.ts';
 import { DEFAULT_KERNEL, KERNEL_VARIANTS } from '../variants/kernel-variant.ts';
 import { accessTrackingAction } from './access-tracking-action.ts';
-import { intArg, listArg, PROFILE_HELP, sizeArg, sizeText } from './args.ts';
+import { bytesOption, intArg, PROFILE_HELP, sizeArg, vcpusListOption } from './args.ts';
 import { calibrateCommand } from './calibrate-command.ts';
 import { reportError, UsageError } from './errors.ts';
 import { faultinCommand } from './faultin-command.ts';
@@ -23,6 +22,7 @@ import { microCommand } from './micro-command.ts';
 import { mmioGenCommand } from './mmio-gen-command.ts';
 import { profilesCommand } from './profiles-command.ts';
 import { startProgress } from './progress.ts';
+import { validateCommand } from './validate-command.ts';
 import { variantsCommand } from './variants-command.ts';
 import { packageVersion } from './version.ts';
 
@@ -195,44 +195,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
   faultinCommand(program, io, onExit);
   variantsCommand(program, io, onExit);
   profilesCommand(program, io, onExit);
-  program
-    .command('validate')
-    .description("compare simulated runs of seed 003's experiment with the published rows")
-    .option('--profile <name>', PROFILE_HELP, SEED003_PROFILE)
-    .addOption(vcpusListOption('published vCPU counts to compare'))
-    .option(
-      '-j, --jobs <n>',
-      'simulations to run at once (worker threads)',
-      intArg('--jobs', 1),
-      defaultJobs(),
-    )
-    .addOption(
-      new Option('--predict <list>', 'vCPU counts without published rows to predict')
-        .argParser(listArg('--predict'))
-        .default([], 'none'),
-    )
-    .addOption(bytesOption('guest memory per vCPU (the published runs use 1G)', 2 ** 30))
-    .option('--json', 'print rows and shape as JSON', false)
-    .action((opts) => {
-      const bar = startProgress('validate', 'runs');
-      bar.update(0, (opts.vcpus.length + opts.predict.length) * 3);
-      let v: ReturnType<typeof runValidate>;
-      try {
-        v = runValidate({
-          vcpus: opts.vcpus,
-          predict: opts.predict,
-          vcpuBytes: opts.bytes,
-          profile: loadProfile(opts.profile),
-          onProgress: (done, total) => bar.update(done, total),
-          jobs: opts.jobs,
-          memoryLimitBytes: simulatorMemoryLimit(),
-        });
-      } finally {
-        bar.stop();
-      }
-      io.out(opts.json ? `${JSON.stringify({ simulated: true, ...v })}\n` : formatValidate(v));
-      onExit(0);
-    });
+  validateCommand(program, io, onExit);
   return program;
 }
 
@@ -274,20 +237,10 @@ function sysfsCommand(program: Command, io: CliIo, onExit: (code: number) => voi
     });
 }
 
-function bytesOption(description: string, bytes: number): Option {
-  return new Option('-b, --bytes <size>', description).argParser(sizeArg).default(bytes, sizeText(bytes));
-}
-
 function mmuOption(): Option {
   return new Option('--mmu <mmu>', 'x86 MMU: tdp (kvm.tdp_mmu=1) or shadow (kvm.tdp_mmu=0)')
     .choices([...X86_MMUS])
     .default('tdp');
-}
-
-function vcpusListOption(description: string): Option {
-  return new Option('--vcpus <list>', description)
-    .argParser(listArg('--vcpus'))
-    .default([1, 2, 4, 8], '1,2,4,8');
 }
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit status. */

@@ -204,6 +204,8 @@ const MALFORMED: string[][] = [
   ['validate', '--predict', '0'],
   ['table', '-j', '0'],
   ['validate', '-j', 'x'],
+  ['validate', '--micro-memsize', '1000'],
+  ['validate', '--micro-memsize', '0'],
   // Profiles.
   ['access-tracking', '--profile', 'nope'],
   ['access-tracking', '--profile', '../package'],

@@ -1,65 +1,16 @@
 /**
  * Models no kernel file: checks that references/micro-line-contention.yaml and
- * references/micro-page-fault.yaml parse into the shape docs/micro-references.md describes, so the
- * future `mmulab micro` loaders can rely on it, and that every row cites a source the file defines.
+ * references/micro-page-fault.yaml parse into the shape docs/micro-references.md describes
+ * (micro/references.ts), and that every row cites a source and a machine the file defines.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
-
-const REFERENCES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'references');
-
-function load(name: string): unknown {
-  return parseYaml(readFileSync(join(REFERENCES, name), 'utf8'));
-}
-
-const source = z.object({ citation: z.string(), where: z.string(), read: z.string() });
-
-const lineContention = z.object({
-  kind: z.literal('micro-line-contention'),
-  benchmark: z.object({ operation: z.string(), counted: z.string(), placement: z.string() }),
-  rows: z.array(
-    z.object({
-      threads: z.number().int().min(2),
-      placement: z.enum(['same-socket', 'cross-socket', 'smt']),
-      value: z.number().positive(),
-      unit: z.literal('ns per hand-off'),
-      machine: z.string(),
-      src: z.string(),
-    }),
-  ),
-  machines: z.record(z.string(), z.object({ description: z.string() })),
-  sources: z.record(z.string(), source),
-});
-
-const pageFault = z.object({
-  kind: z.literal('micro-page-fault'),
-  benchmark: z.object({
-    loop: z.string(),
-    memsizeBytes: z.literal(128 << 20),
-    pagesPerMapping: z.literal((128 << 20) / 4096),
-    counted: z.string(),
-  }),
-  rows: z.array(
-    z.object({
-      test: z.enum(['page_fault1', 'page_fault2', 'page_fault3']),
-      mode: z.enum(['thread', 'process']),
-      threads: z.number().int().min(1),
-      value: z.number().int().positive(),
-      unit: z.literal('pages/s total'),
-      perTaskOps: z.number().int().positive().nullable(),
-      thp: z.boolean(),
-      src: z.string(),
-    }),
-  ),
-  sources: z.record(z.string(), source.extend({ machine: z.string(), kernel: z.string() })),
-});
+import { loadLineContentionReference, loadPageFaultReference, REFERENCES_DIR } from './micro/references.ts';
 
 describe('references/micro-line-contention.yaml', () => {
-  const ref = lineContention.parse(load('micro-line-contention.yaml'));
+  const ref = loadLineContentionReference();
 
   it('gives same-socket, cross-socket and SMT hand-offs for four two-socket Xeons', () => {
     expect(ref.rows).toHaveLength(12);
@@ -80,7 +31,7 @@ describe('references/micro-line-contention.yaml', () => {
 });
 
 describe('references/micro-page-fault.yaml', () => {
-  const ref = pageFault.parse(load('micro-page-fault.yaml'));
+  const ref = loadPageFaultReference();
 
   it('holds the 4 KiB page_fault1 thread rows the simulator reproduces', () => {
     const target = ref.rows.filter((r) => r.test === 'page_fault1' && r.mode === 'thread' && !r.thp);
@@ -101,8 +52,20 @@ describe('references/micro-page-fault.yaml', () => {
     }
   });
 
-  it('marks the Sapphire Rapids rows as THP-backed and cites a defined source in every row', () => {
+  it('marks the Sapphire Rapids rows as THP-backed and names a defined machine and source in every row', () => {
     expect(ref.rows.filter((r) => r.src === 'lkp2024spr').every((r) => r.thp)).toBe(true);
-    for (const r of ref.rows) expect(ref.sources[r.src], r.src).toBeDefined();
+    for (const r of ref.rows) {
+      expect(ref.machines[r.machine], r.machine).toBeDefined();
+      expect(ref.sources[r.src], r.src).toBeDefined();
+    }
+  });
+
+  it('refuses a file whose row names a machine it does not define, in one line', () => {
+    const text = readFileSync(join(REFERENCES_DIR, 'micro-page-fault.yaml'), 'utf8');
+    const bad = join(mkdtempSync(join(tmpdir(), 'mmulab-ref-')), 'pf.yaml');
+    writeFileSync(bad, text.replace('machine: skx-2s-112, src', 'machine: skx-nope, src'));
+    expect(() => loadPageFaultReference(bad)).toThrow(
+      /^reference: .*pf\.yaml.*a row names a machine or source the file does not define$/,
+    );
   });
 });

@@ -1,9 +1,16 @@
 /**
  * Models no kernel file: experiment: `mmulab validate`, seed 003's rows simulated next to the
- * published ones.
+ * published ones, then the micro-experiments next to their hardware references (micro-validate.ts).
  */
 import type { CostProfile } from '../sim/profile.ts';
 import { OptionsError } from './access-tracking/options.ts';
+import {
+  formatMicroValidation,
+  type MicroValidateOptions,
+  type MicroValidation,
+  microValidationJobs,
+  runMicroValidation,
+} from './micro-validate.ts';
 import { type PublishedRow, SEED003_BYTES_PER_VCPU, SEED003_ROWS } from './published.ts';
 import { runTable, type TableRow } from './table.ts';
 
@@ -50,6 +57,19 @@ export interface ValidateOptions {
   jobs?: number;
   /** Refuse runs whose simulated state would exceed this many bytes. */
   memoryLimitBytes?: number;
+  /**
+   * The micro-experiment section (default: run it on the profiles of the reference machines, not
+   * `profile`); false skips it.
+   */
+  micro?: false | Pick<MicroValidateOptions, 'memsize' | 'run'>;
+}
+
+/** What `runValidate` gives: seed 003's rows and shape, and the micro section (null if skipped). */
+export interface Validation {
+  vcpuBytes: number;
+  rows: ValidationRow[];
+  shape: ValidationShape[];
+  micro: MicroValidation | null;
 }
 
 function published(vcpus: number, label: string): PublishedRow | undefined {
@@ -58,13 +78,10 @@ function published(vcpus: number, label: string): PublishedRow | undefined {
 
 /**
  * Runs seed 003's experiment (no aging, 6.12 "no opt", 6.15 "opt") for the published vCPU counts and
- * any to predict, and lines the simulated numbers up with the published ones.
+ * any to predict, and lines the simulated numbers up with the published ones; then, unless
+ * `micro` is false, the micro-experiment rows (`runMicroValidation`).
  */
-export function runValidate(o: ValidateOptions = {}): {
-  vcpuBytes: number;
-  rows: ValidationRow[];
-  shape: ValidationShape[];
-} {
+export function runValidate(o: ValidateOptions = {}): Validation {
   const publishedCounts = [...new Set(SEED003_ROWS.map((r) => r.vcpus))];
   for (const v of o.vcpus ?? [])
     if (!publishedCounts.includes(v))
@@ -72,13 +89,15 @@ export function runValidate(o: ValidateOptions = {}): {
         `--vcpus: no published row for ${v} vCPUs (published: ${publishedCounts.join(', ')}); --predict ${v} simulates it without one`,
       );
   const counts = [...(o.vcpus ?? [...new Set(SEED003_ROWS.map((r) => r.vcpus))]), ...(o.predict ?? [])];
+  const tableRuns = counts.length * 3;
+  const microRuns = o.micro === false ? 0 : microValidationJobs(o.micro).length;
   const t = runTable({
     vcpus: counts,
     vcpuBytes: o.vcpuBytes ?? SEED003_BYTES_PER_VCPU,
     kernels: ['6.12', '6.15'],
     seed: o.seed,
     profile: o.profile,
-    onProgress: o.onProgress,
+    onProgress: (done) => o.onProgress?.(done, tableRuns + microRuns),
     jobs: o.jobs,
     memoryLimitBytes: o.memoryLimitBytes,
   });
@@ -131,7 +150,15 @@ export function runValidate(o: ValidateOptions = {}): {
       },
     };
   });
-  return { vcpuBytes: o.vcpuBytes ?? SEED003_BYTES_PER_VCPU, rows, shape };
+  const micro =
+    o.micro === false
+      ? null
+      : runMicroValidation({
+          ...o.micro,
+          jobs: o.jobs,
+          onProgress: (done) => o.onProgress?.(tableRuns + done, tableRuns + microRuns),
+        });
+  return { vcpuBytes: o.vcpuBytes ?? SEED003_BYTES_PER_VCPU, rows, shape, micro };
 }
 
 const f9 = (x: number | null) => (x === null ? 'n/a'.padStart(11) : x.toFixed(9).padStart(11));
@@ -139,11 +166,7 @@ const pct = (x: number | null) => (x === null ? 'n/a'.padStart(7) : `${(x * 100)
 const rx = (x: number | null) => (x === null ? 'n/a'.padStart(6) : `${x.toFixed(2)}x`.padStart(6));
 
 /** The comparison as text. */
-export function formatValidate(v: {
-  vcpuBytes: number;
-  rows: ValidationRow[];
-  shape: ValidationShape[];
-}): string {
+export function formatValidate(v: Validation): string {
   const lines = [
     '# seed 003: access_tracking_perf_test -p -l, published (real hardware) vs simulated (seconds)',
     ...(v.vcpuBytes === SEED003_BYTES_PER_VCPU
@@ -181,5 +204,5 @@ export function formatValidate(v: {
       `${String(s.vcpus).padStart(5)}  ${rx(g.wall.published)} ${rx(g.wall.simulated)}        ${rx(g.passNoOpt.published)} ${rx(g.passNoOpt.simulated)}          ${rx(g.passOpt.published)} ${rx(g.passOpt.simulated)}`,
     );
   }
-  return `${lines.join('\n')}\n`;
+  return `${lines.join('\n')}\n${v.micro === null ? '' : `\n${formatMicroValidation(v.micro)}`}`;
 }

@@ -22,11 +22,12 @@ export const FIRST_NODE_PFN = 0x1000;
 export const CONTENT_BYTES_PER_FRAME = 4;
 /**
  * The flags word: page flags in bits 0-12, MGLRU's gen and refs fields in 13-17 (gen-flags.ts),
- * the rmap mapping id (folio->mapping, as an id) in 18-23 and the charged memcg's id
- * (folio->memcg_data) in 24-31.
+ * the rmap mapping id (folio->mapping, as an id) in 18-24 and the charged memcg's id
+ * (folio->memcg_data) in 25-31: 127 of each, so that page_fault1 can run one process per CPU of a
+ * 112-CPU machine.
  */
 const MAPPING_SHIFT = 18;
-const MEMCG_SHIFT = 24;
+const MEMCG_SHIFT = 25;
 const MAPPING_MASK = ((1 << (MEMCG_SHIFT - MAPPING_SHIFT)) - 1) << MAPPING_SHIFT;
 const MEMCG_MASK = ~((1 << MEMCG_SHIFT) - 1);
 /** Highest memcg id a frame can record. */

@@ -103,8 +103,8 @@ describe('micro page-fault (will-it-scale page_fault1)', () => {
       '--memsize must be a positive multiple of the 4 KiB page size, not 1000',
     );
     expect(() => runPageFault({ threads: 1, mode: 'thread', iterations: 0 }, p)).toThrow('--iterations');
-    expect(() => runPageFault({ threads: 64, mode: 'process', memsize: 4096 }, 'seed003-x86')).toThrow(
-      'process mode runs at most 63 processes',
+    expect(() => runPageFault({ threads: 128, mode: 'process', memsize: 4096 }, 'seed003-x86')).toThrow(
+      'process mode runs at most 127 processes',
     );
   });
 });

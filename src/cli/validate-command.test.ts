@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { main } from './main.ts';
+
+function run(...argv: string[]) {
+  let out = '';
+  let err = '';
+  const code = main(argv, { out: (s) => (out += s), err: (s) => (err += s) });
+  return { code, out, err };
+}
+
+// Small runs: 1 vCPU x 4 MiB, and page_fault1 tasks of one page (the published runs map 128 MiB).
+const SMALL = ['--vcpus', '1', '-b', '4M', '-j', '1'];
+
+describe('mmulab validate: the micro-experiment section', () => {
+  it('prints it after the seed-003 sections, and carries the same rows in --json', () => {
+    const text = run('validate', ...SMALL, '--micro-memsize', '4K');
+    expect(text.code).toBe(0);
+    const sections = text.out.split('\n').filter((l) => l.startsWith('# ') && !l.startsWith('# note'));
+    expect(sections).toEqual([
+      '# seed 003: access_tracking_perf_test -p -l, published (real hardware) vs simulated (seconds)',
+      '# shape: aging pass no opt/opt, and wall-time overhead against no aging',
+      '# growth against 1 vCPU(s): no-aging wall time, no-opt pass, opt pass',
+      '# micro-experiments: published (hardware) vs simulated, each machine on its profile (docs/micro-references.md)',
+      // The five line rows that match; page_fault1 with one page per task is far from 128 MiB's figure.
+      '# 5 of 13 simulated rows within ±25 %; 22 rows not simulated',
+    ]);
+    expect(text.out).toContain(
+      'line-contention icx-8375c    seed003-x86  cross-socket         2        108.0        299.9 ns per hand-off   2.78x  NO\n',
+    );
+    const json = JSON.parse(run('validate', ...SMALL, '--micro-memsize', '4K', '--json').out);
+    expect(Object.keys(json)).toEqual(['simulated', 'vcpuBytes', 'rows', 'shape', 'micro']);
+    expect(json.micro.memsize).toBe(4096);
+    expect(json.micro.rows).toHaveLength(35);
+    expect(json.micro.rows[1]).toEqual({
+      experiment: 'line-contention',
+      machine: 'icx-8375c',
+      setting: 'cross-socket',
+      threads: 2,
+      published: 108,
+      unit: 'ns per hand-off',
+      src: 'nviennot',
+      profile: 'seed003-x86',
+      simulated: 299.875,
+      ratio: 299.875 / 108,
+      withinTolerance: false,
+      notSimulated: null,
+    });
+    const lines = text.out.split('\n').filter((l) => /^(line-contention|page_fault\d) /.test(l));
+    expect(lines.map((l) => l.split(/ +/).slice(0, 4).join(' '))).toEqual(
+      json.micro.rows.map((r: Record<string, unknown>) =>
+        [r.experiment, r.machine, r.profile ?? '-', r.setting].join(' '),
+      ),
+    );
+  });
+
+  it('skips it with --no-micro', () => {
+    const r = run('validate', ...SMALL, '--no-micro');
+    expect(r.code).toBe(0);
+    expect(r.out).not.toContain('micro');
+    expect(JSON.parse(run('validate', ...SMALL, '--no-micro', '--json').out).micro).toBeNull();
+  });
+});

@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { loadProfile } from '../sim/profile.ts';
+import { PAGE_FAULT1_MEMSIZE } from './micro/page-fault.ts';
+import { MICRO_MACHINE_PROFILES } from './micro/reference-profiles.ts';
+import { loadLineContentionReference, loadPageFaultReference } from './micro/references.ts';
+import {
+  formatMicroValidation,
+  type MicroJob,
+  microValidationJobs,
+  planMicroValidation,
+  runMicroJob,
+  runMicroValidation,
+} from './micro-validate.ts';
+
+const refs = { line: loadLineContentionReference(), pageFault: loadPageFaultReference() };
+const KiB = 1024;
+
+describe('micro reference machines → profiles', () => {
+  it('has one entry per machine of the two reference files, and no other', () => {
+    const machines = [...Object.keys(refs.line.machines), ...Object.keys(refs.pageFault.machines)];
+    expect(Object.keys(MICRO_MACHINE_PROFILES).sort()).toEqual([...new Set(machines)].sort());
+  });
+
+  it('names only profiles mmulab ships', () => {
+    for (const m of Object.values(MICRO_MACHINE_PROFILES))
+      if (m.profile !== null) expect(loadProfile(m.profile).name).toBe(m.profile);
+  });
+
+  it('simulates every row with a profile for its machine and gives every other row a reason', () => {
+    const plan = planMicroValidation(refs, PAGE_FAULT1_MEMSIZE);
+    expect(plan).toHaveLength(refs.line.rows.length + refs.pageFault.rows.length);
+    const tally: Record<string, number> = {};
+    for (const { row, job } of plan) {
+      expect(job === null, `${row.experiment} ${row.machine}`).toBe(row.notSimulated !== null);
+      expect(row.profile).toBe(job?.profile ?? null);
+      const key = job === null ? `not simulated: ${row.notSimulated}` : `${row.machine} on ${job.profile}`;
+      tally[key] = (tally[key] ?? 0) + 1;
+    }
+    expect(tally).toEqual({
+      'icx-8375c on seed003-x86': 3,
+      'not simulated: no profile for clx-8275cl (Cascade Lake-SP)': 3,
+      'not simulated: no profile for clx-6242 (Cascade Lake-SP)': 3,
+      'bdw-2695v4 on bdw-2650v4': 3,
+      'bdw-2650v4 on bdw-2650v4': 6,
+      'not simulated: file-backed test (page_fault2); micro page-fault runs page_fault1 only': 6,
+      'not simulated: file-backed test (page_fault3); micro page-fault runs page_fault1 only': 6,
+      'skx-2s-112 on skx-2s-112': 1,
+      'not simulated: THP-backed faults; micro page-fault runs 4 KiB faults only': 4,
+    });
+  });
+});
+
+describe('runMicroValidation', () => {
+  it('runs one job per simulated row, as mmulab micro does, and lines its value up with the row', () => {
+    const seen: MicroJob[] = [];
+    const progress: number[] = [];
+    const m = runMicroValidation({
+      memsize: 8 * KiB,
+      run: (j) => {
+        seen.push(j);
+        // A line row at exactly 1.25x of its published 44 ns, the rest fixed values.
+        if (j.experiment === 'line-contention') return j.profile === 'bdw-2650v4' ? 55 : 60;
+        return 2_000_000;
+      },
+      onProgress: (done, total) => progress.push(done, total),
+    });
+    const line = (profile: string) =>
+      (['same-socket', 'cross-socket', 'smt'] as const).map((placement) => ({
+        experiment: 'line-contention',
+        profile,
+        placement,
+        threads: 2,
+      }));
+    const pf = (mode: 'thread' | 'process') =>
+      [16, 24, 48].map((threads) => ({
+        experiment: 'page-fault',
+        profile: 'bdw-2650v4',
+        mode,
+        threads,
+        memsize: 8 * KiB,
+      }));
+    const skx = {
+      experiment: 'page-fault',
+      profile: 'skx-2s-112',
+      mode: 'process',
+      threads: 112,
+      memsize: 8 * KiB,
+    };
+    expect(seen).toEqual([
+      ...line('seed003-x86'),
+      ...line('bdw-2650v4'),
+      ...pf('thread'),
+      ...pf('process'),
+      skx,
+    ]);
+    expect(microValidationJobs()).toHaveLength(13);
+    expect(progress).toEqual(Array.from({ length: 13 }, (_, i) => [i + 1, 13]).flat());
+    expect(m.memsize).toBe(8 * KiB);
+    expect(m.rows).toHaveLength(35);
+    const at = (experiment: string, machine: string, setting: string, threads: number) =>
+      m.rows.find(
+        (r) =>
+          r.experiment === experiment &&
+          r.machine === machine &&
+          r.setting === setting &&
+          r.threads === threads,
+      );
+    expect(at('line-contention', 'bdw-2695v4', 'same-socket', 2)).toEqual({
+      experiment: 'line-contention',
+      machine: 'bdw-2695v4',
+      setting: 'same-socket',
+      threads: 2,
+      published: 44,
+      unit: 'ns per hand-off',
+      src: 'nviennot',
+      profile: 'bdw-2650v4',
+      simulated: 55,
+      ratio: 1.25,
+      withinTolerance: true,
+      notSimulated: null,
+    });
+    expect(at('line-contention', 'icx-8375c', 'smt', 2)).toMatchObject({
+      ratio: 60 / 8.1,
+      withinTolerance: false,
+    });
+    expect(at('page_fault1', 'bdw-2650v4', 'thread', 16)).toMatchObject({
+      published: 2332446,
+      simulated: 2_000_000,
+      ratio: 2_000_000 / 2332446,
+      withinTolerance: true,
+    });
+    // 2.0 M against 8.05 M: 0.248x.
+    expect(at('page_fault1', 'bdw-2650v4', 'process', 24)).toMatchObject({ withinTolerance: false });
+    expect(at('page_fault1', 'spr-8480ctdx', 'thread', 112)).toEqual({
+      experiment: 'page_fault1',
+      machine: 'spr-8480ctdx',
+      setting: 'thread',
+      threads: 112,
+      published: 44754589,
+      unit: 'pages/s total',
+      src: 'lkp2024spr',
+      profile: null,
+      simulated: null,
+      ratio: null,
+      withinTolerance: null,
+      notSimulated: 'THP-backed faults; micro page-fault runs 4 KiB faults only',
+    });
+  });
+
+  it('simulates the line rows and a small page_fault1 row to the exact value', () => {
+    const line = (profile: string) =>
+      (['same-socket', 'cross-socket', 'smt'] as const).map((placement) =>
+        runMicroJob({ experiment: 'line-contention', profile, placement, threads: 2 }),
+      );
+    expect(line('seed003-x86')).toEqual([50, 299.875, 10.02]);
+    expect(line('bdw-2650v4')).toEqual([44, 117.963, 8.018]);
+    const pf = runMicroJob({
+      experiment: 'page-fault',
+      profile: 'bdw-2650v4',
+      mode: 'thread',
+      threads: 16,
+      memsize: 64 * KiB,
+    });
+    expect(pf).toBe(1598411.5784938717);
+  });
+
+  it('refuses a page_fault1 size that is not whole pages before it simulates anything', () => {
+    const run = () => {
+      throw new Error('simulated');
+    };
+    expect(() => runMicroValidation({ memsize: 1000, run })).toThrow(
+      '--micro-memsize must be a positive multiple of the 4 KiB page size, not 1000',
+    );
+  });
+
+  it('prints one line per row: simulated with ratio and verdict, or why not', () => {
+    const m = runMicroValidation({
+      memsize: 64 * KiB,
+      run: (j) => (j.experiment === 'page-fault' ? 3e6 : 45.04),
+    });
+    const text = formatMicroValidation(m).split('\n');
+    expect(text.slice(0, 3)).toEqual([
+      '# micro-experiments: published (hardware) vs simulated, each machine on its profile (docs/micro-references.md)',
+      '# note: page_fault1 simulated with 65536 bytes per task; the published runs map 128 MiB',
+      'experiment      machine      profile      placement/mode threads    published    simulated unit            sim/pub  ±25%',
+    ]);
+    expect(text).toContain(
+      'line-contention bdw-2695v4   bdw-2650v4   same-socket          2         44.0         45.0 ns per hand-off   1.02x  yes',
+    );
+    expect(text).toContain(
+      'page_fault1     bdw-2650v4   bdw-2650v4   process             16      5546153      3000000 pages/s total     0.54x  NO',
+    );
+    expect(text).toContain(
+      'page_fault2     bdw-2650v4   -            thread              16      2005510            - pages/s total         -  not simulated: file-backed test (page_fault2); micro page-fault runs page_fault1 only',
+    );
+    expect(text.at(-2)).toBe('# 2 of 13 simulated rows within ±25 %; 22 rows not simulated');
+    expect(formatMicroValidation({ ...m, memsize: PAGE_FAULT1_MEMSIZE })).not.toContain('# note');
+  });
+});

@@ -1,0 +1,212 @@
+/**
+ * Models no kernel file: the micro-experiment section of `mmulab validate`: every row of
+ * references/micro-*.yaml simulated on the profile of its machine (micro/reference-profiles.ts) by
+ * the code of `mmulab micro`, next to the published figure, or listed with why it is not simulated.
+ */
+import { OptionsError } from './access-tracking/options.ts';
+import { type LinePlacement, runLineContention } from './micro/line-contention.ts';
+import { PAGE_FAULT1_MEMSIZE, type PageFaultMode, runPageFault } from './micro/page-fault.ts';
+import { machineProfile } from './micro/reference-profiles.ts';
+import {
+  type LineContentionReference,
+  loadLineContentionReference,
+  loadPageFaultReference,
+  type PageFaultReference,
+} from './micro/references.ts';
+import { runParallel, siblingModule } from './parallel.ts';
+
+const PAGE_SIZE = 4096;
+
+/** Issue 16's bar for a micro-experiment: simulated within ±25 % of the published figure. */
+export const MICRO_TOLERANCE = 0.25;
+
+/** One simulation of the section, as `mmulab micro` runs it (default seed, 1 iteration). */
+export type MicroJob =
+  | { experiment: 'line-contention'; profile: string; placement: LinePlacement; threads: number }
+  | { experiment: 'page-fault'; profile: string; mode: PageFaultMode; threads: number; memsize: number };
+
+/** One published row next to its simulation, or with the reason it is not simulated. */
+export interface MicroValidationRow {
+  /** 'line-contention', or the will-it-scale test ('page_fault1', ...). */
+  experiment: string;
+  /** The reference machine (`machine` of the row). */
+  machine: string;
+  /** Placement (line-contention) or mode (page_fault). */
+  setting: string;
+  threads: number;
+  published: number;
+  /** 'ns per hand-off' or 'pages/s total'. */
+  unit: string;
+  src: string;
+  /** The profile that simulated the row, null when it was not simulated. */
+  profile: string | null;
+  simulated: number | null;
+  /** simulated / published. */
+  ratio: number | null;
+  /** |ratio - 1| <= MICRO_TOLERANCE. */
+  withinTolerance: boolean | null;
+  /** Why the row is not simulated (null when it is). */
+  notSimulated: string | null;
+}
+
+/** The section: bytes per page_fault1 task and the rows, in the order of the reference files. */
+export interface MicroValidation {
+  memsize: number;
+  rows: MicroValidationRow[];
+}
+
+/** Options of `runMicroValidation`. */
+export interface MicroValidateOptions {
+  /** Bytes each page_fault1 task maps (default 128 MiB, page_fault1's MEMSIZE). */
+  memsize?: number;
+  /** Simulations to run at once (worker threads). */
+  jobs?: number;
+  onProgress?: (done: number, total: number) => void;
+  /** Runs one job and gives its simulated value in the row's unit (default: `runMicroJob`). */
+  run?: (job: MicroJob) => number;
+  references?: { line: LineContentionReference; pageFault: PageFaultReference };
+}
+
+/** Runs one job: ns per hand-off (two threads in turn) or pages per second of all tasks. */
+export function runMicroJob(j: MicroJob): number {
+  if (j.experiment === 'line-contention')
+    return runLineContention({ threads: j.threads, placement: j.placement }, j.profile).nsPerRmw;
+  return runPageFault({ threads: j.threads, mode: j.mode, memsize: j.memsize }, j.profile).pagesPerSec;
+}
+
+/** A reference row before it runs, with its job (null when it is not simulated). */
+export type Planned = {
+  row: Omit<MicroValidationRow, 'simulated' | 'ratio' | 'withinTolerance'>;
+  job: MicroJob | null;
+};
+
+/** Each reference row with its job, or the reason it has none. */
+export function planMicroValidation(
+  refs: { line: LineContentionReference; pageFault: PageFaultReference },
+  memsize: number,
+): Planned[] {
+  const plan: Planned[] = [];
+  for (const r of refs.line.rows) {
+    const { profile, why } = machineProfile(r.machine);
+    const base = {
+      experiment: 'line-contention',
+      machine: r.machine,
+      setting: r.placement,
+      threads: r.threads,
+    };
+    const row = { ...base, published: r.value, unit: r.unit, src: r.src, profile };
+    plan.push(
+      profile === null
+        ? { row: { ...row, notSimulated: why }, job: null }
+        : {
+            row: { ...row, notSimulated: null },
+            job: { experiment: 'line-contention', profile, placement: r.placement, threads: r.threads },
+          },
+    );
+  }
+  for (const r of refs.pageFault.rows) {
+    const { profile, why } = machineProfile(r.machine);
+    const reason =
+      r.test !== 'page_fault1'
+        ? `file-backed test (${r.test}); micro page-fault runs page_fault1 only`
+        : r.thp
+          ? 'THP-backed faults; micro page-fault runs 4 KiB faults only'
+          : profile === null
+            ? why
+            : null;
+    const base = { experiment: r.test, machine: r.machine, setting: r.mode, threads: r.threads };
+    const row = { ...base, published: r.value, unit: r.unit, src: r.src };
+    plan.push(
+      reason !== null || profile === null
+        ? { row: { ...row, profile: null, notSimulated: reason ?? why }, job: null }
+        : {
+            row: { ...row, profile, notSimulated: null },
+            job: { experiment: 'page-fault', profile, mode: r.mode, threads: r.threads, memsize },
+          },
+    );
+  }
+  return plan;
+}
+
+/**
+ * Simulates every reference row that has a profile for its machine (on worker threads with
+ * `jobs` > 1; the results do not depend on it) and lines them up with the published figures.
+ */
+export function runMicroValidation(o: MicroValidateOptions = {}): MicroValidation {
+  const memsize = o.memsize ?? PAGE_FAULT1_MEMSIZE;
+  const references = o.references ?? loadMicroReferences();
+  const jobs = microValidationJobs({ memsize, references });
+  const plan = planMicroValidation(references, memsize);
+  const values =
+    o.run === undefined
+      ? runParallel(jobs, {
+          n: o.jobs ?? 1,
+          workerModule: siblingModule('micro-validate-worker', import.meta.url),
+          runHere: runMicroJob,
+          cost: (j) => (j.experiment === 'page-fault' ? j.threads * j.memsize : 0),
+          onResult: o.onProgress,
+          errorOf: (m) => new Error(m),
+        })
+      : jobs.map((j, i) => {
+          const v = o.run!(j);
+          o.onProgress?.(i + 1, jobs.length);
+          return v;
+        });
+  let k = 0;
+  const rows = plan.map(({ row, job }) => {
+    if (job === null) return { ...row, simulated: null, ratio: null, withinTolerance: null };
+    const simulated = values[k++];
+    const ratio = simulated / row.published;
+    return { ...row, simulated, ratio, withinTolerance: Math.abs(ratio - 1) <= MICRO_TOLERANCE };
+  });
+  return { memsize, rows };
+}
+
+/** Both reference files. */
+function loadMicroReferences(): { line: LineContentionReference; pageFault: PageFaultReference } {
+  return { line: loadLineContentionReference(), pageFault: loadPageFaultReference() };
+}
+
+/**
+ * The section's simulations, in row order; checks the options and reads the references first, so
+ * that a bad one is an OptionsError before anything is simulated.
+ */
+export function microValidationJobs(
+  o: Pick<MicroValidateOptions, 'memsize' | 'references'> = {},
+): MicroJob[] {
+  const memsize = o.memsize ?? PAGE_FAULT1_MEMSIZE;
+  if (!Number.isSafeInteger(memsize) || memsize < PAGE_SIZE || memsize % PAGE_SIZE !== 0)
+    throw new OptionsError(
+      `--micro-memsize must be a positive multiple of the 4 KiB page size, not ${memsize}`,
+    );
+  return planMicroValidation(o.references ?? loadMicroReferences(), memsize).flatMap((p) =>
+    p.job === null ? [] : [p.job],
+  );
+}
+
+const num = (x: number | null, unit: string, w: number) =>
+  (x === null ? 'n/a' : unit === 'ns per hand-off' ? x.toFixed(1) : String(Math.round(x))).padStart(w);
+
+/** The section as text. */
+export function formatMicroValidation(m: MicroValidation): string {
+  const lines = [
+    '# micro-experiments: published (hardware) vs simulated, each machine on its profile (docs/micro-references.md)',
+    ...(m.memsize === PAGE_FAULT1_MEMSIZE
+      ? []
+      : [`# note: page_fault1 simulated with ${m.memsize} bytes per task; the published runs map 128 MiB`]),
+    'experiment      machine      profile      placement/mode threads    published    simulated unit            sim/pub  ±25%',
+  ];
+  for (const r of m.rows) {
+    const head = `${r.experiment.padEnd(15)} ${r.machine.padEnd(12)} ${(r.profile ?? '-').padEnd(12)} ${r.setting.padEnd(14)} ${String(r.threads).padStart(7)} ${num(r.published, r.unit, 12)}`;
+    lines.push(
+      r.notSimulated !== null
+        ? `${head} ${'-'.padStart(12)} ${r.unit.padEnd(15)}       -  not simulated: ${r.notSimulated}`
+        : `${head} ${num(r.simulated, r.unit, 12)} ${r.unit.padEnd(15)} ${`${r.ratio!.toFixed(2)}x`.padStart(7)}  ${r.withinTolerance ? 'yes' : 'NO'}`,
+    );
+  }
+  const sim = m.rows.filter((r) => r.notSimulated === null);
+  lines.push(
+    `# ${sim.filter((r) => r.withinTolerance).length} of ${sim.length} simulated rows within ±${MICRO_TOLERANCE * 100} %; ${m.rows.length - sim.length} rows not simulated`,
+  );
+  return `${lines.join('\n')}\n`;
+}
