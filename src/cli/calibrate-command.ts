@@ -1,7 +1,12 @@
 import { basename } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { calibrate, FREE_PARAMETERS, fittedProfileFile } from '../experiments/calibrate.ts';
+import {
+  CALIBRATE_MICRO_MEMSIZE,
+  calibrate,
+  FREE_PARAMETERS,
+  fittedProfileFile,
+} from '../experiments/calibrate.ts';
 import { defaultJobs } from '../experiments/parallel.ts';
 import { loadReference, SEED003_PROFILE } from '../experiments/published.ts';
 import { loadProfile, readProfileFile } from '../sim/profile.ts';
@@ -36,6 +41,10 @@ export function calibrateCommand(program: Command, io: CliIo, onExit: (code: num
     .option(
       '--params <list>',
       `terms to fit, comma-separated (default: ${FREE_PARAMETERS.map((p) => p.term).join(',')})`,
+    )
+    .option(
+      '--no-micro',
+      'score the reference rows only, not also the micro references (references/micro-*.yaml) on profiles that extend --profile (a shipped profile by name; a profile file has none)',
     )
     .option(
       '--max-evaluations <n>',
@@ -82,6 +91,7 @@ export function calibrateCommand(program: Command, io: CliIo, onExit: (code: num
         params,
         maxEvaluations: opts.maxEvaluations,
         jobs: opts.jobs,
+        micro: opts.micro ? { memsize: CALIBRATE_MICRO_MEMSIZE } : null,
         onStep: (s, n) => {
           bestSoFar = Math.min(bestSoFar, s.error);
           // On a terminal the bar says it all (with wall time and an estimate); else one line each.
@@ -96,12 +106,12 @@ export function calibrateCommand(program: Command, io: CliIo, onExit: (code: num
         base,
         profile,
         params,
-        basename(opts.reference),
+        opts.micro ? `${basename(opts.reference)} and the micro references` : basename(opts.reference),
       );
       writeOutput(opts.out, `${JSON.stringify(raw, null, 2)}\n`, '--out');
       const best = Math.min(...steps.map((s) => s.error));
       io.out(
-        `# mmulab calibrate: ${steps.length} simulations of ${reference.rows.length} rows; error ${steps[0].error.toFixed(6)} -> ${best.toFixed(6)} (mean squared log ratio)\n`,
+        `# mmulab calibrate: ${steps.length} simulations of ${reference.rows.length} rows${opts.micro ? ' and the micro references' : ''}; error ${steps[0].error.toFixed(6)} -> ${best.toFixed(6)} (mean squared log ratio)\n`,
       );
       for (const p of params)
         io.out(

@@ -111,6 +111,7 @@ describe('mmulab CLI', () => {
       'hostFaultNs',
       '--max-evaluations',
       '3',
+      '--no-micro',
     );
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^# mmulab calibrate: 3 simulations of 1 rows; error /);

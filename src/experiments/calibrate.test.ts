@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProfile, withCosts } from '../sim/profile.ts';
-import { calibrate, FREE_PARAMETERS, fittedProfileFile } from './calibrate.ts';
+import { calibrate, FREE_PARAMETERS, fittedProfileFile, trialCostsFor } from './calibrate.ts';
 import { loadReference, type Reference } from './published.ts';
 import { runTable } from './table.ts';
 
@@ -26,6 +26,19 @@ function syntheticReference(hostFaultNs: number, walkPteNs: number): Reference {
 }
 
 describe('mmulab calibrate', () => {
+  it("gives the micro references' profiles the trial values they do not set themselves", () => {
+    const base = loadProfile('seed003-x86');
+    const values = { hostFaultNs: 900, zoneRefillNs: 4000, cacheLineTransferNs: 60, cacheLineRemoteNs: 150 };
+    const costsFor = trialCostsFor(base, values);
+    // The base itself: every trial value (the Ice Lake line rows run on it).
+    expect(costsFor('seed003-x86')).toEqual(values);
+    // Machines derived from it keep their measured line costs and take the kernel's costs.
+    expect(costsFor('bdw-2650v4')).toEqual({ hostFaultNs: 900, zoneRefillNs: 4000 });
+    expect(costsFor('skx-2s-112')).toEqual({ hostFaultNs: 900, zoneRefillNs: 4000 });
+    // A profile that does not build on the base runs as shipped.
+    expect(costsFor('x86-tdp')).toBeUndefined();
+  });
+
   it('recovers known parameters from a synthetic reference, deterministically', () => {
     const reference = syntheticReference(800, 12);
     const a = calibrate({ reference, base, params, maxEvaluations: 40 });

@@ -2,9 +2,18 @@
  * Models no kernel file: experiment: `mmulab calibrate` fits a profile's free cost terms to
  * reference rows (coordinate descent over seeded simulations).
  */
-import { type CostProfile, type CostTerm, withCosts } from '../sim/profile.ts';
+import { type CostProfile, type CostTerm, readProfileFile, withCosts } from '../sim/profile.ts';
+import { runMicroValidation } from './micro-validate.ts';
 import type { Reference } from './published.ts';
 import { runTable } from './table.ts';
+
+/**
+ * Bytes each page_fault1 task maps when calibrate simulates the micro references: a quarter of
+ * page_fault1's 128 MiB, so that an evaluation takes about 15 s more rather than 50; the simulated
+ * rate hardly depends on it (docs/micro-references.md: 16 threads, 3 189 782 pages/s with 32 MiB
+ * against 3 186 728 with 64 MiB).
+ */
+export const CALIBRATE_MICRO_MEMSIZE = 32 * 1024 * 1024;
 
 /**
  * A free parameter of the fit: a cost term and the range of values that stay physically plausible.
@@ -63,10 +72,43 @@ export interface CalibrateOptions {
   /** Simulations to run at once per evaluation (worker threads). */
   jobs?: number;
   onStep?: (step: CalibrationStep, evaluations: number) => void;
+  /**
+   * Also score the micro references (references/micro-*.yaml rows that `mmulab validate` simulates)
+   * whose profile is the base or extends it, with the trial values the profile does not set itself;
+   * page_fault1 tasks map `memsize` bytes. Null: the reference rows only.
+   */
+  micro?: { memsize: number } | null;
 }
 
-/** Simulates the reference's rows with `profile` and scores them. */
-export function calibrationError(ref: Reference, profile: CostProfile, seed = 0, jobs = 1): number {
+/**
+ * For a micro reference job on profile `name`: the fitted terms' trial `values` it takes (all of
+ * them on the base; on a profile that extends the base, those it does not set itself), or
+ * undefined for a profile that does not build on the base (it runs as shipped).
+ */
+export function trialCostsFor(
+  base: CostProfile,
+  values: Partial<Record<CostTerm, number>>,
+): (name: string) => Partial<Record<CostTerm, number>> | undefined {
+  return (name) => {
+    if (name === base.name) return values;
+    const raw = readProfileFile(name) as { extends?: string; costs: Record<string, unknown> };
+    if (raw.extends !== base.name) return undefined;
+    return Object.fromEntries(Object.entries(values).filter(([k]) => !(k in raw.costs)));
+  };
+}
+
+/**
+ * Simulates the reference's rows with `profile` and scores them: the mean squared log ratio over
+ * every wall and pass time and, with `micro`, every simulated micro reference row (`values`: the
+ * trial values, which derived profiles take over).
+ */
+export function calibrationError(
+  ref: Reference,
+  profile: CostProfile,
+  seed = 0,
+  jobs = 1,
+  micro: { memsize: number; base: CostProfile; values: Partial<Record<CostTerm, number>> } | null = null,
+): number {
   const vcpus = [...new Set(ref.rows.map((r) => r.vcpus))].sort((a, b) => a - b);
   const t = runTable({ vcpus, vcpuBytes: ref.vcpuBytes, kernels: ['6.12', '6.15'], profile, seed, jobs });
   let sum = 0;
@@ -79,6 +121,18 @@ export function calibrationError(ref: Reference, profile: CostProfile, seed = 0,
       sum += Math.log(s.avgPassNs / 1e9 / r.agingPassS) ** 2;
       n++;
     }
+  }
+  if (micro !== null) {
+    const m = runMicroValidation({
+      memsize: micro.memsize,
+      jobs,
+      costs: trialCostsFor(micro.base, micro.values),
+    });
+    for (const r of m.rows)
+      if (r.ratio !== null) {
+        sum += Math.log(r.ratio) ** 2;
+        n++;
+      }
   }
   return sum / n;
 }
@@ -96,7 +150,8 @@ export function calibrate(o: CalibrateOptions): { profile: CostProfile; steps: C
   for (const p of params) values[p.term] = Math.min(p.max, Math.max(p.min, o.base[p.term]));
   const steps: CalibrationStep[] = [];
   const evaluate = (v: Record<string, number>): number => {
-    const error = calibrationError(o.reference, withCosts(o.base, v), o.seed, o.jobs);
+    const micro = o.micro ? { memsize: o.micro.memsize, base: o.base, values: v } : null;
+    const error = calibrationError(o.reference, withCosts(o.base, v), o.seed, o.jobs, micro);
     const step = { values: { ...v }, error };
     steps.push(step);
     o.onStep?.(step, steps.length);

@@ -3,6 +3,7 @@
  * references/micro-*.yaml simulated on the profile of its machine (micro/reference-profiles.ts) by
  * the code of `mmulab micro`, next to the published figure, or listed with why it is not simulated.
  */
+import { type CostTerm, loadProfile, withCosts } from '../sim/profile.ts';
 import { OptionsError } from './access-tracking/options.ts';
 import { type LinePlacement, runLineContention } from './micro/line-contention.ts';
 import { PAGE_FAULT1_MEMSIZE, type PageFaultMode, runPageFault } from './micro/page-fault.ts';
@@ -20,10 +21,14 @@ const PAGE_SIZE = 4096;
 /** Issue 16's bar for a micro-experiment: simulated within ±25 % of the published figure. */
 export const MICRO_TOLERANCE = 0.25;
 
-/** One simulation of the section, as `mmulab micro` runs it (default seed, 1 iteration). */
-export type MicroJob =
+/**
+ * One simulation of the section, as `mmulab micro` runs it (default seed, 1 iteration); `costs`
+ * replaces figures of the profile (calibrate's trial values).
+ */
+export type MicroJob = (
   | { experiment: 'line-contention'; profile: string; placement: LinePlacement; threads: number }
-  | { experiment: 'page-fault'; profile: string; mode: PageFaultMode; threads: number; memsize: number };
+  | { experiment: 'page-fault'; profile: string; mode: PageFaultMode; threads: number; memsize: number }
+) & { costs?: Partial<Record<CostTerm, number>> };
 
 /** One published row next to its simulation, or with the reason it is not simulated. */
 export interface MicroValidationRow {
@@ -65,13 +70,16 @@ export interface MicroValidateOptions {
   /** Runs one job and gives its simulated value in the row's unit (default: `runMicroJob`). */
   run?: (job: MicroJob) => number;
   references?: { line: LineContentionReference; pageFault: PageFaultReference };
+  /** Figures to replace in a job's profile, by profile name (calibrate's trial values). */
+  costs?: (profile: string) => Partial<Record<CostTerm, number>> | undefined;
 }
 
 /** Runs one job: ns per hand-off (two threads in turn) or pages per second of all tasks. */
 export function runMicroJob(j: MicroJob): number {
+  const profile = j.costs === undefined ? j.profile : withCosts(loadProfile(j.profile), j.costs);
   if (j.experiment === 'line-contention')
-    return runLineContention({ threads: j.threads, placement: j.placement }, j.profile).nsPerRmw;
-  return runPageFault({ threads: j.threads, mode: j.mode, memsize: j.memsize }, j.profile).pagesPerSec;
+    return runLineContention({ threads: j.threads, placement: j.placement }, profile).nsPerRmw;
+  return runPageFault({ threads: j.threads, mode: j.mode, memsize: j.memsize }, profile).pagesPerSec;
 }
 
 /** A reference row before it runs, with its job (null when it is not simulated). */
@@ -135,7 +143,10 @@ export function planMicroValidation(
 export function runMicroValidation(o: MicroValidateOptions = {}): MicroValidation {
   const memsize = o.memsize ?? PAGE_FAULT1_MEMSIZE;
   const references = o.references ?? loadMicroReferences();
-  const jobs = microValidationJobs({ memsize, references });
+  const jobs = microValidationJobs({ memsize, references }).map((j) => {
+    const costs = o.costs?.(j.profile);
+    return costs === undefined ? j : { ...j, costs };
+  });
   const plan = planMicroValidation(references, memsize);
   const values =
     o.run === undefined

@@ -3,7 +3,7 @@
  * walk_update_folio (with update_batch_size), and which clear-young call the walk makes.
  */
 import type { Mm } from '../../host/mm.ts';
-import { PTE_ACCESSED, ptePfn, ptePresent } from '../../host/page-table.ts';
+import { PAGE_SIZE, PTE_ACCESSED, ptePfn, ptePresent } from '../../host/page-table.ts';
 import type { Vma } from '../../host/vma.ts';
 import {
   MMU_NOTIFIER_YOUNG_BITMAP_UNRELIABLE,
@@ -21,6 +21,10 @@ import { folioLruGen } from './gen-flags.ts';
 import type { LruGen } from './lru-gen.ts';
 import { lruGenFromSeq, MIN_LRU_BATCH, MM_LEAF_TOTAL, MM_LEAF_YOUNG } from './lruvec.ts';
 import type { LruGenMmWalk as MmWalk } from './mm-walk.ts';
+
+/** Entries of a PTE table (x86-64), and the bytes one table maps. */
+const PTRS_PER_PTE = 512;
+const PMD_SIZE = PTRS_PER_PTE * PAGE_SIZE;
 
 type Gen<R> = Generator<void, R, void>;
 
@@ -49,15 +53,15 @@ export function* walkPteRange(
   const E = mm.pt.entries;
   const notifiers = lg.walkSecondaryMmu && mmHasNotifiers(mm);
   const zero = lg.host.mem.zeroPfn;
-  const start = Math.max(vma.start, Math.floor(addr / (512 * 4096)) * 512 * 4096);
-  const end = Math.min(vma.end, (Math.floor(addr / (512 * 4096)) + 1) * 512 * 4096);
+  const start = Math.max(vma.start, Math.floor(addr / PMD_SIZE) * PMD_SIZE);
+  const end = Math.min(vma.end, (Math.floor(addr / PMD_SIZE) + 1) * PMD_SIZE);
   let total = 0;
   let young = 0;
   if (t.mustSync()) yield;
   if (!mm.ptl.tryLock(t, table)) return true;
   const syncPerPte = notifiers && !lg.fastOnly && !mmNotifiersAgeFast(mm);
   // Reading the table streams its PTEs from memory: a stall if the node's bandwidth is taken.
-  const ptes = (end - start) / 4096;
+  const ptes = (end - start) / PAGE_SIZE;
   const readNs = t.cpuNs(ptes * p.walkPteNs);
   const node =
     lg.host.mem.nodes[Math.min(lg.host.engine.topology.nodeOf(t.cpu), lg.host.mem.nodes.length - 1)];
@@ -65,9 +69,9 @@ export function* walkPteRange(
   // The v2-bitmap series asks the secondary MMUs about up to 64 PTEs per call, test then clear.
   const useBitmap = lg.bitmapYoung && notifiers;
   const notifier = lg.host.mmuNotifier;
-  for (let chunk = start; chunk < end; chunk += MIN_LRU_BATCH * 4096) {
-    const chunkEnd = Math.min(end, chunk + MIN_LRU_BATCH * 4096);
-    const last = Math.floor((chunkEnd - 4096) / 4096);
+  for (let chunk = start; chunk < end; chunk += MIN_LRU_BATCH * PAGE_SIZE) {
+    const chunkEnd = Math.min(end, chunk + MIN_LRU_BATCH * PAGE_SIZE);
+    const last = Math.floor((chunkEnd - PAGE_SIZE) / PAGE_SIZE);
     let tested: Uint32Array | null = null;
     let toClear: Uint32Array | null = null;
     if (useBitmap) {
@@ -80,8 +84,8 @@ export function* walkPteRange(
         tested = null;
       else toClear = new Uint32Array(2);
     }
-    for (let a = chunk; a < chunkEnd; a += 4096) {
-      const idx = table * 512 + (Math.floor(a / 4096) & 511);
+    for (let a = chunk; a < chunkEnd; a += PAGE_SIZE) {
+      const idx = table * PTRS_PER_PTE + (Math.floor(a / PAGE_SIZE) & (PTRS_PER_PTE - 1));
       total++;
       t.advance(p.walkPteNs);
       const e = E[idx];
@@ -92,13 +96,13 @@ export function* walkPteRange(
       if (syncPerPte && tested === null && t.mustSync()) yield;
       let isYoung: boolean;
       if (tested !== null && toClear !== null) {
-        const bit = last - Math.floor(a / 4096);
+        const bit = last - Math.floor(a / PAGE_SIZE);
         const secondary = ((tested[bit >>> 5] >>> (bit & 31)) & 1) === 1;
         if (secondary) toClear[bit >>> 5] |= 1 << (bit & 31);
         isYoung = ptepTestAndClearYoung(t, mm, idx) || secondary;
       } else {
         walk.clearYoungCalls++;
-        isYoung = clearYoung(t, lg, mm, a, idx, 4096);
+        isYoung = clearYoung(t, lg, mm, a, idx, PAGE_SIZE);
       }
       if (!isYoung) continue;
       walkUpdateFolio(t, lg, walk, pfn);
