@@ -3,12 +3,12 @@
  * swap; `outOfMemory` is out_of_memory of mm/oom_kill.c.
  */
 import { MmuNotifierDispatch } from '../mmu-notifier/mmu-notifier.ts';
-import type { LruGen } from '../reclaim/mglru/lru-gen.ts';
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';
 import { RcuDomain } from '../sync/rcu.ts';
 import { HostFaultStats } from './fault.ts';
 import { LruAddBatches } from './lru-add.ts';
+import type { LruGenHooks } from './lru-gen-hooks.ts';
 import type { Memcg } from './memcg.ts';
 import { MemcgTree } from './memcg.ts';
 import { Mm } from './mm.ts';
@@ -56,7 +56,7 @@ export class Host {
   /** Next free pfn of the I/O memory space above RAM, where PCI BARs go (device-mem.ts). */
   iomemNextPfn = 0;
   /** The multi-gen LRU, when enabled (CONFIG_LRU_GEN_ENABLED). */
-  lruGen: LruGen | null = null;
+  lruGen: LruGenHooks | null = null;
   /** NUMA balancing (kernel.numa_balancing=1) of the mm it scans, when simulated. */
   numaBalancing: NumaBalancing | null = null;
   /** Calls into the MMU notifiers of an mm. */

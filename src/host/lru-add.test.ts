@@ -22,7 +22,7 @@ describe('per-CPU LRU batches', () => {
     });
     // MGLRU's sizes count exactly the folios on the LRU.
     let sized = 0;
-    for (const l of vm.host.lruGen!.all()) for (const n of l.nrPages) sized += n;
+    for (const l of vm.lruGen!.all()) for (const n of l.nrPages) sized += n;
     expect(sized).toBe(vm.host.lru.onLru);
   });
 
@@ -35,8 +35,8 @@ describe('per-CPU LRU batches', () => {
       const memcg = vm.host.mem.memcgOf(pfn);
       const nid = vm.host.mem.pfnToNid(pfn);
       const lock = vm.host.lru.lruLock(memcg, nid);
-      const lruvec = vm.host.lruGen!.lruvec(vm.host.memcgs.byId(memcg)!, nid);
-      expect(vm.host.lruGen!.lruLock(lruvec)).toBe(lock);
+      const lruvec = vm.lruGen!.lruvec(vm.host.memcgs.byId(memcg)!, nid);
+      expect(vm.lruGen!.lruLock(lruvec)).toBe(lock);
       expect(lock.name).toBe(`lruvec${memcg}.${nid}.lru_lock`);
       const before = lock.stats.writeAcquired;
       for (let i = 1; i < 15; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true);

@@ -44,6 +44,8 @@ export interface BootedHost {
   pageIdle: PageIdle;
   /** The memcg the VMM's mm is charged to (the root without lruGen). */
   memcg: Memcg;
+  /** The multi-gen LRU (the host sees it as its `lruGen` hooks), null without lruGen. */
+  lruGen: LruGen | null;
 }
 
 /**
@@ -64,8 +66,10 @@ export function bootHost(engine: Engine, spec: HostSpec): BootedHost {
   });
   const vfs = new Vfs();
   let memcg = host.memcgs.root;
+  let lruGen: LruGen | null = null;
   if (spec.lruGen) {
     const lg = new LruGen(host);
+    lruGen = lg;
     lg.applyVariant(spec.kernel ?? kernelVariant(DEFAULT_KERNEL)!);
     host.lruGen = lg;
     vfs.register(LRU_GEN_ENABLED, new LruGenEnabledFile(lg));
@@ -86,5 +90,5 @@ export function bootHost(engine: Engine, spec: HostSpec): BootedHost {
   }
   const pageIdle = new PageIdle(host);
   vfs.register(PAGE_IDLE_BITMAP, pageIdle);
-  return { host, vfs, pageIdle, memcg };
+  return { host, vfs, pageIdle, memcg, lruGen };
 }

@@ -86,7 +86,7 @@ export function collectCounters(engine: Engine, vm: MemstressVm, guest: GuestSta
     pteLocks: { ...vm.mm.ptl.stats },
     mmuNotifier: { ...host.mmuNotifier.stats },
     pageIdle: { ...vm.pageIdle.stats },
-    lruGen: lruGenCounters(host.lruGen),
+    lruGen: lruGenCounters(vm.lruGen),
     hostFaults: { ...host.faultStats },
     memory: {
       maxPfn: host.mem.maxPfn,

@@ -10,7 +10,7 @@ describe('lru_gen and memory.reclaim semantics', () => {
     const seen: Record<string, unknown> = {};
     runOnVm({ lruGen: true, vcpuBytes: 64 * 4096, swapPages: 4096 }, function* (t, vm) {
       const vcpu = vm.kvm.vcpus[0];
-      const l = vm.host.lruGen!.lruvec(vm.mm.memcg, 0);
+      const l = vm.lruGen!.lruvec(vm.mm.memcg, 0);
       const age = function* () {
         yield* vm.vfs.pwrite(t, LRU_GEN_DEBUGFS, 0, enc.encode(`+ 2 0 ${l.maxSeq} 1 1`));
       };

@@ -43,7 +43,7 @@ describe('MGLRU eviction', () => {
       }
       seen.lost = lost;
     });
-    const ev = vm.host.lruGen!.evictionStats;
+    const ev = vm.lruGen!.evictionStats;
     // 2 MiB = 512 pages asked; the batches reclaimed 530: first the memslot-0 pages the library
     // wrote (cold: never touched by the guest), then test pages.
     expect(seen.ret).toBe(2);
@@ -99,7 +99,7 @@ describe('MGLRU eviction', () => {
     // Every page written out was unmapped: the memslot-0 (anonymous) ones and the shmem ones.
     expect(seen.rssBefore - seen.rssAfter).toBe(seen.swapOuts);
     expect(vm.host.faultStats.swapIn).toBe(seen.inSwap);
-    expect(vm.host.lruGen!.evictionStats.refaults).toBe(seen.inSwap);
+    expect(vm.lruGen!.evictionStats.refaults).toBe(seen.inSwap);
     expect(seen.lost).toBe(0);
   });
 
@@ -131,7 +131,7 @@ describe('MGLRU eviction', () => {
       }
       seen.wrong = wrong;
     });
-    const ev = vm.host.lruGen!.evictionStats;
+    const ev = vm.lruGen!.evictionStats;
     expect(seen.ret).toBe(4);
     // Only file pages could go (no swap device): 128 pages asked, whole batches taken.
     expect(seen.dropped).toBe(ev.reclaimed);
@@ -148,7 +148,7 @@ describe('MGLRU eviction', () => {
     const seen: Record<string, number> = {};
     const { vm } = runOnVm({ lruGen: true, vcpuBytes: PAGES * 4096, swapPages: 8192 }, function* (t, vm) {
       const vcpu = vm.kvm.vcpus[0];
-      const lg = vm.host.lruGen!;
+      const lg = vm.lruGen!;
       const l = lg.lruvec(vm.mm.memcg, 0);
       for (let i = 0; i < PAGES; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true, value(i));
       vm.host.lru.drainAll(t);
@@ -221,7 +221,7 @@ describe('MGLRU eviction', () => {
     expect(maxRead).toBe(`${(vm.slot0Written + 600) * 4096}\n`);
     expect(lost).toBe(0);
     expect(vm.mm.memcg.directReclaims).toBeGreaterThan(0);
-    expect(vm.host.lruGen!.evictionStats.reclaimed).toBeGreaterThan(PAGES);
+    expect(vm.lruGen!.evictionStats.reclaimed).toBeGreaterThan(PAGES);
     expect(vm.host.faultStats.swapIn).toBeGreaterThan(PAGES);
     expect(vm.kvm.stats.sptesZapped).toBeGreaterThan(PAGES);
   });
@@ -230,7 +230,7 @@ describe('MGLRU eviction', () => {
     const r: Record<string, number | boolean> = {};
     runOnVm({ lruGen: true, vcpuBytes: 64 * 4096, swapPages: 4096 }, function* (t, vm) {
       const vcpu = vm.kvm.vcpus[0];
-      const lg = vm.host.lruGen!;
+      const lg = vm.lruGen!;
       const l = lg.lruvec(vm.mm.memcg, 0);
       for (let i = 0; i < 64; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true);
       vm.host.lru.drainAll(t);

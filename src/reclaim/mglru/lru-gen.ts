@@ -5,6 +5,7 @@
  */
 import type { Host } from '../../host/host.ts';
 import { lruvecKey } from '../../host/lru-add.ts';
+import type { LruGenHooks } from '../../host/lru-gen-hooks.ts';
 import type { Memcg } from '../../host/memcg.ts';
 import { PG_ACTIVE, PG_HEAD, PG_REFERENCED, PG_SWAPBACKED, PG_WORKINGSET } from '../../host/page-flags.ts';
 import type { RmapHit } from '../../host/rmap.ts';
@@ -58,7 +59,7 @@ export class LruGenStats {
  * The multi-gen LRU of the host (mm/vmscan.c, include/linux/mm_inline.h): one lruvec per (memcg,
  * node), folio insertion, and the generation counters. Aging walks live in `aging.ts`.
  */
-export class LruGen {
+export class LruGen implements LruGenHooks {
   readonly stats = new LruGenStats();
   readonly evictionStats = new EvictionStats();
   /** Scratch for rmap walks of eviction. */

@@ -24,7 +24,7 @@ describe('multi-gen LRU', () => {
     const errs: number[] = [];
     const { vm } = runOnVm({ lruGen: true, vcpuBytes: PAGES * 4096 }, function* (t, vm) {
       const vcpu = vm.kvm.vcpus[0];
-      const lg = vm.host.lruGen!;
+      const lg = vm.lruGen!;
       const show = function* () {
         const b = yield* vm.vfs.pread(t, LRU_GEN_DEBUGFS, 0, 1 << 16);
         shows.push(dec.decode(b as Uint8Array));
@@ -102,12 +102,12 @@ describe('multi-gen LRU', () => {
       [5, 0, 0],
       [6, 0, 0],
     ]);
-    expect(vm.host.lruGen!.stats.secondChance).toBe(S0);
+    expect(vm.lruGen!.stats.secondChance).toBe(S0);
     expect(errs).toEqual([12, 11, 11, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL]);
-    expect(vm.host.lruGen!.stats.promoted).toBe(2 * PAGES);
+    expect(vm.lruGen!.stats.promoted).toBe(2 * PAGES);
     // Promotion is lazy (folio_update_gen only rewrites the flags): the test folios were still on
     // generation 2's list when it retired, so inc_min_seq moved them too, to generation 4's list.
-    expect(vm.host.lruGen!.stats.protectedMoves).toBe(S0 + PAGES);
+    expect(vm.lruGen!.stats.protectedMoves).toBe(S0 + PAGES);
   });
 
   it('a vCPU fault into the PTE table the aging walker holds waits for it (ptl), in both KVM aging modes', () => {
@@ -150,7 +150,7 @@ describe('multi-gen LRU', () => {
     runOnVm({ lruGen: true }, function* (t, vm) {
       yield* vcpuAccess(t, vm.kvm.vcpus[0], testGfn(vm, 0), true);
       vm.host.lru.drainAll(t);
-      const lg = vm.host.lruGen!;
+      const lg = vm.lruGen!;
       const pfn = followPteLockless(vm.mm, vm.testVma.start, false);
       const l = lg.folioLruvec(pfn);
       vm.host.mem.flags[pfn] &= ~PG_REFERENCED;
@@ -171,7 +171,7 @@ describe('multi-gen LRU', () => {
     runOnVm({ lruGen: true }, function* (t, vm) {
       for (let i = 0; i < 3; i++) yield* vcpuAccess(t, vm.kvm.vcpus[0], testGfn(vm, i), true);
       vm.host.lru.drainAll(t);
-      const lg = vm.host.lruGen!;
+      const lg = vm.lruGen!;
       const links = vm.host.mem.lruLinks!;
       const pfns = [0, 1, 2].map((i) => followPteLockless(vm.mm, vm.testVma.start + i * 4096, false));
       const l = lg.folioLruvec(pfns[0]);
@@ -241,7 +241,7 @@ describe('multi-gen LRU', () => {
     const gens: number[] = [];
     const reads: string[] = [];
     runOnVm({ lruGen: true, vcpuBytes: 64 * 4096 }, function* (t, vm) {
-      const lg = vm.host.lruGen!;
+      const lg = vm.lruGen!;
       lg.secondaryMmuCap = true;
       lg.caps = lg.allCaps;
       const vcpu = vm.kvm.vcpus[0];
