@@ -3,6 +3,7 @@
  * references/micro-*.yaml simulated on the profile of its machine (micro/reference-profiles.ts) by
  * the code of `mmulab micro`, next to the published figure, or listed with why it is not simulated.
  */
+import { PAGE_SIZE } from '../host/page-table.ts';
 import { type CostTerm, loadProfile, withCosts } from '../sim/profile.ts';
 import { OptionsError } from './access-tracking/options.ts';
 import { type LinePlacement, runLineContention } from './micro/line-contention.ts';
@@ -15,8 +16,6 @@ import {
   type PageFaultReference,
 } from './micro/references.ts';
 import { runParallel, siblingModule } from './parallel.ts';
-
-const PAGE_SIZE = 4096;
 
 /** Issue 16's bar for a micro-experiment: simulated within ±25 % of the published figure. */
 export const MICRO_TOLERANCE = 0.25;

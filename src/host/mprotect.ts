@@ -6,11 +6,17 @@
 import type { MmuNotifierRange } from '../mmu-notifier/mmu-notifier.ts';
 import type { SimThread } from '../sim/thread.ts';
 import { PG_DIRTY } from './page-flags.ts';
-import { PAGE_SIZE, PTE_PRESENT, PTE_PSE, PTE_WRITE, ptePfn, ptePresent, pteProtnone } from './page-table.ts';
+import {
+  PAGE_SIZE,
+  PMD_SIZE,
+  PTE_PRESENT,
+  PTE_PSE,
+  PTE_WRITE,
+  ptePfn,
+  ptePresent,
+  pteProtnone,
+} from './page-table.ts';
 import type { Vma } from './vma.ts';
-
-/** PMD_SIZE: bytes one PTE table maps. */
-const PMD_SIZE = 512 * PAGE_SIZE;
 
 /**
  * change_prot_numa(vma, start, end): make every present PTE of [start, end) PROT_NONE so the next

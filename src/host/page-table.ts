@@ -8,6 +8,10 @@
  */
 /** PAGE_SIZE of x86-64: bytes of a base page. */
 export const PAGE_SIZE = 4096;
+/** Entries of a page table at every level of x86-64's 4-level paging. */
+export const PTRS_PER_PTE = 512;
+/** Bytes one PTE table maps (one PMD entry). */
+export const PMD_SIZE = PTRS_PER_PTE * PAGE_SIZE;
 export const PTE_PRESENT = 1;
 export const PTE_WRITE = 2;
 export const PTE_ACCESSED = 4;

@@ -6,8 +6,10 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { PAGE_SIZE } from '../../host/page-table.ts';
 import { readDataFile } from '../../sim/data-file.ts';
 import { OptionsError } from '../access-tracking/options.ts';
+import { PAGE_FAULT1_MEMSIZE } from './page-fault.ts';
 
 /** The directory of the reference files (beside src/ and dist/ in the package). */
 export const REFERENCES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'references');
@@ -51,8 +53,8 @@ export const pageFaultReference = z
     kind: z.literal('micro-page-fault'),
     benchmark: z.object({
       loop: z.string(),
-      memsizeBytes: z.literal(128 << 20),
-      pagesPerMapping: z.literal((128 << 20) / 4096),
+      memsizeBytes: z.literal(PAGE_FAULT1_MEMSIZE),
+      pagesPerMapping: z.literal(PAGE_FAULT1_MEMSIZE / PAGE_SIZE),
       counted: z.string(),
     }),
     rows: z.array(

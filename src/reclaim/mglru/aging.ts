@@ -4,7 +4,7 @@
  */
 import { EAGAIN, EBUSY } from '../../fs/errno.ts';
 import type { Mm } from '../../host/mm.ts';
-import { PAGE_SIZE, PTE_PRESENT, PTE_PSE, ptePfn } from '../../host/page-table.ts';
+import { PAGE_SIZE, PMD_SIZE, PTE_PRESENT, PTE_PSE, PTRS_PER_PTE, ptePfn } from '../../host/page-table.ts';
 import type { Vma } from '../../host/vma.ts';
 import { CAT } from '../../sim/accounting.ts';
 import { call, type SimThread } from '../../sim/thread.ts';
@@ -26,11 +26,9 @@ import { acceptFolio, clearYoung, walkPteRange, walkUpdateFolio } from './walk-p
 type Gen<R> = Generator<void, R, void>;
 
 const key = new Int32Array(2);
-/** x86-64 with 4-level page tables: 512 entries a table; the P4D level is folded into the PGD. */
-const PTRS_PER_TABLE = 512;
-const PMD_SIZE = PTRS_PER_TABLE * PAGE_SIZE;
-const PUD_SIZE = PTRS_PER_TABLE * PMD_SIZE;
-const P4D_SIZE = PTRS_PER_TABLE * PUD_SIZE;
+/** x86-64 with 4-level page tables (PTRS_PER_PUD = PTRS_PER_PMD = PTRS_PER_PTE); the P4D level is folded into the PGD. */
+const PUD_SIZE = PTRS_PER_PTE * PMD_SIZE;
+const P4D_SIZE = PTRS_PER_PTE * PUD_SIZE;
 /** FIRST_USER_ADDRESS of x86-64. */
 const FIRST_USER_ADDRESS = 0;
 
@@ -207,7 +205,7 @@ function* walkPmdRange(
   for (let addr = start; addr < end; addr = (Math.floor(addr / hpage) + 1) * hpage) {
     if (t.mustSync()) yield;
     t.advance(p.walkPmdNs);
-    const vpn = Math.floor(addr / 4096);
+    const vpn = Math.floor(addr / PAGE_SIZE);
     const pmdIdx = mm.pt.walk(mm.pgd, vpn, 2, false);
     if (pmdIdx < 0 || !(E[pmdIdx] & PTE_PRESENT)) {
       walk.mmStats[MM_LEAF_TOTAL]++;

@@ -3,7 +3,14 @@
  * walk_update_folio (with update_batch_size), and which clear-young call the walk makes.
  */
 import type { Mm } from '../../host/mm.ts';
-import { PAGE_SIZE, PTE_ACCESSED, ptePfn, ptePresent } from '../../host/page-table.ts';
+import {
+  PAGE_SIZE,
+  PMD_SIZE,
+  PTE_ACCESSED,
+  PTRS_PER_PTE,
+  ptePfn,
+  ptePresent,
+} from '../../host/page-table.ts';
 import type { Vma } from '../../host/vma.ts';
 import {
   MMU_NOTIFIER_YOUNG_BITMAP_UNRELIABLE,
@@ -21,10 +28,6 @@ import { folioLruGen } from './gen-flags.ts';
 import type { LruGen } from './lru-gen.ts';
 import { lruGenFromSeq, MIN_LRU_BATCH, MM_LEAF_TOTAL, MM_LEAF_YOUNG } from './lruvec.ts';
 import type { LruGenMmWalk as MmWalk } from './mm-walk.ts';
-
-/** Entries of a PTE table (x86-64), and the bytes one table maps. */
-const PTRS_PER_PTE = 512;
-const PMD_SIZE = PTRS_PER_PTE * PAGE_SIZE;
 
 type Gen<R> = Generator<void, R, void>;
 
