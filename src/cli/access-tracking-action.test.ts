@@ -88,6 +88,30 @@ describe('mmulab access-tracking output', () => {
     );
   });
 
+  it("--skip-aging runs -p without aging passes: the table's no-aging row, from the command line", () => {
+    const r = run('access-tracking', '-l', '-p', '--skip-aging', '-v', '2', '-b', '4M');
+    expect(r.code).toBe(0);
+    const api = runAccessTracking({
+      vcpus: 2,
+      vcpuBytes: 4 * 2 ** 20,
+      lruGen: true,
+      benchmark: true,
+      benchmarkAging: false,
+    });
+    expect(api.benchmark!.passes).toBe(0);
+    const wall = (api.benchmark!.vcpuWallNs / 1e9).toFixed(9);
+    expect(r.out.split('\n').slice(-3)).toEqual([
+      'Running lru_gen benchmark...',
+      `vcpu wall time                : ${wall}s`,
+      '',
+    ]);
+    const aged = run('access-tracking', '-l', '-p', '-v', '2', '-b', '4M').out;
+    expect(aged).toMatch(/lru_gen avg pass duration/);
+    expect(aged).not.toContain(`vcpu wall time                : ${wall}s`);
+    const bad = run('access-tracking', '--skip-aging', '-b', '4M');
+    expect([bad.code, bad.out, bad.err]).toEqual([2, '', 'mmulab: --skip-aging needs -p (--benchmark)\n']);
+  });
+
   it('--selftest-version v4-series prints the posted series’ -p lines', () => {
     const lines = (v: string) =>
       run('access-tracking', '-l', '-p', '-b', '4M', '--selftest-version', v).out.split('\n').slice(3, -3);

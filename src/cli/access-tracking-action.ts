@@ -31,6 +31,7 @@ export interface AccessTrackingCliOptions {
   overlap: boolean;
   lruGen: boolean;
   benchmark: boolean;
+  skipAging: boolean;
   backing: string;
   warnOnly?: string | true;
   kernel: string;
@@ -96,6 +97,7 @@ export function accessTrackingAction(
     overlap: opts.overlap,
     lruGen: opts.lruGen,
     benchmark: opts.benchmark,
+    benchmarkAging: !opts.skipAging,
     backing: opts.backing,
     warnOnly: warnOnlyOf(opts.warnOnly),
     numaBalancing: numaBalancingOf(opts.numaBalancing),
@@ -116,6 +118,7 @@ export function accessTrackingAction(
     ...(opts.numaScanPeriodMax === undefined ? {} : { numaScanPeriodMaxMs: opts.numaScanPeriodMax }),
     ...(opts.numaScanSize === undefined ? {} : { numaScanSizeMb: opts.numaScanSize }),
   };
+  if (opts.skipAging && !opts.benchmark) throw new UsageError('--skip-aging needs -p (--benchmark)');
   const o = parseAccessTrackingOptions(input);
   const profile = loadProfile(opts.profile);
   checkRunSize({ ...o, lruGen: o.lruGen || o.benchmark, memoryLimitBytes: simulatorMemoryLimit() }, profile);

@@ -55,6 +55,11 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
       false,
     )
     .option('-p, --benchmark', 'benchmark MGLRU aging while the vCPUs fault memory in (seed 003)', false)
+    .option(
+      '--skip-aging',
+      "with -p: let the vCPUs fault their memory in with no aging passes (seed 003's 'no aging' row)",
+      false,
+    )
     .addOption(
       new Option('-s, --backing <type>', 'backing source')
         .choices(BACKING_KINDS as string[])
