@@ -7,8 +7,8 @@
  */
 import { handleMmFault, VM_FAULT_OK } from '../../host/fault.ts';
 import { Host } from '../../host/host.ts';
-import type { Mm } from '../../host/mm.ts';
 import { PAGEVEC_SIZE, PAGEVEC_SIZE_PRE_6_9 } from '../../host/lru-add.ts';
+import type { Mm } from '../../host/mm.ts';
 import { MmapSem } from '../../host/mmap-sem.ts';
 import { type TlbFlushStats, unmapRegion } from '../../host/munmap.ts';
 import { MAX_MAPPING_ID } from '../../host/phys-mem.ts';
