@@ -46,10 +46,10 @@ export const FREE_PARAMETERS: readonly FreeParameter[] = [
   { term: 'walkPteNs', min: 2, max: 30, why: 'one PTE of walk_pte_range, cache hit to miss' },
   { term: 'hvaRangeNs', min: 20, max: 300, why: 'SRCU and the memslot lookup of one notifier call' },
   {
-    term: 'lruDrainNs',
-    min: 300,
-    max: 6000,
-    why: 'one folio_batch of 15 under lru_lock: 20-400 ns per folio with its struct page misses',
+    term: 'lruMoveFolioNs',
+    min: 20,
+    max: 400,
+    why: 'one folio of folio_batch_move_lru under lru_lock, with its struct page misses',
   },
   { term: 'zoneRefillNs', min: 1000, max: 10000, why: 'rmqueue_bulk of one pcp batch under zone->lock' },
 ];

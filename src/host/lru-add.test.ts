@@ -14,10 +14,10 @@ describe('per-CPU LRU batches', () => {
       expect(vm.host.lru.pending).toBe(3);
       madviseDontneed(t, vm.mm, vm.testVma.start + 4096, vm.testVma.start + 2 * 4096);
       expect(vm.host.lru.pending).toBe(2);
-      // Enough new faults to fill and drain the batch (15 folios).
-      for (let i = 3; i < 16; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true);
+      // Enough new faults to fill and drain the batch (PAGEVEC_SIZE: 31 folios).
+      for (let i = 3; i < 32; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true);
       expect(vm.host.lru.pending).toBe(0);
-      expect(vm.host.lru.onLru - before).toBe(15);
+      expect(vm.host.lru.onLru - before).toBe(31);
       expect(vm.host.mem.lruLinks!.linked(freed)).toBe(false);
     });
     // MGLRU's sizes count exactly the folios on the LRU.
@@ -39,8 +39,10 @@ describe('per-CPU LRU batches', () => {
       expect(vm.lruGen!.lruLock(lruvec)).toBe(lock);
       expect(lock.name).toBe(`lruvec${memcg}.${nid}.lru_lock`);
       const before = lock.stats.writeAcquired;
-      for (let i = 1; i < 15; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true);
-      // The 15th folio filled the batch: one drain, one hold of this lruvec's lock.
+      for (let i = 1; i < 30; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true);
+      expect([vm.host.lru.pending, lock.stats.writeAcquired - before]).toEqual([30, 0]);
+      yield* vcpuAccess(t, vcpu, testGfn(vm, 30), true);
+      // The 31st folio filled the batch: one drain, one hold of this lruvec's lock.
       expect(vm.host.lru.pending).toBe(0);
       expect(lock.stats.writeAcquired - before).toBe(1);
     });

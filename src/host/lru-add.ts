@@ -7,6 +7,14 @@ import { SpinLock } from '../sync/spinlock.ts';
 import type { Host } from './host.ts';
 import { PG_HEAD, PG_LRU } from './page-flags.ts';
 
+/**
+ * PAGEVEC_SIZE (include/linux/pagevec.h): folios a folio_batch holds, 31 since 6.9 ("31 pointers +
+ * header align the folio_batch structure to a power of two").
+ */
+export const PAGEVEC_SIZE = 31;
+/** PAGEVEC_SIZE before 6.9: 15 (the kernels of the will-it-scale references, 4.16 and 5.13). */
+export const PAGEVEC_SIZE_PRE_6_9 = 15;
+
 /** Map key of the lruvec of memcg `memcgId` on node `nid`. */
 export function lruvecKey(memcgId: number, nid: number): number {
   return memcgId * 1024 + nid;
@@ -23,6 +31,8 @@ export class LruAddBatches {
   private readonly locks = new Map<number, SpinLock>();
   /** Folios on the LRU. */
   onLru = 0;
+  /** Folios a per-CPU batch holds before it drains: the simulated kernel's PAGEVEC_SIZE. */
+  batchSize = PAGEVEC_SIZE;
   /** Hook run for each folio as it reaches the LRU (MGLRU places it in a generation). */
   onAdd: ((t: SimThread, pfn: number) => void) | null = null;
 
@@ -39,7 +49,7 @@ export class LruAddBatches {
     const b = this.batches[t.cpu];
     b.push(pfn);
     t.advance(p.lruAddNs);
-    if (b.length >= p.lruBatch || this.host.mem.flags[pfn] & PG_HEAD) this.drain(t, b);
+    if (b.length >= this.batchSize || this.host.mem.flags[pfn] & PG_HEAD) this.drain(t, b);
   }
 
   /** The lru_lock of the lruvec of memcg `memcgId` on node `nid` (mem_cgroup_lruvec). */
@@ -55,12 +65,11 @@ export class LruAddBatches {
 
   /**
    * folio_batch_move_lru: each folio under its own lruvec's lock (folio_lruvec_relock_irqsave takes
-   * a new lock only when the lruvec changes); the batch's work is charged in proportion, in whole
-   * nanoseconds that add up to the batch's cost.
+   * a new lock only when the lruvec changes), `lruMoveFolioNs` for each folio under the lock.
    */
   private drain(t: SimThread, b: number[]): void {
     const mem = this.host.mem;
-    const batchNs = this.host.engine.profile.lruDrainNs;
+    const folioNs = this.host.engine.profile.lruMoveFolioNs;
     let i = 0;
     while (i < b.length) {
       const memcg = mem.memcgOf(b[i]);
@@ -69,7 +78,7 @@ export class LruAddBatches {
       while (j < b.length && mem.memcgOf(b[j]) === memcg && mem.pfnToNid(b[j]) === nid) j++;
       const lock = this.lruLock(memcg, nid);
       lock.lock(t);
-      t.advance(Math.round((batchNs * j) / b.length) - Math.round((batchNs * i) / b.length));
+      t.advance(folioNs * (j - i));
       for (let k = i; k < j; k++) {
         mem.flags[b[k]] |= PG_LRU;
         this.onLru++;

@@ -37,7 +37,7 @@ export function migrateMisplacedFolioPrepare(t: SimThread, host: Host, pfn: numb
   if (!(mem.flags[pfn] & PG_LRU)) return false;
   const lock = host.lru.lruLock(mem.memcgOf(pfn), mem.pfnToNid(pfn));
   lock.lock(t);
-  t.advance(Math.round(host.engine.profile.lruDrainNs / host.engine.profile.lruBatch));
+  t.advance(host.engine.profile.lruMoveFolioNs);
   mem.flags[pfn] &= ~PG_LRU;
   host.lru.onLru--;
   host.lruGen?.isolateFolio(pfn);

@@ -97,8 +97,8 @@ function* tlbFlushMmu(
  * release_pages then free_unref_page_list (mm/swap.c, mm/page_alloc.c): each folio comes off the LRU
  * under its lruvec's lock (relocked when the lruvec changes, dropped every SWAP_CLUSTER_MAX folios),
  * then goes to the CPU's free list (`PhysMem.freeUnrefPage`). Under lru_lock each folio is charged
- * `lruDrainNs / lruBatch`: the model has no term for taking a folio off the LRU and charges what
- * putting one on costs.
+ * `lruMoveFolioNs`: the model has no term for taking a folio off the LRU and charges what putting
+ * one on costs.
  */
 export function* releasePages(t: SimThread, host: Host, pfns: number[]): Generator<void, void, void> {
   const mem = host.mem;
@@ -106,7 +106,7 @@ export function* releasePages(t: SimThread, host: Host, pfns: number[]): Generat
   let lock: SpinLock | null = null;
   let held = 0;
   const unlock = () => {
-    t.advance(Math.round((p.lruDrainNs * held) / p.lruBatch));
+    t.advance(p.lruMoveFolioNs * held);
     lock?.unlock(t);
     lock = null;
     held = 0;

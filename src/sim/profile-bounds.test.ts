@@ -29,7 +29,7 @@ describe('profile bounds', () => {
       ['turboMaxMhz', 0, 'Too small: expected number to be >=100'],
       ['sockets', 1e308, 'Too big: expected number to be <=64'],
       ['pcpBatch', 2 ** 31, 'Too big: expected number to be <=63'],
-      ['lruBatch', 1.5, 'Invalid input: expected int, received number'],
+      ['pcpBatch', 1.5, 'Invalid input: expected int, received number'],
       ['walkPteNs', 0, 'Too small: expected number to be >=1'],
       ['timesliceNs', 10, 'Too small: expected number to be >=1000'],
       ['jitter', 1, 'Too big: expected number to be <=0.5'],

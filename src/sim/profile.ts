@@ -66,8 +66,7 @@ export const COST_TERMS = {
   pcpBatch: ['pages', 'pages moved from the zone to a per-CPU list per refill'],
   pageZeroNsPer4K: ['ns', 'clearing 4 KiB of memory (clear_page)'],
   lruAddNs: ['ns', 'adding one folio to the per-CPU LRU batch'],
-  lruDrainNs: ['ns', 'draining one per-CPU LRU batch into the lruvec under lru_lock'],
-  lruBatch: ['folios', 'folios in a per-CPU LRU batch before it drains (folio_batch)'],
+  lruMoveFolioNs: ['ns', 'moving one folio of a per-CPU LRU batch onto its lruvec under lru_lock'],
   gupFastNs: ['ns', 'get_user_page_fast_only: lockless host page-table walk'],
   gupSlowNs: ['ns', 'get_user_pages_unlocked: VMA lookup and follow_page'],
   ptWalkLevelNs: ['ns', 'one level of a host page-table walk'],
@@ -122,8 +121,6 @@ const UNIT_BOUNDS: Record<string, { min: number; max: number; int?: boolean }> =
   'bytes/ns': { min: 0.01, max: 1e6 },
   // zone_batchsize() caps the per-CPU refill batch at 63 pages.
   pages: { min: 1, max: 63, int: true },
-  // A folio_batch holds PAGEVEC_SIZE (31) folios.
-  folios: { min: 1, max: 31, int: true },
   fraction: { min: 0, max: 0.5 },
   // 1: siblings do not slow each other; 2: a core issues no more for two threads than for one.
   factor: { min: 1, max: 2 },
@@ -299,7 +296,6 @@ export function zeroProfile(overrides: Partial<Record<CostTerm, number>> = {}): 
   out.turboFullCores = 64;
   out.smtSiblingSlowdown = 1;
   out.pcpBatch = 63;
-  out.lruBatch = 15;
   out.timesliceNs = 3_000_000;
   return fastCopy({ ...(out as CostProfile), ...overrides });
 }
