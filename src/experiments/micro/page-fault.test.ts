@@ -65,11 +65,66 @@ describe('micro page-fault (will-it-scale page_fault1)', () => {
     expect([owner?.rmws, owner?.transfers]).toEqual([6, 6]);
   });
 
+  it('THP: one huge fault per 2 MiB, the other writes do not fault; munmap zaps and frees each folio', () => {
+    const p = zeroProfile({
+      syscallNs: 100,
+      hostFaultNs: 1000,
+      pageZeroNsPer4K: 200,
+      ptWalkLevelNs: 5,
+      pageAllocNs: 10,
+      lruDrainNs: 150,
+    });
+    const r = runPageFault({ threads: 1, mode: 'process', memsize: 4 << 20, thp: true }, p);
+    expect(r.perTaskOps).toEqual([1024]);
+    expect(r.faults).toBe(2);
+    expect(r.thp).toEqual({ hugeFaults: 2, pageFaults: 0, writesWithoutFault: 1022, foliosFreed: 2 });
+    // Per huge fault: entry/exit, handle_mm_fault, a 3-level walk, alloc_pages(order 9) under
+    // zone->lock, clear_huge_page (512 x clear_page), folio_add_lru draining at once (a large
+    // folio) under lru_lock. munmap: per PMD leaf a 3-level walk, off the LRU (lruDrainNs /
+    // lruBatch = 10 ns) and the order-9 free under zone->lock.
+    const fault = 100 + 1000 + 3 * 5 + 10 + 512 * 200 + 150;
+    const munmap = 100 + 2 * (3 * 5) + 2 * (10 + 10);
+    expect(r.elapsedNs).toBe(100 + 2 * fault + munmap);
+    expect(r.elapsedNs).toBe(207_620);
+    expect(r.pagesPerSec).toBe((1024 / 207_620) * 1e9);
+    expect(r.time.threads[0].categories).toEqual({
+      'page zeroing': 2 * 512 * 200,
+      'host fault': 2 * (1000 + 15 + 10 + 150),
+      'page fault entry/exit': 200,
+      syscall: 200,
+      munmap: 2 * 15 + 2 * 20,
+    });
+    // zone->lock: two allocations and two frees; lru_lock: two adds and two deletions.
+    expect(r.time.locks.map((l) => [l.lock, l.acquired])).toEqual([
+      ['mm1000.mmap_lock', 2 + 1 + 2],
+      ['lruvec1.0.lru_lock', 4],
+      ['zone0.lock', 4],
+    ]);
+    expect([r.tlbFlushes, r.tlbFlushIpis]).toEqual([1, 0]);
+  });
+
+  it('THP: 2 threads x 4 MiB on seed003-x86: exact counters and simulated time', () => {
+    const r = runPageFault({ threads: 2, mode: 'thread', memsize: 4 << 20, thp: true }, 'seed003-x86');
+    expect(r.perTaskOps).toEqual([1024, 1024]);
+    expect(r.faults).toBe(4);
+    expect(r.thp).toEqual({ hugeFaults: 4, pageFaults: 0, writesWithoutFault: 2044, foliosFreed: 4 });
+    expect(r.elapsedNs).toBe(271_076);
+    expect(r.time.threads.map((t) => t.elapsedNs)).toEqual([271_076, 267_480]);
+    // clear_huge_page is nearly all of it; two CPUs' zeroing is far below the node's bandwidth.
+    expect(r.time.threads.map((t) => t.categories['page zeroing'])).toEqual([256_232, 251_707]);
+    expect(r.time.threads[0].categories['memory bandwidth']).toBe(1);
+    // One flush per munmap; task 0's IPIs task 1, which was still running.
+    expect([r.tlbFlushes, r.tlbFlushIpis]).toEqual([2, 1]);
+    for (const t of r.time.threads) expect(sum(t.categories)).toBe(t.elapsedNs);
+  });
+
   it('every task time adds up exactly to its elapsed time', () => {
     for (const o of [
       { threads: 4, mode: 'thread', memsize: 1 << 20, iterations: 3 },
       { threads: 4, mode: 'process', memsize: 1 << 20, iterations: 3 },
       { threads: 3, mode: 'thread', memsize: 1 << 20, iterations: 2, faultLock: 'per-vma' },
+      { threads: 3, mode: 'thread', memsize: 4 << 20, iterations: 2, thp: true },
+      { threads: 3, mode: 'process', memsize: 2 << 20, iterations: 2, thp: true, faultLock: 'per-vma' },
     ] as const) {
       const r = runPageFault(o, 'bdw-2650v4');
       expect(r.time.threads).toHaveLength(o.threads);
@@ -101,6 +156,9 @@ describe('micro page-fault (will-it-scale page_fault1)', () => {
     );
     expect(() => runPageFault({ threads: 1, mode: 'thread', memsize: 1000 }, p)).toThrow(
       '--memsize must be a positive multiple of the 4 KiB page size, not 1000',
+    );
+    expect(() => runPageFault({ threads: 1, mode: 'thread', memsize: 3 << 20, thp: true }, p)).toThrow(
+      '--memsize must be a multiple of the 2 MiB huge page size with --thp, not 3145728',
     );
     expect(() => runPageFault({ threads: 1, mode: 'thread', iterations: 0 }, p)).toThrow('--iterations');
     expect(() => runPageFault({ threads: 128, mode: 'process', memsize: 4096 }, 'seed003-x86')).toThrow(
