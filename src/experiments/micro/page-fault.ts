@@ -7,7 +7,7 @@
  * a huge folio (do_huge_pmd_anonymous_page in mm/huge_memory.c) and the other 511 do not fault.
  * Checked against references/micro-page-fault.yaml (docs/micro-references.md).
  */
-import { handleMmFault, handleMmFaultSteps, VM_FAULT_OK } from '../../host/fault.ts';
+import { handleMmFaultSteps, VM_FAULT_OK } from '../../host/fault.ts';
 import { Host } from '../../host/host.ts';
 import type { Mm } from '../../host/mm.ts';
 import { MmapSem } from '../../host/mmap-sem.ts';
@@ -284,19 +284,18 @@ function* pageFault1Task(
         if (t.mustSync()) yield;
         vmaLock.rmwBy(t);
         while (!vmaLock.rmwFollowsBy(t));
-        // The VMA lock is a count on its line, not held across steps: a huge fault may let the
-        // other threads catch up after its clear (handleMmFaultSteps).
+        // A huge fault lets the other threads catch up after its clear (handleMmFaultSteps);
+        // the VMA lock is a count on its line, nothing to hold across the step.
         if ((yield* handleMmFaultSteps(t, mm, va, true)) !== VM_FAULT_OK)
           throw new Error('page_fault1: fault failed');
         vmaLock.rmwBy(t);
       } else {
         yield* sem.faultReadLock(t);
-        // Under the model's mmap_lock the fault runs in one step (its critical sections cannot
-        // span a yield), so a huge fault takes lru_lock at the end of its clear, however far
-        // ahead of the other threads the wait for memory bandwidth put it: other threads' lru_lock
-        // and zone->lock waits are overstated when bandwidth binds (docs/micro-references.md).
-        if (handleMmFault(t, mm, va, true) !== VM_FAULT_OK) throw new Error('page_fault1: fault failed');
-        mm.mmapLock.readUnlock(t);
+        // mmap_lock stays held for read across the huge fault's steps: a writer waits for it.
+        sem.holdFault(t);
+        if ((yield* handleMmFaultSteps(t, mm, va, true)) !== VM_FAULT_OK)
+          throw new Error('page_fault1: fault failed');
+        sem.readUnlockFault(t);
       }
       t.leave(prev);
     }
