@@ -69,6 +69,11 @@ describe('mmulab CLI', () => {
     [['micro', 'page-fault', '--memsize', '1000'], /--memsize must be a positive multiple of the 4 KiB/],
     [['micro', 'page-fault', '--iterations', '0'], /--iterations must be a whole number >= 1, not '0'/],
     [['micro', 'page-fault', '--fault-lock', 'rcu'], /--fault-lock must be one of mmap_lock, per-vma/],
+    [
+      ['micro', 'page-fault', '--thp', '--memsize', '1M'],
+      /--memsize must be a multiple of the 2 MiB huge page size with --thp, not 1048576/,
+    ],
+    [['micro', 'line-contention', '--thp'], /--thp applies to page-fault only, not to line-contention/],
     [['micro', 'page-fault', '--profile', 'nope'], /unknown profile 'nope'/],
     [
       ['micro', 'page-faults'],
@@ -154,6 +159,35 @@ describe('mmulab CLI', () => {
     expect(j.faults).toBe(512);
     expect(j.perTaskOps).toEqual([256, 256]);
     expect(j.time.classes[0].class).toBe('task');
+    expect(j.thp).toBeUndefined();
+  });
+
+  it('runs micro page-fault --thp and prints the huge faults', () => {
+    const args = [
+      'micro',
+      'page-fault',
+      '--thp',
+      '--threads',
+      '2',
+      '--memsize',
+      '4M',
+      '--profile',
+      'bdw-2650v4',
+    ];
+    const r = run(...args);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(
+      /^# mmulab micro page-fault: will-it-scale page_fault1, 2 task\(s\) in thread mode with THP,/,
+    );
+    expect(r.out).toContain(
+      '\nhuge faults         : 4 (2 MiB folios), 0 of 4 KiB\nwrites, no fault    : 2044\nfolios freed        : 4\n',
+    );
+    const j = JSON.parse(run(...args, '--json').out);
+    expect([j.faults, j.perTaskOps, j.thp]).toEqual([
+      4,
+      [1024, 1024],
+      { hugeFaults: 4, pageFaults: 0, writesWithoutFault: 2044, foliosFreed: 4 },
+    ]);
   });
 
   it('prints one JSON object with --json', () => {

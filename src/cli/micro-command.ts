@@ -38,12 +38,20 @@ function formatLineContention(r: LineContentionResult): string {
 }
 
 function formatPageFault(r: PageFaultResult): string {
+  const thp = r.thp;
   return [
-    `# mmulab micro page-fault: will-it-scale page_fault1, ${r.threads} task(s) in ${r.mode} mode, simulated`,
+    `# mmulab micro page-fault: will-it-scale page_fault1, ${r.threads} task(s) in ${r.mode} mode${thp ? ' with THP' : ''}, simulated`,
     `# profile ${r.profile}, fault lock ${r.faultLock}, ${r.memsize / 2 ** 20} MiB x ${r.iterations} iteration(s) per task, CPUs ${r.cpus.join(',')}`,
     `pages per second    : ${Math.round(r.pagesPerSec)} (all tasks together)`,
     `per task ops        : ${Math.round(r.pagesPerSec / r.threads)} pages/s (mean)`,
     `faults              : ${r.faults}`,
+    ...(thp
+      ? [
+          `huge faults         : ${thp.hugeFaults} (2 MiB folios), ${thp.pageFaults} of 4 KiB`,
+          `writes, no fault    : ${thp.writesWithoutFault}`,
+          `folios freed        : ${thp.foliosFreed}`,
+        ]
+      : []),
     `elapsed             : ${(r.elapsedNs / 1e9).toFixed(9)}s`,
     `queued on mmap_lock : ${r.readersQueued} faults behind a writer, ${r.writersQueued} writers behind a munmap`,
     `TLB flushes         : ${r.tlbFlushes} (${r.tlbFlushIpis} IPIs)`,
@@ -77,6 +85,7 @@ function pageFault(opts: Record<string, string>): PageFaultResult {
       memsize,
       iterations: wholeArg('--iterations', opts.iterations),
       faultLock: opts.faultLock as FaultLock,
+      ...(opts.thp ? { thp: true } : {}),
     },
     opts.profile,
   );
@@ -98,6 +107,7 @@ export function microCommand(program: Command, io: CliIo, onExit: (code: number)
     .option('--memsize <size>', 'page-fault: bytes each task maps per iteration', '128M')
     .option('--iterations <k>', 'page-fault: mmap-fault-munmap iterations per task', '1')
     .option('--fault-lock <lock>', `page-fault: ${FAULT_LOCKS.join(' or ')}`, 'mmap_lock')
+    .option('--thp', 'page-fault: transparent huge pages (enabled=always): 2 MiB faults', false)
     .option('--profile <name>', 'cost profile', SEED003_PROFILE)
     .option('--json', 'print the result as JSON', false)
     .action((experiment: string, opts) => {
@@ -107,6 +117,8 @@ export function microCommand(program: Command, io: CliIo, onExit: (code: number)
         );
       if (!/^\d+$/.test(opts.threads) || Number(opts.threads) < 1)
         throw new UsageError(`--threads must be a whole number >= 1, not '${opts.threads}'`);
+      if (opts.thp && experiment !== 'page-fault')
+        throw new UsageError(`--thp applies to page-fault only, not to ${experiment}`);
       let text: string;
       try {
         if (experiment === 'page-fault') {

@@ -45,7 +45,7 @@ describe('micro reference machines → profiles', () => {
       'not simulated: file-backed test (page_fault2); micro page-fault runs page_fault1 only': 6,
       'not simulated: file-backed test (page_fault3); micro page-fault runs page_fault1 only': 6,
       'skx-2s-112 on skx-2s-112': 1,
-      'not simulated: THP-backed faults; micro page-fault runs 4 KiB faults only': 4,
+      'spr-8480ctdx on seed003-x86': 4,
     });
   });
 });
@@ -86,16 +86,28 @@ describe('runMicroValidation', () => {
       threads: 112,
       memsize: 8 * KiB,
     };
+    // The Sapphire Rapids rows: THP on whole 2 MiB pages per task, and the per-VMA fault lock of
+    // their 6.8-rc kernel.
+    const spr = [56, 112, 168, 224].map((threads) => ({
+      experiment: 'page-fault',
+      profile: 'seed003-x86',
+      mode: 'thread',
+      threads,
+      memsize: 2048 * KiB,
+      faultLock: 'per-vma',
+      thp: true,
+    }));
     expect(seen).toEqual([
       ...line('seed003-x86'),
       ...line('bdw-2650v4'),
       ...pf('thread'),
       ...pf('process'),
       skx,
+      ...spr,
     ]);
-    expect(microValidationJobs()).toHaveLength(13);
-    expect(progress).toEqual(Array.from({ length: 13 }, (_, i) => [i + 1, 13]).flat());
-    expect(m.memsize).toBe(8 * KiB);
+    expect(microValidationJobs()).toHaveLength(17);
+    expect(progress).toEqual(Array.from({ length: 17 }, (_, i) => [i + 1, 17]).flat());
+    expect([m.memsize, m.thpMemsize]).toEqual([8 * KiB, 2048 * KiB]);
     expect(m.rows).toHaveLength(35);
     const at = (experiment: string, machine: string, setting: string, threads: number) =>
       m.rows.find(
@@ -131,19 +143,24 @@ describe('runMicroValidation', () => {
     });
     // 2.0 M against 8.05 M: 0.248x.
     expect(at('page_fault1', 'bdw-2650v4', 'process', 24)).toMatchObject({ withinTolerance: false });
-    expect(at('page_fault1', 'spr-8480ctdx', 'thread', 112)).toEqual({
+    expect(at('page_fault1', 'spr-8480ctdx', 'thread/THP', 112)).toEqual({
       experiment: 'page_fault1',
       machine: 'spr-8480ctdx',
-      setting: 'thread',
+      setting: 'thread/THP',
       threads: 112,
       published: 44754589,
       unit: 'pages/s total',
       src: 'lkp2024spr',
-      profile: null,
-      simulated: null,
-      ratio: null,
-      withinTolerance: null,
-      notSimulated: 'THP-backed faults; micro page-fault runs 4 KiB faults only',
+      profile: 'seed003-x86',
+      simulated: 2_000_000,
+      ratio: 2_000_000 / 44754589,
+      withinTolerance: false,
+      notSimulated: null,
+    });
+    // 128 MiB is whole huge pages already: the THP rows map what the 4 KiB rows map.
+    expect(microValidationJobs({ memsize: PAGE_FAULT1_MEMSIZE }).at(-1)).toMatchObject({
+      memsize: PAGE_FAULT1_MEMSIZE,
+      thp: true,
     });
   });
 
@@ -181,7 +198,7 @@ describe('runMicroValidation', () => {
     const text = formatMicroValidation(m).split('\n');
     expect(text.slice(0, 3)).toEqual([
       '# micro-experiments: published (hardware) vs simulated, each machine on its profile (docs/micro-references.md)',
-      '# note: page_fault1 simulated with 65536 bytes per task; the published runs map 128 MiB',
+      '# note: page_fault1 simulated with 65536 bytes per task (THP rows: 2097152, whole 2 MiB pages); the published runs map 128 MiB',
       'experiment      machine      profile      placement/mode threads    published    simulated unit            sim/pub  ±25%',
     ]);
     expect(text).toContain(
@@ -193,7 +210,11 @@ describe('runMicroValidation', () => {
     expect(text).toContain(
       'page_fault2     bdw-2650v4   -            thread              16      2005510            - pages/s total         -  not simulated: file-backed test (page_fault2); micro page-fault runs page_fault1 only',
     );
-    expect(text.at(-2)).toBe('# 2 of 13 simulated rows within ±25 %; 22 rows not simulated');
-    expect(formatMicroValidation({ ...m, memsize: PAGE_FAULT1_MEMSIZE })).not.toContain('# note');
+    expect(text).toContain(
+      'page_fault1     spr-8480ctdx seed003-x86  thread/THP          56     28146956      3000000 pages/s total     0.11x  NO',
+    );
+    expect(text.at(-2)).toBe('# 2 of 17 simulated rows within ±25 %; 18 rows not simulated');
+    const full = { ...m, memsize: PAGE_FAULT1_MEMSIZE, thpMemsize: PAGE_FAULT1_MEMSIZE };
+    expect(formatMicroValidation(full)).not.toContain('# note');
   });
 });

@@ -3,12 +3,12 @@
  * references/micro-*.yaml simulated on the profile of its machine (micro/reference-profiles.ts) by
  * the code of `mmulab micro`, next to the published figure, or listed with why it is not simulated.
  */
-import { PAGE_SIZE } from '../host/page-table.ts';
+import { PAGE_SIZE, PMD_SIZE } from '../host/page-table.ts';
 import { type CostTerm, loadProfile, withCosts } from '../sim/profile.ts';
 import { OptionsError } from './access-tracking/options.ts';
 import { type LinePlacement, runLineContention } from './micro/line-contention.ts';
-import { PAGE_FAULT1_MEMSIZE, type PageFaultMode, runPageFault } from './micro/page-fault.ts';
-import { machineProfile } from './micro/reference-profiles.ts';
+import { type FaultLock, PAGE_FAULT1_MEMSIZE, type PageFaultMode, runPageFault } from './micro/page-fault.ts';
+import { MICRO_SOURCE_FAULT_LOCK, machineProfile } from './micro/reference-profiles.ts';
 import {
   type LineContentionReference,
   loadLineContentionReference,
@@ -22,11 +22,20 @@ export const MICRO_TOLERANCE = 0.25;
 
 /**
  * One simulation of the section, as `mmulab micro` runs it (default seed, 1 iteration); `costs`
- * replaces figures of the profile (calibrate's trial values).
+ * replaces figures of the profile (calibrate's trial values). A page-fault job without `faultLock`
+ * takes mmap_lock, without `thp` faults 4 KiB pages.
  */
 export type MicroJob = (
   | { experiment: 'line-contention'; profile: string; placement: LinePlacement; threads: number }
-  | { experiment: 'page-fault'; profile: string; mode: PageFaultMode; threads: number; memsize: number }
+  | {
+      experiment: 'page-fault';
+      profile: string;
+      mode: PageFaultMode;
+      threads: number;
+      memsize: number;
+      faultLock?: FaultLock;
+      thp?: true;
+    }
 ) & { costs?: Partial<Record<CostTerm, number>> };
 
 /** One published row next to its simulation, or with the reason it is not simulated. */
@@ -53,9 +62,13 @@ export interface MicroValidationRow {
   notSimulated: string | null;
 }
 
-/** The section: bytes per page_fault1 task and the rows, in the order of the reference files. */
+/**
+ * The section: bytes per page_fault1 task (4 KiB rows, and THP rows: `memsize` rounded up to whole
+ * 2 MiB huge pages) and the rows, in the order of the reference files.
+ */
 export interface MicroValidation {
   memsize: number;
+  thpMemsize: number;
   rows: MicroValidationRow[];
 }
 
@@ -78,7 +91,8 @@ export function runMicroJob(j: MicroJob): number {
   const profile = j.costs === undefined ? j.profile : withCosts(loadProfile(j.profile), j.costs);
   if (j.experiment === 'line-contention')
     return runLineContention({ threads: j.threads, placement: j.placement }, profile).nsPerRmw;
-  return runPageFault({ threads: j.threads, mode: j.mode, memsize: j.memsize }, profile).pagesPerSec;
+  const { threads, mode, memsize, faultLock, thp } = j;
+  return runPageFault({ threads, mode, memsize, faultLock, thp }, profile).pagesPerSec;
 }
 
 /** A reference row before it runs, with its job (null when it is not simulated). */
@@ -116,23 +130,48 @@ export function planMicroValidation(
     const reason =
       r.test !== 'page_fault1'
         ? `file-backed test (${r.test}); micro page-fault runs page_fault1 only`
-        : r.thp
-          ? 'THP-backed faults; micro page-fault runs 4 KiB faults only'
-          : profile === null
-            ? why
-            : null;
-    const base = { experiment: r.test, machine: r.machine, setting: r.mode, threads: r.threads };
+        : profile === null
+          ? why
+          : null;
+    const base = {
+      experiment: r.test,
+      machine: r.machine,
+      setting: r.thp ? `${r.mode}/THP` : r.mode,
+      threads: r.threads,
+    };
     const row = { ...base, published: r.value, unit: r.unit, src: r.src };
     plan.push(
       reason !== null || profile === null
         ? { row: { ...row, profile: null, notSimulated: reason ?? why }, job: null }
         : {
             row: { ...row, profile, notSimulated: null },
-            job: { experiment: 'page-fault', profile, mode: r.mode, threads: r.threads, memsize },
+            job: pageFaultJob(profile, r, memsize),
           },
     );
   }
   return plan;
+}
+
+/** Bytes per task of a THP row: `memsize` in whole 2 MiB huge pages (page_fault1 maps 64 of them). */
+export function thpMemsize(memsize: number): number {
+  return Math.ceil(memsize / PMD_SIZE) * PMD_SIZE;
+}
+
+/**
+ * The job of a page_fault1 row: its mode and task count, with THP when the row had it (on a
+ * whole number of huge pages per task), taking the fault lock of its source's kernel.
+ */
+function pageFaultJob(profile: string, r: PageFaultReference['rows'][number], memsize: number): MicroJob {
+  const lock = Object.hasOwn(MICRO_SOURCE_FAULT_LOCK, r.src) ? MICRO_SOURCE_FAULT_LOCK[r.src] : 'mmap_lock';
+  return {
+    experiment: 'page-fault',
+    profile,
+    mode: r.mode,
+    threads: r.threads,
+    memsize: r.thp ? thpMemsize(memsize) : memsize,
+    ...(lock === 'mmap_lock' ? {} : { faultLock: lock }),
+    ...(r.thp ? { thp: true as const } : {}),
+  };
 }
 
 /**
@@ -153,7 +192,8 @@ export function runMicroValidation(o: MicroValidateOptions = {}): MicroValidatio
           n: o.jobs ?? 1,
           workerModule: siblingModule('micro-validate-worker', import.meta.url),
           runHere: runMicroJob,
-          cost: (j) => (j.experiment === 'page-fault' ? j.threads * j.memsize : 0),
+          // A THP job faults once per 512 pages: about 16 times less run time per byte mapped.
+          cost: (j) => (j.experiment === 'page-fault' ? (j.threads * j.memsize) / (j.thp ? 16 : 1) : 0),
           onResult: o.onProgress,
           errorOf: (m) => new Error(m),
         })
@@ -169,7 +209,7 @@ export function runMicroValidation(o: MicroValidateOptions = {}): MicroValidatio
     const ratio = simulated / row.published;
     return { ...row, simulated, ratio, withinTolerance: Math.abs(ratio - 1) <= MICRO_TOLERANCE };
   });
-  return { memsize, rows };
+  return { memsize, thpMemsize: thpMemsize(memsize), rows };
 }
 
 /** Both reference files. */
@@ -203,7 +243,9 @@ export function formatMicroValidation(m: MicroValidation): string {
     '# micro-experiments: published (hardware) vs simulated, each machine on its profile (docs/micro-references.md)',
     ...(m.memsize === PAGE_FAULT1_MEMSIZE
       ? []
-      : [`# note: page_fault1 simulated with ${m.memsize} bytes per task; the published runs map 128 MiB`]),
+      : [
+          `# note: page_fault1 simulated with ${m.memsize} bytes per task${m.thpMemsize === m.memsize ? '' : ` (THP rows: ${m.thpMemsize}, whole 2 MiB pages)`}; the published runs map 128 MiB`,
+        ]),
     'experiment      machine      profile      placement/mode threads    published    simulated unit            sim/pub  ±25%',
   ];
   for (const r of m.rows) {

@@ -58,14 +58,48 @@ export class HostFaultStats {
 export function handleMmFault(t: SimThread, mm: Mm, hva: number, write: boolean): number {
   const vma = mm.findVma(hva);
   if (vma === null || (write && !vma.writable)) return VM_FAULT_SIGSEGV;
-  const start = t.now;
-  t.advance(t.jittered(mm.host.engine.profile.hostFaultNs));
+  const start = faultEntry(t, mm);
   const ret =
     vma.fault !== null
       ? vma.fault(t, vma, hva, write)
       : vma.folioPages === 512
         ? faultPmd(t, mm, vma, hva, write)
         : faultPte(t, mm, vma, hva, write);
+  return faultExit(t, mm, hva, write, ret, start);
+}
+
+/**
+ * `handleMmFault` for a caller that can yield: the same fault, except that a huge anonymous fault
+ * lets the other threads catch up between clear_huge_page and mapping the folio, so the locks it
+ * takes after the clear (lru_lock in folio_add_lru) are taken in simulated-time order. The clear
+ * can wait milliseconds for memory bandwidth; a thread that took a lock that far ahead of the
+ * others would make them wait for a release that has not happened yet.
+ */
+export function* handleMmFaultSteps(
+  t: SimThread,
+  mm: Mm,
+  hva: number,
+  write: boolean,
+): Generator<void, number, void> {
+  const vma = mm.findVma(hva);
+  if (vma === null || (write && !vma.writable) || vma.fault !== null || vma.folioPages !== 512)
+    return handleMmFault(t, mm, hva, write);
+  const start = faultEntry(t, mm);
+  const pfn = faultPmdAlloc(t, mm, vma, hva, write);
+  if (pfn >= 0 && t.mustSync()) yield;
+  const ret =
+    pfn >= 0 ? faultPmdMap(t, mm, vma, hva, pfn) : pfn === PMD_SPURIOUS ? VM_FAULT_OK : VM_FAULT_OOM;
+  return faultExit(t, mm, hva, write, ret, start);
+}
+
+/** handle_mm_fault's own cost, before the backing's path; returns the fault's start time. */
+function faultEntry(t: SimThread, mm: Mm): number {
+  const start = t.now;
+  t.advance(t.jittered(mm.host.engine.profile.hostFaultNs));
+  return start;
+}
+
+function faultExit(t: SimThread, mm: Mm, hva: number, write: boolean, ret: number, start: number): number {
   const tr = mm.host.engine.trace;
   if (tr !== null) tr.emit(t, 'handle_mm_fault', { hva, write, ret, ns: t.now - start });
   return ret;
@@ -147,24 +181,43 @@ function faultPte(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): 
 }
 
 function faultPmd(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): number {
+  const pfn = faultPmdAlloc(t, mm, vma, hva, write);
+  if (pfn === PMD_SPURIOUS) return VM_FAULT_OK;
+  return pfn < 0 ? VM_FAULT_OOM : faultPmdMap(t, mm, vma, hva, pfn);
+}
+
+/** `faultPmdAlloc` results other than a new folio: the PMD was mapped already; out of memory. */
+const PMD_SPURIOUS = -1;
+const PMD_OOM = -2;
+
+/**
+ * The first half of do_huge_pmd_anonymous_page / hugetlb_fault: walk to the PMD; if it is mapped
+ * already, a spurious fault (PMD_SPURIOUS); else allocate and clear a 2 MiB folio and return it.
+ * (A read fault allocates too: the huge zero page is not modelled.)
+ */
+function faultPmdAlloc(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): number {
   const host = mm.host;
-  const p = host.engine.profile;
-  const vpn = Math.floor(hva / 4096);
-  let idx = mm.pt.walk(mm.pgd, vpn, 2, true);
-  t.advance(3 * p.ptWalkLevelNs);
+  const idx = mm.pt.walk(mm.pgd, Math.floor(hva / 4096), 2, true);
+  t.advance(3 * host.engine.profile.ptWalkLevelNs);
   const e = mm.pt.entries[idx];
   if (e & PTE_PRESENT) {
     host.faultStats.spurious++;
     mm.pt.entries[idx] = e | PTE_ACCESSED | (write ? PTE_DIRTY : 0);
-    return VM_FAULT_OK;
+    return PMD_SPURIOUS;
   }
-  // do_huge_pmd_anonymous_page / hugetlb_fault: one 2 MiB folio mapped by a PMD leaf. (A read fault
-  // allocates too: the huge zero page is not modelled.)
   host.faultStats.huge++;
   const headVa = Math.floor(hva / (512 * 4096)) * 512 * 4096;
   const pfn = newAnonFolio(t, mm, vma, headVa, 9);
-  if (pfn < 0) return VM_FAULT_OOM;
-  idx = mm.pt.walk(mm.pgd, vpn, 2, true);
+  return pfn < 0 ? PMD_OOM : pfn;
+}
+
+/** The second half: map the new folio `pfn` with a PMD leaf and add it to the LRU (not hugetlb). */
+function faultPmdMap(t: SimThread, mm: Mm, vma: Vma, hva: number, pfn: number): number {
+  const host = mm.host;
+  const idx = mm.pt.walk(mm.pgd, Math.floor(hva / 4096), 2, true);
+  // The kernel rechecks pmd_none under the PMD lock and frees its folio if another fault won; the
+  // model's faulting threads never share a PMD between the halves.
+  if (mm.pt.entries[idx] & PTE_PRESENT) throw new Error('faultPmdMap: the PMD was mapped meanwhile');
   mm.pt.entries[idx] = mkPte(pfn, PTE_PRESENT | PTE_WRITE | PTE_ACCESSED | PTE_DIRTY | PTE_PSE);
   mm.rss += 512;
   if (vma.kind !== 'anonymous_hugetlb') host.lru.add(t, pfn);

@@ -12,6 +12,8 @@ export const PAGE_SIZE = 4096;
 export const PTRS_PER_PTE = 512;
 /** Bytes one PTE table maps (one PMD entry). */
 export const PMD_SIZE = PTRS_PER_PTE * PAGE_SIZE;
+/** HPAGE_PMD_ORDER (include/linux/huge_mm.h): a THP's order, one PMD leaf of 4 KiB pages. */
+export const HPAGE_PMD_ORDER = 9;
 export const PTE_PRESENT = 1;
 export const PTE_WRITE = 2;
 export const PTE_ACCESSED = 4;

@@ -267,8 +267,13 @@ export class PhysMem {
    * one batch of its oldest frames to their nodes under zone->lock, charged `zoneRefillNs` per
    * batch: the model has no separate term for it and charges what rmqueue_bulk pays to move one
    * batch the other way. The list operation itself is charged `pageAllocNs`, as on allocation.
+   * A larger `order` (a THP) goes the way `allocPages` brings it (`freeUnrefLarge`).
    */
-  freeUnrefPage(t: SimThread, pfn: number): void {
+  freeUnrefPage(t: SimThread, pfn: number, order = 0): void {
+    if (order > 0) {
+      this.freeUnrefLarge(t, pfn, order);
+      return;
+    }
     if (!this.refs.ownerPut(pfn, 0)) return;
     const p = this.engine.profile;
     this.clearFrame(pfn);
@@ -290,6 +295,21 @@ export class PhysMem {
         }
       node.zoneLock.unlock(t);
     }
+  }
+
+  /**
+   * free_unref_page of a 2^order folio, mirroring `allocPages`: the block goes straight back to its
+   * node under zone->lock, charged `pageAllocNs`. (The kernel keeps THP-order blocks on the per-CPU
+   * lists too, pcp_allowed_order since 5.13, and moves them to and from the zone max(batch >> order,
+   * 2) at a time; the model takes zone->lock for each large allocation and free instead.)
+   */
+  private freeUnrefLarge(t: SimThread, pfn: number, order: number): void {
+    if (!this.refs.ownerPut(pfn, order)) return;
+    const node = this.nodes[this.pfnToNid(pfn)];
+    node.zoneLock.lock(t);
+    t.advance(this.engine.profile.pageAllocNs);
+    this.releaseFrames(pfn, order);
+    node.zoneLock.unlock(t);
   }
 
   /** Clears a frame's state as it is freed. */

@@ -65,11 +65,106 @@ describe('micro page-fault (will-it-scale page_fault1)', () => {
     expect([owner?.rmws, owner?.transfers]).toEqual([6, 6]);
   });
 
+  it('THP: one huge fault per 2 MiB, the other writes do not fault; munmap zaps and frees each folio', () => {
+    const p = zeroProfile({
+      syscallNs: 100,
+      hostFaultNs: 1000,
+      pageZeroNsPer4K: 200,
+      ptWalkLevelNs: 5,
+      pageAllocNs: 10,
+      lruMoveFolioNs: 10,
+    });
+    const r = runPageFault({ threads: 1, mode: 'process', memsize: 4 << 20, thp: true }, p);
+    expect(r.perTaskOps).toEqual([1024]);
+    expect(r.faults).toBe(2);
+    expect(r.thp).toEqual({ hugeFaults: 2, pageFaults: 0, writesWithoutFault: 1022, foliosFreed: 2 });
+    // Per huge fault: entry/exit, handle_mm_fault, a 3-level walk, alloc_pages(order 9) under
+    // zone->lock, clear_huge_page (512 x clear_page), folio_add_lru draining at once (a large
+    // folio: one lruMoveFolioNs) under lru_lock. munmap: per PMD leaf a 3-level walk, off the LRU
+    // (lruMoveFolioNs) and the order-9 free under zone->lock.
+    const fault = 100 + 1000 + 3 * 5 + 10 + 512 * 200 + 10;
+    const munmap = 100 + 2 * (3 * 5) + 2 * (10 + 10);
+    expect(r.elapsedNs).toBe(100 + 2 * fault + munmap);
+    expect(r.elapsedNs).toBe(207_340);
+    expect(r.pagesPerSec).toBe((1024 / 207_340) * 1e9);
+    expect(r.time.threads[0].categories).toEqual({
+      'page zeroing': 2 * 512 * 200,
+      'host fault': 2 * (1000 + 15 + 10 + 10),
+      'page fault entry/exit': 200,
+      syscall: 200,
+      munmap: 2 * 15 + 2 * 20,
+    });
+    // zone->lock: two allocations and two frees; lru_lock: two adds and two deletions.
+    expect(r.time.locks.map((l) => [l.lock, l.acquired])).toEqual([
+      ['mm1000.mmap_lock', 2 + 1 + 2],
+      ['lruvec1.0.lru_lock', 4],
+      ['zone0.lock', 4],
+    ]);
+    expect([r.tlbFlushes, r.tlbFlushIpis]).toEqual([1, 0]);
+  });
+
+  it('THP: 2 threads x 4 MiB on seed003-x86: exact counters and simulated time', () => {
+    const r = runPageFault({ threads: 2, mode: 'thread', memsize: 4 << 20, thp: true }, 'seed003-x86');
+    expect(r.perTaskOps).toEqual([1024, 1024]);
+    expect(r.faults).toBe(4);
+    expect(r.thp).toEqual({ hugeFaults: 4, pageFaults: 0, writesWithoutFault: 2044, foliosFreed: 4 });
+    expect(r.elapsedNs).toBe(264_150);
+    expect(r.time.threads.map((t) => t.elapsedNs)).toEqual([263_090, 264_150]);
+    // clear_huge_page is nearly all of it; two CPUs' zeroing is far below the node's bandwidth.
+    expect(r.time.threads.map((t) => t.categories['page zeroing'])).toEqual([256_232, 251_707]);
+    expect(r.time.threads[0].categories['memory bandwidth']).toBe(1);
+    // Task 1's munmap found task 0's last huge fault still holding mmap_lock for read (through
+    // its clear) and slept until it left.
+    expect(r.time.threads[1].categories['wait mmap_lock (writer waits for a fault)']).toBe(4620);
+    expect(r.writersQueued).toBe(1);
+    // One flush per munmap; task 0's IPIs task 1, which was still running.
+    expect([r.tlbFlushes, r.tlbFlushIpis]).toEqual([2, 1]);
+    for (const t of r.time.threads) expect(sum(t.categories)).toBe(t.elapsedNs);
+  });
+
+  it('THP under mmap_lock: the fault holds it across its clear, and lru_lock and zone->lock still go in time order', () => {
+    const r = runPageFault(
+      { threads: 8, mode: 'thread', memsize: 8 << 20, iterations: 2, thp: true },
+      'seed003-x86',
+    );
+    expect(r.elapsedNs).toBe(1_737_950);
+    // A huge page's LRU add and delete hold lru_lock for one folio's move (80 ns): no thread waits.
+    expect(r.time.locks.map((l) => [l.lock, l.acquired, l.waitNs])).toEqual([
+      ['zone0.lock', 128, 0],
+      ['mm1000.mmap_lock', 112, 0],
+      ['lruvec1.0.lru_lock', 128, 0],
+    ]);
+    const c = r.time.classes[0].categories;
+    // rwsem semantics: mmap and munmap wait for the faults in their clears, faults behind them.
+    expect([
+      c['wait mmap_lock (writer waits for a fault)'],
+      c['wait mmap_lock (reader queued behind writer)'],
+    ]).toEqual([1_338_277, 923_859]);
+  });
+
+  it('THP with per-VMA locks: a huge fault lets the others catch up after its clear, so lru_lock and zone->lock go in time order', () => {
+    const r = runPageFault(
+      { threads: 8, mode: 'thread', memsize: 8 << 20, iterations: 2, thp: true, faultLock: 'per-vma' },
+      'seed003-x86',
+    );
+    expect(r.thp).toEqual({ hugeFaults: 64, pageFaults: 0, writesWithoutFault: 32_704, foliosFreed: 64 });
+    expect(r.elapsedNs).toBe(1_415_895);
+    // 64 huge allocations and 64 frees each; no thread waits for a release that has not happened.
+    expect(r.time.locks.map((l) => [l.lock, l.acquired, l.waitNs])).toEqual([
+      ['mm1000.mmap_lock', 48, 0],
+      ['zone0.lock', 128, 0],
+      ['lruvec1.0.lru_lock', 128, 0],
+    ]);
+    expect(r.time.classes[0].categories['page zeroing']).toBe(8_174_657);
+  });
+
   it('every task time adds up exactly to its elapsed time', () => {
     for (const o of [
       { threads: 4, mode: 'thread', memsize: 1 << 20, iterations: 3 },
       { threads: 4, mode: 'process', memsize: 1 << 20, iterations: 3 },
       { threads: 3, mode: 'thread', memsize: 1 << 20, iterations: 2, faultLock: 'per-vma' },
+      { threads: 3, mode: 'thread', memsize: 4 << 20, iterations: 2, thp: true },
+      { threads: 3, mode: 'process', memsize: 2 << 20, iterations: 2, thp: true, faultLock: 'per-vma' },
     ] as const) {
       const r = runPageFault(o, 'bdw-2650v4');
       expect(r.time.threads).toHaveLength(o.threads);
@@ -101,6 +196,9 @@ describe('micro page-fault (will-it-scale page_fault1)', () => {
     );
     expect(() => runPageFault({ threads: 1, mode: 'thread', memsize: 1000 }, p)).toThrow(
       '--memsize must be a positive multiple of the 4 KiB page size, not 1000',
+    );
+    expect(() => runPageFault({ threads: 1, mode: 'thread', memsize: 3 << 20, thp: true }, p)).toThrow(
+      '--memsize must be a multiple of the 2 MiB huge page size with --thp, not 3145728',
     );
     expect(() => runPageFault({ threads: 1, mode: 'thread', iterations: 0 }, p)).toThrow('--iterations');
     expect(() => runPageFault({ threads: 128, mode: 'process', memsize: 4096 }, 'seed003-x86')).toThrow(

@@ -29,8 +29,19 @@ export const MICRO_MACHINE_PROFILES: Readonly<Record<string, MachineProfile>> = 
   },
   'spr-8480ctdx': {
     profile: 'seed003-x86',
-    why: 'seed003-x86 models this generation (Xeon 8480+); its rows are THP-backed, which micro page-fault does not run',
+    why: 'seed003-x86 models this machine class (2 x 56-core Xeon 8480+, 224 CPUs; the 8480CTDX is a variant of the same die); its rows run with THP (micro page-fault --thp)',
   },
+};
+
+/**
+ * What a page fault locks in each page-fault source's kernel: mmap_lock for read up to 6.3, the
+ * VMA's lock from 6.4 (lock_vma_under_rcu). A source not named here ran a kernel before 6.4.
+ */
+export const MICRO_SOURCE_FAULT_LOCK: Readonly<Record<string, 'mmap_lock' | 'per-vma'>> = {
+  // Mainline at 4ef9ad19e176, early 2024 (6.8-rc). There lock_vma_under_rcu turns away an anonymous
+  // VMA without an anon_vma (657b5146955e), so the first fault of each new mapping takes mmap_lock;
+  // the model takes the VMA lock for all (one fault in 64 of a 128 MiB THP mapping).
+  lkp2024spr: 'per-vma',
 };
 
 /** The profile of a reference machine; throws for a machine this map does not name. */
