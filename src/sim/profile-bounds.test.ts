@@ -45,6 +45,20 @@ describe('profile bounds', () => {
     );
   });
 
+  it('refuses a term the model does not know, also in a profile that extends another', () => {
+    const old = {
+      description: 'a profile from before session 15',
+      extends: 'seed003-x86',
+      costs: {
+        lruBatch: { value: 31, unit: 'folios', source: 'PAGEVEC_SIZE' },
+      },
+    };
+    expect(() => parseProfile('old', old)).toThrow('profile old: costs: Unrecognized key: "lruBatch"');
+    const typo = raw();
+    (typo.costs as Record<string, unknown>).walkPteNz = typo.costs.walkPteNs;
+    expect(() => parseProfile('typo', typo)).toThrow('profile typo: costs: Unrecognized key: "walkPteNz"');
+  });
+
   it('runs every mode with each figure at either end of its bounds', () => {
     const schema = z.toJSONSchema(profileFileSchema) as unknown as {
       properties: {

@@ -161,7 +161,10 @@ export const profileFileSchema = z
           ReturnType<typeof figure>
         >,
       )
-      .partial(),
+      .partial()
+      // A term the model does not know (a typo, or one a later version removed) is an error, not
+      // a figure silently ignored.
+      .strict(),
   })
   .superRefine((f, ctx) => {
     const c = f.costs;
