@@ -47,6 +47,64 @@ describe('CacheLine', () => {
     expect([l.rmws, l.transfers]).toEqual([3, 3]);
   });
 
+  it('charges a load then a store from another CPU two transactions, a local one nothing', () => {
+    const e = new Engine({
+      profile: zeroProfile({
+        cacheLineLocalNs: 1,
+        cacheLineTransferNs: 10,
+        cacheLineRemoteNs: 30,
+        sockets: 2,
+      }),
+      seed: 1,
+    });
+    const l = e.sharedLine('owner');
+    const ends: number[] = [];
+    const cpus = e.topology.cpus;
+    e.spawn(
+      'a',
+      function* (t) {
+        l.loadStoreBy(t); // nobody had it: one fill from memory, no copy to invalidate
+        l.loadStoreBy(t); // owned: free
+        ends.push(t.now);
+        yield;
+      },
+      0,
+      -1,
+      0,
+    );
+    e.spawn(
+      'b',
+      function* (t) {
+        t.advance(50);
+        yield;
+        l.loadStoreBy(t); // a's socket: a load from a, then the upgrade that invalidates a's copy
+        ends.push(t.now);
+        t.advance(50);
+        yield;
+        l.loadStoreBy(t); // still b's: free
+        ends.push(t.now);
+      },
+      0,
+      -1,
+      1,
+    );
+    e.spawn(
+      'c',
+      function* (t) {
+        t.advance(200);
+        yield;
+        l.loadStoreBy(t); // other socket: two cross-socket transactions
+        ends.push(t.now);
+      },
+      0,
+      -1,
+      cpus / 2,
+    );
+    e.run();
+    expect(ends).toEqual([10, 70, 120, 260]);
+    expect([l.rmws, l.transfers, l.remoteTransfers]).toEqual([3, 3, 1]);
+  });
+
   it('serialises RMWs and charges a transfer when the owner changes', () => {
     const l = new CacheLine(costs);
     expect(l.rmw(0, 0)).toBe(10);

@@ -108,6 +108,8 @@ export class CacheLine {
   private readonly remoteNs: number;
   private readonly socketOf: Uint8Array | null;
   private readonly coreOf: Int32Array | null;
+  /** Transactions the access being placed needs when it pulls the line (`loadStoreBy`: 2). */
+  private pulls = 1;
 
   constructor(c: LineCosts) {
     this.localNs = c.localNs;
@@ -119,15 +121,20 @@ export class CacheLine {
     this.coreOf = c.coreOf ?? null;
   }
 
-  /** Cost of an RMW by `cpu` right after one by `prev` (-1: nobody). */
+  /**
+   * Cost of an RMW by `cpu` right after one by `prev` (-1: nobody): local, or `pulls` transactions
+   * each as dear as pulling the line from `prev`.
+   */
   private hop(prev: number, cpu: number): number {
     if (prev === cpu) return this.localNs;
     // SMT siblings share the core's caches: the line does not move.
     const co = this.coreOf;
     if (co !== null && prev >= 0 && co[prev] === co[cpu]) return this.localNs;
+    // Nobody had the line: one fill, which a store needs no upgrade after.
+    if (prev < 0) return this.transferNs;
     const so = this.socketOf;
-    if (so === null || prev < 0 || so[prev] === so[cpu]) return this.transferNs;
-    return this.remoteNs;
+    if (so === null || so[prev] === so[cpu]) return this.transferNs * this.pulls;
+    return this.remoteNs * this.pulls;
   }
 
   /** Counts an RMW by `cpu` after one by `prev`, issued at `at`, run from `start` to `end`. */
@@ -161,6 +168,23 @@ export class CacheLine {
     const n = this.n;
     if (n > 0 && this.cpus[n - 1] === t.cpu && t.now >= this.ends[n - 1]) return;
     this.rmwBy(t);
+  }
+
+  /**
+   * A load then a store by thread `t` to this line (READ_ONCE then WRITE_ONCE of one field):
+   * free when its CPU owns the line, as `storeBy`. Otherwise the load misses and leaves the CPU a
+   * shared copy, and the store must then invalidate the copy of the CPU it read from (an upgrade):
+   * two transactions, each costing what a pull from that CPU costs, one after the other.
+   */
+  loadStoreBy(t: SimThread): void {
+    const n = this.n;
+    if (n > 0 && this.cpus[n - 1] === t.cpu && t.now >= this.ends[n - 1]) return;
+    this.pulls = 2;
+    try {
+      this.rmwBy(t);
+    } finally {
+      this.pulls = 1;
+    }
   }
 
   /**
@@ -235,7 +259,7 @@ export class CacheLine {
     const E = this.ends;
     const C = this.cpus;
     const n = this.n;
-    const leastPull = this.pullGap;
+    const leastPull = this.pullGap * this.pulls;
     let gap = S[lo] - at;
     if (this.fits(gap, prev, cpu)) return lo;
     if (lo >= this.tailFrom) return n;
@@ -271,7 +295,7 @@ export class CacheLine {
    */
   private fits(gap: number, prev: number, cpu: number): boolean {
     if (prev === cpu) return gap >= this.localNs;
-    return gap >= this.pullGap && this.hop(prev, cpu) <= gap;
+    return gap >= this.pullGap * this.pulls && this.hop(prev, cpu) <= gap;
   }
 
   /** Recomputes every block's widest gap exactly from the records below `this.n`. */

@@ -102,17 +102,19 @@ describe('QRwLock', () => {
     expect(lock.readers).toBe(0);
   });
 
-  it('stores sem->owner on a line of its own: each reader pulls it, a writer sets and clears it', () => {
+  it('stores sem->owner on a line of its own: each reader loads and stores it, a writer sets and clears it', () => {
     const e = new Engine({ profile, seed: 1 });
     const lock = new QRwLock(e, 'l', true);
     lock.ownerLine = e.sharedLine('l.owner');
     const log: string[] = [];
-    // Three readers on three CPUs: each count RMW (10) is followed by a pull of the owner line (10),
-    // so the second reader's count RMW waits only for the first one's.
+    // Three readers on three CPUs, each a count RMW (10) then __rwsem_set_reader_owned's load and
+    // store of the owner line: R0 fills it from memory (10, no copy to invalidate: 20); R1's count
+    // RMW runs 10-20, its load pulls a copy from R0's CPU and its store invalidates that copy (two
+    // transactions, 20-40); R2's count RMW runs 20-30 and its owner access waits for R1's (40-60).
     for (let i = 0; i < 3; i++) e.spawn(`R${i}`, (t) => holder(t, lock, false, 0, 1000, log));
     e.spawn('W', (t) => holder(t, lock, true, 2000, 100, log));
     e.run();
-    expect(log.filter((s) => s.includes('+'))).toEqual(['R0+20', 'R1+30', 'R2+40', 'W+2020']);
+    expect(log.filter((s) => s.includes('+'))).toEqual(['R0+20', 'R1+40', 'R2+60', 'W+2020']);
     // 3 reader stores and the writer's rwsem_set_owner pull the line; rwsem_clear_owner finds it
     // owned (free), and the unlock's RMW is on the count line the writer owns (1).
     expect([lock.ownerLine.rmws, lock.ownerLine.transfers]).toEqual([4, 4]);

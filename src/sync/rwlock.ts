@@ -100,13 +100,21 @@ export class QRwLock {
       }
       s.readWait(w);
     } else this.line.rmwBy(t);
-    this.setOwner(t);
+    this.setReaderOwned(t);
     this.enteredRead(t);
   }
 
-  /** rwsem_set_reader_owned / rwsem_set_owner / rwsem_clear_owner: a store to `sem->owner`. */
+  /** rwsem_set_owner / rwsem_clear_owner: a store to `sem->owner`. */
   private setOwner(t: SimThread): void {
     if (this.ownerLine !== null) this.ownerLine.storeBy(t);
+  }
+
+  /**
+   * rwsem_set_reader_owned: __rwsem_set_reader_owned reads `sem->owner` (to keep its
+   * RWSEM_NONSPINNABLE bit) and then stores it, a load and a store to the owner line.
+   */
+  private setReaderOwned(t: SimThread): void {
+    if (this.ownerLine !== null) this.ownerLine.loadStoreBy(t);
   }
 
   /**
@@ -139,7 +147,7 @@ export class QRwLock {
       if (!ok && blocked()) return false;
     }
     this.stats.readAcquired++;
-    this.setOwner(t);
+    this.setReaderOwned(t);
     this.enteredRead(t);
     return true;
   }
