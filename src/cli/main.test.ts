@@ -121,7 +121,7 @@ describe('mmulab CLI', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^# mmulab calibrate: 3 simulations of 1 rows; error /);
     // Starts from seed003-x86, the profile of seed 003's machine.
-    expect(r.out).toMatch(/hostFaultNs +1500 -> +\d+/);
+    expect(r.out).toMatch(/hostFaultNs +750 -> +\d+/);
     expect(r.err.trimEnd().split('\n')).toHaveLength(3);
     const fitted = parseProfile('fitted', JSON.parse(readFileSync(out, 'utf8')));
     expect(fitted.hostFaultNs).toBeGreaterThan(520);

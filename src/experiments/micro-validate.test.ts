@@ -178,7 +178,7 @@ describe('runMicroValidation', () => {
       threads: 16,
       memsize: 64 * KiB,
     });
-    expect(pf).toBe(1441271.02088154);
+    expect(pf).toBe(1260766.99942379);
   });
 
   it('refuses a page_fault1 size that is not whole pages before it simulates anything', () => {
