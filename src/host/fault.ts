@@ -87,9 +87,7 @@ export function* handleMmFaultSteps(
   const start = faultEntry(t, mm);
   const pfn = faultPmdAlloc(t, mm, vma, hva, write);
   if (pfn >= 0 && t.mustSync()) yield;
-  const ret =
-    pfn >= 0 ? faultPmdMap(t, mm, vma, hva, pfn) : pfn === PMD_SPURIOUS ? VM_FAULT_OK : VM_FAULT_OOM;
-  return faultExit(t, mm, hva, write, ret, start);
+  return faultExit(t, mm, hva, write, faultPmdFinish(t, mm, vma, hva, pfn), start);
 }
 
 /** handle_mm_fault's own cost, before the backing's path; returns the fault's start time. */
@@ -181,7 +179,11 @@ function faultPte(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): 
 }
 
 function faultPmd(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): number {
-  const pfn = faultPmdAlloc(t, mm, vma, hva, write);
+  return faultPmdFinish(t, mm, vma, hva, faultPmdAlloc(t, mm, vma, hva, write));
+}
+
+/** The fault's result after `faultPmdAlloc` gave `pfn`: map a new folio, or report what happened. */
+function faultPmdFinish(t: SimThread, mm: Mm, vma: Vma, hva: number, pfn: number): number {
   if (pfn === PMD_SPURIOUS) return VM_FAULT_OK;
   return pfn < 0 ? VM_FAULT_OOM : faultPmdMap(t, mm, vma, hva, pfn);
 }

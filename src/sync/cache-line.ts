@@ -108,8 +108,6 @@ export class CacheLine {
   private readonly remoteNs: number;
   private readonly socketOf: Uint8Array | null;
   private readonly coreOf: Int32Array | null;
-  /** Transactions the access being placed needs when it pulls the line (`loadStoreBy`: 2). */
-  private pulls = 1;
 
   constructor(c: LineCosts) {
     this.localNs = c.localNs;
@@ -122,10 +120,10 @@ export class CacheLine {
   }
 
   /**
-   * Cost of an RMW by `cpu` right after one by `prev` (-1: nobody): local, or `pulls` transactions
-   * each as dear as pulling the line from `prev`.
+   * Cost of an access by `cpu` right after one by `prev` (-1: nobody): local, or `pulls`
+   * transactions (an RMW: 1, `loadStoreBy`: 2) each as dear as pulling the line from `prev`.
    */
-  private hop(prev: number, cpu: number): number {
+  private hop(prev: number, cpu: number, pulls = 1): number {
     if (prev === cpu) return this.localNs;
     // SMT siblings share the core's caches: the line does not move.
     const co = this.coreOf;
@@ -133,8 +131,8 @@ export class CacheLine {
     // Nobody had the line: one fill, which a store needs no upgrade after.
     if (prev < 0) return this.transferNs;
     const so = this.socketOf;
-    if (so === null || so[prev] === so[cpu]) return this.transferNs * this.pulls;
-    return this.remoteNs * this.pulls;
+    if (so === null || so[prev] === so[cpu]) return this.transferNs * pulls;
+    return this.remoteNs * pulls;
   }
 
   /** Counts an RMW by `cpu` after one by `prev`, issued at `at`, run from `start` to `end`. */
@@ -179,12 +177,7 @@ export class CacheLine {
   loadStoreBy(t: SimThread): void {
     const n = this.n;
     if (n > 0 && this.cpus[n - 1] === t.cpu && t.now >= this.ends[n - 1]) return;
-    this.pulls = 2;
-    try {
-      this.rmwBy(t);
-    } finally {
-      this.pulls = 1;
-    }
+    t.until(this.cat, this.rmw(t.now, t.cpu, 2));
   }
 
   /**
@@ -198,8 +191,11 @@ export class CacheLine {
     return this.lastPrevCpu === t.cpu && this.lastPrevEnd === at;
   }
 
-  /** An atomic RMW by `cpu` issued at `at`; returns when it completes. */
-  rmw(at: number, cpu: number): number {
+  /**
+   * An atomic RMW by `cpu` issued at `at` (or, with `pulls` 2, a load then a store); returns when it
+   * completes.
+   */
+  rmw(at: number, cpu: number, pulls = 1): number {
     const E = this.ends;
     const C = this.cpus;
     const n = this.n;
@@ -215,7 +211,7 @@ export class CacheLine {
       this.lastPrevEnd = E[n - 1];
       const gap = at - E[n - 1];
       if (gap >= this.pullGap) this.tailFrom = n;
-      const end = at + this.hop(prev, cpu);
+      const end = at + this.hop(prev, cpu, pulls);
       this.count(prev, cpu, at, at, end, 0);
       this.append(at, end, gap, cpu);
       return end;
@@ -227,7 +223,7 @@ export class CacheLine {
       // Intervals are sorted and disjoint: find the first that ends after `at`.
       const lo = countUpTo(E, n, at);
       if (lo > 0) prev = C[lo - 1];
-      i = this.findGap(lo, at, cpu, prev);
+      i = this.findGap(lo, at, cpu, prev, pulls);
       ahead = i - lo;
       if (i < n) {
         if (i > lo) {
@@ -242,7 +238,7 @@ export class CacheLine {
       this.lastPrevCpu = i > 0 ? C[i - 1] : this.oldestOwner;
       this.lastPrevEnd = i > 0 ? E[i - 1] : -1;
     }
-    const end = start + this.hop(prev, cpu);
+    const end = start + this.hop(prev, cpu, pulls);
     this.count(prev, cpu, at, start, end, ahead);
     this.insert(i, start, end, cpu);
     return end;
@@ -254,14 +250,14 @@ export class CacheLine {
    * remembered RMWs, up to `tailFrom`. A gap fits a pull from another CPU if it is as wide as the
    * hop, a local RMW (after this CPU's own) if it is as wide as a local RMW.
    */
-  private findGap(lo: number, at: number, cpu: number, prev: number): number {
+  private findGap(lo: number, at: number, cpu: number, prev: number, pulls: number): number {
     const S = this.starts;
     const E = this.ends;
     const C = this.cpus;
     const n = this.n;
-    const leastPull = this.pullGap * this.pulls;
+    const leastPull = this.pullGap * pulls;
     let gap = S[lo] - at;
-    if (this.fits(gap, prev, cpu)) return lo;
+    if (this.fits(gap, prev, cpu, pulls)) return lo;
     if (lo >= this.tailFrom) return n;
     const last = Math.min(n - 1, this.tailFrom);
     if (cpu < this.cpuEnd.length && this.cpuEnd[cpu] <= at) {
@@ -277,7 +273,7 @@ export class CacheLine {
         }
         for (const blockLast = Math.min(last, ((b + 1) << BLOCK_SHIFT) - 1); i <= blockLast; i++) {
           gap = G[i];
-          if (gap >= leastPull && this.hop(C[i - 1], cpu) <= gap) return i;
+          if (gap >= leastPull && this.hop(C[i - 1], cpu, pulls) <= gap) return i;
         }
         // Nothing fitted: make the block's summary exact. Summaries only widen between compactions,
         // so a block whose wide gaps were split would be searched again and again.
@@ -285,17 +281,17 @@ export class CacheLine {
       }
       return n;
     }
-    for (let i = lo + 1; i <= last; i++) if (this.fits(S[i] - E[i - 1], C[i - 1], cpu)) return i;
+    for (let i = lo + 1; i <= last; i++) if (this.fits(S[i] - E[i - 1], C[i - 1], cpu, pulls)) return i;
     return n;
   }
 
   /**
-   * Whether a gap after an RMW by `prev` fits one by `cpu`: as wide as a pull from `prev`, or, after
-   * this CPU's own RMW, as wide as a local one.
+   * Whether a gap after an RMW by `prev` fits an access by `cpu` of `pulls` transactions: as wide as
+   * those pulls from `prev`, or, after this CPU's own RMW, as wide as a local one.
    */
-  private fits(gap: number, prev: number, cpu: number): boolean {
+  private fits(gap: number, prev: number, cpu: number, pulls: number): boolean {
     if (prev === cpu) return gap >= this.localNs;
-    return gap >= this.pullGap * this.pulls && this.hop(prev, cpu) <= gap;
+    return gap >= this.pullGap * pulls && this.hop(prev, cpu, pulls) <= gap;
   }
 
   /** Recomputes every block's widest gap exactly from the records below `this.n`. */

@@ -261,6 +261,9 @@ function* pageFault1Task(
   const { mm, sem } = tm;
   const p = mm.host.engine.profile;
   const cpusOfMm = () => tm.threads.map((x) => x.cpu);
+  // Without THP every write faults (each iteration maps fresh memory), so only a THP mapping needs
+  // the page-table check per write.
+  const thp = mm.findVma(vma.start)?.folioPages === 512;
   for (let k = 0; k < iterations; k++) {
     // mmap: system call, mmap_region under mmap_lock for write.
     t.advanceAs(CAT.syscall, p.syscallNs);
@@ -276,7 +279,7 @@ function* pageFault1Task(
       // clear_huge_page just wrote (process_huge_page clears the target subpage last), mostly hits
       // in L2 or the LLC, a few ns each, so 511 x ~2-4 ns = 1-2 us against the ~130 us the model
       // charges for clearing 2 MiB (about 1 %; the model has no user-store term to charge it by).
-      if (isMappedWritable(mm, va)) continue;
+      if (thp && isMappedWritable(mm, va)) continue;
       counts.faults++;
       // The write traps: exception entry and exit (the model's system call figure stands for it).
       t.advanceAs(cat.entry, p.syscallNs);
