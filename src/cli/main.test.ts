@@ -32,7 +32,7 @@ describe('mmulab CLI', () => {
     [['access-tracking', '-w', 'x'], /-w takes a whole number/],
     [
       ['access-tracking', '-v', '64', '-b', '64G'],
-      /^mmulab: 4096\.00 GiB of guest memory \(-v x -b\) needs more host memory than a host PTE can address \(511\.99 GiB of frames\); at most 510\.\d\d GiB fits\n$/,
+      /^mmulab: 4096\.00 GiB of guest memory \(-v x -b\) needs more host memory than a host PTE can address \(511\.99 GiB of frames\); at most 509\.\d\d GiB fits\n$/,
     ],
     [['access-tracking', '--bogus'], /unknown option '--bogus'/],
     [['frobnicate'], /unknown command 'frobnicate'/],

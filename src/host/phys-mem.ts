@@ -10,6 +10,7 @@ import { MemoryBandwidth } from './mem-bandwidth.ts';
 import { PG_ALLOCATED, PG_RESERVED } from './page-flags.ts';
 import { PageRefs } from './page-ref.ts';
 import { PTE_MAX_PFN } from './page-table.ts';
+import { MIN_PERCPU_PAGELIST_HIGH_FRACTION, type PcpZone, PerCpuPages, zoneHighsize } from './pcp.ts';
 
 /**
  * Bytes of host state per physical frame: flags 4 (with the rmap mapping id and the memcg id packed
@@ -34,14 +35,8 @@ const MEMCG_MASK = ~((1 << MEMCG_SHIFT) - 1);
 export const MAX_MEMCG_ID = (1 << (32 - MEMCG_SHIFT)) - 1;
 /** Highest rmap mapping id a frame can record. */
 export const MAX_MAPPING_ID = (1 << (MEMCG_SHIFT - MAPPING_SHIFT)) - 1;
-/**
- * pcp->high in pcp batches: zone_set_pageset_high_and_batch up to 5.13 sets high = 6 x batch (5.14
- * sizes it from the zone's low watermark, 6.7 tunes it at run time; neither is modelled).
- */
-export const PCP_HIGH_BATCHES = 6;
-
 /** One NUMA node: a pfn range with its zone lock and free lists (orders 0 and 9). */
-export class NumaNode {
+export class NumaNode implements PcpZone {
   /** zone->lock, taken to refill per-CPU lists and for large allocations. */
   readonly zoneLock: SpinLock;
   /** The node's DRAM bandwidth, shared by page zeroing and page-table walks on it. */
@@ -55,6 +50,10 @@ export class NumaNode {
   readonly wmarkMin: number;
   readonly wmarkLow: number;
   readonly wmarkHigh: number;
+  readonly highMin: number;
+  readonly highMax: number;
+  belowHigh = false;
+  reclaimActive = false;
 
   constructor(
     engine: Engine,
@@ -73,6 +72,15 @@ export class NumaNode {
     const delta = Math.max(this.wmarkMin >> 2, Math.floor((managed * 10) / 10000));
     this.wmarkLow = this.wmarkMin + delta;
     this.wmarkHigh = this.wmarkMin + 2 * delta;
+    // zone_set_pageset_high_and_batch: pcp->high_min from the low watermark, high_max from 1/8 of
+    // the zone, each split over the node's CPUs.
+    const batch = engine.profile.pcpBatch;
+    const socketOf = engine.topology.socketOf;
+    let cpus = 0;
+    for (let c = 0; c < engine.cpuCount; c++) if (socketOf[c] === nid) cpus++;
+    if (cpus === 0) cpus = engine.cpuCount;
+    this.highMin = zoneHighsize(this.wmarkLow, cpus, batch);
+    this.highMax = zoneHighsize(Math.floor(managed / MIN_PERCPU_PAGELIST_HIGH_FRACTION), cpus, batch);
   }
 
   /** NR_FREE_PAGES of the node (pages on per-CPU lists count as allocated, as in the kernel). */
@@ -122,8 +130,10 @@ export class PhysMem {
   readonly nodes: NumaNode[] = [];
   readonly maxPfn: number;
   readonly zeroPfn: number;
-  /** Per-CPU free lists of order-0 pages. */
-  private readonly pcp: number[][] = [];
+  /** Per-CPU free lists of order-0 pages (one per CPU, whatever node a page is on). */
+  private readonly pcpLists: number[][] = [];
+  /** The lists' tuning: how much a refill takes and a free gives back (pcp.ts). */
+  readonly pcp: PerCpuPages;
   /** wakeup_kswapd, set when kswapd runs: called when an allocation leaves a node below its low watermark. */
   kswapdWakeup: ((t: SimThread, nid: number) => void) | null = null;
 
@@ -148,7 +158,8 @@ export class PhysMem {
     this.refs.count.fill(1, 0, firstPfn);
     this.refs.count[this.zeroPfn] = 1;
     this.refs.freeOrphan = (head, order) => this.releaseFrames(head, order);
-    for (let c = 0; c < engine.cpuCount; c++) this.pcp.push([]);
+    for (let c = 0; c < engine.cpuCount; c++) this.pcpLists.push([]);
+    this.pcp = new PerCpuPages(engine.cpuCount, engine.profile.pcpBatch, true);
   }
 
   /** The frames' LRU list links, created when the multi-gen LRU is enabled. */
@@ -203,7 +214,9 @@ export class PhysMem {
   allocPages(t: SimThread, nid: number, order: number): number {
     const p = this.engine.profile;
     if (order === 0) {
-      const list = this.pcp[t.cpu];
+      this.checkBelowHigh(nid);
+      const list = this.pcpLists[t.cpu];
+      this.pcp.allocated(t.cpu);
       if (list.length === 0) this.refillPcp(t, nid, list);
       const pfn = list.pop();
       if (pfn === undefined) return -1;
@@ -234,13 +247,24 @@ export class PhysMem {
     if (this.kswapdWakeup !== null && node.freePages() < node.wmarkLow) this.kswapdWakeup(t, nid);
   }
 
+  /** get_page_from_freelist's ZONE_BELOW_HIGH: free pages of node `nid` below its high watermark. */
+  private checkBelowHigh(nid: number): void {
+    const node = this.nodes[nid];
+    if (node !== undefined && !node.belowHigh && node.freePages() < node.wmarkHigh) node.belowHigh = true;
+  }
+
+  /**
+   * rmqueue_bulk of nr_pcp_alloc pages into an empty list, from node `nid` or the next with free
+   * pages, under its zone->lock; charged `zoneRefillNs` per pcp->batch pages moved.
+   */
   private refillPcp(t: SimThread, nid: number, list: number[]): void {
     const p = this.engine.profile;
     for (let i = 0; i < this.nodes.length && list.length === 0; i++) {
       const node = this.nodes[(nid + i) % this.nodes.length];
+      const n = this.pcp.nrPcpAlloc(t.cpu, list.length, node);
       node.zoneLock.lock(t);
-      t.advance(p.zoneRefillNs);
-      for (let k = 0; k < p.pcpBatch; k++) {
+      t.advance(Math.round((p.zoneRefillNs * n) / p.pcpBatch));
+      for (let k = 0; k < n; k++) {
         const pfn = node.take(0);
         if (pfn < 0) break;
         node.allocated++;
@@ -264,9 +288,10 @@ export class PhysMem {
   /**
    * free_unref_page (order 0) on `t`'s CPU: the frame goes onto the CPU's list (still counted as
    * allocated, as NR_FREE_PAGES does); when the list reaches pcp->high, free_pcppages_bulk returns
-   * one batch of its oldest frames to their nodes under zone->lock, charged `zoneRefillNs` per
-   * batch: the model has no separate term for it and charges what rmqueue_bulk pays to move one
-   * batch the other way. The list operation itself is charged `pageAllocNs`, as on allocation.
+   * its oldest frames (as many as free_unref_page_commit says, pcp.ts) to their nodes under
+   * zone->lock, charged `zoneRefillNs` per pcp->batch frames: the model has no separate term for
+   * it and charges what rmqueue_bulk pays to move them the other way. The list operation itself is
+   * charged `pageAllocNs`, as on allocation.
    * A larger `order` (a THP) goes the way `allocPages` brings it (`freeUnrefLarge`).
    */
   freeUnrefPage(t: SimThread, pfn: number, order = 0): void {
@@ -278,16 +303,18 @@ export class PhysMem {
     const p = this.engine.profile;
     this.clearFrame(pfn);
     t.advance(p.pageAllocNs);
-    const list = this.pcp[t.cpu];
+    const list = this.pcpLists[t.cpu];
     list.push(pfn);
-    if (list.length < PCP_HIGH_BATCHES * p.pcpBatch) return;
-    const bulk = list.splice(0, p.pcpBatch);
+    const zone = this.nodes[this.pfnToNid(pfn)];
+    const spill = this.pcp.freeUnrefPageCommit(t.cpu, list.length, zone);
+    if (spill === 0) return;
+    const bulk = list.splice(0, spill);
     for (const node of this.nodes) {
       let n = 0;
       for (const f of bulk) if (f >= node.startPfn && f < node.endPfn) n++;
       if (n === 0) continue;
       node.zoneLock.lock(t);
-      t.advance(Math.round((p.zoneRefillNs * n) / bulk.length));
+      t.advance(Math.round((p.zoneRefillNs * n) / p.pcpBatch));
       for (const f of bulk)
         if (f >= node.startPfn && f < node.endPfn) {
           node.free0.push(f);
@@ -295,6 +322,7 @@ export class PhysMem {
         }
       node.zoneLock.unlock(t);
     }
+    if (zone.belowHigh && zone.freePages() >= zone.wmarkHigh) zone.belowHigh = false;
   }
 
   /**

@@ -62,7 +62,7 @@ export const COST_TERMS = {
   syscallNs: ['ns', 'system call entry and exit'],
   hostFaultNs: ['ns', 'handle_mm_fault overhead for one fault, without allocation and zeroing'],
   pageAllocNs: ['ns', 'taking one page from the per-CPU free list'],
-  zoneRefillNs: ['ns', 'refilling a per-CPU free list with one batch under zone->lock'],
+  zoneRefillNs: ['ns', 'moving one pcp batch of pages between the zone and a per-CPU list under zone->lock'],
   pcpBatch: ['pages', 'pages moved from the zone to a per-CPU list per refill'],
   pageZeroNsPer4K: ['ns', 'clearing 4 KiB of memory (clear_page)'],
   lruAddNs: ['ns', 'adding one folio to the per-CPU LRU batch'],

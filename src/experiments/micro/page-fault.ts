@@ -150,6 +150,8 @@ export function runPageFault(
   const host = new Host(engine, { nodePages: Array(Math.max(1, profile.sockets)).fill(nodePages) });
   // The references' kernels (4.16, 5.13) batch 15 folios per LRU drain; per-VMA locks run today's.
   host.lru.batchSize = faultLock === 'mmap_lock' ? PAGEVEC_SIZE_PRE_6_9 : PAGEVEC_SIZE;
+  // and move one pcp batch per refill and spill (PCP auto-tuning came in 6.7).
+  host.mem.pcp.autoTune = faultLock !== 'mmap_lock';
   const cat = {
     entry: engine.categories.id('page fault entry/exit', 'cpu'),
     mmap: engine.categories.id('mmap', 'cpu'),

@@ -75,10 +75,16 @@ export class Kswapd {
     this.stats.balanceRuns++;
     const node = this.node;
     const nrToReclaim = Math.max(node.wmarkHigh, SWAP_CLUSTER_MAX);
-    for (let priority = DEF_PRIORITY; priority >= 1; priority--) {
-      if (node.freePages() >= node.wmarkHigh) return;
-      this.lruGenAgeNode(priority);
-      this.stats.reclaimed += yield* shrinkNode(t, this.lg, node.nid, priority, nrToReclaim);
+    // set_reclaim_active: the per-CPU lists of the node hold at most 4 batches meanwhile (pcp.ts).
+    node.reclaimActive = true;
+    try {
+      for (let priority = DEF_PRIORITY; priority >= 1; priority--) {
+        if (node.freePages() >= node.wmarkHigh) return;
+        this.lruGenAgeNode(priority);
+        this.stats.reclaimed += yield* shrinkNode(t, this.lg, node.nid, priority, nrToReclaim);
+      }
+    } finally {
+      node.reclaimActive = false;
     }
   }
 
