@@ -12,14 +12,21 @@ import { loadLineContentionReference, loadPageFaultReference, REFERENCES_DIR } f
 describe('references/micro-line-contention.yaml', () => {
   const ref = loadLineContentionReference();
 
-  it('gives same-socket, cross-socket and SMT hand-offs for four two-socket Xeons', () => {
-    expect(ref.rows).toHaveLength(12);
+  it('gives same-socket, cross-socket and SMT hand-offs for four two-socket Xeons, and one laptop part at 2-4 threads', () => {
+    expect(ref.rows).toHaveLength(15);
     const icx = ref.rows.filter((r) => r.machine === 'icx-8375c').map((r) => [r.placement, r.value]);
     expect(icx).toEqual([
       ['same-socket', 51],
       ['cross-socket', 108],
       ['smt', 8.1],
     ]);
+    const skl = ref.rows.filter((r) => r.machine === 'skl-6700hq').map((r) => [r.threads, r.value, r.unit]);
+    expect(skl).toEqual([
+      [2, 44.1, 'ns per op per thread'],
+      [3, 70.0, 'ns per op per thread'],
+      [4, 96.4, 'ns per op per thread'],
+    ]);
+    expect(ref.sources.downs2020.benchmark).toMatch(/lock xadd/);
   });
 
   it('names a defined machine and source in every row', () => {

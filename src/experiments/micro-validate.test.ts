@@ -41,6 +41,7 @@ describe('micro reference machines → profiles', () => {
       'not simulated: no profile for clx-8275cl (Cascade Lake-SP)': 3,
       'not simulated: no profile for clx-6242 (Cascade Lake-SP)': 3,
       'bdw-2695v4 on bdw-2650v4': 3,
+      'skl-6700hq on skl-6700hq': 3,
       'bdw-2650v4 on bdw-2650v4': 6,
       'not simulated: file-backed test (page_fault2); micro page-fault runs page_fault1 only': 6,
       'not simulated: file-backed test (page_fault3); micro page-fault runs page_fault1 only': 6,
@@ -97,18 +98,27 @@ describe('runMicroValidation', () => {
       faultLock: 'per-vma',
       thp: true,
     }));
+    // The laptop rows give one thread's time per RMW at 2, 3 and 4 threads.
+    const skl = [2, 3, 4].map((threads) => ({
+      experiment: 'line-contention',
+      profile: 'skl-6700hq',
+      placement: 'same-socket',
+      threads,
+      perThread: true,
+    }));
     expect(seen).toEqual([
       ...line('seed003-x86'),
       ...line('bdw-2650v4'),
+      ...skl,
       ...pf('thread'),
       ...pf('process'),
       skx,
       ...spr,
     ]);
-    expect(microValidationJobs()).toHaveLength(17);
-    expect(progress).toEqual(Array.from({ length: 17 }, (_, i) => [i + 1, 17]).flat());
+    expect(microValidationJobs()).toHaveLength(20);
+    expect(progress).toEqual(Array.from({ length: 20 }, (_, i) => [i + 1, 20]).flat());
     expect([m.memsize, m.thpMemsize]).toEqual([8 * KiB, 2048 * KiB]);
-    expect(m.rows).toHaveLength(35);
+    expect(m.rows).toHaveLength(38);
     const at = (experiment: string, machine: string, setting: string, threads: number) =>
       m.rows.find(
         (r) =>
@@ -199,21 +209,22 @@ describe('runMicroValidation', () => {
     expect(text.slice(0, 3)).toEqual([
       '# micro-experiments: published (hardware) vs simulated, each machine on its profile (docs/micro-references.md)',
       '# note: page_fault1 simulated with 65536 bytes per task (THP rows: 2097152, whole 2 MiB pages); the published runs map 128 MiB',
-      'experiment      machine      profile      placement/mode threads    published    simulated unit            sim/pub  ±25%',
+      'experiment      machine      profile      placement/mode threads    published    simulated unit                 sim/pub  ±25%',
     ]);
     expect(text).toContain(
-      'line-contention bdw-2695v4   bdw-2650v4   same-socket          2         44.0         45.0 ns per hand-off   1.02x  yes',
+      'line-contention bdw-2695v4   bdw-2650v4   same-socket          2         44.0         45.0 ns per hand-off        1.02x  yes',
     );
     expect(text).toContain(
-      'page_fault1     bdw-2650v4   bdw-2650v4   process             16      5546153      3000000 pages/s total     0.54x  NO',
+      'page_fault1     bdw-2650v4   bdw-2650v4   process             16      5546153      3000000 pages/s total          0.54x  NO',
     );
     expect(text).toContain(
-      'page_fault2     bdw-2650v4   -            thread              16      2005510            - pages/s total         -  not simulated: file-backed test (page_fault2); micro page-fault runs page_fault1 only',
+      'page_fault2     bdw-2650v4   -            thread              16      2005510            - pages/s total              -  not simulated: file-backed test (page_fault2); micro page-fault runs page_fault1 only',
     );
     expect(text).toContain(
-      'page_fault1     spr-8480ctdx seed003-x86  thread/THP          56     28146956      3000000 pages/s total     0.11x  NO',
+      'page_fault1     spr-8480ctdx seed003-x86  thread/THP          56     28146956      3000000 pages/s total          0.11x  NO',
     );
-    expect(text.at(-2)).toBe('# 2 of 17 simulated rows within ±25 %; 18 rows not simulated');
+    // Within ±25 % of 45.04 ns: icx same-socket (51), bdw same-socket (44), the laptop's 2 threads (44.1).
+    expect(text.at(-2)).toBe('# 3 of 20 simulated rows within ±25 %; 18 rows not simulated');
     const full = { ...m, memsize: PAGE_FAULT1_MEMSIZE, thpMemsize: PAGE_FAULT1_MEMSIZE };
     expect(formatMicroValidation(full)).not.toContain('# note');
   });

@@ -26,7 +26,14 @@ export const MICRO_TOLERANCE = 0.25;
  * takes mmap_lock, without `thp` faults 4 KiB pages.
  */
 export type MicroJob = (
-  | { experiment: 'line-contention'; profile: string; placement: LinePlacement; threads: number }
+  | {
+      experiment: 'line-contention';
+      profile: string;
+      placement: LinePlacement;
+      threads: number;
+      /** Report one thread's time per RMW instead of the time per hand-off. */
+      perThread?: true;
+    }
   | {
       experiment: 'page-fault';
       profile: string;
@@ -86,11 +93,16 @@ export interface MicroValidateOptions {
   costs?: (profile: string) => Partial<Record<CostTerm, number>> | undefined;
 }
 
-/** Runs one job: ns per hand-off (two threads in turn) or pages per second of all tasks. */
+/**
+ * Runs one job: ns per hand-off (two threads in turn), one thread's ns per RMW (`perThread`), or
+ * pages per second of all tasks.
+ */
 export function runMicroJob(j: MicroJob): number {
   const profile = j.costs === undefined ? j.profile : withCosts(loadProfile(j.profile), j.costs);
-  if (j.experiment === 'line-contention')
-    return runLineContention({ threads: j.threads, placement: j.placement }, profile).nsPerRmw;
+  if (j.experiment === 'line-contention') {
+    const r = runLineContention({ threads: j.threads, placement: j.placement }, profile);
+    return j.perThread ? r.nsPerOpPerThread : r.nsPerRmw;
+  }
   const { threads, mode, memsize, faultLock, thp } = j;
   return runPageFault({ threads, mode, memsize, faultLock, thp }, profile).pagesPerSec;
 }
@@ -121,7 +133,13 @@ export function planMicroValidation(
         ? { row: { ...row, notSimulated: why }, job: null }
         : {
             row: { ...row, notSimulated: null },
-            job: { experiment: 'line-contention', profile, placement: r.placement, threads: r.threads },
+            job: {
+              experiment: 'line-contention',
+              profile,
+              placement: r.placement,
+              threads: r.threads,
+              ...(r.unit === 'ns per op per thread' ? { perThread: true as const } : {}),
+            },
           },
     );
   }
@@ -235,7 +253,7 @@ export function microValidationJobs(
 }
 
 const num = (x: number | null, unit: string, w: number) =>
-  (x === null ? 'n/a' : unit === 'ns per hand-off' ? x.toFixed(1) : String(Math.round(x))).padStart(w);
+  (x === null ? 'n/a' : unit.startsWith('ns per') ? x.toFixed(1) : String(Math.round(x))).padStart(w);
 
 /** The section as text. */
 export function formatMicroValidation(m: MicroValidation): string {
@@ -246,14 +264,14 @@ export function formatMicroValidation(m: MicroValidation): string {
       : [
           `# note: page_fault1 simulated with ${m.memsize} bytes per task${m.thpMemsize === m.memsize ? '' : ` (THP rows: ${m.thpMemsize}, whole 2 MiB pages)`}; the published runs map 128 MiB`,
         ]),
-    'experiment      machine      profile      placement/mode threads    published    simulated unit            sim/pub  ±25%',
+    'experiment      machine      profile      placement/mode threads    published    simulated unit                 sim/pub  ±25%',
   ];
   for (const r of m.rows) {
     const head = `${r.experiment.padEnd(15)} ${r.machine.padEnd(12)} ${(r.profile ?? '-').padEnd(12)} ${r.setting.padEnd(14)} ${String(r.threads).padStart(7)} ${num(r.published, r.unit, 12)}`;
     lines.push(
       r.notSimulated !== null
-        ? `${head} ${'-'.padStart(12)} ${r.unit.padEnd(15)}       -  not simulated: ${r.notSimulated}`
-        : `${head} ${num(r.simulated, r.unit, 12)} ${r.unit.padEnd(15)} ${`${r.ratio!.toFixed(2)}x`.padStart(7)}  ${r.withinTolerance ? 'yes' : 'NO'}`,
+        ? `${head} ${'-'.padStart(12)} ${r.unit.padEnd(20)}       -  not simulated: ${r.notSimulated}`
+        : `${head} ${num(r.simulated, r.unit, 12)} ${r.unit.padEnd(20)} ${`${r.ratio!.toFixed(2)}x`.padStart(7)}  ${r.withinTolerance ? 'yes' : 'NO'}`,
     );
   }
   const sim = m.rows.filter((r) => r.notSimulated === null);

@@ -28,6 +28,14 @@ describe('micro line-contention', () => {
     expect(r.nsPerOpPerThread).toBe(8 * p.cacheLineTransferNs);
   });
 
+  it('skl-6700hq: one thread owns the line (7 ns), N threads wait N hand-offs of 22 ns per RMW', () => {
+    const per = (n: number) =>
+      runLineContention({ threads: n, placement: 'same-socket', rmwsPerThread: 100 }, 'skl-6700hq');
+    // The first RMW fills the line (one transfer); every later one is local.
+    expect(per(1).elapsedNs).toBe(22 + 99 * 7);
+    expect([2, 3, 4].map((n) => per(n).nsPerOpPerThread)).toEqual([44, 66, 88]);
+  });
+
   it('refuses placements the profile cannot host', () => {
     expect(() => placeThreads(p, 0, 'spread')).toThrow('--threads must be a whole number >= 1');
     expect(() => placeThreads(p, 225, 'spread')).toThrow('has 224 CPUs');

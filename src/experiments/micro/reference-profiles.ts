@@ -21,6 +21,10 @@ export const MICRO_MACHINE_PROFILES: Readonly<Record<string, MachineProfile>> = 
     profile: 'seed003-x86',
     why: "the nearest generation to seed003-x86's Xeon 8480+ with a published hand-off (Ice Lake-SP, one-die mesh, UPI)",
   },
+  'skl-6700hq': {
+    profile: 'skl-6700hq',
+    why: 'the profile of this machine: one 4-core Skylake client socket, hand-off and local RMW from its 2- and 1-thread rows',
+  },
   'clx-8275cl': { profile: null, why: 'no profile for clx-8275cl (Cascade Lake-SP)' },
   'clx-6242': { profile: null, why: 'no profile for clx-6242 (Cascade Lake-SP)' },
   'skx-2s-112': {

@@ -15,6 +15,8 @@ import { PAGE_FAULT1_MEMSIZE } from './page-fault.ts';
 export const REFERENCES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'references');
 
 const source = z.object({ citation: z.string(), where: z.string(), read: z.string() });
+/** Units of a line-contention row: one hand-off of the line, or one thread's time per RMW. */
+export const LINE_UNITS = ['ns per hand-off', 'ns per op per thread'] as const;
 const machine = z.object({ description: z.string(), generation: z.string() });
 
 /** Every row's machine and source must be defined in the file. */
@@ -37,13 +39,14 @@ export const lineContentionReference = z
         threads: z.number().int().min(2),
         placement: z.enum(['same-socket', 'cross-socket', 'smt']),
         value: z.number().positive(),
-        unit: z.literal('ns per hand-off'),
+        unit: z.enum(LINE_UNITS),
         machine: z.string(),
         src: z.string(),
       }),
     ),
     machines: z.record(z.string(), machine),
-    sources: z.record(z.string(), source),
+    /** `benchmark`: what a source measured, where it is not the file's benchmark. */
+    sources: z.record(z.string(), source.extend({ benchmark: z.string().optional() })),
   })
   .refine(definedNames, UNDEFINED_NAME);
 
