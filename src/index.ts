@@ -6,11 +6,7 @@ export {
   formatCounters,
   type LruGenCounters,
 } from './experiments/access-tracking/counters.ts';
-export {
-  formatAccessTracking,
-  formatAccessTrackingHeader,
-  formatSeconds,
-} from './experiments/access-tracking/format.ts';
+export { formatAccessTracking, formatAccessTrackingHeader } from './experiments/access-tracking/format.ts';
 export {
   type AccessTrackingInput,
   type AccessTrackingOptions,
@@ -24,6 +20,7 @@ export {
   type PhaseResult,
   runAccessTracking,
 } from './experiments/access-tracking/run.ts';
+export { formatSeconds } from './experiments/access-tracking/selftest-output.ts';
 export {
   formatTestAssertion,
   TEST_ASSERT_EXIT,

@@ -12,8 +12,8 @@ import { loadReference, SEED003_PROFILE } from '../experiments/published.ts';
 import { loadProfile, readProfileFile } from '../sim/profile.ts';
 import { intArg } from './args.ts';
 import { checkWritable, writeOutput } from './check-writable.ts';
+import type { CliIo } from './cli-io.ts';
 import { UsageError } from './errors.ts';
-import type { CliIo } from './main.ts';
 
 /**
  * Wall seconds of one evaluation of references/seed003.yaml with 2 jobs on an otherwise idle 2-CPU

@@ -3,7 +3,7 @@ import { CommanderError } from 'commander';
 import { OomKill } from '../host/host.ts';
 import { KvmRunError } from '../kvm/kvm-run-error.ts';
 import { UserError } from '../sim/user-error.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './cli-io.ts';
 
 /** A bad command line; printed as one line, exit status 2. */
 export class UsageError extends UserError {

@@ -14,8 +14,8 @@ import { checkDeviceSize } from '../host/device-mem.ts';
 import { AD_POLICIES, type AdPolicyName } from '../kvm/ad-policy.ts';
 import type { FaultinWalk } from '../kvm/kvm.ts';
 import { sizeArg } from './args.ts';
+import type { CliIo } from './cli-io.ts';
 import { UsageError } from './errors.ts';
-import type { CliIo } from './main.ts';
 
 /** Largest memslot `faultin` simulates (4 GiB: a million 4 KiB faults per row). */
 const MAX_BYTES = 2 ** 32;

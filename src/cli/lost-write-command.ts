@@ -9,8 +9,8 @@ import {
 } from '../experiments/lost-write/options.ts';
 import { AD_POLICIES } from '../kvm/ad-policy.ts';
 import { intArg } from './args.ts';
+import type { CliIo } from './cli-io.ts';
 import { UsageError } from './errors.ts';
-import type { CliIo } from './main.ts';
 
 /** Registers `lost-write`. */
 export function lostWriteCommand(program: Command, io: CliIo, onExit: (code: number) => void): void {

@@ -11,6 +11,7 @@ import { DEFAULT_KERNEL, KERNEL_VARIANTS } from '../variants/kernel-variant.ts';
 import { accessTrackingAction } from './access-tracking-action.ts';
 import { bytesOption, intArg, PROFILE_HELP, sizeArg, vcpusListOption } from './args.ts';
 import { calibrateCommand } from './calibrate-command.ts';
+import type { CliIo } from './cli-io.ts';
 import { reportError, UsageError } from './errors.ts';
 import { faultinCommand } from './faultin-command.ts';
 import { formatHexWords, isText } from './hex-words.ts';
@@ -26,12 +27,7 @@ import { validateCommand } from './validate-command.ts';
 import { variantsCommand } from './variants-command.ts';
 import { packageVersion } from './version.ts';
 
-/** Where the CLI writes. */
-export interface CliIo {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
-
+export type { CliIo } from './cli-io.ts';
 export { UsageError } from './errors.ts';
 
 /** Builds the command tree; `run` receives each command's parsed options. */

@@ -10,8 +10,8 @@ import { runMemslotPerf } from '../experiments/memslot-perf/run.ts';
 import { DEFAULT_PROFILE, loadProfile } from '../sim/profile.ts';
 import { UserError } from '../sim/user-error.ts';
 import { intArg, PROFILE_HELP } from './args.ts';
+import type { CliIo } from './cli-io.ts';
 import { UsageError } from './errors.ts';
-import type { CliIo } from './main.ts';
 
 /** Simulated seconds a run may ask for in all (tests x runs x length): about a minute of wall time each. */
 const MAX_SIMULATED_SECONDS = 60;

@@ -11,8 +11,8 @@ import { runMemslotModificationStress } from '../experiments/memslot-stress/run.
 import { DEFAULT_PROFILE, loadProfile } from '../sim/profile.ts';
 import { UserError } from '../sim/user-error.ts';
 import { intArg, PROFILE_HELP, sizeArg, sizeText } from './args.ts';
+import type { CliIo } from './cli-io.ts';
 import { UsageError } from './errors.ts';
-import type { CliIo } from './main.ts';
 
 /** Registers `memslot-modification-stress` (the selftest's flags: -v -b -d -i -o). */
 export function memslotStressCommand(program: Command, io: CliIo, onExit: (code: number) => void): void {

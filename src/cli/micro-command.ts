@@ -16,8 +16,8 @@ import {
 } from '../experiments/micro/page-fault.ts';
 import { SEED003_PROFILE } from '../experiments/published.ts';
 import { formatTimeReport } from '../sim/time-report.ts';
-import type { CliIo } from './main.ts';
-import { UsageError } from './main.ts';
+import type { CliIo } from './cli-io.ts';
+import { UsageError } from './errors.ts';
 import { parseSize } from './parse-size.ts';
 
 /** The micro-experiments, by name. */

@@ -6,8 +6,8 @@ import { runMmioGenAll } from '../experiments/mmio-gen/run.ts';
 import { MMIO_ZAP_STRATEGIES } from '../kvm/x86/mmio-zap-strategies.ts';
 import { UserError } from '../sim/user-error.ts';
 import { intArg, listArg, sizeArg } from './args.ts';
+import type { CliIo } from './cli-io.ts';
 import { UsageError } from './errors.ts';
-import type { CliIo } from './main.ts';
 
 /** Registers `mmio-gen`. */
 export function mmioGenCommand(program: Command, io: CliIo, onExit: (code: number) => void): void {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { describeProfiles, profileFileSchema } from '../sim/profile.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './cli-io.ts';
 
 /** The JSON Schema of a profile file, as profiles/profile.schema.json holds it. */
 export function profileJsonSchema(): string {

@@ -6,8 +6,8 @@ import { SEED003_PROFILE } from '../experiments/published.ts';
 import { formatValidate, runValidate, type Validation } from '../experiments/validate.ts';
 import { loadProfile } from '../sim/profile.ts';
 import { bytesOption, intArg, listArg, PROFILE_HELP, sizeArg, sizeText, vcpusListOption } from './args.ts';
+import type { CliIo } from './cli-io.ts';
 import { simulatorMemoryLimit } from './limits.ts';
-import type { CliIo } from './main.ts';
 import { startProgress } from './progress.ts';
 
 /** `mmulab validate`: seed 003's rows and the micro-experiments, published vs simulated. */

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_KERNEL, KERNEL_VARIANTS, kernelVariant } from '../variants/kernel-variant.ts';
 import { variantDifferences } from '../variants/variant-diff.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './cli-io.ts';
 
 /** The variants as text: name, description, and the parameters that differ from DEFAULT_KERNEL. */
 export function formatVariants(): string {

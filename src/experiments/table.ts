@@ -4,10 +4,10 @@
  */
 import { type CostProfile, DEFAULT_PROFILE, loadProfile } from '../sim/profile.ts';
 import { kernelVariant } from '../variants/kernel-variant.ts';
-import { formatSeconds } from './access-tracking/format.ts';
 import { OptionsError, parseAccessTrackingOptions, type X86_MMUS } from './access-tracking/options.ts';
 import { runAccessTracking } from './access-tracking/run.ts';
 import { checkRunSize } from './access-tracking/run-limits.ts';
+import { formatSeconds } from './access-tracking/selftest-output.ts';
 import { runParallel, siblingModule } from './parallel.ts';
 
 /** Options of `runTable`. */

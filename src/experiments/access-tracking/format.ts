@@ -1,15 +1,6 @@
-/** Models tools/testing/selftests/kvm/access_tracking_perf_test.c: its output lines; vm_guest_mode_string of lib/kvm_util.c. */
+/** Models tools/testing/selftests/kvm/access_tracking_perf_test.c: its output lines. */
 import type { AccessTrackingOptions } from './options.ts';
 import type { AccessTrackingResult } from './run.ts';
-
-/** vm_guest_mode_string(VM_MODE_PXXV48_4K). */
-export const GUEST_MODE = 'PA-bits:ANY, VA-bits:48,  4K pages';
-
-/** "%ld.%09lds" of a duration in ns. */
-export function formatSeconds(ns: number): string {
-  const s = Math.floor(ns / 1e9);
-  return `${s}.${String(ns - s * 1e9).padStart(9, '0')}s`;
-}
 
 /**
  * The comment lines mmulab prints before the selftest's own output: what produced the numbers.

@@ -4,7 +4,7 @@
  * idle-page checks see the counts they see: the event trail of a page whose Accessed bit a zap lost.
  */
 import type { AccessedZap, NumaBalancing, NumaBalancingStats } from '../../host/numa-balancing.ts';
-import { formatSeconds } from './format.ts';
+import { formatSeconds } from './selftest-output.ts';
 
 /** The NUMA balancing counters that change during a phase. */
 export type NumaPhaseCounts = Pick<

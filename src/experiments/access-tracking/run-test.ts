@@ -5,10 +5,10 @@
  * All run in the selftest's main thread; times are simulated.
  */
 import type { SimThread } from '../../sim/thread.ts';
-import { formatSeconds } from './format.ts';
 import { findTestGeneration, lruGenDoAging, lruGenReadMemcgStats, TEST_MEMCG_NAME } from './lru-gen-mark.ts';
 import { sumForGen } from './lru-gen-util.ts';
 import { type AccessTrackingSelftest, ITERATION_ACCESS_MEMORY, ITERATION_MARK_IDLE } from './selftest.ts';
+import { formatSeconds } from './selftest-output.ts';
 import { ASSERT_SITES, TestFailure } from './test-assert.ts';
 
 type Gen = Generator<void, void, void>;

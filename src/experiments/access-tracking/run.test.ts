@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PAGEVEC_SIZE } from '../../host/lru-add.ts';
 import { Tracer } from '../../sim/trace.ts';
-import { formatAccessTracking, formatSeconds } from './format.ts';
+import { formatAccessTracking } from './format.ts';
 import { runAccessTracking } from './run.ts';
+import { formatSeconds } from './selftest-output.ts';
 import { formatTestAssertion } from './test-assert.ts';
 
 const small = { vcpus: 2, vcpuBytes: 2 << 20 };

@@ -12,7 +12,6 @@ import { type TimeReport, timeReport } from '../../sim/time-report.ts';
 import type { Tracer } from '../../sim/trace.ts';
 import { kernelVariant } from '../../variants/kernel-variant.ts';
 import { type AccessTrackingCounters, collectCounters } from './counters.ts';
-import { GUEST_MODE } from './format.ts';
 import { lruGenUsable, TEST_MEMCG_NAME } from './lru-gen-mark.ts';
 import { createMemstressVm, hostPagesFor, type MemstressVm } from './memstress-vm.ts';
 import { NumaPhaseRecorder, type NumaReport } from './numa-report.ts';
@@ -21,6 +20,7 @@ import type { MarkIdleResult } from './page-idle-mark.ts';
 import { checkRunSize } from './run-limits.ts';
 import { type BenchmarkResult, runBenchmark, runTest } from './run-test.ts';
 import { type AccessTrackingHooks, AccessTrackingSelftest, type PhaseResult } from './selftest.ts';
+import { GUEST_MODE } from './selftest-output.ts';
 import { type TestAssertion, TestFailure } from './test-assert.ts';
 import { vcpuThreadMain } from './vcpu-thread.ts';
 

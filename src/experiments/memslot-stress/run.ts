@@ -14,8 +14,8 @@ import { Engine } from '../../sim/engine.ts';
 import { DEFAULT_PROFILE, loadProfile } from '../../sim/profile.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { WaitCount } from '../../sync/wait-count.ts';
-import { GUEST_MODE } from '../access-tracking/format.ts';
 import { createMemstressVm, type MemstressVm } from '../access-tracking/memstress-vm.ts';
+import { GUEST_MODE } from '../access-tracking/selftest-output.ts';
 import { DUMMY_MEMSLOT_INDEX, type MemslotStressOptions, PAGE_SIZE } from './options.ts';
 
 /** What one run printed and did. */

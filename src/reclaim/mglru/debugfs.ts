@@ -5,7 +5,7 @@
 import { cBuf, skipSpaces, strsepAll, substr } from '../../fs/cstring.ts';
 import { EACCES, EEXIST, EINVAL } from '../../fs/errno.ts';
 import type { SimFile } from '../../fs/vfs.ts';
-import type { NumaNode } from '../../host/phys-mem.ts';
+import type { NumaNode } from '../../host/numa-node.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { tryToIncMaxSeq } from './aging.ts';
 import { type EvictResult, evictFolios } from './eviction.ts';

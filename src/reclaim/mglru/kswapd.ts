@@ -2,7 +2,7 @@
  * Models mm/vmscan.c: kswapd with MGLRU (wakeup_kswapd, balance_pgdat, lru_gen_age_node) and
  * direct reclaim in __alloc_pages_slowpath (mm/page_alloc.c).
  */
-import type { NumaNode } from '../../host/phys-mem.ts';
+import type { NumaNode } from '../../host/numa-node.ts';
 import type { SimThread, ThreadBody } from '../../sim/thread.ts';
 import { WaitCount } from '../../sync/wait-count.ts';
 import type { LruGen } from './lru-gen.ts';
