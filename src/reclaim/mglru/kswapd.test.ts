@@ -14,12 +14,17 @@ const shortHost = () => 2000;
 describe('kswapd', () => {
   it('wakes at the low watermark, reclaims to the high one, and no guest write is lost', () => {
     let lost = 0;
+    // Faults that ran while kswapd balanced the node (ZONE_RECLAIM_ACTIVE: pcp lists capped).
+    let whileBalancing = 0;
     const { vm } = runOnVm(
       { lruGen: true, vcpuBytes: PAGES * 4096, swapPages: 8192, hostPages: shortHost(), kswapd: true },
       function* (t, vm) {
         const vcpu = vm.kvm.vcpus[0];
         for (let pass = 0; pass < 2; pass++)
-          for (let i = 0; i < PAGES; i++) yield* vcpuAccess(t, vcpu, testGfn(vm, i), true, value(i) + pass);
+          for (let i = 0; i < PAGES; i++) {
+            yield* vcpuAccess(t, vcpu, testGfn(vm, i), true, value(i) + pass);
+            if (vm.host.mem.nodes[0].reclaimActive) whileBalancing++;
+          }
         for (let i = 0; i < PAGES; i++) {
           yield* vcpuAccess(t, vcpu, testGfn(vm, i), false);
           if (vm.host.mem.data[followPteLockless(vm.mm, vm.testVma.start + i * 4096, false)] !== value(i) + 1)
@@ -35,6 +40,9 @@ describe('kswapd', () => {
     expect(node.freePages()).toBeGreaterThan(node.wmarkMin);
     expect(k.stats.wakeups).toBeGreaterThan(0);
     expect(k.stats.balanceRuns).toBe(k.stats.wakeups);
+    // set_reclaim_active while balance_pgdat runs, cleared when it returns.
+    expect(whileBalancing).toBeGreaterThan(0);
+    expect(node.reclaimActive).toBe(false);
     expect(k.stats.reclaimed).toBeGreaterThan(0);
     expect(k.stats.notReclaimable).toBe(0);
     expect(vm.host.swap!.swapOuts).toBeGreaterThanOrEqual(k.stats.reclaimed);
