@@ -21,10 +21,10 @@ describe('mmulab validate: the micro-experiment section', () => {
       '# shape: aging pass no opt/opt, and wall-time overhead against no aging',
       '# growth against 1 vCPU(s): no-aging wall time, no-opt pass, opt pass',
       '# micro-experiments: published (hardware) vs simulated, each machine on its profile (docs/micro-references.md)',
-      // The eight line rows that match (five two-CPU hand-offs, the laptop's 2-4 threads), and the
+      // The eleven line rows that match (five two-CPU hand-offs, the laptops' 2-4 threads), and the
       // four THP rows (one 2 MiB page per task, 0.79-0.85x: bound by memory bandwidth at any size);
       // 4 KiB page_fault1 with one page per task is far from 128 MiB's figure.
-      '# 12 of 20 simulated rows within ±25 %; 18 rows not simulated',
+      '# 15 of 23 simulated rows within ±25 %; 18 rows not simulated',
     ]);
     expect(text.out).toContain(
       'line-contention icx-8375c    seed003-x86  cross-socket         2        108.0        149.9 ns per hand-off        1.39x  NO\n',
@@ -32,7 +32,7 @@ describe('mmulab validate: the micro-experiment section', () => {
     const json = JSON.parse(run('validate', ...SMALL, '--micro-memsize', '4K', '--json').out);
     expect(Object.keys(json)).toEqual(['simulated', 'vcpuBytes', 'rows', 'shape', 'micro']);
     expect(json.micro.memsize).toBe(4096);
-    expect(json.micro.rows).toHaveLength(38);
+    expect(json.micro.rows).toHaveLength(41);
     expect(json.micro.rows[1]).toEqual({
       experiment: 'line-contention',
       machine: 'icx-8375c',

@@ -12,8 +12,8 @@ import { loadLineContentionReference, loadPageFaultReference, REFERENCES_DIR } f
 describe('references/micro-line-contention.yaml', () => {
   const ref = loadLineContentionReference();
 
-  it('gives same-socket, cross-socket and SMT hand-offs for four two-socket Xeons, and one laptop part at 2-4 threads', () => {
-    expect(ref.rows).toHaveLength(15);
+  it('gives same-socket, cross-socket and SMT hand-offs for four two-socket Xeons, and two laptop parts at 2-4 threads', () => {
+    expect(ref.rows).toHaveLength(18);
     const icx = ref.rows.filter((r) => r.machine === 'icx-8375c').map((r) => [r.placement, r.value]);
     expect(icx).toEqual([
       ['same-socket', 51],
@@ -25,6 +25,12 @@ describe('references/micro-line-contention.yaml', () => {
       [2, 44.1, 'ns per op per thread'],
       [3, 70.0, 'ns per op per thread'],
       [4, 96.4, 'ns per op per thread'],
+    ]);
+    const icl = ref.rows.filter((r) => r.machine === 'icl-1035g4').map((r) => [r.threads, r.value]);
+    expect(icl).toEqual([
+      [2, 32.8],
+      [3, 49.3],
+      [4, 69.5],
     ]);
     expect(ref.sources.downs2020.benchmark).toMatch(/lock xadd/);
   });

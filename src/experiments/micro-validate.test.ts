@@ -42,6 +42,7 @@ describe('micro reference machines → profiles', () => {
       'not simulated: no profile for clx-6242 (Cascade Lake-SP)': 3,
       'bdw-2695v4 on bdw-2650v4': 3,
       'skl-6700hq on skl-6700hq': 3,
+      'icl-1035g4 on icl-1035g4': 3,
       'bdw-2650v4 on bdw-2650v4': 6,
       'not simulated: file-backed test (page_fault2); micro page-fault runs page_fault1 only': 6,
       'not simulated: file-backed test (page_fault3); micro page-fault runs page_fault1 only': 6,
@@ -99,26 +100,28 @@ describe('runMicroValidation', () => {
       thp: true,
     }));
     // The laptop rows give one thread's time per RMW at 2, 3 and 4 threads.
-    const skl = [2, 3, 4].map((threads) => ({
-      experiment: 'line-contention',
-      profile: 'skl-6700hq',
-      placement: 'same-socket',
-      threads,
-      perThread: true,
-    }));
+    const laptop = (profile: string) =>
+      [2, 3, 4].map((threads) => ({
+        experiment: 'line-contention',
+        profile,
+        placement: 'same-socket',
+        threads,
+        perThread: true,
+      }));
     expect(seen).toEqual([
       ...line('seed003-x86'),
       ...line('bdw-2650v4'),
-      ...skl,
+      ...laptop('skl-6700hq'),
+      ...laptop('icl-1035g4'),
       ...pf('thread'),
       ...pf('process'),
       skx,
       ...spr,
     ]);
-    expect(microValidationJobs()).toHaveLength(20);
-    expect(progress).toEqual(Array.from({ length: 20 }, (_, i) => [i + 1, 20]).flat());
+    expect(microValidationJobs()).toHaveLength(23);
+    expect(progress).toEqual(Array.from({ length: 23 }, (_, i) => [i + 1, 23]).flat());
     expect([m.memsize, m.thpMemsize]).toEqual([8 * KiB, 2048 * KiB]);
-    expect(m.rows).toHaveLength(38);
+    expect(m.rows).toHaveLength(41);
     const at = (experiment: string, machine: string, setting: string, threads: number) =>
       m.rows.find(
         (r) =>
@@ -223,8 +226,9 @@ describe('runMicroValidation', () => {
     expect(text).toContain(
       'page_fault1     spr-8480ctdx seed003-x86  thread/THP          56     28146956      3000000 pages/s total          0.11x  NO',
     );
-    // Within ±25 % of 45.04 ns: icx same-socket (51), bdw same-socket (44), the laptop's 2 threads (44.1).
-    expect(text.at(-2)).toBe('# 3 of 20 simulated rows within ±25 %; 18 rows not simulated');
+    // Within ±25 % of 45.04 ns: icx same-socket (51), bdw same-socket (44), the Skylake laptop's 2
+    // threads (44.1), the Ice Lake laptop's 3 threads (49.3).
+    expect(text.at(-2)).toBe('# 4 of 23 simulated rows within ±25 %; 18 rows not simulated');
     const full = { ...m, memsize: PAGE_FAULT1_MEMSIZE, thpMemsize: PAGE_FAULT1_MEMSIZE };
     expect(formatMicroValidation(full)).not.toContain('# note');
   });

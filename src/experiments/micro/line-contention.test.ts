@@ -34,6 +34,9 @@ describe('micro line-contention', () => {
     // The first RMW fills the line (one transfer); every later one is local.
     expect(per(1).elapsedNs).toBe(22 + 99 * 7);
     expect([2, 3, 4].map((n) => per(n).nsPerOpPerThread)).toEqual([44, 66, 88]);
+    const icl = (n: number) =>
+      runLineContention({ threads: n, placement: 'same-socket', rmwsPerThread: 100 }, 'icl-1035g4');
+    expect([2, 3, 4].map((n) => icl(n).nsPerOpPerThread)).toEqual([32, 48, 64]);
   });
 
   it('refuses placements the profile cannot host', () => {

@@ -25,6 +25,10 @@ export const MICRO_MACHINE_PROFILES: Readonly<Record<string, MachineProfile>> = 
     profile: 'skl-6700hq',
     why: 'the profile of this machine: one 4-core Skylake client socket, hand-off and local RMW from its 2- and 1-thread rows',
   },
+  'icl-1035g4': {
+    profile: 'icl-1035g4',
+    why: 'the profile of this machine: one 4-core Ice Lake client socket, hand-off and local RMW from its 2- and 1-thread rows',
+  },
   'clx-8275cl': { profile: null, why: 'no profile for clx-8275cl (Cascade Lake-SP)' },
   'clx-6242': { profile: null, why: 'no profile for clx-6242 (Cascade Lake-SP)' },
   'skx-2s-112': {
