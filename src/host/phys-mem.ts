@@ -57,10 +57,10 @@ export class PhysMem {
   readonly nodes: NumaNode[] = [];
   readonly maxPfn: number;
   readonly zeroPfn: number;
-  /** Per-CPU free lists of order-0 pages (one per CPU, whatever node a page is on). */
-  private readonly pcpLists: number[][] = [];
-  /** The lists' tuning: how much a refill takes and a free gives back (pcp.ts). */
-  readonly pcp: PerCpuPages;
+  /** Per-CPU free lists of order-0 pages, per node's zone: `pcpLists[nid][cpu]`. */
+  private readonly pcpLists: number[][][] = [];
+  /** Each node's lists' tuning: how much a refill takes and a free gives back (pcp.ts). */
+  readonly pcps: PerCpuPages[] = [];
   /** wakeup_kswapd, set when kswapd runs: called when an allocation leaves a node below its low watermark. */
   kswapdWakeup: ((t: SimThread, nid: number) => void) | null = null;
 
@@ -85,8 +85,10 @@ export class PhysMem {
     this.refs.count.fill(1, 0, firstPfn);
     this.refs.count[this.zeroPfn] = 1;
     this.refs.freeOrphan = (head, order) => this.releaseFrames(head, order);
-    for (let c = 0; c < engine.cpuCount; c++) this.pcpLists.push([]);
-    this.pcp = new PerCpuPages(engine.cpuCount, engine.profile.pcpBatch, true);
+    for (let nid = 0; nid < this.nodes.length; nid++) {
+      this.pcpLists.push(Array.from({ length: engine.cpuCount }, () => []));
+      this.pcps.push(new PerCpuPages(engine.cpuCount, engine.profile.pcpBatch, true));
+    }
   }
 
   /** The frames' LRU list links, created when the multi-gen LRU is enabled. */
@@ -134,26 +136,35 @@ export class PhysMem {
   }
 
   /**
-   * alloc_pages(order) on node `nid`, falling back to the other nodes. Order 0 comes from the CPU's
-   * list, refilled by one batch under zone->lock; larger orders take zone->lock directly.
-   * Returns the first pfn, or -1 when memory is exhausted.
+   * alloc_pages(order) on node `nid`, or the next node above its low watermark, falling back to the
+   * other nodes in turn (the zonelist). Order
+   * 0 comes from the CPU's list for that node's zone, refilled under zone->lock when empty (pcp.ts
+   * says how many pages); larger orders take zone->lock directly. Returns the first pfn, or -1 when
+   * memory is exhausted.
    */
   allocPages(t: SimThread, nid: number, order: number): number {
     const p = this.engine.profile;
+    const nodes = this.nodes.length;
+    const first = this.firstZoneAboveLow(((nid % nodes) + nodes) % nodes);
     if (order === 0) {
-      this.checkBelowHigh(nid);
-      const list = this.pcpLists[t.cpu];
-      this.pcp.allocated(t.cpu);
-      if (list.length === 0) this.refillPcp(t, nid, list);
-      const pfn = list.pop();
-      if (pfn === undefined) return -1;
-      t.advance(p.pageAllocNs);
-      this.markAllocated(pfn, 1);
-      this.checkLowWatermark(t, this.pfnToNid(pfn));
-      return pfn;
+      for (let i = 0; i < nodes; i++) {
+        const z = (first + i) % nodes;
+        this.checkBelowHigh(z);
+        const list = this.pcpLists[z][t.cpu];
+        const pcp = this.pcps[z];
+        pcp.allocated(t.cpu);
+        if (list.length === 0) this.refillPcp(t, this.nodes[z], pcp, list);
+        const pfn = list.pop();
+        if (pfn === undefined) continue;
+        t.advance(p.pageAllocNs);
+        this.markAllocated(pfn, 1);
+        this.checkLowWatermark(t, z);
+        return pfn;
+      }
+      return -1;
     }
-    for (let i = 0; i < this.nodes.length; i++) {
-      const node = this.nodes[(nid + i) % this.nodes.length];
+    for (let i = 0; i < nodes; i++) {
+      const node = this.nodes[(first + i) % nodes];
       node.zoneLock.lock(t);
       t.advance(p.pageAllocNs);
       const pfn = node.take(order);
@@ -166,6 +177,21 @@ export class PhysMem {
       }
     }
     return -1;
+  }
+
+  /**
+   * get_page_from_freelist's walk of the zonelist with ALLOC_WMARK_LOW: the first node from `nid`
+   * on whose free pages are above its low watermark (zone_watermark_fast), or `nid` when none is:
+   * the slowpath's later attempts (min watermark, after reclaim) then take any node with pages,
+   * which the model tries in the same order.
+   */
+  private firstZoneAboveLow(nid: number): number {
+    const nodes = this.nodes.length;
+    for (let i = 0; i < nodes; i++) {
+      const node = this.nodes[(nid + i) % nodes];
+      if (node.freePages() > node.wmarkLow) return node.nid;
+    }
+    return nid;
   }
 
   /** The allocator's side of wakeup_kswapd: below the low watermark, wake the node's kswapd. */
@@ -181,26 +207,23 @@ export class PhysMem {
   }
 
   /**
-   * rmqueue_bulk of nr_pcp_alloc pages into an empty list, from node `nid` or the next with free
-   * pages, under its zone->lock; charged `zoneRefillNs` per pcp->batch pages moved.
+   * rmqueue_bulk of nr_pcp_alloc pages of `node` into `t`'s empty list for it, under its
+   * zone->lock; charged `zoneRefillNs` per pcp->batch pages moved.
    */
-  private refillPcp(t: SimThread, nid: number, list: number[]): void {
+  private refillPcp(t: SimThread, node: NumaNode, pcp: PerCpuPages, list: number[]): void {
     const p = this.engine.profile;
-    for (let i = 0; i < this.nodes.length && list.length === 0; i++) {
-      const node = this.nodes[(nid + i) % this.nodes.length];
-      const n = this.pcp.nrPcpAlloc(t.cpu, list.length, node);
-      node.zoneLock.lock(t);
-      t.advance(Math.round((p.zoneRefillNs * n) / p.pcpBatch));
-      for (let k = 0; k < n; k++) {
-        const pfn = node.take(0);
-        if (pfn < 0) break;
-        node.allocated++;
-        list.push(pfn);
-      }
-      // Hand pages out in ascending pfn order, as a freshly filled list does.
-      list.reverse();
-      node.zoneLock.unlock(t);
+    const n = pcp.nrPcpAlloc(t.cpu, list.length, node);
+    node.zoneLock.lock(t);
+    t.advance(Math.round((p.zoneRefillNs * n) / p.pcpBatch));
+    for (let k = 0; k < n; k++) {
+      const pfn = node.take(0);
+      if (pfn < 0) break;
+      node.allocated++;
+      list.push(pfn);
     }
+    // Hand pages out in ascending pfn order, as a freshly filled list does.
+    list.reverse();
+    node.zoneLock.unlock(t);
   }
 
   private markAllocated(pfn: number, n: number): void {
@@ -213,12 +236,12 @@ export class PhysMem {
   }
 
   /**
-   * free_unref_page (order 0) on `t`'s CPU: the frame goes onto the CPU's list (still counted as
-   * allocated, as NR_FREE_PAGES does); when the list reaches pcp->high, free_pcppages_bulk returns
-   * its oldest frames (as many as free_unref_page_commit says, pcp.ts) to their nodes under
-   * zone->lock, charged `zoneRefillNs` per pcp->batch frames: the model has no separate term for
-   * it and charges what rmqueue_bulk pays to move them the other way. The list operation itself is
-   * charged `pageAllocNs`, as on allocation.
+   * free_unref_page (order 0) on `t`'s CPU: the frame goes onto the CPU's list for its node's zone
+   * (still counted as allocated, as NR_FREE_PAGES does); when the list reaches pcp->high,
+   * free_pcppages_bulk returns its oldest frames (as many as free_unref_page_commit says, pcp.ts) to
+   * that zone under zone->lock, charged `zoneRefillNs` per pcp->batch frames: the model has no
+   * separate term for it and charges what rmqueue_bulk pays to move them the other way. The list
+   * operation itself is charged `pageAllocNs`, as on allocation.
    * A larger `order` (a THP) goes the way `allocPages` brings it (`freeUnrefLarge`).
    */
   freeUnrefPage(t: SimThread, pfn: number, order = 0): void {
@@ -230,25 +253,18 @@ export class PhysMem {
     const p = this.engine.profile;
     this.clearFrame(pfn);
     t.advance(p.pageAllocNs);
-    const list = this.pcpLists[t.cpu];
+    const nid = this.pfnToNid(pfn);
+    const zone = this.nodes[nid];
+    const list = this.pcpLists[nid][t.cpu];
     list.push(pfn);
-    const zone = this.nodes[this.pfnToNid(pfn)];
-    const spill = this.pcp.freeUnrefPageCommit(t.cpu, list.length, zone);
+    const spill = this.pcps[nid].freeUnrefPageCommit(t.cpu, list.length, zone);
     if (spill === 0) return;
     const bulk = list.splice(0, spill);
-    for (const node of this.nodes) {
-      let n = 0;
-      for (const f of bulk) if (f >= node.startPfn && f < node.endPfn) n++;
-      if (n === 0) continue;
-      node.zoneLock.lock(t);
-      t.advance(Math.round((p.zoneRefillNs * n) / p.pcpBatch));
-      for (const f of bulk)
-        if (f >= node.startPfn && f < node.endPfn) {
-          node.free0.push(f);
-          node.allocated--;
-        }
-      node.zoneLock.unlock(t);
-    }
+    zone.zoneLock.lock(t);
+    t.advance(Math.round((p.zoneRefillNs * bulk.length) / p.pcpBatch));
+    for (const f of bulk) zone.free0.push(f);
+    zone.allocated -= bulk.length;
+    zone.zoneLock.unlock(t);
     if (zone.belowHigh && zone.freePages() >= zone.wmarkHigh) zone.belowHigh = false;
   }
 

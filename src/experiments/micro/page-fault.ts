@@ -151,7 +151,7 @@ export function runPageFault(
   // The references' kernels (4.16, 5.13) batch 15 folios per LRU drain; per-VMA locks run today's.
   host.lru.batchSize = faultLock === 'mmap_lock' ? PAGEVEC_SIZE_PRE_6_9 : PAGEVEC_SIZE;
   // and move one pcp batch per refill and spill (PCP auto-tuning came in 6.7).
-  host.mem.pcp.autoTune = faultLock !== 'mmap_lock';
+  for (const pcp of host.mem.pcps) pcp.autoTune = faultLock !== 'mmap_lock';
   const cat = {
     entry: engine.categories.id('page fault entry/exit', 'cpu'),
     mmap: engine.categories.id('mmap', 'cpu'),
