@@ -137,10 +137,9 @@ export class PhysMem {
 
   /**
    * alloc_pages(order) on node `nid`, or the next node above its low watermark, falling back to the
-   * other nodes in turn (the zonelist). Order
-   * 0 comes from the CPU's list for that node's zone, refilled under zone->lock when empty (pcp.ts
-   * says how many pages); larger orders take zone->lock directly. Returns the first pfn, or -1 when
-   * memory is exhausted.
+   * other nodes in turn (the zonelist). Order 0 comes from the CPU's list for that node's zone,
+   * refilled under zone->lock when empty (pcp.ts says how many pages); larger orders take
+   * zone->lock directly. Returns the first pfn, or -1 when memory is exhausted.
    */
   allocPages(t: SimThread, nid: number, order: number): number {
     const p = this.engine.profile;
