@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { PG_DIRTY, PG_IDLE } from '../host/page-flags.ts';
 import { AD_POLICIES } from '../kvm/ad-policy.ts';
 import { sptePfn } from '../kvm/x86/spte.ts';
-import type { MakeMmuVm } from './mmu-conformance.ts';
+import type { MakeMmuVm } from './vm-fixture.ts';
 import { leafSpte, testGfn, vcpuAccess } from './vm-fixture.ts';
 
 /** PG_dirty of the folio and whether it was marked accessed (PG_idle cleared), as [dirty, accessed]. */

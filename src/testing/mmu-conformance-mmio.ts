@@ -10,7 +10,7 @@ import type { KvmVcpu } from '../kvm/vcpu.ts';
 import { kvmArchVcpuIoctlRun } from '../kvm/vcpu-run.ts';
 import { formatSpte } from '../kvm/x86/spte.ts';
 import type { SimThread } from '../sim/thread.ts';
-import type { MakeMmuVm } from './mmu-conformance.ts';
+import type { MakeMmuVm } from './vm-fixture.ts';
 
 /** gfn of the local APIC page (0xfee00000): no memslot covers it in the memstress VM. */
 export const CONFORMANCE_MMIO_GFN = 0xfee00;

@@ -15,17 +15,11 @@ import { madviseDontneed } from '../host/madvise.ts';
 import { KVM_REQ_MMU_FREE_OBSOLETE_ROOTS } from '../kvm/vcpu.ts';
 import { sptePfn } from '../kvm/x86/spte.ts';
 import { spteIndex } from '../kvm/x86/tdp-mmu/spte-pool.ts';
-import type { Engine } from '../sim/engine.ts';
-import type { SimThread, ThreadBody } from '../sim/thread.ts';
 import { describeAdPolicyConformance } from './mmu-conformance-ad-policy.ts';
 import { describeMmioConformance } from './mmu-conformance-mmio.ts';
-import { leafSpte, testGfn, type VmFixtureOptions, vcpuAccess } from './vm-fixture.ts';
+import { leafSpte, type MakeMmuVm, testGfn, vcpuAccess } from './vm-fixture.ts';
 
-/** Builds a VM on the MMU under test and runs `body` on it (`runOnVm` with the MMU chosen). */
-export type MakeMmuVm = (
-  opts: VmFixtureOptions,
-  body: (t: SimThread, vm: MemstressVm, engine: Engine) => ThreadBody | undefined,
-) => { engine: Engine; vm: MemstressVm };
+export type { MakeMmuVm } from './vm-fixture.ts';
 
 /** What an MMU does differently from another by design, as the exact values the suite expects. */
 export interface MmuConformanceExpectations {

@@ -20,6 +20,15 @@ export interface VmFixtureOptions extends Partial<MemstressVmSpec> {
 }
 
 /**
+ * Builds a VM on the MMU under test and runs `body` on it (`runOnVm` with the MMU chosen): what an
+ * MMU's test hands the conformance suites (mmu-conformance*.ts).
+ */
+export type MakeMmuVm = (
+  opts: VmFixtureOptions,
+  body: (t: SimThread, vm: MemstressVm, engine: Engine) => ThreadBody | undefined,
+) => { engine: Engine; vm: MemstressVm };
+
+/**
  * Builds a memstress VM (1 vCPU, 2 MiB by default) on a main thread and runs `body` there.
  * For unit tests: returns the engine and the VM after the run.
  */
