@@ -47,11 +47,9 @@ export class NumaNode implements PcpZone {
     this.wmarkHigh = this.wmarkMin + 2 * delta;
     // zone_set_pageset_high_and_batch: pcp->high_min from the low watermark, high_max from 1/8 of
     // the zone, each split over the node's CPUs.
+    // A node without CPUs splits over every CPU, as zone_highsize does.
     const batch = engine.profile.pcpBatch;
-    const socketOf = engine.topology.socketOf;
-    let cpus = 0;
-    for (let c = 0; c < engine.cpuCount; c++) if (socketOf[c] === nid) cpus++;
-    if (cpus === 0) cpus = engine.cpuCount;
+    const cpus = engine.topology.cpusOn(nid) || engine.cpuCount;
     this.highMin = zoneHighsize(this.wmarkLow, cpus, batch);
     this.highMax = zoneHighsize(Math.floor(managed / MIN_PERCPU_PAGELIST_HIGH_FRACTION), cpus, batch);
   }

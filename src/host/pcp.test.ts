@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PCP_BATCH_SCALE_MAX, type PcpZone, PerCpuPages, zoneHighsize } from './pcp.ts';
+import { PCP_BATCH_SCALE_MAX, type PcpZone, PerCpuPages, pcpListRoom, zoneHighsize } from './pcp.ts';
 
 const BATCH = 63;
 
@@ -32,12 +32,15 @@ describe('per-CPU page lists (mm/page_alloc.c nr_pcp_alloc, nr_pcp_high, nr_pcp_
     expect(zoneHighsize(1000, 112, BATCH)).toBe(BATCH << 2);
   });
 
+  it('room for every list at its largest refill: 32 batches a CPU', () => {
+    expect(pcpListRoom(224, BATCH)).toBe(224 * 2016);
+  });
+
   it('before 6.7: one batch per refill, and a spill of one batch when the list reaches 6 batches', () => {
     const pcp = new PerCpuPages(1, BATCH, false);
     expect(refills(pcp, zone(1170), 4)).toEqual([63, 63, 63, 63]);
     // The first spill at 378 pages, then one every 63 frees.
     expect(spills(pcp, zone(1170), 378 + 5 * 63)).toEqual([63, 63, 63, 63, 63, 63]);
-    expect(pcp.scaledRefills).toBe(0);
   });
 
   it('6.7: consecutive refills double the batch up to batch << CONFIG_PCP_BATCH_SCALE_MAX', () => {
@@ -46,7 +49,6 @@ describe('per-CPU page lists (mm/page_alloc.c nr_pcp_alloc, nr_pcp_high, nr_pcp_
     expect(pcp.allocFactor[0]).toBe(PCP_BATCH_SCALE_MAX);
     // pcp->high grew by each batch: 252 + 63 + 126 + ... + 2016 x 3.
     expect(pcp.high[0]).toBe(252 + 63 + 126 + 252 + 504 + 1008 + 2016 * 3);
-    expect(pcp.scaledRefills).toBe(7);
   });
 
   it('6.7: a refill never brings the list above pcp->high less a batch (high_max of a small zone)', () => {

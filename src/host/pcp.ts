@@ -17,6 +17,15 @@ export const MIN_PERCPU_PAGELIST_HIGH_FRACTION = 8;
  */
 export const PCP_HIGH_BATCHES = 6;
 
+/**
+ * Pages the per-CPU lists of `cpus` CPUs may hold at most at once, for sizing a simulated host:
+ * one largest refill each (batch << CONFIG_PCP_BATCH_SCALE_MAX), more than the 6 batches (plus one
+ * being spilled) of kernels before 6.7.
+ */
+export function pcpListRoom(cpus: number, batch: number): number {
+  return cpus * (batch << PCP_BATCH_SCALE_MAX);
+}
+
 /** What the per-CPU lists need to know of the zone a CPU allocates from and frees to. */
 export interface PcpZone {
   /** zone_highsize(..., 0): the low watermark split over the node's CPUs, at least 4 batches. */
@@ -29,7 +38,11 @@ export interface PcpZone {
   reclaimActive: boolean;
 }
 
-/** zone_highsize: `totalPages` split over the `nodeCpus` CPUs local to the zone, at least batch << 2. */
+/**
+ * zone_highsize: `totalPages` split over the `nodeCpus` CPUs local to the zone, at least batch << 2.
+ * So pcp->high is never below 4 batches, and the kernel's cases for a high below one batch (boot
+ * pagesets, a disabled pcp) do not arise here.
+ */
 export function zoneHighsize(totalPages: number, nodeCpus: number, batch: number): number {
   return Math.max(Math.floor(totalPages / Math.max(1, nodeCpus)), batch << 2);
 }
@@ -45,9 +58,6 @@ export class PerCpuPages {
   readonly allocFactor: Uint8Array;
   /** pcp->free_count: consecutive frees, halved by each allocation; sizes the spill. */
   readonly freeCount: Int32Array;
-  /** Refills that took more than one batch (alloc_factor above 0). */
-  scaledRefills = 0;
-
   constructor(
     cpus: number,
     /** pcp->batch (zone_batchsize: 63 for zones of 1 GiB and more). */
@@ -70,17 +80,14 @@ export class PerCpuPages {
     const base = this.batch;
     if (!this.autoTune) return base;
     let high = this.clampHigh(cpu, zone);
-    if (high < base) return 1;
-    let batch = base << this.allocFactor[cpu];
+    const batch = base << this.allocFactor[cpu];
     if (zone.highMin !== zone.highMax && !zone.belowHigh) {
       high = Math.min(high + batch, zone.highMax);
       this.high[cpu] = high;
     }
     const maxNrAlloc = Math.max(high - count - base, base);
     if (batch <= maxNrAlloc && this.allocFactor[cpu] < PCP_BATCH_SCALE_MAX) this.allocFactor[cpu]++;
-    batch = Math.min(batch, maxNrAlloc);
-    if (batch > base) this.scaledRefills++;
-    return batch;
+    return Math.min(batch, maxNrAlloc);
   }
 
   /**
@@ -100,7 +107,6 @@ export class PerCpuPages {
   /** nr_pcp_high (order 0): the list's limit now, adjusting pcp->high. */
   private nrPcpHigh(cpu: number, count: number, zone: PcpZone): number {
     const high = this.clampHigh(cpu, zone);
-    if (high === 0) return 0;
     const batch = this.batch;
     if (zone.reclaimActive) {
       this.high[cpu] = Math.max(high - Math.max(this.freeCount[cpu], batch), zone.highMin);
@@ -121,7 +127,6 @@ export class PerCpuPages {
   /** nr_pcp_free (order 0): the run of frees, leaving at least one batch on the list. */
   private nrPcpFree(cpu: number, high: number): number {
     const batch = this.batch;
-    if (high < batch) return 1;
     return Math.min(Math.max(this.freeCount[cpu], batch), high - batch);
   }
 

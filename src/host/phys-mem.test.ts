@@ -35,7 +35,6 @@ describe('page allocator per-CPU lists (rmqueue_pcplist, free_unref_page)', () =
     });
     expect(mem.nodes[0].highMax).toBe(2048);
     expect(zoneLock.stats.writeAcquired).toBe(6);
-    expect(mem.pcps[0].scaledRefills).toBe(5);
     expect(mem.pcps[0].allocFactor[0]).toBe(5);
     expect(mem.nodes[0].allocated).toBe(63 + 126 + 252 + 504 + 1008 + 1985);
     expect(profile.pcpBatch).toBe(63);

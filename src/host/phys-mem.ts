@@ -202,7 +202,7 @@ export class PhysMem {
   /** get_page_from_freelist's ZONE_BELOW_HIGH: free pages of node `nid` below its high watermark. */
   private checkBelowHigh(nid: number): void {
     const node = this.nodes[nid];
-    if (node !== undefined && !node.belowHigh && node.freePages() < node.wmarkHigh) node.belowHigh = true;
+    if (!node.belowHigh && node.freePages() < node.wmarkHigh) node.belowHigh = true;
   }
 
   /**

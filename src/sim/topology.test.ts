@@ -11,6 +11,8 @@ describe('Topology', () => {
     expect(profileCpus(p)).toBe(32);
     expect([0, 7, 8, 15, 16, 24, 31].map((c) => topo.nodeOf(c))).toEqual([0, 0, 1, 1, 0, 1, 1]);
     expect(topo.nodeOf(-1)).toBe(0);
+    // Each node: its 8 cores and their 8 siblings; a node past the last socket has none.
+    expect([0, 1, 2].map((n) => topo.cpusOn(n))).toEqual([16, 16, 0]);
   });
 
   it('sets imb_numa_nr to 12.5% of a node', () => {

@@ -56,6 +56,13 @@ export class Topology {
   /** Physical cores per socket. */
   readonly coresPerSocket: number;
 
+  /** cpumask_weight(cpumask_of_node(nid)): how many CPUs node `nid` has. */
+  cpusOn(nid: number): number {
+    let n = 0;
+    for (let c = 0; c < this.cpus; c++) if (this.socketOf[c] === nid) n++;
+    return n;
+  }
+
   /** numa_node_id(): the node of the CPU `cpu` runs on (node 0 for a thread without a CPU). */
   nodeOf(cpu: number): number {
     return cpu < 0 ? 0 : this.socketOf[cpu];

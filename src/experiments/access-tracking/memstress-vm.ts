@@ -5,7 +5,7 @@
 import { DEFAULT_GUEST_TEST_MEM, type MemstressArgs } from '../../guest/memstress.ts';
 import { handleMmFault, VM_FAULT_OK } from '../../host/fault.ts';
 import { LRU_LINK_BYTES } from '../../host/lru-list.ts';
-import { PCP_BATCH_SCALE_MAX } from '../../host/pcp.ts';
+import { pcpListRoom } from '../../host/pcp.ts';
 import { BYTES_PER_FRAME, CONTENT_BYTES_PER_FRAME } from '../../host/phys-mem.ts';
 import type { BackingKind, Vma } from '../../host/vma.ts';
 import { SHADOW_MMU_BYTES_PER_GUEST_PAGE } from '../../kvm/x86/shadow-mmu/simulator-bytes.ts';
@@ -85,9 +85,8 @@ export function hostPagesFor(
   pcpBatch: number,
 ): number {
   const testPages = (spec.vcpus * spec.vcpuBytes) / 4096;
-  // Room for every CPU's list at its largest refill (nr_pcp_alloc scales a batch up to << 5).
-  const pcpPages = cpus * (pcpBatch << PCP_BATCH_SCALE_MAX);
-  return testPages + slot0Pages(testPages, spec.vcpus) + HOST_HEADROOM_PAGES + pcpPages + 1024;
+  const room = pcpListRoom(cpus, pcpBatch);
+  return testPages + slot0Pages(testPages, spec.vcpus) + HOST_HEADROOM_PAGES + room + 1024;
 }
 
 /** Guest page-table pages that map the test region with 4 KiB pages (virt_map). */

@@ -14,6 +14,7 @@ import type { Mm } from '../../host/mm.ts';
 import { MmapSem } from '../../host/mmap-sem.ts';
 import { type TlbFlushStats, unmapRegion } from '../../host/munmap.ts';
 import { PAGE_SIZE, PMD_SIZE, PTE_PRESENT, PTE_WRITE } from '../../host/page-table.ts';
+import { pcpListRoom } from '../../host/pcp.ts';
 import { MAX_MAPPING_ID } from '../../host/phys-mem.ts';
 import type { Vma } from '../../host/vma.ts';
 import { CAT } from '../../sim/accounting.ts';
@@ -146,7 +147,7 @@ export function runPageFault(
   const engine = new Engine({ profile, seed: o.seed ?? 0 });
   const pages = memsize / PAGE_SIZE;
   // Every node can hold every task's pages and full per-CPU lists (tasks allocate on their node).
-  const nodePages = o.threads * pages + engine.cpuCount * 7 * profile.pcpBatch + 4096;
+  const nodePages = o.threads * pages + pcpListRoom(engine.cpuCount, profile.pcpBatch) + 4096;
   const host = new Host(engine, { nodePages: Array(Math.max(1, profile.sockets)).fill(nodePages) });
   // The references' kernels (4.16, 5.13) batch 15 folios per LRU drain; per-VMA locks run today's.
   host.lru.batchSize = faultLock === 'mmap_lock' ? PAGEVEC_SIZE_PRE_6_9 : PAGEVEC_SIZE;
