@@ -104,7 +104,8 @@ export {
 } from './mmu-notifier/mmu-notifier.ts';
 export { LRU_GEN_DEBUGFS, LRU_GEN_FULL_DEBUGFS, LruGenDebugfs } from './reclaim/mglru/debugfs.ts';
 export { Kswapd, KswapdStats } from './reclaim/mglru/kswapd.ts';
-export { LruGen, LruGenStats } from './reclaim/mglru/lru-gen.ts';
+export { LruGen } from './reclaim/mglru/lru-gen.ts';
+export { EvictionStats, LruGenStats } from './reclaim/mglru/lru-gen-stats.ts';
 export { PAGE_IDLE_BITMAP, PageIdle } from './reclaim/page-idle/page-idle.ts';
 export { CoreClock } from './sim/core-clock.ts';
 export { CpuPlacement, NUMA_IMBALANCE_MIN } from './sim/cpu-placement.ts';

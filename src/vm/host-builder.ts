@@ -11,6 +11,7 @@ import { MemoryReclaimFile, memoryReclaimPath } from '../reclaim/memory-reclaim.
 import { LRU_GEN_DEBUGFS, LRU_GEN_FULL_DEBUGFS, LruGenDebugfs } from '../reclaim/mglru/debugfs.ts';
 import { allocSlowpath, Kswapd } from '../reclaim/mglru/kswapd.ts';
 import { LruGen } from '../reclaim/mglru/lru-gen.ts';
+import { tryToFreeMemCgroupPages } from '../reclaim/mglru/shrink.ts';
 import {
   LRU_GEN_ENABLED,
   LRU_GEN_MIN_TTL_MS,
@@ -46,6 +47,8 @@ export interface BootedHost {
   memcg: Memcg;
   /** The multi-gen LRU (the host sees it as its `lruGen` hooks), null without lruGen. */
   lruGen: LruGen | null;
+  /** The nodes' kswapd threads (pgdat->kswapd), empty unless kswapd runs. */
+  kswapd: Kswapd[];
 }
 
 /**
@@ -67,11 +70,13 @@ export function bootHost(engine: Engine, spec: HostSpec): BootedHost {
   const vfs = new Vfs();
   let memcg = host.memcgs.root;
   let lruGen: LruGen | null = null;
+  let kswapd: Kswapd[] = [];
   if (spec.lruGen) {
     const lg = new LruGen(host);
     lruGen = lg;
     lg.applyVariant(spec.kernel ?? kernelVariant(DEFAULT_KERNEL)!);
     host.lruGen = lg;
+    host.memcgReclaim = (t, m, pages) => tryToFreeMemCgroupPages(t, lg, m, pages, null);
     vfs.register(LRU_GEN_ENABLED, new LruGenEnabledFile(lg));
     vfs.register(LRU_GEN_MIN_TTL_MS, new LruGenMinTtlFile(lg));
     vfs.register(LRU_GEN_DEBUGFS, new LruGenDebugfs(lg));
@@ -80,7 +85,7 @@ export function bootHost(engine: Engine, spec: HostSpec): BootedHost {
       const daemons = host.mem.nodes.map((node) => new Kswapd(lg, node));
       for (const k of daemons) engine.spawn(`kswapd${k.node.nid}`, (kt) => k.run(kt), engine.now, k.node.nid);
       host.mem.kswapdWakeup = (wt, nid) => daemons[nid].wakeup(wt);
-      lg.kswapd = daemons;
+      kswapd = daemons;
       host.allocSlowpath = (at) => allocSlowpath(at, lg);
     }
     memcg = host.memcgs.create(`/${spec.memcgName ?? 'access_tracking_perf_test'}`, host.memcgs.root);
@@ -90,5 +95,5 @@ export function bootHost(engine: Engine, spec: HostSpec): BootedHost {
   }
   const pageIdle = new PageIdle(host);
   vfs.register(PAGE_IDLE_BITMAP, pageIdle);
-  return { host, vfs, pageIdle, memcg, lruGen };
+  return { host, vfs, pageIdle, memcg, lruGen, kswapd };
 }

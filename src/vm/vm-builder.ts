@@ -12,6 +12,7 @@ import type { AdPolicy } from '../kvm/ad-policy.ts';
 import { type AgingLock, type FaultinWalk, Kvm } from '../kvm/kvm.ts';
 import type { KvmVcpu } from '../kvm/vcpu.ts';
 import type { MmioGenOptions } from '../kvm/x86/mmio-gen.ts';
+import type { Kswapd } from '../reclaim/mglru/kswapd.ts';
 import type { LruGen } from '../reclaim/mglru/lru-gen.ts';
 import type { PageIdle } from '../reclaim/page-idle/page-idle.ts';
 import type { Engine } from '../sim/engine.ts';
@@ -45,17 +46,19 @@ export interface KvmVm {
   pagemapPath: string;
   /** The host's multi-gen LRU, null without lruGen. */
   lruGen: LruGen | null;
+  /** The nodes' kswapd threads, empty unless kswapd runs. */
+  kswapd: Kswapd[];
 }
 
 /** __vm_create: boots the host, starts the VMM process (with its pagemap file) and creates the VM. */
 export function vmCreate(engine: Engine, spec: VmSpec): KvmVm {
-  const { host, vfs, pageIdle, memcg, lruGen } = bootHost(engine, spec);
+  const { host, vfs, pageIdle, memcg, lruGen, kswapd } = bootHost(engine, spec);
   const mm = host.createMm(memcg);
   const pagemapPath = `/proc/${mm.pid}/pagemap`;
   vfs.register(pagemapPath, new Pagemap(mm));
   const { aging, eptAd, tdpMmu, mmioGen, adPolicy, slotZapAll, walk } = spec;
   const kvm = new Kvm(engine, host, mm, { aging, eptAd, tdpMmu, mmioGen, adPolicy, slotZapAll, walk });
-  return { host, mm, kvm, vfs, pageIdle, pagemapPath, lruGen };
+  return { host, mm, kvm, vfs, pageIdle, pagemapPath, lruGen, kswapd };
 }
 
 /**

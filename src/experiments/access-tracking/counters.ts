@@ -10,7 +10,9 @@ import type { KvmStats } from '../../kvm/kvm-stats.ts';
 import { ShadowMmu } from '../../kvm/x86/shadow-mmu/shadow-mmu.ts';
 import { ShadowMmuStats } from '../../kvm/x86/shadow-mmu/shadow-mmu-stats.ts';
 import type { NotifierStats } from '../../mmu-notifier/mmu-notifier.ts';
-import { type LruGen, LruGenStats } from '../../reclaim/mglru/lru-gen.ts';
+import type { Kswapd } from '../../reclaim/mglru/kswapd.ts';
+import type { LruGen } from '../../reclaim/mglru/lru-gen.ts';
+import { LruGenStats } from '../../reclaim/mglru/lru-gen-stats.ts';
 import type { PageIdleStats } from '../../reclaim/page-idle/page-idle.ts';
 import type { Engine } from '../../sim/engine.ts';
 import type { LockStats } from '../../sync/lock-stats.ts';
@@ -86,7 +88,7 @@ export function collectCounters(engine: Engine, vm: MemstressVm, guest: GuestSta
     pteLocks: { ...vm.mm.ptl.stats },
     mmuNotifier: { ...host.mmuNotifier.stats },
     pageIdle: { ...vm.pageIdle.stats },
-    lruGen: lruGenCounters(vm.lruGen),
+    lruGen: lruGenCounters(vm.lruGen, vm.kswapd),
     hostFaults: { ...host.faultStats },
     memory: {
       maxPfn: host.mem.maxPfn,
@@ -102,7 +104,7 @@ export function collectCounters(engine: Engine, vm: MemstressVm, guest: GuestSta
 }
 
 /** MGLRU counters and the mm-walk statistics summed over lruvecs; zeros without MGLRU. */
-function lruGenCounters(lg: LruGen | null): LruGenCounters {
+function lruGenCounters(lg: LruGen | null, kswapd: readonly Kswapd[]): LruGenCounters {
   const walk = [0, 0, 0, 0];
   if (lg !== null) for (const l of lg.all()) for (let i = 0; i < 4; i++) walk[i] += l.mmState.stats[i];
   return {
@@ -114,8 +116,8 @@ function lruGenCounters(lg: LruGen | null): LruGenCounters {
     evicted: lg?.evictionStats.reclaimed ?? 0,
     refaults: lg?.evictionStats.refaults ?? 0,
     recentRefaults: lg?.evictionStats.recentRefaults ?? 0,
-    kswapdWakeups: lg?.kswapd.reduce((n, k) => n + k.stats.wakeups, 0) ?? 0,
-    kswapdReclaimed: lg?.kswapd.reduce((n, k) => n + k.stats.reclaimed, 0) ?? 0,
+    kswapdWakeups: kswapd.reduce((n, k) => n + k.stats.wakeups, 0),
+    kswapdReclaimed: kswapd.reduce((n, k) => n + k.stats.reclaimed, 0),
     directReclaims: lg?.directReclaims ?? 0,
     reclaimThrottled: lg?.reclaimThrottled ?? 0,
   };

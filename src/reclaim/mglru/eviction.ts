@@ -31,22 +31,6 @@ export interface EvictResult {
   reclaimed: number;
 }
 
-/** Counters of eviction. */
-export class EvictionStats {
-  scanned = 0;
-  isolated = 0;
-  /** Folios found referenced at eviction time and put back. */
-  referenced = 0;
-  /** Folios written to swap and freed. */
-  reclaimed = 0;
-  /** Folios that could not be evicted (no swap slot, large folio). */
-  kept = 0;
-  /** Evicted pages faulted back in (WORKINGSET_REFAULT). */
-  refaults = 0;
-  /** Of those, recent ones (lru_gen_test_recent), counted in the tiers' refaulted[]. */
-  recentRefaults = 0;
-}
-
 /**
  * evict_folios (mm/vmscan.c): under lru_lock take folios from the tail of the oldest generation
  * (scan_folios with sort_folio and isolate_folio: at most min(nr_to_scan, MAX_LRU_BATCH) folios,

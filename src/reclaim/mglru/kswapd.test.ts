@@ -33,7 +33,7 @@ describe('kswapd', () => {
       },
     );
     const node = vm.host.mem.nodes[0];
-    const k = vm.lruGen!.kswapd[0];
+    const k = vm.kswapd[0];
     // 2000 pages: min_free_kbytes = sqrt(8000 kB x 16) = 357 kB, 89 pages; low and high add
     // max(89 / 4, 2000 x 10 / 10000) = 22 pages each.
     expect([node.wmarkMin, node.wmarkLow, node.wmarkHigh]).toEqual([89, 111, 133]);

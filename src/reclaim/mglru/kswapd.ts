@@ -138,9 +138,9 @@ const THROTTLE_NOPROGRESS_NS = 2_000_000;
  * after MAX_RECLAIM_RETRIES of those, the OOM killer.
  */
 export function* allocSlowpath(t: SimThread, lg: LruGen): Generator<void, void, void> {
-  const nodes = lg.host.mem.nodes;
+  const { nodes, kswapdWakeup } = lg.host.mem;
   for (let retries = 0; !nodes.some((n) => n.freePages() > n.wmarkMin); retries++) {
-    for (const k of lg.kswapd) k.wakeup(t);
+    if (kswapdWakeup !== null) for (const n of nodes) kswapdWakeup(t, n.nid); // wake_all_kswapds
     lg.directReclaims++;
     const tr = t.engine.trace;
     if (tr !== null) tr.emit(t, 'mm_vmscan_direct_reclaim_begin', { retry: retries });

@@ -13,7 +13,6 @@ import type { ShadowEntries } from '../../host/shadow.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import type { SpinLock } from '../../sync/spinlock.ts';
 import type { KernelVariant } from '../../variants/kernel-variant.ts';
-import { EvictionStats } from './eviction.ts';
 import {
   folioLruGen,
   folioLruRefs,
@@ -24,7 +23,7 @@ import {
   lruTierFromRefs,
   withGen,
 } from './gen-flags.ts';
-import type { Kswapd } from './kswapd.ts';
+import { EvictionStats, LruGenStats } from './lru-gen-stats.ts';
 import {
   jiffies,
   LRU_GEN_ANON,
@@ -41,19 +40,6 @@ import {
   MIN_LRU_BATCH,
   MIN_NR_GENS,
 } from './lruvec.ts';
-import { tryToFreeMemCgroupPages } from './shrink.ts';
-
-/** Counters of the multi-gen LRU. */
-export class LruGenStats {
-  foliosAdded = 0;
-  agingPasses = 0;
-  /** Folios moved to the youngest generation by aging (folio_update_gen). */
-  promoted = 0;
-  /** Young folios given a second chance instead (PG_referenced set, not moved). */
-  secondChance = 0;
-  /** Folios moved out of the oldest generation by inc_min_seq. */
-  protectedMoves = 0;
-}
 
 /**
  * The multi-gen LRU of the host (mm/vmscan.c, include/linux/mm_inline.h): one lruvec per (memcg,
@@ -68,8 +54,6 @@ export class LruGen implements LruGenHooks {
   caps = LRU_GEN_CORE | LRU_GEN_MM_WALK | LRU_GEN_NONLEAF_YOUNG;
   /** lru_gen_min_ttl in jiffies (written through min_ttl_ms; 0: off). */
   minTtl = 0n;
-  /** The nodes' kswapd threads, when they run. */
-  kswapd: Kswapd[] = [];
   /** Global direct reclaims by allocating threads (allocSlowpath). */
   directReclaims = 0;
   /** Direct reclaims without progress that waited for kswapd (reclaim_throttle). */
@@ -113,7 +97,6 @@ export class LruGen implements LruGenHooks {
 
   constructor(readonly host: Host) {
     host.lru.onAdd = (t, pfn) => this.addFolio(t, pfn);
-    host.memcgReclaim = (t, memcg, pages) => tryToFreeMemCgroupPages(t, this, memcg, pages, null);
   }
 
   /** mem_cgroup_lruvec: the lruvec of (memcg, node), created on first use. */
