@@ -2,6 +2,7 @@
  * Models mm/vmscan.c, MGLRU aging: try_to_inc_max_seq (tryToIncMaxSeq), walk_mm, walk_pud_range
  * (with walk_page_range), walk_pmd_range and should_skip_vma; the PTE level is in walk-pte.ts.
  */
+
 import { EAGAIN, EBUSY } from '../../fs/errno.ts';
 import type { Mm } from '../../host/mm.ts';
 import { PAGE_SIZE, PMD_SIZE, PTE_PRESENT, PTE_PSE, PTRS_PER_PTE, ptePfn } from '../../host/page-table.ts';
@@ -10,6 +11,7 @@ import { CAT } from '../../sim/accounting.ts';
 import { call, type SimThread } from '../../sim/thread.ts';
 import type { Tracer } from '../../sim/trace.ts';
 import { bloomKey, newBloom, testBloom, updateBloom } from './bloom.ts';
+import { incMaxSeq } from './gen-seq.ts';
 import type { LruGen } from './lru-gen.ts';
 import {
   LRU_GEN_MM_WALK,
@@ -75,7 +77,7 @@ export function* tryToIncMaxSeq(
     lock.lock(t);
     if (first) t.advance(lg.host.engine.profile.incMaxSeqNs);
     const mine = seq === l.maxSeq;
-    const done = !mine || lg.incMaxSeq(t, l);
+    const done = !mine || incMaxSeq(lg, t, l);
     lock.unlock(t);
     if (done) {
       if (tr !== null)

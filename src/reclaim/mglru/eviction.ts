@@ -2,6 +2,7 @@
  * Models mm/vmscan.c, MGLRU eviction: evict_folios (evictFolios) with scan_folios, sort_folio,
  * isolate_folio, get_tier_idx, and shrink_folio_list's try_to_unmap_one (mm/rmap.c) and pageout.
  */
+
 import { PG_ACTIVE, PG_HEAD, PG_IDLE, PG_LRU, PG_WORKINGSET, PG_YOUNG } from '../../host/page-flags.ts';
 import { mkSwapPte, PTE_DIRTY, ptePresent } from '../../host/page-table.ts';
 import { type RmapHit, rmapWalk } from '../../host/rmap.ts';
@@ -10,6 +11,7 @@ import { FILE_SHADOW, shmemSwapEntry } from '../../host/vma.ts';
 import { CAT } from '../../sim/accounting.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { folioLruGen, folioLruRefs, lruTierFromRefs, withGen } from './gen-flags.ts';
+import { folioIncGen, tryToIncMinSeq } from './gen-seq.ts';
 import { folioReferencedOne } from './look-around.ts';
 import type { LruGen } from './lru-gen.ts';
 import {
@@ -75,7 +77,7 @@ export function* evictFolios(
         l.folios[gen * 2 + type].pushHead(pfn);
       } else if (tier > tierIdx || f & PG_HEAD) {
         // Referenced folios (tier above 0) and large folios move on to the next generation.
-        l.folios[lg.folioIncGen(l, pfn, type) * 2 + type].pushHead(pfn);
+        l.folios[folioIncGen(lg, l, pfn, type) * 2 + type].pushHead(pfn);
         if (tier > tierIdx) l.protected[type * MAX_NR_TIERS + tier] += lg.folioPages(pfn);
       } else {
         // isolate_folio: off the LRU and out of the generation counts.
@@ -93,7 +95,7 @@ export function* evictFolios(
     : swappiness > 200
       ? [LRU_GEN_ANON]
       : [LRU_GEN_ANON, LRU_GEN_FILE])
-    lg.tryToIncMinSeq(l, ty);
+    tryToIncMinSeq(l, ty);
   lock.unlock(t);
   stats.scanned += scanned;
   stats.isolated += isolated.length;

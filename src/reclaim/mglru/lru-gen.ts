@@ -1,6 +1,6 @@
 /**
  * Models mm/vmscan.c and include/linux/mm_inline.h: the multi-gen LRU's lruvecs,
- * lru_gen_add_folio, folio_update_gen, folio_inc_gen, inc_min_seq, inc_max_seq; lru_gen_refault
+ * lru_gen_add_folio, folio_update_gen; lru_gen_refault
  * (mm/workingset.c).
  */
 import type { Host } from '../../host/host.ts';
@@ -15,17 +15,14 @@ import type { SpinLock } from '../../sync/spinlock.ts';
 import type { KernelVariant } from '../../variants/kernel-variant.ts';
 import {
   folioLruGen,
-  folioLruRefs,
   LRU_REFS_FLAGS,
   LRU_REFS_MASK,
   LRU_REFS_PGOFF,
-  LRU_REFS_WIDTH,
   lruTierFromRefs,
   withGen,
 } from './gen-flags.ts';
 import { EvictionStats, LruGenStats } from './lru-gen-stats.ts';
 import {
-  jiffies,
   LRU_GEN_ANON,
   LRU_GEN_CORE,
   LRU_GEN_FILE,
@@ -34,11 +31,9 @@ import {
   LRU_GEN_SECONDARY_MMU_WALK,
   Lruvec,
   lruGenFromSeq,
-  MAX_LRU_BATCH,
   MAX_NR_GENS,
   MAX_NR_TIERS,
   MIN_LRU_BATCH,
-  MIN_NR_GENS,
 } from './lruvec.ts';
 
 /**
@@ -301,84 +296,5 @@ export class LruGen implements LruGenHooks {
     this.evictionStats.recentRefaults++;
     if (workingset) mem.flags[pfn] |= PG_WORKINGSET;
     else mem.flags[pfn] = (mem.flags[pfn] & ~LRU_REFS_MASK) | ((refs - 1) << LRU_REFS_PGOFF);
-  }
-
-  /**
-   * folio_inc_gen: a folio taken off the oldest generation's list moves to the next generation with
-   * its refs cleared, unless folio_update_gen already promoted it (its flags name a younger
-   * generation): then it stays there. Returns the generation whose list it belongs on.
-   */
-  folioIncGen(l: Lruvec, pfn: number, type: number): number {
-    const mem = this.host.mem;
-    const f = mem.flags[pfn];
-    const old = lruGenFromSeq(l.minSeq[type]);
-    const cur = folioLruGen(f);
-    if (cur >= 0 && cur !== old) return cur;
-    const next = lruGenFromSeq(l.minSeq[type] + 1);
-    mem.flags[pfn] = withGen(f & ~LRU_REFS_FLAGS, next);
-    const n = this.folioPages(pfn);
-    l.nrPages[old * 2 + type] -= n;
-    l.nrPages[next * 2 + type] += n;
-    return next;
-  }
-
-  /**
-   * try_to_inc_min_seq: retire the oldest generations of `type` that are empty, keeping at least
-   * MIN_NR_GENS. Returns whether min_seq moved.
-   */
-  tryToIncMinSeq(l: Lruvec, type: number): boolean {
-    let moved = false;
-    while (l.minSeq[type] + MIN_NR_GENS <= l.maxSeq) {
-      // Only an empty list retires: promoted folios still on it are sorted first.
-      if (!l.folios[lruGenFromSeq(l.minSeq[type]) * 2 + type].empty) break;
-      l.resetCtrlPos(type);
-      l.minSeq[type]++;
-      moved = true;
-    }
-    return moved;
-  }
-
-  /**
-   * inc_max_seq (caller holds lru_lock): types with 4 generations first retire their oldest with
-   * inc_min_seq; then the next generation is born. Returns false, with max_seq unchanged, when
-   * inc_min_seq stopped after MAX_LRU_BATCH folios: the caller drops lru_lock, reschedules and
-   * calls again (the kernel's `goto restart`).
-   */
-  incMaxSeq(t: SimThread, l: Lruvec): boolean {
-    for (const type of [LRU_GEN_ANON, LRU_GEN_FILE])
-      if (l.nrGens(type) === MAX_NR_GENS && !this.incMinSeq(t, l, type)) return false;
-    l.timestamps[lruGenFromSeq(l.maxSeq + 1)] = jiffies(t.now);
-    l.maxSeq++;
-    this.stats.agingPasses++;
-    return true;
-  }
-
-  /**
-   * inc_min_seq: move every folio still on the oldest generation's list to the tail of the list of
-   * the generation folio_inc_gen gives it (the next one, or the younger one it was promoted to),
-   * so the oldest can retire without cold/hot inversion. At most MAX_LRU_BATCH folios at a time:
-   * returns false if the list is not empty yet, true once min_seq moved.
-   */
-  incMinSeq(t: SimThread, l: Lruvec, type: number): boolean {
-    const mem = this.host.mem;
-    const oldGen = lruGenFromSeq(l.minSeq[type]);
-    const q = l.folios[oldGen * 2 + type];
-    const p = this.host.engine.profile;
-    let remaining = MAX_LRU_BATCH;
-    for (let pfn = q.popTail(); pfn >= 0; pfn = q.popTail()) {
-      const f = mem.flags[pfn];
-      // Counted as protected in its tier, unless it is a lazily promoted workingset folio.
-      const refs = folioLruRefs(f);
-      const ws = f & PG_WORKINGSET ? 1 : 0;
-      if (refs + ws !== (1 << LRU_REFS_WIDTH) + 1)
-        l.protected[type * MAX_NR_TIERS + lruTierFromRefs(refs, ws === 1)] += this.folioPages(pfn);
-      l.folios[this.folioIncGen(l, pfn, type) * 2 + type].pushTail(pfn);
-      this.stats.protectedMoves++;
-      t.advance(p.folioIncGenNs);
-      if (--remaining === 0 && !q.empty) return false;
-    }
-    l.resetCtrlPos(type);
-    l.minSeq[type]++;
-    return true;
   }
 }

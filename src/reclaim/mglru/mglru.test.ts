@@ -9,6 +9,7 @@ import { loadProfile } from '../../sim/profile.ts';
 import { runOnVm, testGfn, vcpuAccess } from '../../testing/vm-fixture.ts';
 import { LRU_GEN_DEBUGFS, LRU_GEN_FULL_DEBUGFS, LruGenDebugfs } from './debugfs.ts';
 import { folioLruGen } from './gen-flags.ts';
+import { incMinSeq } from './gen-seq.ts';
 import { LruGen } from './lru-gen.ts';
 import { LruGenMmWalk } from './mm-walk.ts';
 import { LRU_GEN_ENABLED, LRU_GEN_MIN_TTL_MS } from './sysfs.ts';
@@ -190,9 +191,9 @@ describe('multi-gen LRU', () => {
       // Generation 2 retires (min_seq is 2 after the initial retirements): inc_min_seq takes the
       // list from its tail; folio_inc_gen leaves the promoted folio in 3, the others go to 3 too
       // (the next generation); each goes to the tail of list 3.
-      while (l.minSeq[0] < 2) lg.incMinSeq(t, l, 0);
+      while (l.minSeq[0] < 2) incMinSeq(lg, t, l, 0);
       const before = l.pagesIn(2, 0);
-      lg.incMinSeq(t, l, 0);
+      incMinSeq(lg, t, l, 0);
       expect(before).toBe(l.pagesIn(3, 0) - 1);
       expect(list2.empty).toBe(true);
       const list3 = l.folios[3 * 2];
