@@ -118,44 +118,26 @@ export class QRwLock {
   }
 
   /**
-   * down_read_trylock (`sleeping`) or read_trylock, run in one step: takes the lock only if no
-   * writer holds or waits for it (`writerWaits`: a writer queued elsewhere, RWSEM_FLAG_WAITERS).
-   * The rwsem's __down_read_trylock is a cmpxchg loop on the count: since 6.1 (`read-first`) it
-   * reads the count and cmpxchg's from that value; from 5.2 to 6.0 (`expect-unlocked`) the first
-   * cmpxchg assumes RWSEM_UNLOCKED_VALUE, so it fails whenever another reader is inside. Each
-   * failed cmpxchg returns the current count and the loop retries with it, until one succeeds (no
-   * other CPU changed the count in between) or the count shows a writer. Every read and cmpxchg is
-   * an access to the lock word's line. In one step, RMWs that threads behind this one will issue
-   * before a retry are not on the line yet, so a retry wins more often than on hardware: callers
-   * that can yield use `tryReadLockSteps`.
+   * down_read_trylock (`sleeping`) or read_trylock: takes the lock only if no writer holds or waits
+   * for it (`writerWaits`: a writer queued elsewhere, RWSEM_FLAG_WAITERS). The rwsem's
+   * __down_read_trylock is a cmpxchg loop on the count: since 6.1 (`read-first`) it reads the count
+   * and cmpxchg's from that value; from 5.2 to 6.0 (`expect-unlocked`) the first cmpxchg assumes
+   * RWSEM_UNLOCKED_VALUE, so it fails whenever another reader is inside. Each failed cmpxchg
+   * returns the current count and the loop retries with it, until one succeeds (no other CPU
+   * changed the count in between) or the count shows a writer. Every read and cmpxchg is an access
+   * to the lock word's line. The loop runs in one step: a retry, a few cycles after the failed
+   * cmpxchg left the line in this CPU's cache, goes before RMWs that threads behind this one issue
+   * while it runs (making each retry wait for them, a sync point, put the Broadwell 16-thread
+   * page_fault1 row at 0.31x the published rate and the 48-thread row in a livelock).
    */
   tryReadLock(t: SimThread, flavour: TrylockFlavour = 'read-first', writerWaits = false): boolean {
-    const g = this.tryReadLockSteps(t, flavour, () => writerWaits, false);
-    const r = g.next();
-    if (!r.done) throw new Error(`${this.name}: a one-step trylock yielded`);
-    return r.value;
-  }
-
-  /**
-   * `tryReadLock` whose every access after the first waits, when `sync`, until the threads behind
-   * this one have caught up (a sync point): a cmpxchg retry then finds on the line the RMWs other
-   * CPUs issued before it, and fails if one changed the count, as the line's arbitration orders
-   * them on hardware. `writerWaits` is read at each attempt (the count's RWSEM_FLAG_WAITERS).
-   */
-  *tryReadLockSteps(
-    t: SimThread,
-    flavour: TrylockFlavour,
-    writerWaits: () => boolean,
-    sync = true,
-  ): Generator<void, boolean, void> {
     const line = this.line;
-    const blocked = () => writerWaits() || this.writer !== null || t.now < this.writerFreeAt;
+    const blocked = () => writerWaits || this.writer !== null || t.now < this.writerFreeAt;
     let ok: boolean;
     if (flavour === 'read-first') {
       // atomic_long_read(&sem->count), then the first cmpxchg from that value.
       line.rmwBy(t);
       if (blocked()) return false;
-      if (sync && t.mustSync()) yield;
       ok = line.rmwFollowsBy(t);
     } else {
       line.rmwBy(t);
@@ -164,7 +146,6 @@ export class QRwLock {
     }
     while (!ok) {
       this.stats.cmpxchgFailed++;
-      if (sync && t.mustSync()) yield;
       ok = line.rmwFollowsBy(t);
       if (!ok && blocked()) return false;
     }
