@@ -102,8 +102,11 @@ export class NumaBalancing {
   private readonly faultsMemBuf: number[];
   /** p->numa_preferred_nid (-1: NUMA_NO_NODE); the model does not move tasks towards it. */
   preferredNid = -1;
-  /** folio last_cpupid of frames that took a hinting fault: (thread id, node), as one number. */
-  readonly lastCpupid = new Map<number, number>();
+  /**
+   * folio last_cpupid per frame (the kernel keeps it in the page flags): (thread id, node) as one
+   * number, -1 for a frame that has not taken a hinting fault.
+   */
+  readonly lastCpupid: Int32Array;
   /** The invalidation in progress that the scanner or migration issued, for `noteAccessedZap`. */
   invalidating: AccessedZap['cause'] = 'other';
   /** The last accessed-leaf zap of each frame (follows migrations). */
@@ -122,6 +125,7 @@ export class NumaBalancing {
     // init_numa_balancing: the first scan waits scan_delay after the mm was created.
     this.numaNextScan = createdNs + sysctls.scanDelayMs * NS_PER_MS;
     const nodes = host.mem.nodes.length;
+    this.lastCpupid = new Int32Array(host.mem.flags.length).fill(-1);
     this.faultsMem = new Array(nodes).fill(0);
     this.faultsMemBuf = new Array(nodes).fill(0);
   }
@@ -246,9 +250,9 @@ export class NumaBalancing {
       this.lastZap.delete(from);
       this.lastZap.set(to, z);
     }
-    const c = this.lastCpupid.get(from);
-    this.lastCpupid.delete(from);
-    if (c !== undefined) this.lastCpupid.set(to, c);
+    const c = this.lastCpupid[from];
+    this.lastCpupid[from] = -1;
+    if (c >= 0) this.lastCpupid[to] = c;
   }
 }
 

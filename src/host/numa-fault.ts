@@ -20,8 +20,8 @@ const EARLY_SCAN_SEQ = 4;
  * fault that passes the filter migrates.
  */
 function shouldNumaMigrateMemory(t: SimThread, nb: NumaBalancing, pfn: number, dstNid: number): boolean {
-  const last = nb.lastCpupid.get(pfn) ?? -1;
-  nb.lastCpupid.set(pfn, mkCpupid(t.id, dstNid));
+  const last = nb.lastCpupid[pfn];
+  nb.lastCpupid[pfn] = mkCpupid(t.id, dstNid);
   const mine = last >= 0 && cpupidTid(last) === t.id;
   if ((nb.preferredNid < 0 || nb.numaScanSeq <= EARLY_SCAN_SEQ) && (last < 0 || mine)) return true;
   if (last >= 0 && cpupidNid(last) !== dstNid) return false;
@@ -49,7 +49,7 @@ export function doNumaPage(t: SimThread, mm: Mm, vma: Vma, idx: number): number 
   const local = nid === thisNid;
   nb.stats.hintFaults++;
   if (local) nb.stats.hintFaultsLocal++;
-  const lastCpupid = nb.lastCpupid.get(pfn) ?? -1;
+  const lastCpupid = nb.lastCpupid[pfn];
   const should = shouldNumaMigrateMemory(t, nb, pfn, thisNid);
   const target = !local && should ? thisNid : -1;
   let failed = false;
