@@ -2,7 +2,6 @@
  * Models mm/vmscan.c, MGLRU aging: try_to_inc_max_seq (tryToIncMaxSeq), walk_mm, walk_pud_range
  * (with walk_page_range), walk_pmd_range and should_skip_vma; the PTE level is in walk-pte.ts.
  */
-
 import { EAGAIN, EBUSY } from '../../fs/errno.ts';
 import type { Mm } from '../../host/mm.ts';
 import { PAGE_SIZE, PMD_SIZE, PTE_PRESENT, PTE_PSE, PTRS_PER_PTE, ptePfn } from '../../host/page-table.ts';

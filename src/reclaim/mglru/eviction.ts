@@ -2,7 +2,6 @@
  * Models mm/vmscan.c, MGLRU eviction: evict_folios (evictFolios) with scan_folios, sort_folio,
  * isolate_folio, get_tier_idx, and shrink_folio_list's try_to_unmap_one (mm/rmap.c) and pageout.
  */
-
 import { PG_ACTIVE, PG_HEAD, PG_IDLE, PG_LRU, PG_WORKINGSET, PG_YOUNG } from '../../host/page-flags.ts';
 import { mkSwapPte, PTE_DIRTY, ptePresent } from '../../host/page-table.ts';
 import { type RmapHit, rmapWalk } from '../../host/rmap.ts';

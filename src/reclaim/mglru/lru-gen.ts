@@ -1,7 +1,6 @@
 /**
- * Models mm/vmscan.c and include/linux/mm_inline.h: the multi-gen LRU's lruvecs,
- * lru_gen_add_folio, folio_update_gen; lru_gen_refault
- * (mm/workingset.c).
+ * Models mm/vmscan.c and include/linux/mm_inline.h: the multi-gen LRU's lruvecs, lru_gen_add_folio
+ * and folio_update_gen; lru_gen_refault (mm/workingset.c). The generation counters are gen-seq.ts.
  */
 import type { Host } from '../../host/host.ts';
 import { lruvecKey } from '../../host/lru-add.ts';
