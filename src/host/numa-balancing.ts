@@ -5,6 +5,7 @@
  * is task-numa-work.ts, the hinting fault numa-fault.ts, migration migrate.ts.
  */
 import type { SimThread } from '../sim/thread.ts';
+import { AccessedZapTrail, type ZapCause, type ZapOutcome } from './accessed-zap-trail.ts';
 import type { Host } from './host.ts';
 import type { Mm } from './mm.ts';
 
@@ -66,20 +67,6 @@ export class NumaBalancingStats {
   accessedToLruGenRefs = 0;
 }
 
-/** Where a zapped Accessed bit went. */
-export type ZapOutcome = 'dropped' | 'idle-cleared' | 'lru-gen-refs';
-
-/** One zap of an accessed secondary-MMU leaf, for event trails. */
-export interface AccessedZap {
-  ns: number;
-  pfn: number;
-  /** The guest frame whose secondary-MMU leaf was zapped (-1: not known to the zapping MMU). */
-  gfn: number;
-  /** What issued the invalidation: change_prot_numa or try_to_migrate. */
-  cause: 'change_prot_numa' | 'try_to_migrate' | 'other';
-  outcome: ZapOutcome;
-}
-
 /** NUMA balancing of one mm (sched_numa_balancing on, NUMA_BALANCING_NORMAL). */
 export class NumaBalancing {
   readonly stats = new NumaBalancingStats();
@@ -108,9 +95,9 @@ export class NumaBalancing {
    */
   readonly lastCpupid: Int32Array;
   /** The invalidation in progress that the scanner or migration issued, for `noteAccessedZap`. */
-  invalidating: AccessedZap['cause'] = 'other';
+  invalidating: ZapCause = 'other';
   /** The last accessed-leaf zap of each frame (follows migrations). */
-  readonly lastZap = new Map<number, AccessedZap>();
+  readonly lastZap: AccessedZapTrail;
   /** Stops the tick loop (the selftest is done). */
   stopped = false;
 
@@ -126,6 +113,7 @@ export class NumaBalancing {
     this.numaNextScan = createdNs + sysctls.scanDelayMs * NS_PER_MS;
     const nodes = host.mem.nodes.length;
     this.lastCpupid = new Int32Array(host.mem.flags.length).fill(-1);
+    this.lastZap = new AccessedZapTrail(host.mem.flags.length);
     this.faultsMem = new Array(nodes).fill(0);
     this.faultsMemBuf = new Array(nodes).fill(0);
   }
@@ -233,23 +221,19 @@ export class NumaBalancing {
    * became: records it for the event trail when NUMA balancing issued the invalidation.
    */
   noteAccessedZap(t: SimThread, pfn: number, gfn: number, outcome: ZapOutcome): void {
-    const z: AccessedZap = { ns: t.now, pfn, gfn, cause: this.invalidating, outcome };
-    if (z.cause !== 'other') {
+    const cause = this.invalidating;
+    if (cause !== 'other') {
       this.stats.accessedZaps++;
       if (outcome === 'dropped') this.stats.accessedDropped++;
       else if (outcome === 'idle-cleared') this.stats.accessedToIdleClear++;
       else this.stats.accessedToLruGenRefs++;
     }
-    this.lastZap.set(pfn, z);
+    this.lastZap.set({ ns: t.now, pfn, gfn, cause, outcome });
   }
 
   /** A folio moved from `from` to `to`: its trail records and last_cpupid follow it. */
   folioMoved(from: number, to: number): void {
-    const z = this.lastZap.get(from);
-    if (z !== undefined) {
-      this.lastZap.delete(from);
-      this.lastZap.set(to, z);
-    }
+    this.lastZap.move(from, to);
     const c = this.lastCpupid[from];
     this.lastCpupid[from] = -1;
     if (c >= 0) this.lastCpupid[to] = c;

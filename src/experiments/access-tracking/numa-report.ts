@@ -3,7 +3,8 @@
  * mm/migrate.c) did during an access_tracking_perf_test run, per phase, and why the selftest's
  * idle-page checks see the counts they see: the event trail of a page whose Accessed bit a zap lost.
  */
-import type { AccessedZap, NumaBalancing, NumaBalancingStats } from '../../host/numa-balancing.ts';
+import type { AccessedZap } from '../../host/accessed-zap-trail.ts';
+import type { NumaBalancing, NumaBalancingStats } from '../../host/numa-balancing.ts';
 import { formatSeconds } from './selftest-output.ts';
 
 /** The NUMA balancing counters that change during a phase. */

@@ -1,6 +1,7 @@
 // access_tracking_perf_test with NUMA balancing simulated: the idle-page counts the selftest's
 // checks see in page_idle and lru_gen modes, per accessed/dirty policy, and their causes.
 import { describe, expect, it } from 'vitest';
+import { AccessedZapTrail } from '../../host/accessed-zap-trail.ts';
 import { PAGEVEC_SIZE } from '../../host/lru-add.ts';
 import type { NumaBalancing } from '../../host/numa-balancing.ts';
 import { classifyStillIdle, explainStillIdle, formatIdleChecks, noStillIdleCauses } from './numa-report.ts';
@@ -103,7 +104,9 @@ describe('access-tracking with NUMA balancing', () => {
       cause: 'change_prot_numa' as const,
       outcome: 'dropped' as const,
     };
-    const nb = { lastZap: new Map([[0x5000, zap]]) } as unknown as NumaBalancing;
+    const lastZap = new AccessedZapTrail(0x7000);
+    lastZap.set(zap);
+    const nb = { lastZap } as unknown as NumaBalancing;
     const c = noStillIdleCauses();
     classifyStillIdle(nb, 0x5000, 1_000_000, c);
     classifyStillIdle(nb, 0x5000, 3_000_000, c);
