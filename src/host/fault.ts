@@ -269,6 +269,8 @@ export function newAnonFolio(
   const zeroed = mem.nodes[mem.pfnToNid(pfn)].bandwidth.transfer(t.now, 2 * 4096 * n, zeroNs);
   t.until(CAT.pageZeroing, t.now + zeroNs);
   t.until(CAT.memBandwidth, zeroed);
+  // mem_cgroup_charge (hugetlb folios are not charged to the memcg's memory counter).
+  if (vma.kind !== 'anonymous_hugetlb') host.memcgCharge.charge(t, mm.memcg, n);
   const off = Math.floor((hva - vma.start) / 4096);
   const memcg = mm.memcg.id;
   for (let i = 0; i < n; i++) {

@@ -11,6 +11,7 @@ import { LruAddBatches } from './lru-add.ts';
 import type { LruGenHooks } from './lru-gen-hooks.ts';
 import type { Memcg } from './memcg.ts';
 import { MemcgTree } from './memcg.ts';
+import { MemcgCharge } from './memcg-charge.ts';
 import { Mm } from './mm.ts';
 import type { NumaBalancing } from './numa-balancing.ts';
 import { MAX_MAPPING_ID, PhysMem } from './phys-mem.ts';
@@ -34,6 +35,8 @@ export interface HostOptions {
 export class Host {
   readonly mem: PhysMem;
   readonly memcgs = new MemcgTree();
+  /** memcg charging: the per-CPU charge stocks and each memcg's page_counter lines. */
+  readonly memcgCharge: MemcgCharge;
   readonly lru: LruAddBatches;
   readonly mms: Mm[] = [];
   /** Classic RCU. */
@@ -72,6 +75,7 @@ export class Host {
     this.swap = opts.swapPages ? new SwapDevice(opts.swapPages) : null;
     if (this.swap !== null) this.mem.trackContent();
     this.lru = new LruAddBatches(this);
+    this.memcgCharge = new MemcgCharge(engine, this.memcgs);
     this.rcu = new RcuDomain(engine, 'rcu', engine.profile.rcuGracePeriodNs, 0);
     this.notifierSrcu = new RcuDomain(engine, 'mmu_notifier srcu', engine.profile.srcuGracePeriodNs, 1);
   }

@@ -8,6 +8,7 @@ import type { SimThread } from '../sim/thread.ts';
 import { flushIpisNs } from '../sim/topology.ts';
 import type { SpinLock } from '../sync/spinlock.ts';
 import type { Host } from './host.ts';
+import { UnchargeGather } from './memcg-charge.ts';
 import type { Mm } from './mm.ts';
 import { PG_HEAD, PG_HUGETLB, PG_LRU } from './page-flags.ts';
 import { HPAGE_PMD_ORDER, PAGE_SIZE, PMD_SIZE, ptePfn } from './page-table.ts';
@@ -162,6 +163,7 @@ export function* releasePages(t: SimThread, host: Host, pfns: number[]): Generat
         lruDelFolio(host, pfn);
         l.unlock(t);
       } else lruDelFolio(host, pfn);
+      host.memcgCharge.unchargeBatch(t, mem.memcgOf(pfn), 1 << HPAGE_PMD_ORDER);
       mem.freeUnrefPage(t, pfn, HPAGE_PMD_ORDER);
       continue;
     }
@@ -179,8 +181,12 @@ export function* releasePages(t: SimThread, host: Host, pfns: number[]): Generat
     if (held === SWAP_CLUSTER_MAX) unlock();
   }
   if (lock !== null) unlock();
+  // mem_cgroup_uncharge_folios of each folio batch, then free_unref_folios.
+  const ug = new UnchargeGather(host.memcgCharge, host.lru.batchSize);
   for (const pfn of small) {
     if (t.mustSync()) yield;
+    ug.add(t, mem.memcgOf(pfn), 1);
     mem.freeUnrefPage(t, pfn);
   }
+  ug.flush(t);
 }

@@ -42,9 +42,11 @@ export function shrinkFileFolio(t: SimThread, host: Host, file: FileMapping, off
   file.pages[off] = -1;
   file.pagesDropped++;
   lruDelFolio(host, pfn);
-  // mem_cgroup_uncharge.
-  const memcg = host.memcgs.byId(host.mem.memcgOf(pfn));
+  // mem_cgroup_uncharge_folios of a list of one.
+  const memcgId = host.mem.memcgOf(pfn);
+  const memcg = host.memcgs.byId(memcgId);
   if (memcg !== undefined) memcg.pages--;
+  host.memcgCharge.unchargeBatch(t, memcgId, 1);
   host.mem.freeUnrefPage(t, pfn);
   return 'dropped';
 }

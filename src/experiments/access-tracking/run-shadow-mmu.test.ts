@@ -117,10 +117,10 @@ describe('access-tracking on the shadow MMU', () => {
     // walker took ahead of their time (it reschedules between walk_mm's rounds and inc_max_seq
     // now): they finish sooner, within fewer passes.
     expect([opt.benchmark?.passes, noOpt.benchmark?.passes]).toEqual([26, 22]);
-    expect(opt.counters.kvm).toMatchObject({ eptViolations: 1026, ageGfnCalls: 16213, sptesAged: 963 });
-    expect(noOpt.counters.kvm).toMatchObject({ eptViolations: 1026, ageGfnCalls: 13950, sptesAged: 962 });
+    expect(opt.counters.kvm).toMatchObject({ eptViolations: 1026, ageGfnCalls: 16182, sptesAged: 963 });
+    expect(noOpt.counters.kvm).toMatchObject({ eptViolations: 1026, ageGfnCalls: 14074, sptesAged: 962 });
     expect(opt.counters.mmuLock).toMatchObject({ readAcquired: 0, writeAcquired: 1026 });
-    expect(noOpt.counters.mmuLock).toMatchObject({ readAcquired: 0, writeAcquired: 1026 + 13950 });
+    expect(noOpt.counters.mmuLock).toMatchObject({ readAcquired: 0, writeAcquired: 1026 + 14074 });
     expect(opt.counters.shadowMmu).toMatchObject(SHADOW_PAGES);
   });
 

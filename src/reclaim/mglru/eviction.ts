@@ -2,6 +2,7 @@
  * Models mm/vmscan.c, MGLRU eviction: evict_folios (evictFolios) with scan_folios, sort_folio,
  * isolate_folio, get_tier_idx, and shrink_folio_list's try_to_unmap_one (mm/rmap.c) and pageout.
  */
+import { UnchargeGather } from '../../host/memcg-charge.ts';
 import { PG_ACTIVE, PG_HEAD, PG_IDLE, PG_LRU, PG_WORKINGSET, PG_YOUNG } from '../../host/page-flags.ts';
 import { mkSwapPte, PTE_DIRTY, ptePresent } from '../../host/page-table.ts';
 import { type RmapHit, rmapWalk } from '../../host/rmap.ts';
@@ -100,6 +101,8 @@ export function* evictFolios(
   stats.isolated += isolated.length;
 
   let reclaimed = 0;
+  // shrink_folio_list's free_folios batch: uncharged per batch, then freed.
+  const ug = new UnchargeGather(host.memcgCharge, host.lru.batchSize);
   for (const pfn of isolated) {
     if (t.mustSync()) yield;
     if (folioReferenced(t, lg, l, pfn)) {
@@ -112,7 +115,7 @@ export function* evictFolios(
     }
     const f = mem.flags[pfn];
     const tier = lruTierFromRefs(folioLruRefs(f), (f & PG_WORKINGSET) !== 0);
-    if (tryToUnmapAndSwapOut(t, lg, l, type, pfn)) {
+    if (tryToUnmapAndSwapOut(t, lg, l, type, pfn, ug)) {
       l.evicted[type * MAX_NR_TIERS + tier]++;
       reclaimed++;
       stats.reclaimed++;
@@ -121,6 +124,7 @@ export function* evictFolios(
       putback(t, lg, pfn);
     }
   }
+  ug.flush(t);
   if (tr !== null) tr.emit(t, 'evict_folios_end', { memcg: l.memcg.path, nid: l.nid, scanned, reclaimed });
   t.leave(prevCtx);
   return { scanned, reclaimed };
@@ -196,7 +200,14 @@ function folioReferenced(t: SimThread, lg: LruGen, l: Lruvec, pfn: number): bool
  * regular-file folio is just dropped from the page cache (a dirty one would need writeback, which
  * is not modelled: it stays).
  */
-function tryToUnmapAndSwapOut(t: SimThread, lg: LruGen, l: Lruvec, type: number, pfn: number): boolean {
+function tryToUnmapAndSwapOut(
+  t: SimThread,
+  lg: LruGen,
+  l: Lruvec,
+  type: number,
+  pfn: number,
+  ug: UnchargeGather,
+): boolean {
   const host = lg.host;
   const mem = host.mem;
   if (mem.flags[pfn] & PG_HEAD) return false;
@@ -234,8 +245,10 @@ function tryToUnmapAndSwapOut(t: SimThread, lg: LruGen, l: Lruvec, type: number,
     const tr = host.engine.trace;
     if (tr !== null) tr.emit(t, 'swap_out', { pfn, slot });
   }
-  const memcg = host.memcgs.byId(mem.memcgOf(pfn));
+  const memcgId = mem.memcgOf(pfn);
+  const memcg = host.memcgs.byId(memcgId);
   if (memcg !== undefined) memcg.pages--;
+  ug.add(t, memcgId, 1);
   mem.freePages(pfn, 0);
   return true;
 }
