@@ -149,6 +149,12 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
     .option('--kernels <list>', 'kernel variants, comma-separated (6.12 = no opt, 6.15 = opt)', '6.12,6.15')
     .addOption(mmuOption())
     .option('--seed <n>', 'seed of the simulation', intArg('--seed', 0), 0)
+    .option(
+      '--seeds <n>',
+      'runs of each row, with seeds --seed, --seed + 1, ...: print their mean and range',
+      intArg('--seeds', 1),
+      1,
+    )
     .option('--profile <name>', PROFILE_HELP, SEED003_PROFILE)
     .option(
       '-j, --jobs <n>',
@@ -164,7 +170,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
         .map((k) => k.trim())
         .filter((k) => k !== '');
       const bar = startProgress('table', 'runs');
-      bar.update(0, opts.vcpus.length * (kernels.length + 1));
+      bar.update(0, opts.vcpus.length * (kernels.length + 1) * opts.seeds);
       let t: ReturnType<typeof runTable>;
       try {
         t = runTable({
@@ -172,6 +178,7 @@ export function buildProgram(io: CliIo, onExit: (code: number) => void): Command
           vcpuBytes: opts.bytes,
           kernels,
           seed: opts.seed,
+          seeds: opts.seeds,
           profile: loadProfile(opts.profile),
           onProgress: (done, total) => bar.update(done, total),
           jobs: opts.jobs,

@@ -46,6 +46,31 @@ describe('mmulab table', () => {
     expect(runTable({ ...o, jobs: 2 })).toEqual(runTable(o));
   });
 
+  it('with several seeds, gives each row the mean of its runs, their wall range and each overhead range per seed', () => {
+    const o = { vcpus: [2], vcpuBytes: 2 << 20, kernels: ['6.15'] };
+    const s0 = runTable({ ...o, seed: 5 });
+    const s1 = runTable({ ...o, seed: 6 });
+    const t = runTable({ ...o, seed: 5, seeds: 2 });
+    const walls = [s0.rows[0].vcpuWallNs, s1.rows[0].vcpuWallNs];
+    expect(t.rows[0]).toEqual({
+      ...s0.rows[0],
+      vcpuWallNs: Math.round((walls[0] + walls[1]) / 2),
+      seeds: 2,
+      vcpuWallRangeNs: [Math.min(...walls), Math.max(...walls)],
+    });
+    expect(walls[0]).not.toBe(walls[1]);
+    const opt = [s0.ratios[0].overhead.opt, s1.ratios[0].overhead.opt];
+    expect(t.ratios[0].overheadRange).toEqual({ opt: [Math.min(...opt), Math.max(...opt)] });
+    expect(t.ratios[0].overhead.opt).toBe(t.rows[1].vcpuWallNs / t.rows[0].vcpuWallNs - 1);
+    const text = formatTable(t, ['6.15']).split('\n');
+    expect(text[2]).toMatch(/^2 \(no aging\) 0\.\d{9} n\/a \[0\.\d{9}\.\.0\.\d{9}\]$/);
+    expect(text[5]).toBe(
+      '# simulated seconds, mean of 2 seeds; wall [min..max] and overhead [min..max] over the seeds; per row:',
+    );
+    expect(text[7]).toMatch(/^# 2 {2}-?\d+\.\d\d% \[-?\d+\.\d\d%\.\.-?\d+\.\d\d%\]$/);
+    expect(() => runTable({ ...o, seeds: 0 })).toThrow('--seeds takes a whole number >= 1');
+  });
+
   it('rejects unknown kernels and bad vCPU lists', () => {
     expect(() => runTable({ vcpus: [1], vcpuBytes: 1 << 20, kernels: ['5.0'] })).toThrow(
       /unknown kernel '5.0'/,

@@ -17,6 +17,11 @@ export interface TableOptions {
   /** Kernel variants to compare with the no-aging baseline (6.12 is "no opt", 6.15 "opt"). */
   kernels: string[];
   seed?: number;
+  /**
+   * Runs of each row, with seeds `seed` .. `seed + seeds - 1` (default 1): the row is their mean,
+   * with the range over the seeds (the model's run-to-run spread, as hardware's).
+   */
+  seeds?: number;
   profile?: CostProfile | string;
   /** Called after each run with (done, total). */
   onProgress?: (done: number, total: number) => void;
@@ -38,6 +43,9 @@ export interface TableRow {
   /** Mean aging pass, null without aging. */
   avgPassNs: number | null;
   passes: number;
+  /** With several seeds: how many, and the smallest and largest vCPU wall time among them. */
+  seeds?: number;
+  vcpuWallRangeNs?: [number, number];
 }
 
 /** The per-vCPU-count comparison printed after the table. */
@@ -47,6 +55,8 @@ export interface TableRatio {
   passRatio: number | null;
   /** Wall-time overhead of each kernel against no aging, as a fraction. */
   overhead: Record<string, number>;
+  /** With several seeds: the smallest and largest overhead of one seed's run against the same seed's no aging. */
+  overheadRange?: Record<string, [number, number]>;
 }
 
 /** The name seed 003 gives a kernel's rows. */
@@ -89,6 +99,21 @@ export function runTableRow(j: TableRowJob): TableRow {
   };
 }
 
+/** The mean of one row's runs (one per seed), rounded to whole nanoseconds, with the wall's range. */
+function meanRow(runs: TableRow[]): TableRow {
+  if (runs.length === 1) return runs[0];
+  const mean = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length);
+  const walls = runs.map((r) => r.vcpuWallNs);
+  return {
+    ...runs[0],
+    vcpuWallNs: mean(walls),
+    avgPassNs: runs[0].avgPassNs === null ? null : mean(runs.map((r) => r.avgPassNs!)),
+    passes: runs.reduce((a, r) => a + r.passes, 0) / runs.length,
+    seeds: runs.length,
+    vcpuWallRangeNs: [Math.min(...walls), Math.max(...walls)],
+  };
+}
+
 /**
  * seed 003's table: `access_tracking_perf_test -p -l -b B -v N` with no aging and with each kernel,
  * for each vCPU count. Every number comes from a full simulated run; with `jobs` > 1 the runs share
@@ -101,6 +126,8 @@ export function runTable(o: TableOptions): { rows: TableRow[]; ratios: TableRati
     throw new OptionsError('--vcpus takes a list of whole numbers >= 1');
   if (o.jobs !== undefined && (!Number.isInteger(o.jobs) || o.jobs < 1))
     throw new OptionsError('--jobs takes a whole number >= 1');
+  const seeds = o.seeds ?? 1;
+  if (!Number.isInteger(seeds) || seeds < 1) throw new OptionsError('--seeds takes a whole number >= 1');
   const profile = typeof o.profile === 'object' ? o.profile : loadProfile(o.profile ?? DEFAULT_PROFILE);
   for (const vcpus of o.vcpus) {
     const size = parseAccessTrackingOptions({ vcpus, vcpuBytes: o.vcpuBytes, benchmark: true, mmu: o.mmu });
@@ -109,15 +136,16 @@ export function runTable(o: TableOptions): { rows: TableRow[]; ratios: TableRati
   const jobs: TableRowJob[] = [];
   for (const v of o.vcpus)
     for (const kernel of [null, ...o.kernels])
-      jobs.push({
-        vcpus: v,
-        vcpuBytes: o.vcpuBytes,
-        kernel,
-        seed: o.seed ?? 0,
-        profile: o.profile,
-        mmu: o.mmu,
-      });
-  const rows = runParallel(jobs, {
+      for (let i = 0; i < seeds; i++)
+        jobs.push({
+          vcpus: v,
+          vcpuBytes: o.vcpuBytes,
+          kernel,
+          seed: (o.seed ?? 0) + i,
+          profile: o.profile,
+          mmu: o.mmu,
+        });
+  const runs = runParallel(jobs, {
     n: o.jobs ?? 1,
     workerModule: siblingModule('table-worker', import.meta.url),
     runHere: runTableRow,
@@ -125,40 +153,70 @@ export function runTable(o: TableOptions): { rows: TableRow[]; ratios: TableRati
     onResult: o.onProgress,
     errorOf: (m) => new OptionsError(m),
   });
-  const ratios = o.vcpus.map((v) => {
+  const rows: TableRow[] = [];
+  for (let i = 0; i < runs.length; i += seeds) rows.push(meanRow(runs.slice(i, i + seeds)));
+  const ratios = o.vcpus.map((v, vi) => {
     const of = rows.filter((r) => r.vcpus === v);
     const base = of.find((r) => r.kernel === null)!;
     const aged = of.filter((r) => r.kernel !== null);
     const overhead: Record<string, number> = {};
     for (const r of aged) overhead[r.label] = r.vcpuWallNs / base.vcpuWallNs - 1;
     const passRatio = aged.length >= 2 && aged[1].avgPassNs ? aged[0].avgPassNs! / aged[1].avgPassNs : null;
-    return { vcpus: v, passRatio, overhead };
+    if (seeds === 1) return { vcpus: v, passRatio, overhead };
+    // Each seed's run against the same seed's no-aging run.
+    const first = vi * (o.kernels.length + 1) * seeds;
+    const overheadRange: Record<string, [number, number]> = {};
+    aged.forEach((r, k) => {
+      const each = Array.from(
+        { length: seeds },
+        (_, i) => runs[first + (k + 1) * seeds + i].vcpuWallNs / runs[first + i].vcpuWallNs - 1,
+      );
+      overheadRange[r.label] = [Math.min(...each), Math.max(...each)];
+    });
+    return { vcpus: v, passRatio, overhead, overheadRange };
   });
   return { rows, ratios };
 }
 
-/** The table in seed 003's layout, then the ratios. */
+/**
+ * The table in seed 003's layout, then the ratios. With several seeds a row is their mean followed
+ * by `[min..max]` of the wall time, and each overhead by its range over the seeds.
+ */
 export function formatTable(t: { rows: TableRow[]; ratios: TableRatio[] }, kernels: string[]): string {
   const lines = ['num_vcpus vcpu wall time aging avg pass time'];
+  const sec = (ns: number) => formatSeconds(ns).slice(0, -1);
   let last = -1;
   for (const r of t.rows) {
     if (r.vcpus !== last) lines.push('');
     last = r.vcpus;
-    const sec = (ns: number) => formatSeconds(ns).slice(0, -1);
+    const range =
+      r.vcpuWallRangeNs === undefined ? '' : ` [${sec(r.vcpuWallRangeNs[0])}..${sec(r.vcpuWallRangeNs[1])}]`;
     lines.push(
-      `${r.vcpus} (${r.label}) ${sec(r.vcpuWallNs)} ${r.avgPassNs === null ? 'n/a' : sec(r.avgPassNs)}`,
+      `${r.vcpus} (${r.label}) ${sec(r.vcpuWallNs)} ${r.avgPassNs === null ? 'n/a' : sec(r.avgPassNs)}${range}`,
     );
   }
-  lines.push('', '# simulated seconds; per row:');
+  const seeds = t.rows[0]?.seeds;
+  lines.push(
+    '',
+    seeds === undefined
+      ? '# simulated seconds; per row:'
+      : `# simulated seconds, mean of ${seeds} seeds; wall [min..max] and overhead [min..max] over the seeds; per row:`,
+  );
   const names = kernels.map(kernelLabel);
   const head = ['num_vcpus'];
   if (names.length >= 2) head.push(`pass ${names[0]}/${names[1]}`);
   for (const n of names) head.push(`overhead ${n}`);
   lines.push(`# ${head.join('  ')}`);
+  const pct = (x: number) => `${(x * 100).toFixed(seeds === undefined ? 1 : 2)}%`;
   for (const r of t.ratios) {
     const cols = [String(r.vcpus)];
     if (names.length >= 2) cols.push(r.passRatio === null ? 'n/a' : `${r.passRatio.toFixed(2)}x`);
-    for (const n of names) cols.push(`${((r.overhead[n] ?? 0) * 100).toFixed(1)}%`);
+    for (const n of names) {
+      const range = r.overheadRange?.[n];
+      cols.push(
+        `${pct(r.overhead[n] ?? 0)}${range === undefined ? '' : ` [${pct(range[0])}..${pct(range[1])}]`}`,
+      );
+    }
     lines.push(`# ${cols.join('  ')}`);
   }
   return `${lines.join('\n')}\n`;
