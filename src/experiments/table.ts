@@ -42,6 +42,7 @@ export interface TableRow {
   vcpuWallNs: number;
   /** Mean aging pass, null without aging. */
   avgPassNs: number | null;
+  /** Aging passes (with several seeds, their mean). */
   passes: number;
   /** With several seeds: how many, and the smallest and largest vCPU wall time among them. */
   seeds?: number;
