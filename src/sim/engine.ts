@@ -150,6 +150,16 @@ export class Engine {
     return Math.max(this.now, this.endTime);
   }
 
+  /**
+   * A time before which no thread acts any more: the running thread's own time and the earliest of
+   * the others waiting to run (a thread that sleeps or waits for a CPU resumes no earlier than the
+   * thread that wakes it or gives it up). Unlike `now`, it moves on inside a long step.
+   */
+  earliestFutureTime(): number {
+    const h = Math.min(this.kernelHeap.peekTime(), this.guestHeap.peekTime());
+    return Math.min(this.current?.now ?? this.now, h);
+  }
+
   /** Earliest guest-mode thread's time (a thread leaving guest mode must stay behind it). */
   guestHorizon(): number {
     return this.guestHeap.peekTime();

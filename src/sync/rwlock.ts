@@ -198,15 +198,15 @@ export class QRwLock {
   private pruneAt = 64;
 
   /**
-   * Forgets the finished holds that ended by the engine's time: a trylock's step starts no earlier
-   * (the engine's time never goes back), so none can find them inside. Without this, every read
+   * Forgets the finished holds that ended by `earliestFutureTime`: no trylock comes earlier, so
+   * none can find them inside. Without this, every read
    * hold of an rwsem no `expect-unlocked` trylock looks at stayed remembered (277 M `anon_vma`
    * holds in a 16 GiB page_idle run: more than a JavaScript array holds).
    */
   private pruneHolds(): void {
     const B = this.holdBegins;
     const E = this.holdEnds;
-    const now = this.engine.now;
+    const now = this.engine.earliestFutureTime();
     let k = 0;
     for (let i = 0; i < E.length; i++) {
       if (E[i] <= now) continue;

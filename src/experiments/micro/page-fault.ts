@@ -127,7 +127,7 @@ function checkOptions(o: PageFaultOptions, memsize: number, iterations: number):
 }
 
 /** One task's process view: its mm, the mm's lock protocol and the mm's tasks' CPUs. */
-interface TaskMm {
+export interface TaskMm {
   mm: Mm;
   sem: MmapSem;
   threads: SimThread[];
@@ -284,29 +284,7 @@ function* pageFault1Task(
       // charges for clearing 2 MiB (about 1 %; the model has no user-store term to charge it by).
       if (thp && isMappedWritable(mm, va)) continue;
       counts.faults++;
-      // The write traps: exception entry and exit (the model's system call figure stands for it).
-      t.advanceAs(cat.entry, p.syscallNs);
-      prev = t.enter(CAT.hostFault);
-      if (vmaLock !== null) {
-        // lock_vma_under_rcu: vma_start_read's down_read_trylock (read the count, cmpxchg from it
-        // until no other CPU came in between), then vma_end_read's up_read.
-        if (t.mustSync()) yield;
-        vmaLock.rmwBy(t);
-        while (!vmaLock.rmwFollowsBy(t));
-        // A huge fault lets the other threads catch up after its clear (handleMmFaultSteps);
-        // the VMA lock is a count on its line, nothing to hold across the step.
-        if ((yield* handleMmFaultSteps(t, mm, va, true)) !== VM_FAULT_OK)
-          throw new Error('page_fault1: fault failed');
-        vmaLock.rmwBy(t);
-      } else {
-        yield* sem.faultReadLock(t);
-        // mmap_lock stays held for read across the huge fault's steps: a writer waits for it.
-        sem.holdFault(t);
-        if ((yield* handleMmFaultSteps(t, mm, va, true)) !== VM_FAULT_OK)
-          throw new Error('page_fault1: fault failed');
-        sem.readUnlockFault(t);
-      }
-      t.leave(prev);
+      yield* writeFault(t, tm, va, vmaLock, cat.entry);
     }
     // munmap: mmap_lock for write to detach the VMA, downgraded to read for unmap_region.
     t.advanceAs(CAT.syscall, p.syscallNs);
@@ -318,6 +296,43 @@ function* pageFault1Task(
     t.leave(prev);
     done(written);
   }
+}
+
+/**
+ * A first-touch write that traps: exception entry and exit (the model's system call figure stands
+ * for it), then the fault under mmap_lock for read (do_user_addr_fault's mmap_read_trylock, held
+ * across a huge fault's steps so a writer waits for it) or under the VMA's lock (`vmaLock`:
+ * lock_vma_under_rcu), handle_mm_fault, and the unlock.
+ */
+export function* writeFault(
+  t: SimThread,
+  tm: TaskMm,
+  va: number,
+  vmaLock: CacheLine | null,
+  entryCat: number,
+): Generator<void, void, void> {
+  const { mm, sem } = tm;
+  t.advanceAs(entryCat, mm.host.engine.profile.syscallNs);
+  const prev = t.enter(CAT.hostFault);
+  if (vmaLock !== null) {
+    // lock_vma_under_rcu: vma_start_read's down_read_trylock (read the count, cmpxchg from it
+    // until no other CPU came in between), then vma_end_read's up_read.
+    if (t.mustSync()) yield;
+    vmaLock.rmwBy(t);
+    while (!vmaLock.rmwFollowsBy(t));
+    // A huge fault lets the other threads catch up after its clear (handleMmFaultSteps);
+    // the VMA lock is a count on its line, nothing to hold across the step.
+    if ((yield* handleMmFaultSteps(t, mm, va, true)) !== VM_FAULT_OK)
+      throw new Error(`${t.name}: fault failed`);
+    vmaLock.rmwBy(t);
+  } else {
+    yield* sem.faultReadLock(t);
+    sem.holdFault(t);
+    if ((yield* handleMmFaultSteps(t, mm, va, true)) !== VM_FAULT_OK)
+      throw new Error(`${t.name}: fault failed`);
+    sem.readUnlockFault(t);
+  }
+  t.leave(prev);
 }
 
 /** Whether a present, writable leaf (a PTE or a THP's PMD) maps `va`: the store will not trap. */
