@@ -77,8 +77,19 @@ describe('mmulab CLI', () => {
     [['micro', 'page-fault', '--profile', 'nope'], /unknown profile 'nope'/],
     [
       ['micro', 'page-faults'],
-      /micro: unknown experiment 'page-faults' \(known: line-contention, page-fault\)/,
+      /micro: unknown experiment 'page-faults' \(known: line-contention, page-fault, pft\)/,
     ],
+    [['micro', 'pft', '--threads', '113'], /--threads 113: profile skx-2s-112 has 112 CPUs/],
+    [['micro', 'pft', '--kernel', '6.9'], /--kernel must be one of 5.12, 6.2 for pft, not '6.9'/],
+    [
+      ['micro', 'pft', '--mode', 'process'],
+      /pft runs threads of one process: --mode process is not one of its modes/,
+    ],
+    [
+      ['micro', 'pft', '--memsize', '1000'],
+      /--memsize must be a positive multiple of the 4 KiB page size, not 1000/,
+    ],
+    [['micro', 'page-fault', '--kernel', '6.2'], /--kernel applies to pft only, not to page-fault/],
   ] as const) {
     it(`rejects ${argv.join(' ')} with one line and exit 2`, () => {
       const r = run(...argv);
@@ -160,6 +171,24 @@ describe('mmulab CLI', () => {
     expect(j.perTaskOps).toEqual([256, 256]);
     expect(j.time.classes[0].class).toBe('task');
     expect(j.thp).toBeUndefined();
+  });
+
+  it('runs micro pft on the machine of its references, or JSON', () => {
+    const args = ['micro', 'pft', '--threads', '2', '--memsize', '8M'];
+    const r = run(...args);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(
+      /^# mmulab micro pft: mmtests pft, 2 thread\(s\) of one process fault one region's pages, simulated\n# profile skx-2s-112, kernel 5\.12, 2048 pages \(1024 per thread\)/,
+    );
+    expect(r.out).toContain("\nfaults per second   : 1179731 (pft's fault/wsec: all threads together)\n");
+    const j = JSON.parse(run(...args, '--kernel', '6.2', '--json').out);
+    expect([j.simulated, j.kernel, j.pages, j.trylockRetries, j.elapsedNs]).toEqual([
+      true,
+      '6.2',
+      2048,
+      6,
+      1825884,
+    ]);
   });
 
   it('runs micro page-fault --thp and prints the huge faults', () => {

@@ -14,6 +14,13 @@ import {
   type PageFaultResult,
   runPageFault,
 } from '../experiments/micro/page-fault.ts';
+import {
+  PFT_DEFAULT_MEMSIZE,
+  PFT_KERNELS,
+  type PftKernel,
+  type PftResult,
+  runPft,
+} from '../experiments/micro/pft.ts';
 import { SEED003_PROFILE } from '../experiments/published.ts';
 import { formatTimeReport } from '../sim/time-report.ts';
 import type { CliIo } from './cli-io.ts';
@@ -21,7 +28,10 @@ import { UsageError } from './errors.ts';
 import { parseSize } from './parse-size.ts';
 
 /** The micro-experiments, by name. */
-export const MICRO_EXPERIMENTS = ['line-contention', 'page-fault'] as const;
+export const MICRO_EXPERIMENTS = ['line-contention', 'page-fault', 'pft'] as const;
+
+/** The profile pft runs on by default: the machine of its references (references/micro-pft.yaml). */
+const PFT_PROFILE = 'skx-2s-112';
 
 function formatLineContention(r: LineContentionResult): string {
   return [
@@ -58,6 +68,32 @@ function formatPageFault(r: PageFaultResult): string {
     formatTimeReport(r.time),
     '',
   ].join('\n');
+}
+
+function formatPft(r: PftResult): string {
+  return [
+    `# mmulab micro pft: mmtests pft, ${r.threads} thread(s) of one process fault one region's pages, simulated`,
+    `# profile ${r.profile}, kernel ${r.kernel}, ${r.pages} pages (${r.pagesPerThread} per thread), threads per socket ${r.threadsPerSocket.join('/')}, CPUs ${r.cpus.join(',')}`,
+    `faults per second   : ${Math.round(r.faultsPerSec)} (pft's fault/wsec: all threads together)`,
+    `per thread          : ${Math.round(r.faultsPerSec / r.threads)} faults/s (mean)`,
+    `elapsed             : ${(r.elapsedNs / 1e9).toFixed(9)}s`,
+    `trylock retries     : ${r.trylockRetries} (failed cmpxchg's of mmap_read_trylock)`,
+    formatTimeReport(r.time),
+    '',
+  ].join('\n');
+}
+
+/** Runs pft with the CLI's options (checked first: one line, exit 2). */
+function pft(opts: Record<string, string>, memsizeGiven: boolean): PftResult {
+  const memsize = memsizeGiven ? parseSize(opts.memsize) : PFT_DEFAULT_MEMSIZE;
+  if (!Number.isFinite(memsize) || memsize <= 0)
+    throw new UsageError(
+      `--memsize: invalid size '${opts.memsize}' (a number with an optional K, M, G or T)`,
+    );
+  return runPft(
+    { threads: Number(opts.threads), memsize, kernel: (opts.kernel ?? '5.12') as PftKernel },
+    opts.profile ?? PFT_PROFILE,
+  );
 }
 
 /** A positive whole number of a micro option, or a one-line usage error. */
@@ -104,11 +140,12 @@ export function microCommand(program: Command, io: CliIo, onExit: (code: number)
         .default('same-socket'),
     )
     .option('--mode <mode>', `page-fault: ${PAGE_FAULT_MODES.join(' or ')}`, 'thread')
-    .option('--memsize <size>', 'page-fault: bytes each task maps per iteration', '128M')
+    .option('--memsize <size>', 'page-fault: bytes each task maps per iteration (128M); pft: the region (1G)')
     .option('--iterations <k>', 'page-fault: mmap-fault-munmap iterations per task', '1')
     .option('--fault-lock <lock>', `page-fault: ${FAULT_LOCKS.join(' or ')}`, 'mmap_lock')
     .option('--thp', 'page-fault: transparent huge pages (enabled=always): 2 MiB faults', false)
-    .option('--profile <name>', 'cost profile', SEED003_PROFILE)
+    .option('--kernel <version>', `pft: the kernel's mmap_lock (${PFT_KERNELS.join(' or ')}; default 5.12)`)
+    .option('--profile <name>', `cost profile (default: ${SEED003_PROFILE}; pft: ${PFT_PROFILE})`)
     .option('--json', 'print the result as JSON', false)
     .action((experiment: string, opts) => {
       if (!(MICRO_EXPERIMENTS as readonly string[]).includes(experiment))
@@ -117,17 +154,28 @@ export function microCommand(program: Command, io: CliIo, onExit: (code: number)
         );
       if (!/^\d+$/.test(opts.threads) || Number(opts.threads) < 1)
         throw new UsageError(`--threads must be a whole number >= 1, not '${opts.threads}'`);
+      if (opts.kernel !== undefined && experiment !== 'pft')
+        throw new UsageError(`--kernel applies to pft only, not to ${experiment}`);
+      if (experiment === 'pft' && opts.mode !== 'thread')
+        throw new UsageError(`pft runs threads of one process: --mode ${opts.mode} is not one of its modes`);
       if (opts.thp && experiment !== 'page-fault')
         throw new UsageError(`--thp applies to page-fault only, not to ${experiment}`);
       let text: string;
       try {
-        if (experiment === 'page-fault') {
-          const r = pageFault(opts);
+        if (experiment === 'pft') {
+          const r = pft(opts, opts.memsize !== undefined);
+          text = opts.json ? `${JSON.stringify({ simulated: true, ...r })}\n` : formatPft(r);
+        } else if (experiment === 'page-fault') {
+          const r = pageFault({
+            ...opts,
+            memsize: opts.memsize ?? '128M',
+            profile: opts.profile ?? SEED003_PROFILE,
+          });
           text = opts.json ? `${JSON.stringify({ simulated: true, ...r })}\n` : formatPageFault(r);
         } else {
           const r: LineContentionResult = runLineContention(
             { threads: Number(opts.threads), placement: opts.placement as LinePlacement },
-            opts.profile,
+            opts.profile ?? SEED003_PROFILE,
           );
           text = opts.json ? `${JSON.stringify({ simulated: true, ...r })}\n` : formatLineContention(r);
         }

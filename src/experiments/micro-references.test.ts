@@ -1,13 +1,18 @@
 /**
- * Models no kernel file: checks that references/micro-line-contention.yaml and
- * references/micro-page-fault.yaml parse into the shape docs/micro-references.md describes
+ * Models no kernel file: checks that references/micro-line-contention.yaml,
+ * references/micro-page-fault.yaml and references/micro-pft.yaml parse into the shape docs/micro-references.md describes
  * (micro/references.ts), and that every row cites a source and a machine the file defines.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadLineContentionReference, loadPageFaultReference, REFERENCES_DIR } from './micro/references.ts';
+import {
+  loadLineContentionReference,
+  loadPageFaultReference,
+  loadPftReference,
+  REFERENCES_DIR,
+} from './micro/references.ts';
 
 describe('references/micro-line-contention.yaml', () => {
   const ref = loadLineContentionReference();
@@ -80,5 +85,40 @@ describe('references/micro-page-fault.yaml', () => {
     expect(() => loadPageFaultReference(bad)).toThrow(
       /^reference: .*pf\.yaml.*a row names a machine or source the file does not define$/,
     );
+  });
+});
+
+describe('references/micro-pft.yaml', () => {
+  const ref = loadPftReference();
+
+  it("holds the Skylake-SP 5.12 thread rows, 1 to 112 threads, each the mean of the source's 30 runs", () => {
+    expect(ref.rows.map((r) => [r.threads, r.value, r.kernel, r.machine, r.src])).toEqual(
+      [
+        [1, 573625],
+        [4, 2062801],
+        [7, 3169454],
+        [12, 4703127],
+        [21, 4569292],
+        [30, 4150170],
+        [48, 3820861],
+        [79, 3772895],
+        [110, 3660475],
+        [112, 3627511],
+      ].map(([n, v]) => [n, v, '5.12', 'skx-2s-112', 'rasmussen2021']),
+    );
+    expect(ref.sources.rasmussen2021.citation).toMatch(/20210628221454\.651942-1-axelrasmussen@google\.com/);
+  });
+
+  it('refuses a row with a kernel pft does not model, in one line', () => {
+    const text = readFileSync(join(REFERENCES_DIR, 'micro-pft.yaml'), 'utf8');
+    const bad = join(mkdtempSync(join(tmpdir(), 'mmulab-ref-')), 'pft.yaml');
+    writeFileSync(
+      bad,
+      text.replace(
+        "threads: 4, value: 2062801, unit: faults/s total, kernel: '5.12'",
+        "threads: 4, value: 2062801, unit: faults/s total, kernel: '5.13'",
+      ),
+    );
+    expect(() => loadPftReference(bad)).toThrow(/^reference: .*pft\.yaml/);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadProfile } from '../sim/profile.ts';
 import { PAGE_FAULT1_MEMSIZE } from './micro/page-fault.ts';
 import { MICRO_MACHINE_PROFILES } from './micro/reference-profiles.ts';
-import { loadLineContentionReference, loadPageFaultReference } from './micro/references.ts';
+import { loadLineContentionReference, loadPageFaultReference, loadPftReference } from './micro/references.ts';
 import {
   formatMicroValidation,
   type MicroJob,
@@ -12,12 +12,20 @@ import {
   runMicroValidation,
 } from './micro-validate.ts';
 
-const refs = { line: loadLineContentionReference(), pageFault: loadPageFaultReference() };
+const refs = {
+  line: loadLineContentionReference(),
+  pageFault: loadPageFaultReference(),
+  pft: loadPftReference(),
+};
 const KiB = 1024;
 
 describe('micro reference machines → profiles', () => {
-  it('has one entry per machine of the two reference files, and no other', () => {
-    const machines = [...Object.keys(refs.line.machines), ...Object.keys(refs.pageFault.machines)];
+  it('has one entry per machine of the reference files, and no other', () => {
+    const machines = [
+      ...Object.keys(refs.line.machines),
+      ...Object.keys(refs.pageFault.machines),
+      ...Object.keys(refs.pft.machines),
+    ];
     expect(Object.keys(MICRO_MACHINE_PROFILES).sort()).toEqual([...new Set(machines)].sort());
   });
 
@@ -28,7 +36,7 @@ describe('micro reference machines → profiles', () => {
 
   it('simulates every row with a profile for its machine and gives every other row a reason', () => {
     const plan = planMicroValidation(refs, PAGE_FAULT1_MEMSIZE);
-    expect(plan).toHaveLength(refs.line.rows.length + refs.pageFault.rows.length);
+    expect(plan).toHaveLength(refs.line.rows.length + refs.pageFault.rows.length + refs.pft.rows.length);
     const tally: Record<string, number> = {};
     for (const { row, job } of plan) {
       expect(job === null, `${row.experiment} ${row.machine}`).toBe(row.notSimulated !== null);
@@ -46,7 +54,7 @@ describe('micro reference machines → profiles', () => {
       'bdw-2650v4 on bdw-2650v4': 6,
       'not simulated: file-backed test (page_fault2); micro page-fault runs page_fault1 only': 6,
       'not simulated: file-backed test (page_fault3); micro page-fault runs page_fault1 only': 6,
-      'skx-2s-112 on skx-2s-112': 1,
+      'skx-2s-112 on skx-2s-112': 11,
       'spr-8480ctdx on seed003-x86': 4,
     });
   });
@@ -108,6 +116,14 @@ describe('runMicroValidation', () => {
         threads,
         perThread: true,
       }));
+    // The pft rows: 1 GiB, whatever page_fault1's size, with their source's kernel.
+    const pft = [1, 4, 7, 12, 21, 30, 48, 79, 110, 112].map((threads) => ({
+      experiment: 'pft',
+      profile: 'skx-2s-112',
+      threads,
+      memsize: 1024 * 1024 * KiB,
+      kernel: '5.12',
+    }));
     expect(seen).toEqual([
       ...line('seed003-x86'),
       ...line('bdw-2650v4'),
@@ -117,11 +133,12 @@ describe('runMicroValidation', () => {
       ...pf('process'),
       skx,
       ...spr,
+      ...pft,
     ]);
-    expect(microValidationJobs()).toHaveLength(23);
-    expect(progress).toEqual(Array.from({ length: 23 }, (_, i) => [i + 1, 23]).flat());
+    expect(microValidationJobs()).toHaveLength(33);
+    expect(progress).toEqual(Array.from({ length: 33 }, (_, i) => [i + 1, 33]).flat());
     expect([m.memsize, m.thpMemsize]).toEqual([8 * KiB, 2048 * KiB]);
-    expect(m.rows).toHaveLength(41);
+    expect(m.rows).toHaveLength(51);
     const at = (experiment: string, machine: string, setting: string, threads: number) =>
       m.rows.find(
         (r) =>
@@ -130,6 +147,20 @@ describe('runMicroValidation', () => {
           r.setting === setting &&
           r.threads === threads,
       );
+    expect(at('pft', 'skx-2s-112', 'thread/5.12', 12)).toEqual({
+      experiment: 'pft',
+      machine: 'skx-2s-112',
+      setting: 'thread/5.12',
+      threads: 12,
+      published: 4703127,
+      unit: 'faults/s total',
+      src: 'rasmussen2021',
+      profile: 'skx-2s-112',
+      simulated: 2_000_000,
+      ratio: 2_000_000 / 4703127,
+      withinTolerance: false,
+      notSimulated: null,
+    });
     expect(at('line-contention', 'bdw-2695v4', 'same-socket', 2)).toEqual({
       experiment: 'line-contention',
       machine: 'bdw-2695v4',
@@ -171,7 +202,7 @@ describe('runMicroValidation', () => {
       notSimulated: null,
     });
     // 128 MiB is whole huge pages already: the THP rows map what the 4 KiB rows map.
-    expect(microValidationJobs({ memsize: PAGE_FAULT1_MEMSIZE }).at(-1)).toMatchObject({
+    expect(microValidationJobs({ memsize: PAGE_FAULT1_MEMSIZE }).at(-11)).toMatchObject({
       memsize: PAGE_FAULT1_MEMSIZE,
       thp: true,
     });
@@ -206,7 +237,7 @@ describe('runMicroValidation', () => {
   it('prints one line per row: simulated with ratio and verdict, or why not', () => {
     const m = runMicroValidation({
       memsize: 64 * KiB,
-      run: (j) => (j.experiment === 'page-fault' ? 3e6 : 45.04),
+      run: (j) => (j.experiment === 'page-fault' ? 3e6 : j.experiment === 'pft' ? 4.5e6 : 45.04),
     });
     const text = formatMicroValidation(m).split('\n');
     expect(text.slice(0, 3)).toEqual([
@@ -228,7 +259,10 @@ describe('runMicroValidation', () => {
     );
     // Within ±25 % of 45.04 ns: icx same-socket (51), bdw same-socket (44), the Skylake laptop's 2
     // threads (44.1), the Ice Lake laptop's 3 threads (49.3).
-    expect(text.at(-2)).toBe('# 4 of 23 simulated rows within ±25 %; 18 rows not simulated');
+    expect(text).toContain(
+      'pft             skx-2s-112   skx-2s-112   thread/5.12         12      4703127      4500000 faults/s total         0.96x  yes',
+    );
+    expect(text.at(-2)).toBe('# 11 of 33 simulated rows within ±25 %; 18 rows not simulated');
     const full = { ...m, memsize: PAGE_FAULT1_MEMSIZE, thpMemsize: PAGE_FAULT1_MEMSIZE };
     expect(formatMicroValidation(full)).not.toContain('# note');
   });

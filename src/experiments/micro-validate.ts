@@ -8,12 +8,15 @@ import { type CostTerm, loadProfile, withCosts } from '../sim/profile.ts';
 import { OptionsError } from './access-tracking/options.ts';
 import { type LinePlacement, runLineContention } from './micro/line-contention.ts';
 import { type FaultLock, PAGE_FAULT1_MEMSIZE, type PageFaultMode, runPageFault } from './micro/page-fault.ts';
+import { PFT_DEFAULT_MEMSIZE, type PftKernel, runPft } from './micro/pft.ts';
 import { MICRO_SOURCE_FAULT_LOCK, machineProfile } from './micro/reference-profiles.ts';
 import {
   type LineContentionReference,
   loadLineContentionReference,
   loadPageFaultReference,
+  loadPftReference,
   type PageFaultReference,
+  type PftReference,
 } from './micro/references.ts';
 import { runParallel, siblingModule } from './parallel.ts';
 
@@ -43,19 +46,27 @@ export type MicroJob = (
       faultLock?: FaultLock;
       thp?: true;
     }
+  | { experiment: 'pft'; profile: string; threads: number; memsize: number; kernel: PftKernel }
 ) & { costs?: Partial<Record<CostTerm, number>> };
+
+/** The three reference files. */
+export interface MicroReferences {
+  line: LineContentionReference;
+  pageFault: PageFaultReference;
+  pft: PftReference;
+}
 
 /** One published row next to its simulation, or with the reason it is not simulated. */
 export interface MicroValidationRow {
-  /** 'line-contention', or the will-it-scale test ('page_fault1', ...). */
+  /** 'line-contention', 'pft', or the will-it-scale test ('page_fault1', ...). */
   experiment: string;
   /** The reference machine (`machine` of the row). */
   machine: string;
-  /** Placement (line-contention) or mode (page_fault). */
+  /** Placement (line-contention), mode (page_fault) or kernel (pft). */
   setting: string;
   threads: number;
   published: number;
-  /** 'ns per hand-off' or 'pages/s total'. */
+  /** 'ns per hand-off', 'pages/s total' or 'faults/s total'. */
   unit: string;
   src: string;
   /** The profile that simulated the row, null when it was not simulated. */
@@ -88,14 +99,14 @@ export interface MicroValidateOptions {
   onProgress?: (done: number, total: number) => void;
   /** Runs one job and gives its simulated value in the row's unit (default: `runMicroJob`). */
   run?: (job: MicroJob) => number;
-  references?: { line: LineContentionReference; pageFault: PageFaultReference };
+  references?: MicroReferences;
   /** Figures to replace in a job's profile, by profile name (calibrate's trial values). */
   costs?: (profile: string) => Partial<Record<CostTerm, number>> | undefined;
 }
 
 /**
- * Runs one job: ns per hand-off (two threads in turn), one thread's ns per RMW (`perThread`), or
- * pages per second of all tasks.
+ * Runs one job: ns per hand-off (two threads in turn), one thread's ns per RMW (`perThread`),
+ * pages per second of all tasks, or pft's faults per second.
  */
 export function runMicroJob(j: MicroJob): number {
   const profile = j.costs === undefined ? j.profile : withCosts(loadProfile(j.profile), j.costs);
@@ -103,6 +114,8 @@ export function runMicroJob(j: MicroJob): number {
     const r = runLineContention({ threads: j.threads, placement: j.placement }, profile);
     return j.perThread ? r.nsPerOpPerThread : r.nsPerRmw;
   }
+  if (j.experiment === 'pft')
+    return runPft({ threads: j.threads, memsize: j.memsize, kernel: j.kernel }, profile).faultsPerSec;
   const { threads, mode, memsize, faultLock, thp } = j;
   return runPageFault({ threads, mode, memsize, faultLock, thp }, profile).pagesPerSec;
 }
@@ -114,10 +127,7 @@ export type Planned = {
 };
 
 /** Each reference row with its job, or the reason it has none. */
-export function planMicroValidation(
-  refs: { line: LineContentionReference; pageFault: PageFaultReference },
-  memsize: number,
-): Planned[] {
+export function planMicroValidation(refs: MicroReferences, memsize: number): Planned[] {
   const plan: Planned[] = [];
   for (const r of refs.line.rows) {
     const { profile, why } = machineProfile(r.machine);
@@ -167,6 +177,25 @@ export function planMicroValidation(
           },
     );
   }
+  for (const r of refs.pft.rows) {
+    const { profile, why } = machineProfile(r.machine);
+    const base = { experiment: 'pft', machine: r.machine, setting: `thread/${r.kernel}`, threads: r.threads };
+    const row = { ...base, published: r.value, unit: r.unit, src: r.src };
+    plan.push(
+      profile === null
+        ? { row: { ...row, profile: null, notSimulated: why }, job: null }
+        : {
+            row: { ...row, profile, notSimulated: null },
+            job: {
+              experiment: 'pft',
+              profile,
+              threads: r.threads,
+              memsize: PFT_DEFAULT_MEMSIZE,
+              kernel: r.kernel,
+            },
+          },
+    );
+  }
   return plan;
 }
 
@@ -211,7 +240,12 @@ export function runMicroValidation(o: MicroValidateOptions = {}): MicroValidatio
           workerModule: siblingModule('micro-validate-worker', import.meta.url),
           runHere: runMicroJob,
           // A THP job faults once per 512 pages: about 16 times less run time per byte mapped.
-          cost: (j) => (j.experiment === 'page-fault' ? (j.threads * j.memsize) / (j.thp ? 16 : 1) : 0),
+          cost: (j) =>
+            j.experiment === 'page-fault'
+              ? (j.threads * j.memsize) / (j.thp ? 16 : 1)
+              : j.experiment === 'pft'
+                ? j.memsize
+                : 0,
           onResult: o.onProgress,
           errorOf: (m) => new Error(m),
         })
@@ -230,9 +264,13 @@ export function runMicroValidation(o: MicroValidateOptions = {}): MicroValidatio
   return { memsize, thpMemsize: thpMemsize(memsize), rows };
 }
 
-/** Both reference files. */
-function loadMicroReferences(): { line: LineContentionReference; pageFault: PageFaultReference } {
-  return { line: loadLineContentionReference(), pageFault: loadPageFaultReference() };
+/** The reference files. */
+function loadMicroReferences(): MicroReferences {
+  return {
+    line: loadLineContentionReference(),
+    pageFault: loadPageFaultReference(),
+    pft: loadPftReference(),
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Models no kernel file: the published hardware figures of the micro-experiments,
- * references/micro-line-contention.yaml and references/micro-page-fault.yaml, in the shape
+ * references/micro-line-contention.yaml, references/micro-page-fault.yaml and references/micro-pft.yaml, in the shape
  * docs/micro-references.md describes (every row names a machine and a source the file defines).
  */
 import { dirname, join } from 'node:path';
@@ -10,6 +10,7 @@ import { PAGE_SIZE } from '../../host/page-table.ts';
 import { readDataFile } from '../../sim/data-file.ts';
 import { OptionsError } from '../access-tracking/options.ts';
 import { PAGE_FAULT1_MEMSIZE } from './page-fault.ts';
+import { PFT_KERNELS } from './pft.ts';
 
 /** The directory of the reference files (beside src/ and dist/ in the package). */
 export const REFERENCES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'references');
@@ -78,8 +79,29 @@ export const pageFaultReference = z
   })
   .refine(definedNames, UNDEFINED_NAME);
 
+/** Schema of references/micro-pft.yaml. */
+export const pftReference = z
+  .object({
+    kind: z.literal('micro-pft'),
+    benchmark: z.object({ loop: z.string(), counted: z.string() }),
+    rows: z.array(
+      z.object({
+        threads: z.number().int().min(1),
+        value: z.number().int().positive(),
+        unit: z.literal('faults/s total'),
+        kernel: z.enum(PFT_KERNELS),
+        machine: z.string(),
+        src: z.string(),
+      }),
+    ),
+    machines: z.record(z.string(), machine),
+    sources: z.record(z.string(), source.extend({ machine: z.string(), kernel: z.string() })),
+  })
+  .refine(definedNames, UNDEFINED_NAME);
+
 export type LineContentionReference = z.infer<typeof lineContentionReference>;
 export type PageFaultReference = z.infer<typeof pageFaultReference>;
+export type PftReference = z.infer<typeof pftReference>;
 
 /** Reads references/micro-line-contention.yaml (or `path`); a bad file is one OptionsError line. */
 export function loadLineContentionReference(
@@ -93,4 +115,9 @@ export function loadPageFaultReference(
   path = join(REFERENCES_DIR, 'micro-page-fault.yaml'),
 ): PageFaultReference {
   return readDataFile(path, 'yaml', pageFaultReference, (m) => new OptionsError(`reference: ${m}`));
+}
+
+/** Reads references/micro-pft.yaml (or `path`); a bad file is one OptionsError line. */
+export function loadPftReference(path = join(REFERENCES_DIR, 'micro-pft.yaml')): PftReference {
+  return readDataFile(path, 'yaml', pftReference, (m) => new OptionsError(`reference: ${m}`));
 }
