@@ -17,8 +17,13 @@ import {
 describe('references/micro-line-contention.yaml', () => {
   const ref = loadLineContentionReference();
 
-  it('gives same-socket, cross-socket and SMT hand-offs for four two-socket Xeons, and two laptop parts at 2-4 threads', () => {
-    expect(ref.rows).toHaveLength(18);
+  it('gives hand-offs for five two-socket Xeons, Sapphire Rapids first, and two laptop parts at 2-4 threads', () => {
+    expect(ref.rows).toHaveLength(20);
+    const spr = ref.rows.filter((r) => r.machine === 'spr-2s').map((r) => [r.placement, r.value, r.src]);
+    expect(spr).toEqual([
+      ['same-socket', 59, 'chipsandcheese2023'],
+      ['cross-socket', 138, 'chipsandcheese2023'],
+    ]);
     const icx = ref.rows.filter((r) => r.machine === 'icx-8375c').map((r) => [r.placement, r.value]);
     expect(icx).toEqual([
       ['same-socket', 51],

@@ -45,7 +45,8 @@ describe('micro reference machines → profiles', () => {
       tally[key] = (tally[key] ?? 0) + 1;
     }
     expect(tally).toEqual({
-      'icx-8375c on seed003-x86': 3,
+      'spr-2s on seed003-x86': 2,
+      'not simulated: no profile for icx-8375c (Ice Lake-SP); seed003-x86 is checked against the Sapphire Rapids rows': 3,
       'not simulated: no profile for clx-8275cl (Cascade Lake-SP)': 3,
       'not simulated: no profile for clx-6242 (Cascade Lake-SP)': 3,
       'bdw-2695v4 on bdw-2650v4': 3,
@@ -74,8 +75,8 @@ describe('runMicroValidation', () => {
       },
       onProgress: (done, total) => progress.push(done, total),
     });
-    const line = (profile: string) =>
-      (['same-socket', 'cross-socket', 'smt'] as const).map((placement) => ({
+    const line = (profile: string, placements: readonly string[] = ['same-socket', 'cross-socket', 'smt']) =>
+      placements.map((placement) => ({
         experiment: 'line-contention',
         profile,
         placement,
@@ -125,7 +126,7 @@ describe('runMicroValidation', () => {
       kernel: '5.12',
     }));
     expect(seen).toEqual([
-      ...line('seed003-x86'),
+      ...line('seed003-x86', ['same-socket', 'cross-socket']),
       ...line('bdw-2650v4'),
       ...laptop('skl-6700hq'),
       ...laptop('icl-1035g4'),
@@ -135,10 +136,10 @@ describe('runMicroValidation', () => {
       ...spr,
       ...pft,
     ]);
-    expect(microValidationJobs()).toHaveLength(33);
-    expect(progress).toEqual(Array.from({ length: 33 }, (_, i) => [i + 1, 33]).flat());
+    expect(microValidationJobs()).toHaveLength(32);
+    expect(progress).toEqual(Array.from({ length: 32 }, (_, i) => [i + 1, 32]).flat());
     expect([m.memsize, m.thpMemsize]).toEqual([8 * KiB, 2048 * KiB]);
-    expect(m.rows).toHaveLength(51);
+    expect(m.rows).toHaveLength(53);
     const at = (experiment: string, machine: string, setting: string, threads: number) =>
       m.rows.find(
         (r) =>
@@ -175,10 +176,12 @@ describe('runMicroValidation', () => {
       withinTolerance: true,
       notSimulated: null,
     });
-    expect(at('line-contention', 'icx-8375c', 'smt', 2)).toMatchObject({
-      ratio: 60 / 8.1,
+    expect(at('line-contention', 'spr-2s', 'cross-socket', 2)).toMatchObject({
+      profile: 'seed003-x86',
+      ratio: 60 / 138,
       withinTolerance: false,
     });
+    expect(at('line-contention', 'icx-8375c', 'smt', 2)).toMatchObject({ profile: null, simulated: null });
     expect(at('page_fault1', 'bdw-2650v4', 'thread', 16)).toMatchObject({
       published: 2332446,
       simulated: 2_000_000,
@@ -262,7 +265,7 @@ describe('runMicroValidation', () => {
     expect(text).toContain(
       'pft             skx-2s-112   skx-2s-112   thread/5.12         12      4703127      4500000 faults/s total         0.96x  yes',
     );
-    expect(text.at(-2)).toBe('# 11 of 33 simulated rows within ±25 %; 18 rows not simulated');
+    expect(text.at(-2)).toBe('# 11 of 32 simulated rows within ±25 %; 21 rows not simulated');
     const full = { ...m, memsize: PAGE_FAULT1_MEMSIZE, thpMemsize: PAGE_FAULT1_MEMSIZE };
     expect(formatMicroValidation(full)).not.toContain('# note');
   });

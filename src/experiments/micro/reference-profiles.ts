@@ -17,9 +17,13 @@ export const MICRO_MACHINE_PROFILES: Readonly<Record<string, MachineProfile>> = 
     profile: 'bdw-2650v4',
     why: "same generation (Broadwell-EP: rings, QPI); bdw-2650v4's line costs are this machine's measured ones",
   },
-  'icx-8375c': {
+  'spr-2s': {
     profile: 'seed003-x86',
-    why: "the nearest generation to seed003-x86's Xeon 8480+ with a published hand-off (Ice Lake-SP, one-die mesh, UPI)",
+    why: "seed003-x86 models this machine class (two-socket Sapphire Rapids, the Xeon 8480+'s generation)",
+  },
+  'icx-8375c': {
+    profile: null,
+    why: 'no profile for icx-8375c (Ice Lake-SP); seed003-x86 is checked against the Sapphire Rapids rows',
   },
   'skl-6700hq': {
     profile: 'skl-6700hq',
