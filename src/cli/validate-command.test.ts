@@ -21,33 +21,34 @@ describe('mmulab validate: the micro-experiment section', () => {
       '# shape: aging pass no opt/opt, and wall-time overhead against no aging',
       '# growth against 1 vCPU(s): no-aging wall time, no-opt pass, opt pass',
       '# micro-experiments: published (hardware) vs simulated, each machine on its profile (docs/micro-references.md)',
-      // The eleven line rows that match (five two-CPU hand-offs, the laptops' 2-4 threads), and the
-      // four THP rows (one 2 MiB page per task, 0.79-0.85x: bound by memory bandwidth at any size);
-      // 4 KiB page_fault1 with one page per task is far from 128 MiB's figure.
-      '# 15 of 23 simulated rows within ±25 %; 18 rows not simulated',
+      // The eleven line rows (five two-CPU hand-offs, the laptops' 2-4 threads), the four THP rows
+      // (one 2 MiB page per task: bound by memory bandwidth at any size) and the ten pft rows (1 GiB
+      // whatever --micro-memsize says); 4 KiB page_fault1 with one page per task is far from
+      // 128 MiB's figure.
+      '# 25 of 32 simulated rows within ±25 %; 21 rows not simulated',
     ]);
     expect(text.out).toContain(
-      'line-contention icx-8375c    seed003-x86  cross-socket         2        108.0        149.9 ns per hand-off        1.39x  NO\n',
+      'line-contention spr-2s       seed003-x86  cross-socket         2        138.0        149.9 ns per hand-off        1.09x  yes\n',
     );
     const json = JSON.parse(run('validate', ...SMALL, '--micro-memsize', '4K', '--json').out);
     expect(Object.keys(json)).toEqual(['simulated', 'vcpuBytes', 'rows', 'shape', 'micro']);
     expect(json.micro.memsize).toBe(4096);
-    expect(json.micro.rows).toHaveLength(41);
+    expect(json.micro.rows).toHaveLength(53);
     expect(json.micro.rows[1]).toEqual({
       experiment: 'line-contention',
-      machine: 'icx-8375c',
+      machine: 'spr-2s',
       setting: 'cross-socket',
       threads: 2,
-      published: 108,
+      published: 138,
       unit: 'ns per hand-off',
-      src: 'nviennot',
+      src: 'chipsandcheese2023',
       profile: 'seed003-x86',
       simulated: 149.95,
-      ratio: 149.95 / 108,
-      withinTolerance: false,
+      ratio: 149.95 / 138,
+      withinTolerance: true,
       notSimulated: null,
     });
-    const lines = text.out.split('\n').filter((l) => /^(line-contention|page_fault\d) /.test(l));
+    const lines = text.out.split('\n').filter((l) => /^(line-contention|page_fault\d|pft) /.test(l));
     expect(lines.map((l) => l.split(/ +/).slice(0, 4).join(' '))).toEqual(
       json.micro.rows.map((r: Record<string, unknown>) =>
         [r.experiment, r.machine, r.profile ?? '-', r.setting].join(' '),

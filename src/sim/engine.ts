@@ -84,6 +84,7 @@ export class Engine {
       localNs: p.cacheLineLocalNs,
       transferNs: p.cacheLineTransferNs,
       remoteNs: p.cacheLineRemoteNs,
+      queuedNs: p.cacheLineQueuedNs,
       socketOf: this.topology.socketOf,
       coreOf: this.topology.coreOf,
     };

@@ -20,6 +20,10 @@ export const COST_TERMS = {
   cacheLineLocalNs: ['ns', 'atomic read-modify-write on a cache line this CPU already owns'],
   cacheLineTransferNs: ['ns', 'atomic read-modify-write that pulls the line from another CPU of the socket'],
   cacheLineRemoteNs: ['ns', 'atomic read-modify-write that pulls the line from a CPU on another socket'],
+  cacheLineQueuedNs: [
+    'ns',
+    'added to a pull of the line for each RMW already queued ahead of it (requests for the line piling up while it is handed over)',
+  ],
   turboMaxMhz: ['MHz', 'core clock with few cores of the socket active (the top turbo ratio limit)'],
   turboAllCoreMhz: ['MHz', 'core clock with every core of the socket active (the all-core turbo ratio)'],
   turboFullCores: [
@@ -126,6 +130,8 @@ const UNIT_BOUNDS: Record<string, { min: number; max: number; int?: boolean }> =
   factor: { min: 1, max: 2 },
 };
 const TERM_BOUNDS: Partial<Record<CostTerm, { min: number; max: number }>> = {
+  // A surcharge on a pull, which has a time of its own: 0 charges none.
+  cacheLineQueuedNs: { min: 0, max: 100 },
   // The scheduler preempts every slice: a zero slice would never let a thread run.
   timesliceNs: { min: 1000, max: 1e7 },
 };

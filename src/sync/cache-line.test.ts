@@ -23,6 +23,27 @@ describe('CacheLine', () => {
     expect(b.rmw(5, 2)).toBe(61);
   });
 
+  it('adds queuedNs to a pull for each RMW queued ahead of it, not to a local RMW or the first in line', () => {
+    const l = new CacheLine({ localNs: 1, transferNs: 10, remoteNs: 10, queuedNs: 2, socketOf: null });
+    expect(l.rmw(0, 0)).toBe(10); // nobody had it: one fill, nothing queued
+    expect(l.rmw(0, 1)).toBe(22); // one RMW ahead: 10 + 2
+    expect(l.rmw(0, 2)).toBe(36); // two ahead: 10 + 4
+    expect(l.rmw(0, 2)).toBe(37); // its own line: a local RMW, however many were ahead
+    expect(l.rmw(40, 0)).toBe(50); // issued after the last one ended: nothing queued
+    expect([l.rmws, l.transfers, l.maxQueue]).toEqual([5, 4, 3]);
+    // A late pull takes a gap only if its surcharge fits too.
+    const g = new CacheLine({ localNs: 1, transferNs: 10, remoteNs: 10, queuedNs: 2, socketOf: null });
+    expect([g.rmw(0, 0), g.rmw(20, 1), g.rmw(45, 0)]).toEqual([10, 30, 55]);
+    // Issued at 5: [10, 20) would fit a pull with one RMW ahead but not its 10 + 2; [30, 45) fits
+    // 10 + 2 x 2 with two ahead.
+    expect(g.rmw(5, 2)).toBe(44);
+    const none = new CacheLine(costs);
+    expect([none.rmw(0, 0), none.rmw(20, 1), none.rmw(45, 0), none.rmw(5, 2)]).toEqual([10, 30, 55, 20]);
+    // Whole nanoseconds: 0.3 per RMW ahead rounds to 0 with one ahead, 1 with two or three.
+    const r = new CacheLine({ localNs: 1, transferNs: 10, remoteNs: 10, queuedNs: 0.3, socketOf: null });
+    expect([r.rmw(0, 0), r.rmw(0, 1), r.rmw(0, 2), r.rmw(0, 3)]).toEqual([10, 20, 31, 42]);
+  });
+
   it('lets a store hit the line its CPU owns for free and pull it from another CPU like an RMW', () => {
     const e = new Engine({ profile: zeroProfile({ cacheLineLocalNs: 1, cacheLineTransferNs: 10 }), seed: 1 });
     const l = e.sharedLine('owner');

@@ -34,6 +34,8 @@ export interface LineCosts {
   transferNs: number;
   /** Pulling the line from a CPU on another socket. */
   remoteNs: number;
+  /** Added to a pull for each RMW already queued ahead of it (0 or absent: none). */
+  queuedNs?: number;
   /** Socket of each CPU, or null for a one-socket machine. */
   socketOf: Uint8Array | null;
   /** Physical core of each CPU (SMT siblings share one and its L1/L2), or null: no SMT. */
@@ -46,8 +48,10 @@ export interface LineCosts {
  * same, else a transfer from that CPU, dearer from another socket. N CPUs hammering one line queue
  * for up to N transfers each. No CPU spins reading the line meanwhile: rwsem and qrwlock readers
  * and atomic counters do one atomic each, and qspinlock waiters spin on their own MCS node (only
- * the queue head watches the lock word, which the hand-off transfer already pays for), so a
- * transfer costs the same however many RMWs are queued.
+ * the queue head watches the lock word, which the hand-off transfer already pays for). What the
+ * hardware does with many requests for one line outstanding at once is not known in detail (a
+ * home agent resolving conflicting requests); `queuedNs` charges it as a surcharge on a transfer
+ * per RMW queued ahead of it, 0 in a profile that does not charge it (docs/cost-model.md).
  *
  * Threads run critical sections in one step, so an RMW can be issued at a time earlier than one
  * already placed; the line keeps a calendar of its last RMWs and puts each new one into the first
@@ -106,6 +110,7 @@ export class CacheLine {
    */
   private readonly pullGap: number;
   private readonly remoteNs: number;
+  private readonly queuedNs: number;
   private readonly socketOf: Uint8Array | null;
   private readonly coreOf: Int32Array | null;
 
@@ -115,6 +120,7 @@ export class CacheLine {
     const sockets = c.socketOf === null ? 1 : Math.max(...c.socketOf) + 1;
     this.pullGap = sockets === 1 ? c.transferNs : Math.max(c.transferNs, c.remoteNs);
     this.remoteNs = c.remoteNs;
+    this.queuedNs = c.queuedNs ?? 0;
     this.socketOf = c.socketOf;
     this.coreOf = c.coreOf ?? null;
   }
@@ -133,6 +139,19 @@ export class CacheLine {
     const so = this.socketOf;
     if (so === null || so[prev] === so[cpu]) return this.transferNs * pulls;
     return this.remoteNs * pulls;
+  }
+
+  /**
+   * `hop` plus, when the line moves to another core, `queuedNs` for each of the `ahead` RMWs
+   * queued before this one (rounded to a whole nanosecond).
+   */
+  private cost(prev: number, cpu: number, pulls: number, ahead: number): number {
+    const h = this.hop(prev, cpu, pulls);
+    if (ahead === 0 || this.queuedNs === 0 || prev < 0 || prev === cpu) return h;
+    const co = this.coreOf;
+    if (co !== null && co[prev] === co[cpu]) return h;
+    // Simulated time is whole nanoseconds.
+    return h + Math.round(this.queuedNs * ahead);
   }
 
   /** Counts an RMW by `cpu` after one by `prev`, issued at `at`, run from `start` to `end`. */
@@ -238,7 +257,7 @@ export class CacheLine {
       this.lastPrevCpu = i > 0 ? C[i - 1] : this.oldestOwner;
       this.lastPrevEnd = i > 0 ? E[i - 1] : -1;
     }
-    const end = start + this.hop(prev, cpu, pulls);
+    const end = start + this.cost(prev, cpu, pulls, ahead);
     this.count(prev, cpu, at, start, end, ahead);
     this.insert(i, start, end, cpu);
     return end;
@@ -273,7 +292,7 @@ export class CacheLine {
         }
         for (const blockLast = Math.min(last, ((b + 1) << BLOCK_SHIFT) - 1); i <= blockLast; i++) {
           gap = G[i];
-          if (gap >= leastPull && this.hop(C[i - 1], cpu, pulls) <= gap) return i;
+          if (gap >= leastPull && this.cost(C[i - 1], cpu, pulls, i - lo) <= gap) return i;
         }
         // Nothing fitted: make the block's summary exact. Summaries only widen between compactions,
         // so a block whose wide gaps were split would be searched again and again.
@@ -281,17 +300,19 @@ export class CacheLine {
       }
       return n;
     }
-    for (let i = lo + 1; i <= last; i++) if (this.fits(S[i] - E[i - 1], C[i - 1], cpu, pulls)) return i;
+    for (let i = lo + 1; i <= last; i++)
+      if (this.fits(S[i] - E[i - 1], C[i - 1], cpu, pulls, i - lo)) return i;
     return n;
   }
 
   /**
-   * Whether a gap after an RMW by `prev` fits an access by `cpu` of `pulls` transactions: as wide as
-   * those pulls from `prev`, or, after this CPU's own RMW, as wide as a local one.
+   * Whether a gap after an RMW by `prev` fits an access by `cpu` of `pulls` transactions with
+   * `ahead` RMWs queued before it: as wide as those pulls from `prev`, or, after this CPU's own
+   * RMW, as wide as a local one.
    */
-  private fits(gap: number, prev: number, cpu: number, pulls: number): boolean {
+  private fits(gap: number, prev: number, cpu: number, pulls: number, ahead = 0): boolean {
     if (prev === cpu) return gap >= this.localNs;
-    return gap >= this.pullGap * pulls && this.hop(prev, cpu, pulls) <= gap;
+    return gap >= this.pullGap * pulls && this.cost(prev, cpu, pulls, ahead) <= gap;
   }
 
   /** Recomputes every block's widest gap exactly from the records below `this.n`. */
