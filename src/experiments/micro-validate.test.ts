@@ -225,7 +225,7 @@ describe('runMicroValidation', () => {
       threads: 16,
       memsize: 64 * KiB,
     });
-    expect(pf).toBe(1303827.4465863658);
+    expect(pf).toBe(1291207.682685712);
   });
 
   it('refuses a page_fault1 size that is not whole pages before it simulates anything', () => {

@@ -44,6 +44,19 @@ describe('CacheLine', () => {
     expect([r.rmw(0, 0), r.rmw(0, 1), r.rmw(0, 2), r.rmw(0, 3)]).toEqual([10, 20, 31, 42]);
   });
 
+  it('lets a late pull with a surcharge use a gap only if the dearest pull plus it would fit', () => {
+    // A same-socket pull costs 10, a remote one 30, plus 2 per RMW queued ahead.
+    const socketOf = Uint8Array.of(0, 0, 1);
+    const mk = () => new CacheLine({ localNs: 1, transferNs: 10, remoteNs: 30, queuedNs: 2, socketOf });
+    const a = mk();
+    expect([a.rmw(0, 0), a.rmw(41, 0)]).toEqual([10, 42]); // a 31 ns gap [10, 41)
+    // Issued at 5 with one RMW ahead: 10 + 2 would fit the gap, but 30 + 2 would not, so it goes
+    // to the end, behind both (two ahead): 42 + 10 + 4.
+    expect(a.rmw(5, 1)).toBe(56);
+    const b = mk();
+    expect([b.rmw(0, 0), b.rmw(41, 0), b.rmw(5, 2)]).toEqual([10, 42, 76]);
+  });
+
   it('lets a store hit the line its CPU owns for free and pull it from another CPU like an RMW', () => {
     const e = new Engine({ profile: zeroProfile({ cacheLineLocalNs: 1, cacheLineTransferNs: 10 }), seed: 1 });
     const l = e.sharedLine('owner');

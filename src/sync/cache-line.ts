@@ -150,8 +150,15 @@ export class CacheLine {
     if (ahead === 0 || this.queuedNs === 0 || prev < 0 || prev === cpu) return h;
     const co = this.coreOf;
     if (co !== null && co[prev] === co[cpu]) return h;
-    // Simulated time is whole nanoseconds.
-    return h + Math.round(this.queuedNs * ahead);
+    return h + this.surcharge(ahead);
+  }
+
+  /**
+   * `queuedNs` for `ahead` RMWs queued before a pull, in whole nanoseconds (as all simulated time
+   * is). A gap must fit the dearest pull plus it, so that the surcharge favours no socket either.
+   */
+  private surcharge(ahead: number): number {
+    return Math.round(this.queuedNs * ahead);
   }
 
   /** Counts an RMW by `cpu` after one by `prev`, issued at `at`, run from `start` to `end`. */
@@ -292,7 +299,8 @@ export class CacheLine {
         }
         for (const blockLast = Math.min(last, ((b + 1) << BLOCK_SHIFT) - 1); i <= blockLast; i++) {
           gap = G[i];
-          if (gap >= leastPull && this.cost(C[i - 1], cpu, pulls, i - lo) <= gap) return i;
+          if (gap >= leastPull + this.surcharge(i - lo) && this.cost(C[i - 1], cpu, pulls, i - lo) <= gap)
+            return i;
         }
         // Nothing fitted: make the block's summary exact. Summaries only widen between compactions,
         // so a block whose wide gaps were split would be searched again and again.
@@ -312,7 +320,7 @@ export class CacheLine {
    */
   private fits(gap: number, prev: number, cpu: number, pulls: number, ahead = 0): boolean {
     if (prev === cpu) return gap >= this.localNs;
-    return gap >= this.pullGap * pulls && this.cost(prev, cpu, pulls, ahead) <= gap;
+    return gap >= this.pullGap * pulls + this.surcharge(ahead) && this.cost(prev, cpu, pulls, ahead) <= gap;
   }
 
   /** Recomputes every block's widest gap exactly from the records below `this.n`. */

@@ -127,7 +127,7 @@ describe('micro page-fault (will-it-scale page_fault1)', () => {
       { threads: 8, mode: 'thread', memsize: 8 << 20, iterations: 2, thp: true },
       'seed003-x86',
     );
-    expect(r.elapsedNs).toBe(2_412_689);
+    expect(r.elapsedNs).toBe(2_412_667);
     // A huge page's LRU add and delete hold lru_lock for one folio's move (80 ns): no thread waits.
     expect(r.time.locks.map((l) => [l.lock, l.acquired, l.waitNs])).toEqual([
       ['mm1000.mmap_lock', 112, 0],
@@ -139,7 +139,7 @@ describe('micro page-fault (will-it-scale page_fault1)', () => {
     expect([
       c['wait mmap_lock (writer waits for a fault)'],
       c['wait mmap_lock (reader queued behind writer)'],
-    ]).toEqual([2_172_257, 204_073]);
+    ]).toEqual([2_172_309, 204_072]);
   });
 
   it('THP with per-VMA locks: a huge fault lets the others catch up after its clear, so lru_lock and zone->lock go in time order', () => {
@@ -148,13 +148,13 @@ describe('micro page-fault (will-it-scale page_fault1)', () => {
       'seed003-x86',
     );
     expect(r.thp).toEqual({ hugeFaults: 64, pageFaults: 0, writesWithoutFault: 32_704, foliosFreed: 64 });
-    expect(r.elapsedNs).toBe(2_091_562);
+    expect(r.elapsedNs).toBe(2_091_561);
     // 64 huge allocations and 64 frees each; no thread waits for a release that has not happened:
-    // the one lru_lock wait (147 ns) is for a hold that overlaps the waiter's own time.
+    // the one lru_lock wait (146 ns) is for a hold that overlaps the waiter's own time.
     expect(r.time.locks.map((l) => [l.lock, l.acquired, l.waitNs])).toEqual([
       ['mm1000.mmap_lock', 48, 0],
       ['zone0.lock', 128, 0],
-      ['lruvec1.0.lru_lock', 128, 147],
+      ['lruvec1.0.lru_lock', 128, 146],
     ]);
     expect(r.time.classes[0].categories['page zeroing']).toBe(16_349_311);
   });
