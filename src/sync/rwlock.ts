@@ -199,9 +199,9 @@ export class QRwLock {
 
   /**
    * Forgets the finished holds that ended by `earliestFutureTime`: no trylock comes earlier, so
-   * none can find them inside. Without this, every read
-   * hold of an rwsem no `expect-unlocked` trylock looks at stayed remembered (277 M `anon_vma`
-   * holds in a 16 GiB page_idle run: more than a JavaScript array holds).
+   * none can find them inside. Without this, every read hold of an rwsem no `expect-unlocked`
+   * trylock looks at stayed remembered (277 M `anon_vma` holds in a 16 GiB page_idle run: more
+   * than a JavaScript array holds).
    */
   private pruneHolds(): void {
     const B = this.holdBegins;

@@ -96,11 +96,24 @@ export interface PageFaultResult {
  * task i runs on Linux CPU i (physical cores of socket 0, of socket 1, then their SMT siblings).
  */
 export function pageFaultCpus(p: CostProfile, threads: number): number[] {
+  checkThreadCount(p, threads);
+  return Array.from({ length: threads }, (_, i) => i);
+}
+
+/** A task count of the micro fault experiments: whole, at least one, at most one per CPU. */
+export function checkThreadCount(p: CostProfile, threads: number): void {
   const cpus = profileCpus(p);
   if (!Number.isInteger(threads) || threads < 1)
     throw new MicroOptionsError(`--threads must be a whole number >= 1, not ${threads}`);
   if (threads > cpus) throw new MicroOptionsError(`--threads ${threads}: profile ${p.name} has ${cpus} CPUs`);
-  return Array.from({ length: threads }, (_, i) => i);
+}
+
+/** A mapping size of the micro fault experiments: whole 4 KiB pages, at least one. */
+export function checkMemsize(memsize: number): void {
+  if (!Number.isInteger(memsize) || memsize < PAGE_SIZE || memsize % PAGE_SIZE !== 0)
+    throw new MicroOptionsError(
+      `--memsize must be a positive multiple of the 4 KiB page size, not ${memsize}`,
+    );
 }
 
 /** Checks the options a user gives; throws `MicroOptionsError` (one line) for bad ones. */
@@ -110,10 +123,7 @@ function checkOptions(o: PageFaultOptions, memsize: number, iterations: number):
   const lock = o.faultLock ?? 'mmap_lock';
   if (!(FAULT_LOCKS as readonly string[]).includes(lock))
     throw new MicroOptionsError(`--fault-lock must be one of ${FAULT_LOCKS.join(', ')}, not '${lock}'`);
-  if (!Number.isInteger(memsize) || memsize < PAGE_SIZE || memsize % PAGE_SIZE !== 0)
-    throw new MicroOptionsError(
-      `--memsize must be a positive multiple of the 4 KiB page size, not ${memsize}`,
-    );
+  checkMemsize(memsize);
   if (!Number.isInteger(iterations) || iterations < 1)
     throw new MicroOptionsError(`--iterations must be a whole number >= 1, not ${iterations}`);
   if (o.thp === true && memsize % PMD_SIZE !== 0)

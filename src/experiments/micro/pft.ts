@@ -7,7 +7,7 @@
  * (do_user_addr_fault in arch/x86/mm/fault.c, do_anonymous_page in mm/memory.c). pft's faults/sec is
  * the pages over the time from the first worker's start to the last one's end. Nothing takes
  * mmap_lock for write in that interval: the only contention is the faults' own. Checked against
- * references/micro-page-fault.yaml (docs/micro-references.md).
+ * references/micro-pft.yaml (docs/micro-references.md).
  */
 import { Host } from '../../host/host.ts';
 import { PAGEVEC_SIZE_PRE_6_9 } from '../../host/lru-add.ts';
@@ -18,9 +18,8 @@ import { Engine } from '../../sim/engine.ts';
 import { type CostProfile, loadProfile } from '../../sim/profile.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { type TimeReport, timeReport } from '../../sim/time-report.ts';
-import { profileCpus } from '../../sim/topology.ts';
 import { MicroOptionsError } from './line-contention.ts';
-import { type TaskMm, writeFault } from './page-fault.ts';
+import { checkMemsize, checkThreadCount, type TaskMm, writeFault } from './page-fault.ts';
 
 /**
  * The kernels of the pft references: 5.12 (mmap_lock's `count` and `owner` in one cache line at
@@ -68,17 +67,10 @@ export interface PftResult {
 
 /** Checks the options a user gives; throws `MicroOptionsError` (one line) for bad ones. */
 function checkOptions(o: PftOptions, p: CostProfile, memsize: number, kernel: string): void {
-  const cpus = profileCpus(p);
-  if (!Number.isInteger(o.threads) || o.threads < 1)
-    throw new MicroOptionsError(`--threads must be a whole number >= 1, not ${o.threads}`);
-  if (o.threads > cpus)
-    throw new MicroOptionsError(`--threads ${o.threads}: profile ${p.name} has ${cpus} CPUs`);
+  checkThreadCount(p, o.threads);
   if (!(PFT_KERNELS as readonly string[]).includes(kernel))
     throw new MicroOptionsError(`--kernel must be one of ${PFT_KERNELS.join(', ')} for pft, not '${kernel}'`);
-  if (!Number.isInteger(memsize) || memsize < PAGE_SIZE || memsize % PAGE_SIZE !== 0)
-    throw new MicroOptionsError(
-      `--memsize must be a positive multiple of the 4 KiB page size, not ${memsize}`,
-    );
+  checkMemsize(memsize);
 }
 
 /** Runs pft with the options on the profile; deterministic for a given seed. */
