@@ -288,12 +288,13 @@ export class CacheLine {
     const last = Math.min(n - 1, this.tailFrom);
     if (cpu < this.cpuEnd.length && this.cpuEnd[cpu] <= at) {
       // No RMW of this CPU ends after `at` (a CPU's RMWs follow one another), so no later gap is
-      // local: only gaps as wide as a pull can fit; skip blocks with none that wide.
+      // local: only gaps as wide as a pull (and its surcharge, which grows with the index) can
+      // fit; skip blocks with none that wide.
       const G = this.gaps;
       const M = this.blockGap;
       for (let i = lo + 1; i <= last; ) {
         const b = i >> BLOCK_SHIFT;
-        if (M[b] < leastPull) {
+        if (M[b] < leastPull + this.surcharge(i - lo)) {
           i = (b + 1) << BLOCK_SHIFT;
           continue;
         }
