@@ -13,6 +13,8 @@ export const KEEP = 256;
 /** Records per block of the calendar's summaries (a bound on the widest gap in each block). */
 const BLOCK_SHIFT = 4;
 const BLOCK_MASK = (1 << BLOCK_SHIFT) - 1;
+/** Up to this many records move up one by one when an RMW is inserted; more with one memmove each. */
+const SHORT_SHIFT = 8;
 
 /** How many of the first `count` values of the sorted `a` are at most `x` (binary search). */
 function countUpTo(a: Float64Array, count: number, x: number): number {
@@ -385,11 +387,18 @@ export class CacheLine {
     const C = this.cpus;
     const G = this.gaps;
     const n = this.n;
-    for (let k = n; k > i; k--) {
-      S[k] = S[k - 1];
-      E[k] = E[k - 1];
-      C[k] = C[k - 1];
-      G[k] = G[k - 1];
+    if (n - i > SHORT_SHIFT) {
+      S.copyWithin(i + 1, i, n);
+      E.copyWithin(i + 1, i, n);
+      C.copyWithin(i + 1, i, n);
+      G.copyWithin(i + 1, i, n);
+    } else {
+      for (let k = n; k > i; k--) {
+        S[k] = S[k - 1];
+        E[k] = E[k - 1];
+        C[k] = C[k - 1];
+        G[k] = G[k - 1];
+      }
     }
     S[i] = start;
     E[i] = end;
