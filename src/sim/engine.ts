@@ -98,7 +98,7 @@ export class Engine {
    * category `line <cls>`.
    */
   sharedLine(name: string, cls = name): CacheLine {
-    const l = new CacheLine(this.lineCosts);
+    const l = new CacheLine(this.lineCosts, () => this.earliestFutureTime());
     l.name = name;
     l.cat = this.categories.line(cls);
     this.lines.push(l);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../sim/engine.ts';
 import { zeroProfile } from '../sim/profile.ts';
-import { CALENDAR, CacheLine, KEEP, type LineCosts } from './cache-line.ts';
+import { CacheLine, type LineCosts } from './cache-line.ts';
 
 const costs: LineCosts = { localNs: 1, transferNs: 10, remoteNs: 10, socketOf: null };
 
@@ -183,8 +183,8 @@ describe('CacheLine', () => {
 
 /**
  * The same placement rules without the line's search structures (block summaries): every gap is
- * found by a linear scan, and the calendar is compacted
- * at the same size. `CacheLine` must place every RMW exactly where this does.
+ * found by a linear scan, and nothing is ever forgotten. `CacheLine`, which forgets the RMWs that
+ * ended by its horizon, must place every RMW exactly where this does.
  */
 class ReferenceLine {
   private rec: Array<{ start: number; end: number; cpu: number }> = [];
@@ -253,12 +253,6 @@ class ReferenceLine {
     const end = start + this.hop(prev, cpu);
     r.splice(i, 0, { start, end, cpu });
     if (end > (this.cpuEnd.get(cpu) ?? 0)) this.cpuEnd.set(cpu, end);
-    if (r.length === CALENDAR) {
-      const drop = CALENDAR - KEEP;
-      this.oldestOwner = r[drop - 1].cpu;
-      this.rec = r.slice(drop);
-      this.tailFrom = Math.max(0, this.tailFrom - drop);
-    }
     return end;
   }
 }
@@ -280,9 +274,10 @@ describe('CacheLine against a linear-scan reference', () => {
         (threads, picks, twoSockets) => {
           const socketOf = twoSockets ? Uint8Array.of(0, 0, 0, 0, 1, 1, 1, 1) : null;
           const c: LineCosts = { localNs: 2, transferNs: 20, remoteNs: 45, socketOf };
-          const line = new CacheLine(c);
-          const ref = new ReferenceLine(c);
           const clock = threads.map(() => 0);
+          // No thread issues an RMW before its own clock: the earliest clock is the horizon.
+          const line = new CacheLine(c, () => Math.min(...clock));
+          const ref = new ReferenceLine(c);
           for (const pick of picks) {
             const k = pick % threads.length;
             const at = clock[k];
@@ -307,5 +302,45 @@ describe('CacheLine against a linear-scan reference', () => {
     // Its next one follows its own at once (local): a cmpxchg would succeed.
     expect(line.rmw(30, 0)).toBe(31);
     expect([line.lastPrevCpu, line.lastPrevEnd]).toEqual([0, 30]);
+  });
+
+  it('remembers every RMW in flight behind a lagging thread (the calendar grows)', () => {
+    const c: LineCosts = { localNs: 2, transferNs: 20, remoteNs: 20, socketOf: null };
+    const line = new CacheLine(c, () => 0);
+    const ref = new ReferenceLine(c);
+    // CPUs 1 and 2 take turns with 30 ns between RMWs (a 10 ns gap after each pull, too narrow for
+    // another), with a 100 ns gap after every 1000th; CPU 0 lags at time 0 (the horizon), so
+    // nothing can be forgotten and the calendar must hold all 5000.
+    let at = 0;
+    for (let k = 0; k < 5000; k++) {
+      const cpu = 1 + (k % 2);
+      expect(line.rmw(at, cpu)).toBe(ref.rmw(at, cpu));
+      at += k % 1000 === 999 ? 100 : 30;
+    }
+    // CPU 0's late RMW takes the first gap a pull fits, after the 1000th RMW ([29970, 29990)); its
+    // next one follows it at once (a local RMW).
+    expect(line.rmw(5, 0)).toBe(ref.rmw(5, 0));
+    expect([line.lastPrevCpu, line.lastPrevEnd]).toEqual([2, 29_990]);
+    expect(line.rmw(5, 0)).toBe(ref.rmw(5, 0));
+    expect(line.lastPrevEnd).toBe(30_010);
+  });
+
+  it('forgets the RMWs that ended by the horizon but still knows who had the line last, and when', () => {
+    const c: LineCosts = { localNs: 2, transferNs: 20, remoteNs: 20, socketOf: null };
+    let horizon = 0;
+    const line = new CacheLine(c, () => horizon);
+    let at = 0;
+    // 1023 RMWs fill the calendar; before the last, the horizon passes them all, so the compaction
+    // it triggers forgets every one.
+    for (let k = 0; k < 1023; k++) {
+      if (k === 1022) horizon = 1e12;
+      at = line.rmw(at, k % 2);
+    }
+    // The next RMW by CPU 0, which did the last one: a local RMW right after it, as a cmpxchg that
+    // follows its own access sees.
+    expect(line.rmw(at, 0)).toBe(at + 2);
+    expect([line.lastPrevCpu, line.lastPrevEnd]).toEqual([0, at]);
+    // CPU 1 pulls it from CPU 0.
+    expect(line.rmw(at + 2, 1)).toBe(at + 22);
   });
 });

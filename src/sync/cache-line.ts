@@ -1,15 +1,14 @@
 /** Models no kernel file: hardware, atomics on one contended cache line and their hand-offs between CPUs. */
 import type { SimThread } from '../sim/thread.ts';
 /**
- * How many recent RMW intervals a line remembers at most, and how many it keeps when full. The
- * memory must span every RMW still in flight when one arrives late: with 112 vCPUs hammering a lock
- * word a 16-entry memory forgot queued RMWs and let late ones through (64-vCPU populate 3.8x too
- * fast); keeping 256 or 512 gives identical results up to 112 vCPUs. Remembering up to 1024 rather
- * than 512 changes no result (seed 003 at 4 and 112 vCPUs, page_idle, a recorded 112-vCPU trace)
- * and halves how often the calendar is compacted.
+ * How many RMW intervals a line's calendar holds at first. When it is full it forgets the RMWs that
+ * ended by the engine's horizon (the earliest time any thread can still issue one: no later RMW
+ * can be placed before or among them), and doubles if more than half of it is still in flight. A
+ * fixed memory is not enough: with 112 vCPUs and write-locked aging, keeping the newest 256 of at
+ * most 512, 1024, 2048 or 4096 RMWs gave vCPU walls of 0.648, 0.681, 0.702 and 0.712 s (112 x 64
+ * MiB, no opt), a late RMW taking a gap that forgotten RMWs had filled.
  */
 export const CALENDAR = 1024;
-export const KEEP = 256;
 /** Records per block of the calendar's summaries (a bound on the widest gap in each block). */
 const BLOCK_SHIFT = 4;
 const BLOCK_MASK = (1 << BLOCK_SHIFT) - 1;
@@ -60,13 +59,15 @@ export interface LineCosts {
  * gap at or after its issue time.
  */
 export class CacheLine {
-  private readonly starts = new Float64Array(CALENDAR + 1);
-  private readonly ends = new Float64Array(CALENDAR + 1);
-  private readonly cpus = new Int32Array(CALENDAR + 1);
+  /** Records the calendar can hold before it is compacted. */
+  private cap = CALENDAR;
+  private starts = new Float64Array(CALENDAR + 1);
+  private ends = new Float64Array(CALENDAR + 1);
+  private cpus = new Int32Array(CALENDAR + 1);
   /** Gap between RMW i - 1 and RMW i (0 for the first). */
-  private readonly gaps = new Float64Array(CALENDAR + 1);
+  private gaps = new Float64Array(CALENDAR + 1);
   /** Per block of BLOCK records: at least its widest gap (exact after a compaction). */
-  private readonly blockGap = new Float64Array((CALENDAR >> BLOCK_SHIFT) + 1);
+  private blockGap = new Float64Array((CALENDAR >> BLOCK_SHIFT) + 1);
   /** Latest end of an RMW by each CPU. */
   private cpuEnd = new Float64Array(8);
   private n = 0;
@@ -76,8 +77,9 @@ export class CacheLine {
    * narrower gap: that is the approximation).
    */
   private tailFrom = 0;
-  /** Owner before the oldest remembered RMW. */
+  /** Owner before the oldest remembered RMW, and when its RMW ended (-1: none). */
   private oldestOwner = -1;
+  private oldestEnd = -1;
   /** RMWs that had to pull the line from another CPU. */
   transfers = 0;
   /** RMWs done. */
@@ -116,7 +118,14 @@ export class CacheLine {
   private readonly socketOf: Uint8Array | null;
   private readonly coreOf: Int32Array | null;
 
-  constructor(c: LineCosts) {
+  /**
+   * `horizon`: the earliest time at which an RMW can still be issued (the engine's
+   * `earliestFutureTime`); without one the line forgets nothing.
+   */
+  constructor(
+    c: LineCosts,
+    private readonly horizon: () => number = () => Number.NEGATIVE_INFINITY,
+  ) {
     this.localNs = c.localNs;
     this.transferNs = c.transferNs;
     const sockets = c.socketOf === null ? 1 : Math.max(...c.socketOf) + 1;
@@ -246,7 +255,7 @@ export class CacheLine {
     } else if (n === 0) {
       this.tailFrom = 0;
       this.lastPrevCpu = prev;
-      this.lastPrevEnd = -1;
+      this.lastPrevEnd = this.oldestEnd;
     } else {
       // Intervals are sorted and disjoint: find the first that ends after `at`.
       const lo = countUpTo(E, n, at);
@@ -264,7 +273,7 @@ export class CacheLine {
         prev = C[n - 1];
       }
       this.lastPrevCpu = i > 0 ? C[i - 1] : this.oldestOwner;
-      this.lastPrevEnd = i > 0 ? E[i - 1] : -1;
+      this.lastPrevEnd = i > 0 ? E[i - 1] : this.oldestEnd;
     }
     const end = start + this.cost(prev, cpu, pulls, ahead);
     this.count(prev, cpu, at, start, end, ahead);
@@ -328,7 +337,7 @@ export class CacheLine {
 
   /** Recomputes every block's widest gap exactly from the records below `this.n`. */
   private summarize(): void {
-    for (let b = 0; b <= CALENDAR >> BLOCK_SHIFT; b++) this.summarizeBlock(b);
+    for (let b = 0; b <= this.cap >> BLOCK_SHIFT; b++) this.summarizeBlock(b);
   }
 
   /** Recomputes block `b`'s widest gap exactly. */
@@ -357,7 +366,7 @@ export class CacheLine {
     this.note(n >> BLOCK_SHIFT, n, (n & BLOCK_MASK) === 0);
     if (cpu >= this.cpuEnd.length) this.growCpuEnd(cpu);
     if (end > this.cpuEnd[cpu]) this.cpuEnd[cpu] = end;
-    if (n + 1 === CALENDAR) this.compact();
+    if (n + 1 === this.cap) this.compact();
   }
 
   private growCpuEnd(cpu: number): void {
@@ -366,21 +375,48 @@ export class CacheLine {
     this.cpuEnd = grown;
   }
 
-  /** Forgets all but the newest KEEP RMWs (one that would land before them is not placed exactly). */
+  /**
+   * Forgets the RMWs that ended by the horizon (the CPU of the last one stays the owner a later
+   * RMW pulls from), and doubles the calendar if more than half of it is still in flight.
+   */
   private compact(): void {
-    const drop = CALENDAR - KEEP;
-    this.oldestOwner = this.cpus[drop - 1];
-    this.starts.copyWithin(0, drop);
-    this.ends.copyWithin(0, drop);
-    this.cpus.copyWithin(0, drop);
-    this.gaps.copyWithin(0, drop);
-    this.gaps[0] = 0;
-    this.n = KEEP;
+    const n = this.n;
+    const drop = countUpTo(this.ends, n, this.horizon());
+    if (drop > 0) {
+      this.oldestOwner = this.cpus[drop - 1];
+      this.oldestEnd = this.ends[drop - 1];
+      this.starts.copyWithin(0, drop, n);
+      this.ends.copyWithin(0, drop, n);
+      this.cpus.copyWithin(0, drop, n);
+      this.gaps.copyWithin(0, drop, n);
+      this.gaps[0] = 0;
+      this.n = n - drop;
+      this.tailFrom = Math.max(0, this.tailFrom - drop);
+    }
+    if (this.n > this.cap >> 1) this.grow();
     this.summarize();
-    this.tailFrom = Math.max(0, this.tailFrom - drop);
   }
 
-  /** Puts an RMW record at index `i`, moving the later ones up; forgets the oldest when full. */
+  /** Doubles the calendar's capacity, keeping its records. */
+  private grow(): void {
+    const cap = this.cap * 2;
+    const n = this.n;
+    const wider = (a: Float64Array) => {
+      const b = new Float64Array(cap + 1);
+      b.set(a.subarray(0, n));
+      return b;
+    };
+    this.starts = wider(this.starts);
+    this.ends = wider(this.ends);
+    this.gaps = wider(this.gaps);
+    const cpus = new Int32Array(cap + 1);
+    cpus.set(this.cpus.subarray(0, n));
+    this.cpus = cpus;
+    this.blockGap = new Float64Array((cap >> BLOCK_SHIFT) + 1);
+    this.cap = cap;
+  }
+
+  /** Puts an RMW record at index `i`, moving the later ones up; compacts the calendar when full. */
   private insert(i: number, start: number, end: number, cpu: number): void {
     const S = this.starts;
     const E = this.ends;
@@ -415,6 +451,6 @@ export class CacheLine {
       this.note(b, b << BLOCK_SHIFT, b << BLOCK_SHIFT === n);
     if (cpu >= this.cpuEnd.length) this.growCpuEnd(cpu);
     if (end > this.cpuEnd[cpu]) this.cpuEnd[cpu] = end;
-    if (n + 1 === CALENDAR) this.compact();
+    if (n + 1 === this.cap) this.compact();
   }
 }
