@@ -90,7 +90,9 @@ export class Engine {
     };
     this.clock = new CoreClock(p, this.topology);
     this.placement = new CpuPlacement(this.topology);
-    this.smt = SmtIssue.applies(p, this.topology) ? new SmtIssue(p, this.topology, this.threads) : null;
+    this.smt = SmtIssue.applies(p, this.topology)
+      ? new SmtIssue(p, this.topology, this.threads, () => this.earliestFutureTime())
+      : null;
   }
 
   /**

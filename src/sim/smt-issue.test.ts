@@ -142,4 +142,38 @@ describe('SmtIssue (SMT siblings sharing a core)', () => {
       { numRuns: 6, seed: 7 },
     );
   });
+
+  it('remembers all the work a lagging sibling may still run beside (the calendar grows past 512 pieces)', () => {
+    const e = smtEngine(2);
+    // a does 2000 pieces of 10 ns in one step (alternating categories, so none merge): [0, 20000).
+    const a = e.spawn(
+      'a',
+      function* (t: SimThread): ThreadBody {
+        for (let i = 0; i < 2000; i++) t.advanceAs(i % 2 === 0 ? CAT.other : CAT.guest, 10);
+        yield;
+      },
+      0,
+      -1,
+      0,
+    );
+    // b, a's sibling, issues 30 000 ns of work at time 0, after a's step: beside all of a's work.
+    let firstPieceEnd = 0;
+    const b = e.spawn(
+      'b',
+      function* (t: SimThread): ThreadBody {
+        t.advanceAs(CAT.kvmFault, 30000);
+        firstPieceEnd = t.now;
+        yield;
+      },
+      0,
+      -1,
+      2,
+    );
+    e.run();
+    // Half speed beside a's 20 000 ns (10 000 of b's work), the other 20 000 alone: 40 000. A calendar
+    // that kept only a's last 512 pieces saw a's work from 14 880 on only: 32 560 (14 880 alone,
+    // 5 120 beside a for 2 560 of work, 12 560 alone).
+    expect(firstPieceEnd).toBe(40000);
+    for (const t of [a, b]) expect(sumAcct(t)).toBe(elapsed(t));
+  });
 });
