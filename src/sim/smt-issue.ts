@@ -30,6 +30,8 @@ class IssueCalendar {
   lastEnd = Number.NEGATIVE_INFINITY;
   /** Where the sibling's last lookup started in this calendar (an interval number). */
   cursor = 0;
+  /** The latest end of a piece overwritten: the sibling may not look up work before it. */
+  floor = Number.NEGATIVE_INFINITY;
 
   /** `horizon`: the earliest time at which a thread can still issue work (`Engine.earliestFutureTime`). */
   constructor(private readonly horizon: () => number) {}
@@ -46,9 +48,11 @@ class IssueCalendar {
       return;
     }
     let i = this.added & this.mask;
-    if (this.added > this.mask && this.end[i] > this.horizon()) {
-      this.grow();
-      i = this.added & this.mask;
+    if (this.added > this.mask) {
+      if (this.end[i] > this.horizon()) {
+        this.grow();
+        i = this.added & this.mask;
+      } else if (this.end[i] > this.floor) this.floor = this.end[i];
     }
     this.start[i] = from;
     this.end[i] = to;
@@ -209,6 +213,10 @@ export class SmtIssue {
     const sib = this.sibling[cpu];
     let exact = ns + t.smtCarryNs;
     const other = sib >= 0 ? this.calendars[sib] : null;
+    if (other !== null && at < other.floor)
+      throw new Error(
+        `CPU ${cpu}: work issued at ${at} ns, before its sibling's calendar forgot up to ${other.floor} ns`,
+      );
     if (other !== null && other.lastEnd > at) exact = this.beside(t, other, at, ns) - at + t.smtCarryNs;
     const d = Math.max(0, Math.round(exact));
     t.smtCarryNs = exact - d;

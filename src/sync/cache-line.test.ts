@@ -330,10 +330,10 @@ describe('CacheLine against a linear-scan reference', () => {
     let horizon = 0;
     const line = new CacheLine(c, () => horizon);
     let at = 0;
-    // 1023 RMWs fill the calendar; before the last, the horizon passes them all, so the compaction
-    // it triggers forgets every one.
+    // 1023 RMWs fill the calendar (each a 20 ns pull from the other CPU); before the last, the
+    // horizon moves to where it will end, so the compaction it triggers forgets every one.
     for (let k = 0; k < 1023; k++) {
-      if (k === 1022) horizon = 1e12;
+      if (k === 1022) horizon = at + 20;
       at = line.rmw(at, k % 2);
     }
     // The next RMW by CPU 0, which did the last one: a local RMW right after it, as a cmpxchg that
@@ -342,5 +342,10 @@ describe('CacheLine against a linear-scan reference', () => {
     expect([line.lastPrevCpu, line.lastPrevEnd]).toEqual([0, at]);
     // CPU 1 pulls it from CPU 0.
     expect(line.rmw(at + 2, 1)).toBe(at + 22);
+    // An RMW issued before what the calendar forgot would be misplaced: the horizon lied, a bug.
+    line.name = 'word';
+    expect(() => line.rmw(at - 1, 1)).toThrow(
+      `word: an RMW issued at ${at - 1} ns, before the horizon ${at} ns its calendar forgot up to`,
+    );
   });
 });

@@ -80,6 +80,8 @@ export class CacheLine {
   /** Owner before the oldest remembered RMW, and when its RMW ended (-1: none). */
   private oldestOwner = -1;
   private oldestEnd = -1;
+  /** The horizon the calendar last forgot up to: no RMW may be issued before it. */
+  private floor = Number.NEGATIVE_INFINITY;
   /** RMWs that had to pull the line from another CPU. */
   transfers = 0;
   /** RMWs done. */
@@ -253,10 +255,12 @@ export class CacheLine {
       this.append(at, end, gap, cpu);
       return end;
     } else if (n === 0) {
+      this.checkHorizon(at);
       this.tailFrom = 0;
       this.lastPrevCpu = prev;
       this.lastPrevEnd = this.oldestEnd;
     } else {
+      this.checkHorizon(at);
       // Intervals are sorted and disjoint: find the first that ends after `at`.
       const lo = countUpTo(E, n, at);
       if (lo > 0) prev = C[lo - 1];
@@ -335,6 +339,17 @@ export class CacheLine {
     return gap >= this.pullGap * pulls + this.surcharge(ahead) && this.cost(prev, cpu, pulls, ahead) <= gap;
   }
 
+  /**
+   * A late RMW issued before the horizon the calendar forgot up to would be misplaced: the engine's
+   * horizon was not a lower bound after all, a bug.
+   */
+  private checkHorizon(at: number): void {
+    if (at < this.floor)
+      throw new Error(
+        `${this.name}: an RMW issued at ${at} ns, before the horizon ${this.floor} ns its calendar forgot up to`,
+      );
+  }
+
   /** Recomputes every block's widest gap exactly from the records below `this.n`. */
   private summarize(): void {
     for (let b = 0; b <= this.cap >> BLOCK_SHIFT; b++) this.summarizeBlock(b);
@@ -381,7 +396,8 @@ export class CacheLine {
    */
   private compact(): void {
     const n = this.n;
-    const drop = countUpTo(this.ends, n, this.horizon());
+    this.floor = this.horizon();
+    const drop = countUpTo(this.ends, n, this.floor);
     if (drop > 0) {
       this.oldestOwner = this.cpus[drop - 1];
       this.oldestEnd = this.ends[drop - 1];
