@@ -70,6 +70,8 @@ export class Engine {
   readonly categories = new TimeCategories();
   /** Every shared cache line made with `sharedLine`, for reports. */
   readonly lines: CacheLine[] = [];
+  /** `earliestFutureTime` as a function, for the calendars that forget what ended before it. */
+  private readonly earliestFuture = (): number => this.earliestFutureTime();
   /** Every lock, for reports (locks add themselves). */
   readonly locks: ReportedLock[] = [];
 
@@ -91,7 +93,7 @@ export class Engine {
     this.clock = new CoreClock(p, this.topology);
     this.placement = new CpuPlacement(this.topology);
     this.smt = SmtIssue.applies(p, this.topology)
-      ? new SmtIssue(p, this.topology, this.threads, () => this.earliestFutureTime())
+      ? new SmtIssue(p, this.topology, this.threads, this.earliestFuture)
       : null;
   }
 
@@ -100,7 +102,7 @@ export class Engine {
    * category `line <cls>`.
    */
   sharedLine(name: string, cls = name): CacheLine {
-    const l = new CacheLine(this.lineCosts, () => this.earliestFutureTime());
+    const l = new CacheLine(this.lineCosts, this.earliestFuture);
     l.name = name;
     l.cat = this.categories.line(cls);
     this.lines.push(l);

@@ -1,5 +1,6 @@
 /** Models no kernel file: hardware, atomics on one contended cache line and their hand-offs between CPUs. */
 import type { SimThread } from '../sim/thread.ts';
+
 /**
  * How many RMW intervals a line's calendar holds at first. When it is full it forgets the RMWs that
  * ended by the engine's horizon (the earliest time any thread can still issue one: no later RMW
@@ -8,7 +9,7 @@ import type { SimThread } from '../sim/thread.ts';
  * most 512, 1024, 2048 or 4096 RMWs gave vCPU walls of 0.648, 0.681, 0.702 and 0.712 s (112 x 64
  * MiB, no opt), a late RMW taking a gap that forgotten RMWs had filled.
  */
-export const CALENDAR = 1024;
+const CALENDAR = 1024;
 /** Records per block of the calendar's summaries (a bound on the widest gap in each block). */
 const BLOCK_SHIFT = 4;
 const BLOCK_MASK = (1 << BLOCK_SHIFT) - 1;
