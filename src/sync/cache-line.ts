@@ -31,7 +31,9 @@ export interface LineCosts {
  *
  * Threads run critical sections in one step, so an RMW can be issued at a time earlier than one
  * already placed; the line keeps a calendar of its last RMWs and puts each new one into the first
- * gap at or after its issue time.
+ * gap at or after its issue time. The RMW after that gap keeps what it was charged, though it now
+ * takes the line from the late one's CPU: the approximation keeps the queue in issue order, which
+ * the micro references favour (docs/simulation-model.md, "Approximation").
  */
 export class CacheLine extends LineCalendar {
   /** RMWs that had to pull the line from another CPU. */
