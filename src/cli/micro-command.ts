@@ -3,9 +3,9 @@ import {
   LINE_PLACEMENTS,
   type LineContentionResult,
   type LinePlacement,
-  MicroOptionsError,
   runLineContention,
 } from '../experiments/micro/line-contention.ts';
+import { MicroOptionsError } from '../experiments/micro/micro-options.ts';
 import {
   FAULT_LOCKS,
   type FaultLock,

@@ -6,7 +6,7 @@
  */
 import { Engine } from '../../sim/engine.ts';
 import { type CostProfile, loadProfile } from '../../sim/profile.ts';
-import { profileCpus } from '../../sim/topology.ts';
+import { checkThreadCount, MicroOptionsError } from './micro-options.ts';
 
 /** Where the threads run: one socket, alternating sockets, SMT sibling pairs, or as forked. */
 export const LINE_PLACEMENTS = ['same-socket', 'cross-socket', 'smt', 'spread'] as const;
@@ -39,19 +39,11 @@ export interface LineContentionResult {
   remoteTransfers: number;
 }
 
-/** A bad micro-experiment request (exit 2 at the CLI). */
-export class MicroOptionsError extends Error {
-  readonly code = 'MMULAB_BAD_MICRO';
-}
-
 /** The CPUs the threads are pinned to, as the reference benchmarks pin them. */
 export function placeThreads(p: CostProfile, threads: number, placement: LinePlacement): number[] {
   const sockets = p.sockets;
   const cores = p.coresPerSocket;
-  const cpus = profileCpus(p);
-  if (!Number.isInteger(threads) || threads < 1)
-    throw new MicroOptionsError(`--threads must be a whole number >= 1, not ${threads}`);
-  if (threads > cpus) throw new MicroOptionsError(`--threads ${threads}: profile ${p.name} has ${cpus} CPUs`);
+  checkThreadCount(p, threads);
   const out: number[] = [];
   if (placement === 'same-socket') {
     if (threads > cores * p.threadsPerCore)

@@ -7,13 +7,11 @@
  * a huge folio (do_huge_pmd_anonymous_page in mm/huge_memory.c) and the other 511 do not fault.
  * Checked against references/micro-page-fault.yaml (docs/micro-references.md).
  */
-import { handleMmFaultSteps, VM_FAULT_OK } from '../../host/fault.ts';
 import { Host } from '../../host/host.ts';
 import { PAGEVEC_SIZE, PAGEVEC_SIZE_PRE_6_9 } from '../../host/lru-add.ts';
-import type { Mm } from '../../host/mm.ts';
 import { MmapSem } from '../../host/mmap-sem.ts';
 import { type TlbFlushStats, unmapRegion } from '../../host/munmap.ts';
-import { PAGE_SIZE, PMD_SIZE, PTE_PRESENT, PTE_WRITE } from '../../host/page-table.ts';
+import { PAGE_SIZE, PMD_SIZE } from '../../host/page-table.ts';
 import { pcpListRoom } from '../../host/pcp.ts';
 import { MAX_MAPPING_ID } from '../../host/phys-mem.ts';
 import type { Vma } from '../../host/vma.ts';
@@ -22,9 +20,9 @@ import { Engine } from '../../sim/engine.ts';
 import { type CostProfile, loadProfile } from '../../sim/profile.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { type TimeReport, timeReport } from '../../sim/time-report.ts';
-import { profileCpus } from '../../sim/topology.ts';
 import type { CacheLine } from '../../sync/cache-line.ts';
-import { MicroOptionsError } from './line-contention.ts';
+import { checkMemsize, checkThreadCount, MicroOptionsError } from './micro-options.ts';
+import { isMappedWritable, type TaskMm, writeFault } from './write-fault.ts';
 
 /** page_fault1.c's MEMSIZE. */
 export const PAGE_FAULT1_MEMSIZE = 128 * 1024 * 1024;
@@ -100,22 +98,6 @@ export function pageFaultCpus(p: CostProfile, threads: number): number[] {
   return Array.from({ length: threads }, (_, i) => i);
 }
 
-/** A task count of the micro fault experiments: whole, at least one, at most one per CPU. */
-export function checkThreadCount(p: CostProfile, threads: number): void {
-  const cpus = profileCpus(p);
-  if (!Number.isInteger(threads) || threads < 1)
-    throw new MicroOptionsError(`--threads must be a whole number >= 1, not ${threads}`);
-  if (threads > cpus) throw new MicroOptionsError(`--threads ${threads}: profile ${p.name} has ${cpus} CPUs`);
-}
-
-/** A mapping size of the micro fault experiments: whole 4 KiB pages, at least one. */
-export function checkMemsize(memsize: number): void {
-  if (!Number.isInteger(memsize) || memsize < PAGE_SIZE || memsize % PAGE_SIZE !== 0)
-    throw new MicroOptionsError(
-      `--memsize must be a positive multiple of the 4 KiB page size, not ${memsize}`,
-    );
-}
-
 /** Checks the options a user gives; throws `MicroOptionsError` (one line) for bad ones. */
 function checkOptions(o: PageFaultOptions, memsize: number, iterations: number): void {
   if (!(PAGE_FAULT_MODES as readonly string[]).includes(o.mode))
@@ -134,13 +116,6 @@ function checkOptions(o: PageFaultOptions, memsize: number, iterations: number):
     throw new MicroOptionsError(
       `--threads ${o.threads}: process mode runs at most ${MAX_MAPPING_ID} processes (the model's rmap mapping ids)`,
     );
-}
-
-/** One task's process view: its mm, the mm's lock protocol and the mm's tasks' CPUs. */
-export interface TaskMm {
-  mm: Mm;
-  sem: MmapSem;
-  threads: SimThread[];
 }
 
 /** Runs page_fault1 with the options on the profile; deterministic for a given seed. */
@@ -306,49 +281,4 @@ function* pageFault1Task(
     t.leave(prev);
     done(written);
   }
-}
-
-/**
- * A first-touch write that traps: exception entry and exit (the model's system call figure stands
- * for it), then the fault under mmap_lock for read (do_user_addr_fault's mmap_read_trylock, held
- * across a huge fault's steps so a writer waits for it) or under the VMA's lock (`vmaLock`:
- * lock_vma_under_rcu), handle_mm_fault, and the unlock.
- */
-export function* writeFault(
-  t: SimThread,
-  tm: TaskMm,
-  va: number,
-  vmaLock: CacheLine | null,
-  entryCat: number,
-): Generator<void, void, void> {
-  const { mm, sem } = tm;
-  t.advanceAs(entryCat, mm.host.engine.profile.syscallNs);
-  const prev = t.enter(CAT.hostFault);
-  if (vmaLock !== null) {
-    // lock_vma_under_rcu: vma_start_read's down_read_trylock (read the count, cmpxchg from it
-    // until no other CPU came in between), then vma_end_read's up_read.
-    if (t.mustSync()) yield;
-    vmaLock.rmwBy(t);
-    while (!vmaLock.rmwFollowsBy(t));
-    // A huge fault lets the other threads catch up after its clear (handleMmFaultSteps);
-    // the VMA lock is a count on its line, nothing to hold across the step.
-    if ((yield* handleMmFaultSteps(t, mm, va, true)) !== VM_FAULT_OK)
-      throw new Error(`${t.name}: fault failed`);
-    vmaLock.rmwBy(t);
-  } else {
-    yield* sem.faultReadLock(t);
-    sem.holdFault(t);
-    if ((yield* handleMmFaultSteps(t, mm, va, true)) !== VM_FAULT_OK)
-      throw new Error(`${t.name}: fault failed`);
-    sem.readUnlockFault(t);
-  }
-  t.leave(prev);
-}
-
-/** Whether a present, writable leaf (a PTE or a THP's PMD) maps `va`: the store will not trap. */
-function isMappedWritable(mm: Mm, va: number): boolean {
-  const idx = mm.pt.walk(mm.pgd, Math.floor(va / PAGE_SIZE), 1, false);
-  if (idx < 0) return false;
-  const e = mm.pt.entries[idx];
-  return (e & PTE_PRESENT) !== 0 && (e & PTE_WRITE) !== 0;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MicroOptionsError } from './line-contention.ts';
+import { MicroOptionsError } from './micro-options.ts';
 import { runPft } from './pft.ts';
 
 const MiB = 2 ** 20;

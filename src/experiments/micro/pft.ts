@@ -18,8 +18,8 @@ import { Engine } from '../../sim/engine.ts';
 import { type CostProfile, loadProfile } from '../../sim/profile.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { type TimeReport, timeReport } from '../../sim/time-report.ts';
-import { MicroOptionsError } from './line-contention.ts';
-import { checkMemsize, checkThreadCount, type TaskMm, writeFault } from './page-fault.ts';
+import { checkMemsize, checkThreadCount, MicroOptionsError } from './micro-options.ts';
+import { type TaskMm, writeFault } from './write-fault.ts';
 
 /**
  * The kernels of the pft references: 5.12 (mmap_lock's `count` and `owner` in one cache line at
