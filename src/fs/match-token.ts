@@ -1,12 +1,11 @@
 import { at, strlen, substr } from './cstring.ts';
 import { isdigit } from './ctype.ts';
 import { EINVAL, ERANGE } from './errno.ts';
-import { kstrtouint, kstrtoull } from './kstrtox.ts';
 import { simpleStrtol, simpleStrtoull } from './simple-strtox.ts';
 
 /**
  * Option-token matching of lib/parser.c: match_token over a table of patterns with %d %u %o %x %s
- * arguments (match_one), and the argument parsers match_int, match_uint and match_u64.
+ * arguments (match_one), and the argument parser match_int.
  */
 
 /** A matched argument: the [from, to) bytes of the option string. */
@@ -84,14 +83,4 @@ export function matchInt(b: Uint8Array, arg: Substring): { value: number } | num
   if (r.end === 0) return -EINVAL;
   if (r.value < -(1n << 31n) || r.value >= 1n << 31n) return -ERANGE;
   return { value: Number(r.value) };
-}
-
-/** match_uint: kstrtouint(arg, 10). Returns the value or a negative errno. */
-export function matchUint(b: Uint8Array, arg: Substring): number {
-  return kstrtouint(substr(b, arg[0], arg[1]), 10);
-}
-
-/** match_u64: kstrtoull(arg, 0). Returns the value or a negative errno. */
-export function matchU64(b: Uint8Array, arg: Substring): bigint | number {
-  return kstrtoull(substr(b, arg[0], arg[1]), 0);
 }

@@ -1,6 +1,6 @@
 /**
  * Models include/linux/kvm_host.h: the error pfns (KVM_PFN_ERR_*, KVM_PFN_NOSLOT) and their tests
- * (is_error_pfn, is_sigpending_pfn, is_error_noslot_pfn, is_noslot_pfn).
+ * (is_error_pfn, is_sigpending_pfn).
  *
  * The kernel puts error pfns above any real pfn: KVM_PFN_ERR_MASK is 0x7ff << 52, the errors are
  * the mask plus 0..4, and KVM_PFN_NOSLOT is 1 << 63. A JS number cannot hold those exactly, so the
@@ -29,14 +29,4 @@ export function isErrorPfn(pfn: number): boolean {
 /** is_sigpending_pfn. */
 export function isSigpendingPfn(pfn: number): boolean {
   return pfn === KVM_PFN_ERR_SIGPENDING;
-}
-
-/** is_error_noslot_pfn: an error pfn or KVM_PFN_NOSLOT. */
-export function isErrorNoslotPfn(pfn: number): boolean {
-  return pfn < 0;
-}
-
-/** is_noslot_pfn. */
-export function isNoslotPfn(pfn: number): boolean {
-  return pfn === KVM_PFN_NOSLOT;
 }

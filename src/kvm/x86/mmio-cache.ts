@@ -1,6 +1,6 @@
 /**
  * The vCPU's MMIO-info cache of arch/x86/kvm/x86.h: vcpu_cache_mmio_info, vcpu_match_mmio_gen,
- * vcpu_match_mmio_gpa, vcpu_clear_mmio_info (vcpu->arch.mmio_gva/mmio_gfn/mmio_access/mmio_gen), and
+ * vcpu_match_mmio_gpa (vcpu->arch.mmio_gva/mmio_gfn/mmio_access/mmio_gen), and
  * mmio_info_in_cache of arch/x86/kvm/mmu/mmu.c. It remembers the last emulated MMIO gfn with the
  * generation of address space 0's memslots (kvm_memslots(kvm)), so any memslot update in that
  * address space makes it miss.
@@ -41,11 +41,6 @@ export function vcpuMatchMmioGen(vcpu: KvmVcpu): boolean {
 /** vcpu_match_mmio_gpa: generation matches and the cached gfn (never 0) is this one. */
 export function vcpuMatchMmioGpa(vcpu: KvmVcpu, gfn: number): boolean {
   return vcpuMatchMmioGen(vcpu) && vcpu.mmio.mmioGfn !== 0 && vcpu.mmio.mmioGfn === gfn;
-}
-
-/** vcpu_clear_mmio_info(vcpu, MMIO_GVA_ANY). */
-export function vcpuClearMmioInfo(vcpu: KvmVcpu): void {
-  vcpu.mmio.mmioGva = 0;
 }
 
 /** mmio_info_in_cache for a direct (TDP) MMU: the gpa test; nested walks are not modelled. */
