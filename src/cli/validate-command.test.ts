@@ -19,7 +19,7 @@ describe('mmulab validate: the micro-experiment section', () => {
     expect(sections).toEqual([
       '# seed 003: access_tracking_perf_test -p -l, published (real hardware) vs simulated (seconds)',
       '# shape: aging pass no opt/opt, and wall-time overhead against no aging',
-      '# growth against 1 vCPU(s): no-aging wall time, no-opt pass, opt pass',
+      '# growth against 1 vCPU(s): no-aging wall time, no-opt pass, opt pass; what a fault takes longer (µs)',
       '# micro-experiments: published (hardware) vs simulated, each machine on its profile (docs/micro-references.md)',
       // The eleven line rows (five two-CPU hand-offs, the laptops' 2-4 threads), the four THP rows
       // (one 2 MiB page per task: bound by memory bandwidth at any size) and the ten pft rows (1 GiB

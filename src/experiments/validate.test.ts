@@ -32,10 +32,19 @@ describe('mmulab validate', () => {
     expect(v.shape[0].growth.wall).toEqual({ simulated: 1, published: 1 });
     expect(v.shape[1].growth.wall).toEqual({ simulated: wall(3) / wall(1), published: null });
     expect(v.shape[1].growth.passNoOpt.simulated).toBeGreaterThan(1);
+    // Per fault: the wall's growth over the 1024 pages of 4 MiB (simulated), none published.
+    expect(v.shape[0].growth.perFaultUs).toEqual({ simulated: 0, published: 0 });
+    expect(v.shape[1].growth.perFaultUs).toEqual({
+      simulated: ((wall(3) - wall(1)) * 1e6) / 1024,
+      published: null,
+    });
+    expect(v.shape[1].growth.perFaultUs.simulated).toBeGreaterThan(0);
     const text = formatValidate(v);
     expect(text).toContain('# note: simulated with 4194304 bytes per vCPU; the published runs used 1 GiB');
     expect(text).toMatch(/ {4}1 no opt {4}0\.938250568 0\.\d{9}/);
-    expect(text).toContain('# growth against 1 vCPU(s): no-aging wall time, no-opt pass, opt pass');
-    expect(text).toMatch(/\n {4}3 {5}n\/a {2}\d\.\d\dx/);
+    expect(text).toContain(
+      '# growth against 1 vCPU(s): no-aging wall time, no-opt pass, opt pass; what a fault takes longer (µs)',
+    );
+    expect(text).toMatch(/\n {4}3 {5}n\/a {2}\d\.\d\dx.* {3}n\/a {3}\d\.\d\d\n/);
   });
 });

@@ -2,6 +2,7 @@
  * Models no kernel file: experiment: `mmulab validate`, seed 003's rows simulated next to the
  * published ones, then the micro-experiments next to their hardware references (micro-validate.ts).
  */
+import { PAGE_SIZE } from '../host/page-table.ts';
 import type { CostProfile } from '../sim/profile.ts';
 import { OptionsError } from './access-tracking/options.ts';
 import {
@@ -38,6 +39,11 @@ export interface ValidationShape {
    */
   growth: {
     wall: { simulated: number; published: number | null };
+    /**
+     * What each first-touch fault of a vCPU took longer than at the smallest count, in µs: the
+     * no-aging wall time's growth over the pages one vCPU faults in (published: 1 GiB of them).
+     */
+    perFaultUs: { simulated: number; published: number | null };
     passNoOpt: { simulated: number | null; published: number | null };
     passOpt: { simulated: number | null; published: number | null };
   };
@@ -114,6 +120,8 @@ export function runValidate(o: ValidateOptions = {}): Validation {
   });
   const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? null : a / b);
   const first = Math.min(...counts);
+  const simulatedPages = (o.vcpuBytes ?? SEED003_BYTES_PER_VCPU) / PAGE_SIZE;
+  const publishedPages = SEED003_BYTES_PER_VCPU / PAGE_SIZE;
   const at = (v: number, label: string) => rows.find((r) => r.vcpus === v && r.label === label)!;
   const shape = counts.map((v) => {
     const get = (label: string) => at(v, label);
@@ -139,6 +147,13 @@ export function runValidate(o: ValidateOptions = {}): Validation {
           simulated: base.simulatedWallS / base0.simulatedWallS,
           published: ratio(base.publishedWallS, base0.publishedWallS),
         },
+        perFaultUs: {
+          simulated: ((base.simulatedWallS - base0.simulatedWallS) * 1e6) / simulatedPages,
+          published:
+            base.publishedWallS === null || base0.publishedWallS === null
+              ? null
+              : ((base.publishedWallS - base0.publishedWallS) * 1e6) / publishedPages,
+        },
         passNoOpt: {
           simulated: ratio(noOpt.simulatedPassS, noOpt0.simulatedPassS),
           published: ratio(noOpt.publishedPassS, noOpt0.publishedPassS),
@@ -163,6 +178,7 @@ export function runValidate(o: ValidateOptions = {}): Validation {
 
 const f9 = (x: number | null) => (x === null ? 'n/a'.padStart(11) : x.toFixed(9).padStart(11));
 const pct = (x: number | null) => (x === null ? 'n/a'.padStart(7) : `${(x * 100).toFixed(1)}%`.padStart(7));
+const us = (x: number | null) => (x === null ? 'n/a'.padStart(6) : x.toFixed(2).padStart(6));
 const rx = (x: number | null) => (x === null ? 'n/a'.padStart(6) : `${x.toFixed(2)}x`.padStart(6));
 
 /** The comparison as text. */
@@ -195,13 +211,13 @@ export function formatValidate(v: Validation): string {
   const first = v.shape.length > 0 ? Math.min(...v.shape.map((s) => s.vcpus)) : 1;
   lines.push(
     '',
-    `# growth against ${first} vCPU(s): no-aging wall time, no-opt pass, opt pass`,
-    'vcpus  wall pub/sim         pass no opt pub/sim    pass opt pub/sim',
+    `# growth against ${first} vCPU(s): no-aging wall time, no-opt pass, opt pass; what a fault takes longer (µs)`,
+    'vcpus  wall pub/sim         pass no opt pub/sim    pass opt pub/sim    per fault pub/sim',
   );
   for (const s of v.shape) {
     const g = s.growth;
     lines.push(
-      `${String(s.vcpus).padStart(5)}  ${rx(g.wall.published)} ${rx(g.wall.simulated)}        ${rx(g.passNoOpt.published)} ${rx(g.passNoOpt.simulated)}          ${rx(g.passOpt.published)} ${rx(g.passOpt.simulated)}`,
+      `${String(s.vcpus).padStart(5)}  ${rx(g.wall.published)} ${rx(g.wall.simulated)}        ${rx(g.passNoOpt.published)} ${rx(g.passNoOpt.simulated)}          ${rx(g.passOpt.published)} ${rx(g.passOpt.simulated)}     ${us(g.perFaultUs.published)} ${us(g.perFaultUs.simulated)}`,
     );
   }
   return `${lines.join('\n')}\n${v.micro === null ? '' : `\n${formatMicroValidation(v.micro)}`}`;
