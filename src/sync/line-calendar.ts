@@ -31,7 +31,8 @@ export function countUpTo(a: Float64Array, count: number, x: number): number {
  * The calendar of one line: the RMWs placed on it as sorted, disjoint intervals (start, end, CPU,
  * the gap before each), with a per-block bound on the widest gap so that a late RMW can skip
  * blocks it cannot fit. `CacheLine` decides where an RMW goes and what it costs; this class only
- * stores the result, forgets what the horizon has passed and grows when it must.
+ * stores the result, forgets what the horizon has passed and grows when it must (tested through
+ * `CacheLine` in cache-line.test.ts: the linear-scan reference, growth and forgetting).
  */
 export abstract class LineCalendar {
   /** Records the calendar can hold before it is compacted. */
