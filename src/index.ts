@@ -86,6 +86,13 @@ export { pteTableMustWait, pteTableOf, waitForPteTable } from './host/gup.ts';
 export { Host, type HostOptions, OomKill } from './host/host.ts';
 export { FolioList, LRU_LINK_BYTES, LruLinks } from './host/lru-list.ts';
 export { MemoryBandwidth } from './host/mem-bandwidth.ts';
+export {
+  MmuNotifierDispatch,
+  type MmuNotifierOps,
+  type MmuNotifierRange,
+  mmNotifiersAgeFast,
+  mmuNotifierRegister,
+} from './host/mmu-notifier.ts';
 export { PteLocks } from './host/pte-locks.ts';
 export { SwapDevice } from './host/swap.ts';
 export type { BackingKind } from './host/vma.ts';
@@ -95,13 +102,6 @@ export { type AgingLock, Kvm, type KvmOptions } from './kvm/kvm.ts';
 export { KvmStats } from './kvm/kvm-stats.ts';
 export { kvmArchVcpuIoctlRun } from './kvm/vcpu-run.ts';
 export type { MmuFault, MmuRoot, X86Mmu } from './kvm/x86/kvm-mmu.ts';
-export {
-  MmuNotifierDispatch,
-  type MmuNotifierOps,
-  type MmuNotifierRange,
-  mmNotifiersAgeFast,
-  mmuNotifierRegister,
-} from './mmu-notifier/mmu-notifier.ts';
 export { LRU_GEN_DEBUGFS, LRU_GEN_FULL_DEBUGFS, LruGenDebugfs } from './reclaim/mglru/debugfs.ts';
 export { Kswapd, KswapdStats } from './reclaim/mglru/kswapd.ts';
 export { LruGen } from './reclaim/mglru/lru-gen.ts';

@@ -2,7 +2,7 @@
  * Models no kernel file: the simulated host that holds physical memory, memcgs, mms, RCU and
  * swap; `outOfMemory` is out_of_memory of mm/oom_kill.c.
  */
-import { MmuNotifierDispatch } from '../mmu-notifier/mmu-notifier.ts';
+
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';
 import { RcuDomain } from '../sync/rcu.ts';
@@ -13,6 +13,7 @@ import type { Memcg } from './memcg.ts';
 import { MemcgTree } from './memcg.ts';
 import { MemcgCharge } from './memcg-charge.ts';
 import { Mm } from './mm.ts';
+import { MmuNotifierDispatch } from './mmu-notifier.ts';
 import type { NumaBalancing } from './numa-balancing.ts';
 import { MAX_MAPPING_ID, PhysMem } from './phys-mem.ts';
 import { SwapDevice } from './swap.ts';

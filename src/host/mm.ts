@@ -2,10 +2,11 @@
  * Models struct mm_struct (include/linux/mm_types.h): VMAs, page tables, mmap_lock and MMU
  * notifiers, with do_mmap's top-down placement (mm/mmap.c) and vma_lookup (findVma).
  */
-import type { MmuNotifierSubscriptions } from '../mmu-notifier/mmu-notifier.ts';
+
 import { QRwLock } from '../sync/rwlock.ts';
 import type { Host } from './host.ts';
 import type { Memcg } from './memcg.ts';
+import type { MmuNotifierSubscriptions } from './mmu-notifier.ts';
 import { PageTablePool } from './page-table.ts';
 import { PteLocks } from './pte-locks.ts';
 import { type BackingKind, FileMapping, Vma } from './vma.ts';

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type MmuNotifierRange, mmuNotifierRegister } from '../mmu-notifier/mmu-notifier.ts';
 import { Engine } from '../sim/engine.ts';
 import { loadProfile } from '../sim/profile.ts';
 import type { SimThread } from '../sim/thread.ts';
 import { handleMmFault, VM_FAULT_OK } from './fault.ts';
 import { Host } from './host.ts';
 import type { Mm } from './mm.ts';
+import { type MmuNotifierRange, mmuNotifierRegister } from './mmu-notifier.ts';
 import { PG_DIRTY } from './page-flags.ts';
 import { PAGE_SIZE, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_WRITE, ptePfn } from './page-table.ts';
 import { writeCachePages } from './page-writeback.ts';

@@ -4,9 +4,10 @@
  * folio_referenced (folio_referenced_one). Each VMA's part runs inside MMU-notifier calls, so
  * secondary MMUs (KVM) drop or age their mappings before the primary MMU's PTE changes.
  */
-import type { MmuNotifierRange } from '../mmu-notifier/mmu-notifier.ts';
+
 import type { SimThread } from '../sim/thread.ts';
 import type { Host } from './host.ts';
+import type { MmuNotifierRange } from './mmu-notifier.ts';
 import { PAGE_SIZE, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_WRITE, ptePfn } from './page-table.ts';
 import { folioMarkDirty } from './page-writeback.ts';
 import type { FileMapping, Vma } from './vma.ts';

@@ -6,7 +6,7 @@
 
 import type { Host } from '../host/host.ts';
 import type { Mm } from '../host/mm.ts';
-import { mmuNotifierRegister } from '../mmu-notifier/mmu-notifier.ts';
+import { mmuNotifierRegister } from '../host/mmu-notifier.ts';
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';
 import { flushIpisNs } from '../sim/topology.ts';

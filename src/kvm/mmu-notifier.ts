@@ -9,7 +9,7 @@ import {
   MMU_NOTIFIER_YOUNG_FAST,
   type MmuNotifierOps,
   type MmuNotifierRange,
-} from '../mmu-notifier/mmu-notifier.ts';
+} from '../host/mmu-notifier.ts';
 import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
 import type { Kvm } from './kvm.ts';

@@ -6,10 +6,10 @@
  */
 import type { GuestStats } from '../../guest/memstress.ts';
 import type { HostFaultStats } from '../../host/fault.ts';
+import type { NotifierStats } from '../../host/mmu-notifier.ts';
 import type { KvmStats } from '../../kvm/kvm-stats.ts';
 import { ShadowMmu } from '../../kvm/x86/shadow-mmu/shadow-mmu.ts';
 import { ShadowMmuStats } from '../../kvm/x86/shadow-mmu/shadow-mmu-stats.ts';
-import type { NotifierStats } from '../../mmu-notifier/mmu-notifier.ts';
 import type { Kswapd } from '../../reclaim/mglru/kswapd.ts';
 import type { LruGen } from '../../reclaim/mglru/lru-gen.ts';
 import { LruGenStats } from '../../reclaim/mglru/lru-gen-stats.ts';

@@ -1,11 +1,11 @@
+import { mmHasNotifiers } from '../../host/mmu-notifier.ts';
 import { PTE_ACCESSED, ptePfn, ptePresent } from '../../host/page-table.ts';
 import type { RmapHit } from '../../host/rmap.ts';
-import { mmHasNotifiers } from '../../mmu-notifier/mmu-notifier.ts';
 import {
   ptepClearFlushYoungNotify,
   ptepClearYoungNotify,
   ptepTestAndClearYoung,
-} from '../../mmu-notifier/young-notify.ts';
+} from '../../host/young-notify.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { bloomKey, newBloom, updateBloom } from './bloom.ts';
 import { folioLruGen } from './gen-flags.ts';

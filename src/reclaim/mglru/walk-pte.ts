@@ -4,6 +4,11 @@
  */
 import type { Mm } from '../../host/mm.ts';
 import {
+  MMU_NOTIFIER_YOUNG_BITMAP_UNRELIABLE,
+  mmHasNotifiers,
+  mmNotifiersAgeFast,
+} from '../../host/mmu-notifier.ts';
+import {
   PAGE_SIZE,
   PMD_SIZE,
   PTE_ACCESSED,
@@ -13,15 +18,10 @@ import {
 } from '../../host/page-table.ts';
 import type { Vma } from '../../host/vma.ts';
 import {
-  MMU_NOTIFIER_YOUNG_BITMAP_UNRELIABLE,
-  mmHasNotifiers,
-  mmNotifiersAgeFast,
-} from '../../mmu-notifier/mmu-notifier.ts';
-import {
   ptepClearYoungNotify,
   ptepClearYoungNotifyFastOnly,
   ptepTestAndClearYoung,
-} from '../../mmu-notifier/young-notify.ts';
+} from '../../host/young-notify.ts';
 import { CAT } from '../../sim/accounting.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { folioLruGen } from './gen-flags.ts';

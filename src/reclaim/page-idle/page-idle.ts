@@ -8,7 +8,7 @@ import type { SimFile } from '../../fs/vfs.ts';
 import type { Host } from '../../host/host.ts';
 import { PG_IDLE, PG_LRU, PG_TAIL, PG_YOUNG } from '../../host/page-flags.ts';
 import { type RmapHit, rmapWalk } from '../../host/rmap.ts';
-import { ptepClearYoungNotify } from '../../mmu-notifier/young-notify.ts';
+import { ptepClearYoungNotify } from '../../host/young-notify.ts';
 import type { SimThread } from '../../sim/thread.ts';
 
 type Gen<R> = Generator<void, R, void>;

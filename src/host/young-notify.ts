@@ -2,9 +2,10 @@
  * Models include/linux/mmu_notifier.h: ptep/pmdp_clear_young_notify and
  * ptep/pmdp_clear_flush_young_notify over ptep_test_and_clear_young.
  */
-import type { Mm } from '../host/mm.ts';
-import { PTE_ACCESSED } from '../host/page-table.ts';
+
 import type { SimThread } from '../sim/thread.ts';
+import type { Mm } from './mm.ts';
+import { PTE_ACCESSED } from './page-table.ts';
 
 /** ptep_test_and_clear_young / pmdp_test_and_clear_young: the primary MMU's Accessed bit only. */
 export function ptepTestAndClearYoung(t: SimThread, mm: Mm, entryIdx: number): boolean {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { handleMmFault } from '../host/fault.ts';
-import { Host } from '../host/host.ts';
-import { PTE_ACCESSED } from '../host/page-table.ts';
 import { Engine } from '../sim/engine.ts';
 import { zeroProfile } from '../sim/profile.ts';
 import type { SimThread } from '../sim/thread.ts';
+import { handleMmFault } from './fault.ts';
+import { Host } from './host.ts';
 import { type MmuNotifierOps, mmuNotifierRegister } from './mmu-notifier.ts';
+import { PTE_ACCESSED } from './page-table.ts';
 import { ptepClearFlushYoungNotify, ptepClearYoungNotify } from './young-notify.ts';
 
 /** A subscriber that answers `young` and records the calls it got. */

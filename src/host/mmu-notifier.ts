@@ -3,9 +3,10 @@
  * clear_flush_young, test_young and invalidate_range_start/end; struct mmu_notifier_ops of
  * include/linux/mmu_notifier.h.
  */
-import type { Host } from '../host/host.ts';
-import type { Mm } from '../host/mm.ts';
+
 import type { SimThread } from '../sim/thread.ts';
+import type { Host } from './host.ts';
+import type { Mm } from './mm.ts';
 
 /** Return bits of the bitmap young ops (seed 000: mmu_notifier.h of the bitmap series). */
 export const MMU_NOTIFIER_YOUNG = 1 << 0;
@@ -94,6 +95,12 @@ export class MmuNotifierDispatch {
   readonly stats = new NotifierStats();
   constructor(readonly host: Host) {}
 
+  /** What every dispatch does first: enter the notifier SRCU read side, pay `notifierCallNs`. */
+  private enter(t: SimThread): void {
+    this.host.notifierSrcu.readLock(t);
+    t.advance(this.host.engine.profile.notifierCallNs);
+  }
+
   /** mmu_notifier_clear_young: ORs every subscriber's answer; no TLB flush. */
   clearYoung(t: SimThread, mm: Mm, start: number, end: number): boolean {
     return this.clearYoungSubscribers(t, mm, start, end, false);
@@ -116,14 +123,12 @@ export class MmuNotifierDispatch {
   ): boolean {
     if (!mmHasNotifiers(mm)) return false;
     this.stats.clearYoung++;
-    const srcu = this.host.notifierSrcu;
-    srcu.readLock(t);
-    t.advance(this.host.engine.profile.notifierCallNs);
+    this.enter(t);
     let young = false;
     for (const sub of mm.notifiers!.list)
       if (sub.clearYoung && (!fastOnly || sub.hasFastAging))
         young = sub.clearYoung(t, mm, start, end) || young;
-    srcu.readUnlock(t);
+    this.host.notifierSrcu.readUnlock(t);
     return young;
   }
 
@@ -131,13 +136,11 @@ export class MmuNotifierDispatch {
   clearFlushYoung(t: SimThread, mm: Mm, start: number, end: number): boolean {
     if (!mmHasNotifiers(mm)) return false;
     this.stats.clearFlushYoung++;
-    const srcu = this.host.notifierSrcu;
-    srcu.readLock(t);
-    t.advance(this.host.engine.profile.notifierCallNs);
+    this.enter(t);
     let young = false;
     for (const sub of mm.notifiers!.list)
       if (sub.clearFlushYoung) young = sub.clearFlushYoung(t, mm, start, end) || young;
-    srcu.readUnlock(t);
+    this.host.notifierSrcu.readUnlock(t);
     return young;
   }
 
@@ -145,9 +148,7 @@ export class MmuNotifierDispatch {
   testYoung(t: SimThread, mm: Mm, addr: number): boolean {
     if (!mmHasNotifiers(mm)) return false;
     this.stats.testYoung++;
-    const srcu = this.host.notifierSrcu;
-    srcu.readLock(t);
-    t.advance(this.host.engine.profile.notifierCallNs);
+    this.enter(t);
     let young = false;
     for (const sub of mm.notifiers!.list) {
       if (sub.testYoung?.(t, mm, addr)) {
@@ -155,7 +156,7 @@ export class MmuNotifierDispatch {
         break;
       }
     }
-    srcu.readUnlock(t);
+    this.host.notifierSrcu.readUnlock(t);
     return young;
   }
 
@@ -174,16 +175,14 @@ export class MmuNotifierDispatch {
     if (!mmHasNotifiers(mm)) return 0;
     if (clear) this.stats.clearYoung++;
     else this.stats.testYoung++;
-    const srcu = this.host.notifierSrcu;
-    srcu.readLock(t);
-    t.advance(this.host.engine.profile.notifierCallNs);
+    this.enter(t);
     let ret = 0;
     for (const sub of mm.notifiers!.list) {
       ret |= sub.testClearYoungBitmap
         ? sub.testClearYoungBitmap(t, start, end, bitmap, clear)
         : MMU_NOTIFIER_YOUNG_BITMAP_UNRELIABLE;
     }
-    srcu.readUnlock(t);
+    this.host.notifierSrcu.readUnlock(t);
     return ret;
   }
 
@@ -191,9 +190,7 @@ export class MmuNotifierDispatch {
   invalidateRangeStart(t: SimThread, range: MmuNotifierRange): number {
     if (!mmHasNotifiers(range.mm)) return 0;
     this.stats.invalidateRangeStart++;
-    const srcu = this.host.notifierSrcu;
-    srcu.readLock(t);
-    t.advance(this.host.engine.profile.notifierCallNs);
+    this.enter(t);
     let ret = 0;
     for (const sub of range.mm.notifiers!.list) {
       if (!sub.invalidateRangeStart) continue;
@@ -203,7 +200,7 @@ export class MmuNotifierDispatch {
         ret = r;
       }
     }
-    srcu.readUnlock(t);
+    this.host.notifierSrcu.readUnlock(t);
     return ret;
   }
 
@@ -211,10 +208,8 @@ export class MmuNotifierDispatch {
   invalidateRangeEnd(t: SimThread, range: MmuNotifierRange): void {
     if (!mmHasNotifiers(range.mm)) return;
     this.stats.invalidateRangeEnd++;
-    const srcu = this.host.notifierSrcu;
-    srcu.readLock(t);
-    t.advance(this.host.engine.profile.notifierCallNs);
+    this.enter(t);
     for (const sub of range.mm.notifiers!.list) sub.invalidateRangeEnd?.(t, range);
-    srcu.readUnlock(t);
+    this.host.notifierSrcu.readUnlock(t);
   }
 }
