@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { CacheLine } from '../sim/cache-line.ts';
 import { Engine } from '../sim/engine.ts';
 import { zeroProfile } from '../sim/profile.ts';
-import type { CacheLine } from '../sync/cache-line.ts';
 import { MemcgTree } from './memcg.ts';
 import { MEMCG_CHARGE_BATCH, MemcgCharge, UnchargeGather } from './memcg-charge.ts';
 

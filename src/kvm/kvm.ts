@@ -7,10 +7,10 @@
 import type { Host } from '../host/host.ts';
 import type { Mm } from '../host/mm.ts';
 import { mmuNotifierRegister } from '../host/mmu-notifier.ts';
+import type { CacheLine } from '../sim/cache-line.ts';
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';
 import { flushIpisNs } from '../sim/topology.ts';
-import type { CacheLine } from '../sync/cache-line.ts';
 import { RcuDomain } from '../sync/rcu.ts';
 import { QRwLock } from '../sync/rwlock.ts';
 import { WaitCount } from '../sync/wait-count.ts';

@@ -1,6 +1,7 @@
 /** Models no kernel file: the discrete-event engine (clock, run queue, CPUs, scheduling of simulated threads). */
-import { CacheLine, type LineCosts } from '../sync/cache-line.ts';
+
 import { CAT, type ReportedLock, TimeCategories } from './accounting.ts';
+import { CacheLine, type LineCosts } from './cache-line.ts';
 import { CoreClock } from './core-clock.ts';
 import { CpuPlacement } from './cpu-placement.ts';
 import { EventHeap } from './event-heap.ts';

@@ -1,6 +1,6 @@
+import type { CacheLine } from '../sim/cache-line.ts';
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';
-import type { CacheLine } from './cache-line.ts';
 import { LockStats } from './lock-stats.ts';
 
 /**

@@ -2,7 +2,7 @@
  * `mmulab micro line-contention`: N CPUs doing atomic read-modify-writes on one shared cache line
  * (lock xadd / lock cmpxchg on one word), on the profile's topology, as a check of the profile's
  * line costs against published core-to-core hand-off times (references/micro-line-contention.yaml).
- * Models no kernel file: it exercises `sync/cache-line.ts` the way a user-space benchmark does.
+ * Models no kernel file: it exercises `sim/cache-line.ts` the way a user-space benchmark does.
  */
 import { Engine } from '../../sim/engine.ts';
 import { type CostProfile, loadProfile } from '../../sim/profile.ts';

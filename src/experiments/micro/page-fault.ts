@@ -16,11 +16,11 @@ import { pcpListRoom } from '../../host/pcp.ts';
 import { MAX_MAPPING_ID } from '../../host/phys-mem.ts';
 import type { Vma } from '../../host/vma.ts';
 import { CAT } from '../../sim/accounting.ts';
+import type { CacheLine } from '../../sim/cache-line.ts';
 import { Engine } from '../../sim/engine.ts';
 import { type CostProfile, loadProfile } from '../../sim/profile.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { type TimeReport, timeReport } from '../../sim/time-report.ts';
-import type { CacheLine } from '../../sync/cache-line.ts';
 import { checkMemsize, checkThreadCount, MicroOptionsError } from './micro-options.ts';
 import { isMappedWritable, type TaskMm, writeFault } from './write-fault.ts';
 

@@ -7,8 +7,8 @@ import type { Mm } from '../../host/mm.ts';
 import type { MmapSem } from '../../host/mmap-sem.ts';
 import { PAGE_SIZE, PTE_PRESENT, PTE_WRITE } from '../../host/page-table.ts';
 import { CAT } from '../../sim/accounting.ts';
+import type { CacheLine } from '../../sim/cache-line.ts';
 import type { SimThread } from '../../sim/thread.ts';
-import type { CacheLine } from '../../sync/cache-line.ts';
 
 /** One task's process view: its mm, the mm's lock protocol and the mm's tasks' CPUs. */
 export interface TaskMm {

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Engine } from '../sim/engine.ts';
-import { zeroProfile } from '../sim/profile.ts';
 import { CacheLine, type LineCosts } from './cache-line.ts';
+import { Engine } from './engine.ts';
+import { zeroProfile } from './profile.ts';
 
 const costs: LineCosts = { localNs: 1, transferNs: 10, remoteNs: 10, socketOf: null };
 

@@ -1,6 +1,7 @@
 /** Models no kernel file: hardware, atomics on one contended cache line and their hand-offs between CPUs. */
-import type { SimThread } from '../sim/thread.ts';
+
 import { BLOCK_SHIFT, countUpTo, LineCalendar } from './line-calendar.ts';
+import type { SimThread } from './thread.ts';
 
 /** What atomics on a shared line cost on a machine (built once per engine from its profile). */
 export interface LineCosts {
