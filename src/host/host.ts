@@ -2,7 +2,6 @@
  * Models no kernel file: the simulated host that holds physical memory, memcgs, mms, RCU and
  * swap; `outOfMemory` is out_of_memory of mm/oom_kill.c.
  */
-
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';
 import { RcuDomain } from '../sync/rcu.ts';

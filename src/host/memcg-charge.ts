@@ -21,7 +21,6 @@
  * a populate, until the next flush). `Memcg.pages` stays the count of charged frames that
  * memory.max is checked against: the stock's surplus is not in it.
  */
-
 import type { CacheLine } from '../sim/cache-line.ts';
 import type { Engine } from '../sim/engine.ts';
 import type { SimThread } from '../sim/thread.ts';

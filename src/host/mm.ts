@@ -2,7 +2,6 @@
  * Models struct mm_struct (include/linux/mm_types.h): VMAs, page tables, mmap_lock and MMU
  * notifiers, with do_mmap's top-down placement (mm/mmap.c) and vma_lookup (findVma).
  */
-
 import { QRwLock } from '../sync/rwlock.ts';
 import type { Host } from './host.ts';
 import type { Memcg } from './memcg.ts';

@@ -3,7 +3,6 @@
  * clear_flush_young, test_young and invalidate_range_start/end; struct mmu_notifier_ops of
  * include/linux/mmu_notifier.h.
  */
-
 import type { SimThread } from '../sim/thread.ts';
 import type { Host } from './host.ts';
 import type { Mm } from './mm.ts';

@@ -3,7 +3,6 @@
  * range, MMU_NOTIFY_PROTECTION_VMA) → change_pte_range with its prot_numa skip rules; and
  * change_prot_numa of mm/mempolicy.c, which calls it and counts numa_pte_updates.
  */
-
 import type { SimThread } from '../sim/thread.ts';
 import type { MmuNotifierRange } from './mmu-notifier.ts';
 import { PG_DIRTY } from './page-flags.ts';

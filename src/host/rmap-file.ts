@@ -4,7 +4,6 @@
  * folio_referenced (folio_referenced_one). Each VMA's part runs inside MMU-notifier calls, so
  * secondary MMUs (KVM) drop or age their mappings before the primary MMU's PTE changes.
  */
-
 import type { SimThread } from '../sim/thread.ts';
 import type { Host } from './host.ts';
 import type { MmuNotifierRange } from './mmu-notifier.ts';

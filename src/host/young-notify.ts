@@ -2,7 +2,6 @@
  * Models include/linux/mmu_notifier.h: ptep/pmdp_clear_young_notify and
  * ptep/pmdp_clear_flush_young_notify over ptep_test_and_clear_young.
  */
-
 import type { SimThread } from '../sim/thread.ts';
 import type { Mm } from './mm.ts';
 import { PTE_ACCESSED } from './page-table.ts';

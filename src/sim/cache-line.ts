@@ -1,5 +1,4 @@
 /** Models no kernel file: hardware, atomics on one contended cache line and their hand-offs between CPUs. */
-
 import { BLOCK_SHIFT, countUpTo, LineCalendar } from './line-calendar.ts';
 import type { SimThread } from './thread.ts';
 

@@ -1,5 +1,4 @@
 /** Models no kernel file: the discrete-event engine (clock, run queue, CPUs, scheduling of simulated threads). */
-
 import { CAT, type ReportedLock, TimeCategories } from './accounting.ts';
 import { CacheLine, type LineCosts } from './cache-line.ts';
 import { CoreClock } from './core-clock.ts';
