@@ -20,6 +20,9 @@ describe('mmulab validate: the micro-experiment section', () => {
       '# seed 003: access_tracking_perf_test -p -l, published (real hardware) vs simulated (seconds)',
       '# shape: aging pass no opt/opt, and wall-time overhead against no aging',
       '# growth against 1 vCPU(s): no-aging wall time, no-opt pass, opt pass; what a fault takes longer (µs)',
+      "# shared lines of the no-aging runs, per page faulted in: accesses, pulls from another CPU's cache",
+      '# (perf c2c: HITMs), the share of pulls from the other socket, time waited for the line (ns);',
+      '# docs/real-host.md says how to measure them on a real host',
       '# micro-experiments: published (hardware) vs simulated, each machine on its profile (docs/micro-references.md)',
       // The eleven line rows (five two-CPU hand-offs, the laptops' 2-4 threads), the four THP rows
       // (one 2 MiB page per task: bound by memory bandwidth at any size) and the ten pft rows (1 GiB
@@ -31,7 +34,7 @@ describe('mmulab validate: the micro-experiment section', () => {
       'line-contention spr-2s       seed003-x86  cross-socket         2        138.0        149.9 ns per hand-off        1.09x  yes\n',
     );
     const json = JSON.parse(run('validate', ...SMALL, '--micro-memsize', '4K', '--json').out);
-    expect(Object.keys(json)).toEqual(['simulated', 'vcpuBytes', 'rows', 'shape', 'micro']);
+    expect(Object.keys(json)).toEqual(['simulated', 'vcpuBytes', 'rows', 'shape', 'lines', 'micro']);
     expect(json.micro.memsize).toBe(4096);
     expect(json.micro.rows).toHaveLength(53);
     expect(json.micro.rows[1]).toEqual({

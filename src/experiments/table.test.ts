@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatTable, runTable, tableCsv } from './table.ts';
+import { formatTable, runTable, runTableRow, tableCsv } from './table.ts';
 
 describe('mmulab table', () => {
   it("prints seed 003's layout with no aging, no opt (6.12) and opt (6.15) rows, then the ratios", () => {
@@ -52,12 +52,26 @@ describe('mmulab table', () => {
     const s1 = runTable({ ...o, seed: 6 });
     const t = runTable({ ...o, seed: 5, seeds: 2 });
     const walls = [s0.rows[0].vcpuWallNs, s1.rows[0].vcpuWallNs];
+    // Each line's figures are the mean of the two runs', rounded: the seeds differ on mmap_lock's.
+    const meanOf = (kind: string) => {
+      const [a, b] = [s0, s1].map((s) => s.rows[0].lines.find((l) => l.kind === kind)!);
+      const m = (x: number, y: number) => Math.round((x + y) / 2);
+      return {
+        kind,
+        accesses: m(a.accesses, b.accesses),
+        transfers: m(a.transfers, b.transfers),
+        remoteTransfers: m(a.remoteTransfers, b.remoteTransfers),
+        waitNs: m(a.waitNs, b.waitNs),
+      };
+    };
     expect(t.rows[0]).toEqual({
       ...s0.rows[0],
       vcpuWallNs: Math.round((walls[0] + walls[1]) / 2),
       seeds: 2,
       vcpuWallRangeNs: [Math.min(...walls), Math.max(...walls)],
+      lines: s0.rows[0].lines.map((l) => meanOf(l.kind)),
     });
+    expect(s0.rows[0].lines[0].transfers).not.toBe(s1.rows[0].lines[0].transfers);
     expect(walls[0]).not.toBe(walls[1]);
     const opt = [s0.ratios[0].overhead.opt, s1.ratios[0].overhead.opt];
     expect(t.ratios[0].overheadRange).toEqual({ opt: [Math.min(...opt), Math.max(...opt)] });
@@ -69,6 +83,30 @@ describe('mmulab table', () => {
     );
     expect(text[7]).toMatch(/^# 2 {2}-?\d+\.\d\d% \[-?\d+\.\d\d%\.\.-?\d+\.\d\d%\]$/);
     expect(() => runTable({ ...o, seeds: 0 })).toThrow('--seeds takes a whole number >= 1');
+  });
+
+  it("sums a run's shared lines by kind over their instances, most transfers first", () => {
+    const r = runTableRow({ vcpus: 3, vcpuBytes: 4 << 20, kernel: null, seed: 0 });
+    const line = (kind: string, accesses: number, transfers: number, waitNs: number) => ({
+      kind,
+      accesses,
+      transfers,
+      remoteTransfers: 0,
+      waitNs,
+    });
+    // Three vCPUs on socket 0; per page: two atomics on mmap_lock's count and on mmu_lock, one on
+    // kvm->stat.pages, a load then a store of mmap_lock's owner. The memcg lines are two each (the
+    // test's memcg and the root's page counters), the lruvec and zone locks one per node.
+    expect(r.lines).toEqual([
+      line('mmap_lock', 6144, 5180, 39706),
+      line('mmu_lock', 6150, 3076, 1454),
+      line('kvm->stat.pages', 3073, 3064, 0),
+      line('mmap_lock.owner', 3072, 3063, 0),
+      line('lruvec->lru_lock', 218, 100, 57),
+      line('memcg->memory.usage', 106, 98, 0),
+      line('memcg->memory.watermark', 106, 98, 0),
+      line('zone->lock', 60, 28, 0),
+    ]);
   });
 
   it('rejects unknown kernels and bad vCPU lists', () => {

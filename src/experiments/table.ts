@@ -47,6 +47,49 @@ export interface TableRow {
   /** With several seeds: how many, and the smallest and largest vCPU wall time among them. */
   seeds?: number;
   vcpuWallRangeNs?: [number, number];
+  /** The run's shared lines by kind, most transfers first (with several seeds, their mean). */
+  lines: TableLine[];
+}
+
+/**
+ * One kind of shared cache line in a run, summed over its instances (one per memcg level, per
+ * node): what `perf c2c` attributes to the lock or counter it holds.
+ */
+export interface TableLine {
+  kind: string;
+  /** Accesses, those that found the line in their CPU's cache included (`LineReport`). */
+  accesses: number;
+  /** Accesses that pulled the line from another CPU, and of those, from another socket. */
+  transfers: number;
+  remoteTransfers: number;
+  /** Time RMWs waited for the line before their own transfer. */
+  waitNs: number;
+}
+
+/**
+ * Lines summed by kind over `n` runs, each total divided by `n` and rounded (the mean of the runs),
+ * most transfers first, then by kind.
+ */
+function sumByKind(lines: readonly TableLine[], n = 1): TableLine[] {
+  const m = new Map<string, TableLine>();
+  for (const l of lines) {
+    const k = m.get(l.kind) ?? { kind: l.kind, accesses: 0, transfers: 0, remoteTransfers: 0, waitNs: 0 };
+    k.accesses += l.accesses;
+    k.transfers += l.transfers;
+    k.remoteTransfers += l.remoteTransfers;
+    k.waitNs += l.waitNs;
+    m.set(l.kind, k);
+  }
+  const mean = (x: number) => Math.round(x / n);
+  return [...m.values()]
+    .map((l) => ({
+      kind: l.kind,
+      accesses: mean(l.accesses),
+      transfers: mean(l.transfers),
+      remoteTransfers: mean(l.remoteTransfers),
+      waitNs: mean(l.waitNs),
+    }))
+    .sort((a, b) => b.transfers - a.transfers || (a.kind < b.kind ? -1 : 1));
 }
 
 /** The per-vCPU-count comparison printed after the table. */
@@ -97,6 +140,7 @@ export function runTableRow(j: TableRowJob): TableRow {
     vcpuWallNs: r.benchmark.vcpuWallNs,
     avgPassNs: j.kernel === null ? null : r.benchmark.avgPassNs,
     passes: r.benchmark.passes,
+    lines: sumByKind(r.time.lines),
   };
 }
 
@@ -112,6 +156,10 @@ function meanRow(runs: TableRow[]): TableRow {
     passes: runs.reduce((a, r) => a + r.passes, 0) / runs.length,
     seeds: runs.length,
     vcpuWallRangeNs: [Math.min(...walls), Math.max(...walls)],
+    lines: sumByKind(
+      runs.flatMap((r) => r.lines),
+      runs.length,
+    ),
   };
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SEED003_BYTES_PER_VCPU, SEED003_ROWS } from './published.ts';
+import { runTableRow } from './table.ts';
 import { formatValidate, runValidate } from './validate.ts';
 
 describe('mmulab validate', () => {
@@ -46,5 +47,23 @@ describe('mmulab validate', () => {
       '# growth against 1 vCPU(s): no-aging wall time, no-opt pass, opt pass; what a fault takes longer (µs)',
     );
     expect(text).toMatch(/\n {4}3 {5}n\/a {2}\d\.\d\dx.* {3}n\/a {3}\d\.\d\d\n/);
+    // The no-aging run's lines per page faulted in (3 vCPUs x 1024 pages), those with a transfer.
+    const row3 = runTableRow({ vcpus: 3, vcpuBytes: 4 << 20, kernel: null, seed: 0 });
+    expect(v.lines[1].pages).toBe(3072);
+    expect(v.lines[1].lines.map((l) => l.kind)).toEqual(row3.lines.map((l) => l.kind));
+    expect(v.lines[1].lines[0]).toEqual({
+      kind: 'mmap_lock',
+      accessesPerPage: 6144 / 3072,
+      transfersPerPage: 5180 / 3072,
+      remoteShare: 0,
+      waitNsPerPage: 39706 / 3072,
+    });
+    expect(text).toContain(
+      [
+        'vcpus  line                     accesses    pulls  remote  wait ns',
+        '    1  memcg->memory.usage         0.041    0.004    0.0%      0.0',
+      ].join('\n'),
+    );
+    expect(text).toContain('\n    3  mmap_lock                   2.000    1.686    0.0%     12.9\n');
   });
 });

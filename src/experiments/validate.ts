@@ -49,6 +49,27 @@ export interface ValidationShape {
   };
 }
 
+/**
+ * Per vCPU count: the no-aging run's shared lines per page faulted in, the figures `perf c2c` of the
+ * real run can be held against (docs/real-host.md). Lines with no transfer are left out.
+ */
+export interface ValidationLines {
+  vcpus: number;
+  /** Pages faulted in: vCPUs times the pages of each one's memory. */
+  pages: number;
+  lines: {
+    kind: string;
+    /** Atomics, loads and stores on the line per page (each access the model prices). */
+    accessesPerPage: number;
+    /** Pulls from another CPU's cache per page. */
+    transfersPerPage: number;
+    /** Of those, the share from the other socket. */
+    remoteShare: number;
+    /** Time waited for the line per page, in ns. */
+    waitNsPerPage: number;
+  }[];
+}
+
 /** Options of `runValidate`. */
 export interface ValidateOptions {
   /** vCPU counts with published rows to compare (default: all, 1-8). */
@@ -75,6 +96,7 @@ export interface Validation {
   vcpuBytes: number;
   rows: ValidationRow[];
   shape: ValidationShape[];
+  lines: ValidationLines[];
   micro: MicroValidation | null;
 }
 
@@ -165,6 +187,23 @@ export function runValidate(o: ValidateOptions = {}): Validation {
       },
     };
   });
+  const lines = counts.map((v) => {
+    const base = t.rows.find((r) => r.vcpus === v && r.kernel === null)!;
+    const pages = v * simulatedPages;
+    return {
+      vcpus: v,
+      pages,
+      lines: base.lines
+        .filter((l) => l.transfers > 0)
+        .map((l) => ({
+          kind: l.kind,
+          accessesPerPage: l.accesses / pages,
+          transfersPerPage: l.transfers / pages,
+          remoteShare: l.remoteTransfers / l.transfers,
+          waitNsPerPage: l.waitNs / pages,
+        })),
+    };
+  });
   const micro =
     o.micro === false
       ? null
@@ -173,7 +212,7 @@ export function runValidate(o: ValidateOptions = {}): Validation {
           jobs: o.jobs,
           onProgress: (done) => o.onProgress?.(tableRuns + done, tableRuns + microRuns),
         });
-  return { vcpuBytes: o.vcpuBytes ?? SEED003_BYTES_PER_VCPU, rows, shape, micro };
+  return { vcpuBytes: o.vcpuBytes ?? SEED003_BYTES_PER_VCPU, rows, shape, lines, micro };
 }
 
 const f9 = (x: number | null) => (x === null ? 'n/a'.padStart(11) : x.toFixed(9).padStart(11));
@@ -220,5 +259,17 @@ export function formatValidate(v: Validation): string {
       `${String(s.vcpus).padStart(5)}  ${rx(g.wall.published)} ${rx(g.wall.simulated)}        ${rx(g.passNoOpt.published)} ${rx(g.passNoOpt.simulated)}          ${rx(g.passOpt.published)} ${rx(g.passOpt.simulated)}     ${us(g.perFaultUs.published)} ${us(g.perFaultUs.simulated)}`,
     );
   }
+  lines.push(
+    '',
+    "# shared lines of the no-aging runs, per page faulted in: accesses, pulls from another CPU's cache",
+    '# (perf c2c: HITMs), the share of pulls from the other socket, time waited for the line (ns);',
+    '# docs/real-host.md says how to measure them on a real host',
+    'vcpus  line                     accesses    pulls  remote  wait ns',
+  );
+  for (const s of v.lines)
+    for (const l of s.lines)
+      lines.push(
+        `${String(s.vcpus).padStart(5)}  ${l.kind.padEnd(24)} ${l.accessesPerPage.toFixed(3).padStart(8)} ${l.transfersPerPage.toFixed(3).padStart(8)} ${pct(l.remoteShare)} ${l.waitNsPerPage.toFixed(1).padStart(8)}`,
+      );
   return `${lines.join('\n')}\n${v.micro === null ? '' : `\n${formatMicroValidation(v.micro)}`}`;
 }

@@ -30,7 +30,7 @@ describe('CacheLine', () => {
     expect(l.rmw(0, 2)).toBe(36); // two ahead: 10 + 4
     expect(l.rmw(0, 2)).toBe(37); // its own line: a local RMW, however many were ahead
     expect(l.rmw(40, 0)).toBe(50); // issued after the last one ended: nothing queued
-    expect([l.rmws, l.transfers, l.maxQueue]).toEqual([5, 4, 3]);
+    expect([l.accesses, l.transfers, l.maxQueue]).toEqual([5, 4, 3]);
     // A late pull takes a gap only if its surcharge fits too.
     const g = new CacheLine({ localNs: 1, transferNs: 10, remoteNs: 10, queuedNs: 2, socketOf: null });
     expect([g.rmw(0, 0), g.rmw(20, 1), g.rmw(45, 0)]).toEqual([10, 30, 55]);
@@ -78,7 +78,8 @@ describe('CacheLine', () => {
     });
     e.run();
     expect(ends).toEqual([10, 60, 120]);
-    expect([l.rmws, l.transfers]).toEqual([3, 3]);
+    // Four accesses, the free one included; three of them moved the line.
+    expect([l.accesses, l.transfers]).toEqual([4, 3]);
   });
 
   it('charges a load then a store from another CPU two transactions, a local one nothing', () => {
@@ -136,7 +137,8 @@ describe('CacheLine', () => {
     );
     e.run();
     expect(ends).toEqual([10, 70, 120, 260]);
-    expect([l.rmws, l.transfers, l.remoteTransfers]).toEqual([3, 3, 1]);
+    // Five accesses, the two free ones included; three moved the line, one across sockets.
+    expect([l.accesses, l.transfers, l.remoteTransfers]).toEqual([5, 3, 1]);
   });
 
   it('serialises RMWs and charges a transfer when the owner changes', () => {
@@ -173,7 +175,7 @@ describe('CacheLine', () => {
     expect(l.rmw(400, 0)).toBe(420); // after CPU 2's [400, 410): one transfer, nothing for the queue
     expect(l.transfers).toBe(7);
     expect(l.remoteTransfers).toBe(3);
-    expect(l.rmws).toBe(7);
+    expect(l.accesses).toBe(7);
     // Waited: CPU 0's RMW issued at 400 started at 410; queued behind one RMW.
     expect(l.waitNs).toBe(10);
     expect(l.maxWaitNs).toBe(10);

@@ -38,8 +38,8 @@ export interface LineCosts {
 export class CacheLine extends LineCalendar {
   /** RMWs that had to pull the line from another CPU. */
   transfers = 0;
-  /** RMWs done. */
-  rmws = 0;
+  /** Accesses done: RMWs, and stores or load-stores (`storeBy`, `loadStoreBy`), free ones included. */
+  accesses = 0;
   /** Transfers from a CPU on another socket. */
   remoteTransfers = 0;
   /** Time RMWs waited for the line before their own transfer began, in total and at most. */
@@ -128,7 +128,7 @@ export class CacheLine extends LineCalendar {
 
   /** Counts an RMW by `cpu` after one by `prev`, issued at `at`, run from `start` to `end`. */
   private count(prev: number, cpu: number, at: number, start: number, end: number, queue: number): void {
-    this.rmws++;
+    this.accesses++;
     this.busyNs += end - start;
     if (prev !== cpu) {
       this.transfers++;
@@ -155,7 +155,10 @@ export class CacheLine extends LineCalendar {
    */
   storeBy(t: SimThread): void {
     const n = this.n;
-    if (n > 0 && this.cpus[n - 1] === t.cpu && t.now >= this.ends[n - 1]) return;
+    if (n > 0 && this.cpus[n - 1] === t.cpu && t.now >= this.ends[n - 1]) {
+      this.accesses++;
+      return;
+    }
     this.rmwBy(t);
   }
 
@@ -167,7 +170,10 @@ export class CacheLine extends LineCalendar {
    */
   loadStoreBy(t: SimThread): void {
     const n = this.n;
-    if (n > 0 && this.cpus[n - 1] === t.cpu && t.now >= this.ends[n - 1]) return;
+    if (n > 0 && this.cpus[n - 1] === t.cpu && t.now >= this.ends[n - 1]) {
+      this.accesses++;
+      return;
+    }
     t.until(this.cat, this.rmw(t.now, t.cpu, 2));
   }
 

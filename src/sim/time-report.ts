@@ -25,7 +25,11 @@ export interface ClassTime {
 /** One shared cache line's traffic (`perf c2c`'s view of a contended line). */
 export interface LineReport {
   line: string;
-  rmws: number;
+  /** What the line holds, shared by its instances (one per mm, memcg, node): `mmap_lock`, `zone->lock`. */
+  kind: string;
+  /** Accesses (RMWs, stores, a load then a store), those that found the line in their CPU's cache included. */
+  accesses: number;
+  /** Accesses that pulled the line from another CPU's cache, and of those, from another socket. */
   transfers: number;
   remoteTransfers: number;
   /** Time RMWs waited for the line before their own transfer, in total and at most. */
@@ -92,10 +96,11 @@ export function timeReport(engine: Engine): TimeReport {
   }
   const lines: LineReport[] = [];
   for (const l of engine.lines) {
-    if (l.rmws === 0) continue;
+    if (l.accesses === 0) continue;
     lines.push({
       line: l.name,
-      rmws: l.rmws,
+      kind: names[l.cat].slice('line '.length),
+      accesses: l.accesses,
       transfers: l.transfers,
       remoteTransfers: l.remoteTransfers,
       waitNs: l.waitNs,
@@ -121,7 +126,7 @@ export function timeReport(engine: Engine): TimeReport {
   }
   const waited = (r: LockReport) => r.waitNs + r.lineWaitNs;
   locks.sort((a, b) => waited(b) - waited(a) || b.acquired - a.acquired || (a.lock < b.lock ? -1 : 1));
-  lines.sort((a, b) => b.waitNs - a.waitNs || b.rmws - a.rmws || (a.line < b.line ? -1 : 1));
+  lines.sort((a, b) => b.waitNs - a.waitNs || b.accesses - a.accesses || (a.line < b.line ? -1 : 1));
   return {
     locks,
     threads,
@@ -166,11 +171,11 @@ export function formatTimeReport(r: TimeReport, top = 10): string {
     );
   out.push('#', '# Shared cache lines, most waited-on first (perf c2c style)');
   out.push(
-    `# ${'Line'.padEnd(24)} ${pad('RMWs', 10)} ${pad('Transfers', 10)} ${pad('Remote', 10)} ${pad('Wait ns', 14)} ${pad('Max wait', 10)} ${pad('Max queue', 9)} ${pad('Busy ns', 12)}`,
+    `# ${'Line'.padEnd(24)} ${pad('Accesses', 10)} ${pad('Transfers', 10)} ${pad('Remote', 10)} ${pad('Wait ns', 14)} ${pad('Max wait', 10)} ${pad('Max queue', 9)} ${pad('Busy ns', 12)}`,
   );
   for (const l of r.lines.slice(0, top))
     out.push(
-      `  ${l.line.padEnd(24)} ${pad(l.rmws, 10)} ${pad(l.transfers, 10)} ${pad(l.remoteTransfers, 10)} ${pad(l.waitNs, 14)} ${pad(l.maxWaitNs, 10)} ${pad(l.maxQueue, 9)} ${pad(l.busyNs, 12)}`,
+      `  ${l.line.padEnd(24)} ${pad(l.accesses, 10)} ${pad(l.transfers, 10)} ${pad(l.remoteTransfers, 10)} ${pad(l.waitNs, 14)} ${pad(l.maxWaitNs, 10)} ${pad(l.maxQueue, 9)} ${pad(l.busyNs, 12)}`,
     );
   return out.join('\n');
 }

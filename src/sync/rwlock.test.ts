@@ -43,10 +43,10 @@ describe('QRwLock', () => {
     expect(lock.stats.readContended).toBe(1);
     expect(lock.stats.readWaitNs).toBe(173 - 142);
     // R1: lock and unlock; W: four atomics on the lock word; R2: add, sub, add, read, unlock.
-    expect(lock.line.rmws).toBe(2 + 4 + 5);
+    expect(lock.line.accesses).toBe(2 + 4 + 5);
     // wait_lock: W's lock and unlock; R2's three atomics of a contended qspinlock and its unlock.
     const waitLock = e.locks.find((l) => l.name === 'l.wait_lock') as SpinLock;
-    expect([waitLock.line.rmws, waitLock.stats.writeWaitNs]).toEqual([2 + 4, 122 - 63]);
+    expect([waitLock.line.accesses, waitLock.stats.writeWaitNs]).toEqual([2 + 4, 122 - 63]);
     expect(lock.stats.readAcquired).toBe(2);
   });
 
@@ -65,7 +65,7 @@ describe('QRwLock', () => {
         lock.readUnlock(t);
       });
       e.run();
-      return { got, log, failed: lock.stats.cmpxchgFailed, rmws: lock.line.rmws };
+      return { got, log, failed: lock.stats.cmpxchgFailed, rmws: lock.line.accesses };
     };
     // R1 holds [10, 1011). expect-unlocked: B's cmpxchg pulls the line (40-50) and fails, since R1
     // is inside; the retry with the returned count follows at once on the line B owns (50-51).
@@ -112,7 +112,7 @@ describe('QRwLock', () => {
       got = lock.tryReadLock(t, 'read-first', true);
     });
     e.run();
-    expect([got, lock.line.rmws, lock.stats.readAcquired, lock.readers]).toEqual([false, 1, 0, 0]);
+    expect([got, lock.line.accesses, lock.stats.readAcquired, lock.readers]).toEqual([false, 1, 0, 0]);
   });
 
   it('lets readers share, one line transfer each', () => {
@@ -140,8 +140,8 @@ describe('QRwLock', () => {
     e.run();
     expect(log.filter((s) => s.includes('+'))).toEqual(['R0+20', 'R1+40', 'R2+60', 'W+2020']);
     // 3 reader stores and the writer's rwsem_set_owner pull the line; rwsem_clear_owner finds it
-    // owned (free), and the unlock's RMW is on the count line the writer owns (1).
-    expect([lock.ownerLine.rmws, lock.ownerLine.transfers]).toEqual([4, 4]);
+    // owned (free), and the unlock's RMW is on the count line the writer owns (1): 5 accesses.
+    expect([lock.ownerLine.accesses, lock.ownerLine.transfers]).toEqual([5, 4]);
     expect(log.at(-1)).toBe('W-2121');
   });
 

@@ -22,7 +22,9 @@ describe('runPft', () => {
       trylockRetries: 2032,
     });
     // down_read and up_read per fault, and one more RMW per failed cmpxchg; `owner` shares the line.
-    expect(time.lines.find((l) => l.line === 'mm1000.mmap_lock')).toMatchObject({ rmws: 2 * 2048 + 2032 });
+    expect(time.lines.find((l) => l.line === 'mm1000.mmap_lock')).toMatchObject({
+      accesses: 2 * 2048 + 2032,
+    });
     expect(time.lines.find((l) => l.line === 'mm1000.mmap_lock.owner')).toBeUndefined();
   });
 
