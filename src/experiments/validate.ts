@@ -59,7 +59,7 @@ export interface ValidationLines {
   pages: number;
   lines: {
     kind: string;
-    /** Atomics, loads and stores on the line per page (each access the model prices). */
+    /** Accesses to the line per page: an atomic, a store, or a load then a store counts one. */
     accessesPerPage: number;
     /** Pulls from another CPU's cache per page. */
     transfersPerPage: number;

@@ -36,7 +36,7 @@ export interface LineCosts {
  * the micro references favour (docs/simulation-model.md, "Approximation").
  */
 export class CacheLine extends LineCalendar {
-  /** RMWs that had to pull the line from another CPU. */
+  /** Accesses that had to pull the line from another CPU. */
   transfers = 0;
   /** Accesses done: RMWs, and stores or load-stores (`storeBy`, `loadStoreBy`), free ones included. */
   accesses = 0;
