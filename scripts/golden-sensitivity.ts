@@ -5,15 +5,11 @@
  *   npx tsx scripts/golden-sensitivity.ts
  */
 import { isDeepStrictEqual } from 'node:util';
-import { runAccessTracking } from '../src/experiments/access-tracking/run.ts';
-import { GOLDEN_CONFIGS } from '../src/experiments/golden-times.ts';
+import { GOLDEN_CONFIGS, goldenRecord } from '../src/experiments/golden-times.ts';
 import { COST_TERMS, type CostTerm, loadProfile, withCosts } from '../src/sim/profile.ts';
 
 function figures(profile: ReturnType<typeof loadProfile>, name: string): unknown[] {
-  return GOLDEN_CONFIGS.filter((c) => c.profile === name).map((c) => {
-    const r = runAccessTracking(c.input, profile);
-    return [r.phases, r.benchmark, r.time.classes];
-  });
+  return GOLDEN_CONFIGS.filter((c) => c.profile === name).map((c) => goldenRecord(c, profile));
 }
 
 let missed = 0;

@@ -39,7 +39,7 @@ describe('mmulab faultin', () => {
     expect(r.code).toBe(0);
     const rows = r.out.split('\n').filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('backing'));
     expect(rows.map((l) => l.split(/\s+/).slice(-5).join(' '))).toEqual(
-      ['256 0 0 ok', '0 0 256 ok'].map((x) => `5.991 ${x}`),
+      ['256 0 0 ok', '0 0 256 ok'].map((x) => `6.094 ${x}`),
     );
   });
 

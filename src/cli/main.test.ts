@@ -90,6 +90,15 @@ describe('mmulab CLI', () => {
       /--memsize must be a positive multiple of the 4 KiB page size, not 1000/,
     ],
     [['micro', 'page-fault', '--kernel', '6.2'], /--kernel applies to pft only, not to page-fault/],
+    [
+      ['micro', 'page-fault', '--test', 'page_fault2'],
+      /--test must be one of page_fault1, page_fault3, not 'page_fault2'/,
+    ],
+    [
+      ['micro', 'page-fault', '--test', 'page_fault3', '--iterations', '1'],
+      /--iterations must be >= 2 with page_fault3/,
+    ],
+    [['micro', 'pft', '--test', 'page_fault3'], /--test applies to page-fault only, not to pft/],
   ] as const) {
     it(`rejects ${argv.join(' ')} with one line and exit 2`, () => {
       const r = run(...argv);

@@ -10,8 +10,10 @@ import {
   FAULT_LOCKS,
   type FaultLock,
   PAGE_FAULT_MODES,
+  PAGE_FAULT_TESTS,
   type PageFaultMode,
   type PageFaultResult,
+  type PageFaultTest,
   runPageFault,
 } from '../experiments/micro/page-fault.ts';
 import {
@@ -50,8 +52,8 @@ function formatLineContention(r: LineContentionResult): string {
 function formatPageFault(r: PageFaultResult): string {
   const thp = r.thp;
   return [
-    `# mmulab micro page-fault: will-it-scale page_fault1, ${r.threads} task(s) in ${r.mode} mode${thp ? ' with THP' : ''}, simulated`,
-    `# profile ${r.profile}, fault lock ${r.faultLock}, ${r.memsize / 2 ** 20} MiB x ${r.iterations} iteration(s) per task, CPUs ${r.cpus.join(',')}`,
+    `# mmulab micro page-fault: will-it-scale ${r.test}, ${r.threads} task(s) in ${r.mode} mode${thp ? ' with THP' : ''}, simulated`,
+    `# profile ${r.profile}, fault lock ${r.faultLock}, ${r.memsize / 2 ** 20} MiB x ${r.iterations} iteration(s) per task${r.warmedUpNs > 0 ? ' (the first fills the page cache, not counted)' : ''}, CPUs ${r.cpus.join(',')}`,
     `pages per second    : ${Math.round(r.pagesPerSec)} (all tasks together)`,
     `per task ops        : ${Math.round(r.pagesPerSec / r.threads)} pages/s (mean)`,
     `faults              : ${r.faults}`,
@@ -105,6 +107,8 @@ function wholeArg(name: string, v: string): number {
 
 /** Runs page-fault with the CLI's options (checked first: one line, exit 2). */
 function pageFault(opts: Record<string, string>): PageFaultResult {
+  if (!(PAGE_FAULT_TESTS as readonly string[]).includes(opts.test))
+    throw new UsageError(`--test must be one of ${PAGE_FAULT_TESTS.join(', ')}, not '${opts.test}'`);
   if (!(PAGE_FAULT_MODES as readonly string[]).includes(opts.mode))
     throw new UsageError(`--mode must be one of ${PAGE_FAULT_MODES.join(', ')}, not '${opts.mode}'`);
   if (!(FAULT_LOCKS as readonly string[]).includes(opts.faultLock))
@@ -116,10 +120,11 @@ function pageFault(opts: Record<string, string>): PageFaultResult {
     );
   return runPageFault(
     {
+      test: opts.test as PageFaultTest,
       threads: Number(opts.threads),
       mode: opts.mode as PageFaultMode,
       memsize,
-      iterations: wholeArg('--iterations', opts.iterations),
+      ...(opts.iterations === undefined ? {} : { iterations: wholeArg('--iterations', opts.iterations) }),
       faultLock: opts.faultLock as FaultLock,
       ...(opts.thp ? { thp: true } : {}),
     },
@@ -139,9 +144,13 @@ export function microCommand(program: Command, io: CliIo, onExit: (code: number)
         .choices([...LINE_PLACEMENTS])
         .default('same-socket'),
     )
+    .option('--test <name>', `page-fault: will-it-scale's ${PAGE_FAULT_TESTS.join(' or ')}`)
     .option('--mode <mode>', `page-fault: ${PAGE_FAULT_MODES.join(' or ')}`, 'thread')
     .option('--memsize <size>', 'page-fault: bytes each task maps per iteration (128M); pft: the region (1G)')
-    .option('--iterations <k>', 'page-fault: mmap-fault-munmap iterations per task', '1')
+    .option(
+      '--iterations <k>',
+      'page-fault: mmap-fault-munmap iterations per task (default 1; page_fault3: 2, the first not counted)',
+    )
     .option('--fault-lock <lock>', `page-fault: ${FAULT_LOCKS.join(' or ')}`, 'mmap_lock')
     .option('--thp', 'page-fault: transparent huge pages (enabled=always): 2 MiB faults', false)
     .option('--kernel <version>', `pft: the kernel's mmap_lock (${PFT_KERNELS.join(' or ')}; default 5.12)`)
@@ -160,6 +169,8 @@ export function microCommand(program: Command, io: CliIo, onExit: (code: number)
         throw new UsageError(`pft runs threads of one process: --mode ${opts.mode} is not one of its modes`);
       if (opts.thp && experiment !== 'page-fault')
         throw new UsageError(`--thp applies to page-fault only, not to ${experiment}`);
+      if (opts.test !== undefined && experiment !== 'page-fault')
+        throw new UsageError(`--test applies to page-fault only, not to ${experiment}`);
       let text: string;
       try {
         if (experiment === 'pft') {
@@ -168,6 +179,7 @@ export function microCommand(program: Command, io: CliIo, onExit: (code: number)
         } else if (experiment === 'page-fault') {
           const r = pageFault({
             ...opts,
+            test: opts.test ?? 'page_fault1',
             memsize: opts.memsize ?? '128M',
             profile: opts.profile ?? SEED003_PROFILE,
           });

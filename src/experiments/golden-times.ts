@@ -2,16 +2,20 @@
  * Models no kernel file: experiment: the small runs whose simulated times are pinned
  * (golden-times.json, `npm run golden`).
  */
+import type { CostProfile } from '../sim/profile.ts';
 import { KERNEL_VARIANTS } from '../variants/kernel-variant.ts';
 import type { AccessTrackingInput } from './access-tracking/options.ts';
 import { runAccessTracking } from './access-tracking/run.ts';
+import { type PageFaultOptions, runPageFault } from './micro/page-fault.ts';
 
-/** One small run whose simulated times are pinned. */
-export interface GoldenConfig {
-  name: string;
-  profile: string;
-  input: AccessTrackingInput;
-}
+/**
+ * One small run whose simulated times are pinned: the selftest (`input`) or, for the host's file
+ * fault path, which no selftest run takes, `micro page-fault` (`pageFault`).
+ */
+export type GoldenConfig = { name: string; profile: string } & (
+  | { input: AccessTrackingInput; pageFault?: undefined }
+  | { pageFault: PageFaultOptions; input?: undefined }
+);
 
 const MIB = 1 << 20;
 
@@ -103,6 +107,17 @@ export const GOLDEN_CONFIGS: readonly GoldenConfig[] = [
     profile: 'seed003-x86',
     input: { vcpus: 4, vcpuBytes: 2 * MIB, lruGen: true, benchmark: true, kernel: '6.15', mmu: 'shadow' },
   },
+  // will-it-scale page_fault3: shared file faults (filemapFaultNs), the warm-up's reads (fileReadNs).
+  {
+    name: 'micro page_fault3 2 threads x 256K',
+    profile: 'x86-tdp',
+    pageFault: { test: 'page_fault3', threads: 2, mode: 'thread', memsize: 256 * 1024 },
+  },
+  {
+    name: 'micro page_fault3 2 threads x 256K seed003',
+    profile: 'seed003-x86',
+    pageFault: { test: 'page_fault3', threads: 2, mode: 'thread', memsize: 256 * 1024 },
+  },
 ];
 
 /** What is pinned of one run: every phase and benchmark time, and where each thread class's time went. */
@@ -114,9 +129,21 @@ export interface GoldenRecord {
   steps: number;
 }
 
-/** Runs `c` and records its pinned figures. */
-export function goldenRecord(c: GoldenConfig): GoldenRecord {
-  const r = runAccessTracking(c.input, c.profile);
+/** Runs `c` (on `profile`, by default its own) and records its pinned figures. */
+export function goldenRecord(c: GoldenConfig, profile: CostProfile | string = c.profile): GoldenRecord {
+  if (c.pageFault !== undefined) {
+    const r = runPageFault(c.pageFault, profile);
+    return {
+      stdout: [],
+      phases: { warmedUp: r.warmedUpNs, elapsed: r.elapsedNs },
+      benchmark: { pagesPerSec: r.pagesPerSec, faults: r.faults, tlbFlushes: r.tlbFlushes },
+      time: Object.fromEntries(
+        r.time.classes.map((k) => [k.class, { elapsed: k.elapsedNs, ...k.categories }]),
+      ),
+      steps: 0,
+    };
+  }
+  const r = runAccessTracking(c.input, profile);
   const phases: Record<string, number> = {};
   r.phases.forEach((p, i) => {
     phases[`${i} ${p.name}`] = p.ns;

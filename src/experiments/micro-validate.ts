@@ -7,7 +7,13 @@ import { PAGE_SIZE, PMD_SIZE } from '../host/page-table.ts';
 import { type CostTerm, loadProfile, withCosts } from '../sim/profile.ts';
 import { OptionsError } from './access-tracking/options.ts';
 import { type LinePlacement, runLineContention } from './micro/line-contention.ts';
-import { type FaultLock, PAGE_FAULT1_MEMSIZE, type PageFaultMode, runPageFault } from './micro/page-fault.ts';
+import {
+  type FaultLock,
+  PAGE_FAULT1_MEMSIZE,
+  type PageFaultMode,
+  type PageFaultTest,
+  runPageFault,
+} from './micro/page-fault.ts';
 import { PFT_DEFAULT_MEMSIZE, type PftKernel, runPft } from './micro/pft.ts';
 import { MICRO_SOURCE_FAULT_LOCK, machineProfile } from './micro/reference-profiles.ts';
 import {
@@ -40,6 +46,8 @@ export type MicroJob = (
   | {
       experiment: 'page-fault';
       profile: string;
+      /** Without it, page_fault1. */
+      test?: PageFaultTest;
       mode: PageFaultMode;
       threads: number;
       memsize: number;
@@ -116,8 +124,8 @@ export function runMicroJob(j: MicroJob): number {
   }
   if (j.experiment === 'pft')
     return runPft({ threads: j.threads, memsize: j.memsize, kernel: j.kernel }, profile).faultsPerSec;
-  const { threads, mode, memsize, faultLock, thp } = j;
-  return runPageFault({ threads, mode, memsize, faultLock, thp }, profile).pagesPerSec;
+  const { test, threads, mode, memsize, faultLock, thp } = j;
+  return runPageFault({ test, threads, mode, memsize, faultLock, thp }, profile).pagesPerSec;
 }
 
 /** A reference row before it runs, with its job (null when it is not simulated). */
@@ -156,8 +164,8 @@ export function planMicroValidation(refs: MicroReferences, memsize: number): Pla
   for (const r of refs.pageFault.rows) {
     const { profile, why } = machineProfile(r.machine);
     const reason =
-      r.test !== 'page_fault1'
-        ? `file-backed test (${r.test}); micro page-fault runs page_fault1 only`
+      r.test === 'page_fault2'
+        ? 'page_fault2 (copy-on-write faults of a private file mapping) is not modelled'
         : profile === null
           ? why
           : null;
@@ -213,6 +221,7 @@ function pageFaultJob(profile: string, r: PageFaultReference['rows'][number], me
   return {
     experiment: 'page-fault',
     profile,
+    ...(r.test === 'page_fault3' ? { test: 'page_fault3' as const } : {}),
     mode: r.mode,
     threads: r.threads,
     memsize: r.thp ? thpMemsize(memsize) : memsize,
@@ -300,7 +309,7 @@ export function formatMicroValidation(m: MicroValidation): string {
     ...(m.memsize === PAGE_FAULT1_MEMSIZE
       ? []
       : [
-          `# note: page_fault1 simulated with ${m.memsize} bytes per task${m.thpMemsize === m.memsize ? '' : ` (THP rows: ${m.thpMemsize}, whole 2 MiB pages)`}; the published runs map 128 MiB`,
+          `# note: page_fault1 and page_fault3 simulated with ${m.memsize} bytes per task${m.thpMemsize === m.memsize ? '' : ` (THP rows: ${m.thpMemsize}, whole 2 MiB pages)`}; the published runs map 128 MiB`,
         ]),
     'experiment      machine      profile      placement/mode threads    published    simulated unit                 sim/pub  ±25%',
   ];

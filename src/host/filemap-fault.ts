@@ -79,6 +79,8 @@ export function sharedFileFault(t: SimThread, mm: Mm, vma: Vma, hva: number, wri
   stats.file++;
   const pfn = filemapFault(t, mm, vma, file, hva, off);
   if (pfn < 0) return VM_FAULT_OOM;
+  // The lookup, reference and lock of the folio, page_mkwrite, the file rmap and the dirtying.
+  t.advance(t.jittered(host.engine.profile.filemapFaultNs));
   idx = mm.pt.walk(mm.pgd, vpn, 1, true);
   if (write) {
     if (file.writenotify) filemapPageMkwrite(mm, pfn);

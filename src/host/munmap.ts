@@ -12,7 +12,7 @@ import { UnchargeGather } from './memcg-charge.ts';
 import type { Mm } from './mm.ts';
 import { PG_HEAD, PG_HUGETLB, PG_LRU } from './page-flags.ts';
 import { HPAGE_PMD_ORDER, PAGE_SIZE, PMD_SIZE, ptePfn } from './page-table.ts';
-import { lruDelFolio, zapPte } from './zap.ts';
+import { lruDelFolio, zapFilePte, zapPte } from './zap.ts';
 
 /** Pages one mmu_gather batch page holds: MAX_GATHER_BATCH = (PAGE_SIZE - 16) / sizeof(void *). */
 export const MAX_GATHER_BATCH = 510;
@@ -32,8 +32,9 @@ export interface TlbFlushStats {
 }
 
 /**
- * unmap_region (mm/mmap.c) of anonymous memory: zap_pte_range clears each PTE and gathers the pages
- * in the mmu_gather, zap_huge_pmd clears a THP's PMD leaf and gathers the folio as one entry
+ * unmap_region (mm/mmap.c) of anonymous memory, or of a shared mapping of a regular file (its
+ * folios stay in the page cache: `zapFilePte`, nothing freed): zap_pte_range clears each PTE and
+ * gathers the pages in the mmu_gather, zap_huge_pmd clears a THP's PMD leaf and gathers the folio as one entry
  * (tlb_remove_page_size); when the gather is full (MMU_GATHER_MAX_PAGES entries) and at the end,
  * tlb_flush_mmu flushes the TLBs (flush_tlb_mm_range: IPIs to `cpusOfMm`, the other CPUs running
  * the mm, and a wait for them) and frees the pages (`releasePages`). Runs with mmap_lock held for
@@ -59,6 +60,9 @@ export function* unmapRegion(
   const gather: number[] = [];
   const zapped = { pages: 0 };
   let freed = 0;
+  const file = mm.findVma(start)?.file;
+  const anon = file === undefined || file === null;
+  if (file?.shmem) throw new Error('unmapRegion: shmem mappings are not modelled');
   for (let va = start; va < end; ) {
     if (t.mustSync()) yield;
     const idx = mm.pt.walk(mm.pgd, Math.floor(va / PAGE_SIZE), 1, false);
@@ -69,14 +73,15 @@ export function* unmapRegion(
     } else {
       if (idx >= 0 && mm.pt.hitLevel !== 1) throw new Error('unmapRegion: PUD leaves are not modelled');
       t.advance(p.ptWalkLevelNs * 4);
-      pfn = idx < 0 ? -1 : zapPte(mm, idx, zapped);
+      pfn = idx < 0 ? -1 : anon ? zapPte(mm, idx, zapped) : zapFilePte(mm, idx);
       va += PAGE_SIZE;
     }
     if (pfn < 0) continue;
     gather.push(pfn);
-    if (gather.length === MMU_GATHER_MAX_PAGES) freed += yield* tlbFlushMmu(t, host, gather, cpusOfMm, stats);
+    if (gather.length === MMU_GATHER_MAX_PAGES)
+      freed += yield* tlbFlushMmu(t, host, gather, cpusOfMm, stats, anon);
   }
-  if (gather.length > 0) freed += yield* tlbFlushMmu(t, host, gather, cpusOfMm, stats);
+  if (gather.length > 0) freed += yield* tlbFlushMmu(t, host, gather, cpusOfMm, stats, anon);
   return freed;
 }
 
@@ -101,13 +106,17 @@ function zapHugePmd(
   return zapPte(mm, idx, out);
 }
 
-/** tlb_flush_mmu: flush the TLBs, then free the gathered pages. */
+/**
+ * tlb_flush_mmu: flush the TLBs, then free the gathered pages (`free`; a file's folios keep the page
+ * cache's reference, and the put frees nothing). Returns the pages freed.
+ */
 function* tlbFlushMmu(
   t: SimThread,
   host: Host,
   gather: number[],
   cpusOfMm: () => number[],
   stats: TlbFlushStats,
+  free: boolean,
 ): Generator<void, number, void> {
   if (t.mustSync()) yield;
   const p = host.engine.profile;
@@ -122,8 +131,8 @@ function* tlbFlushMmu(
   stats.flushes++;
   stats.ipis += ipis;
   if (ipis > 0) t.advance(flushIpisNs(p, ipis, remote));
-  const n = gather.length;
-  yield* releasePages(t, host, gather);
+  const n = free ? gather.length : 0;
+  if (free) yield* releasePages(t, host, gather);
   gather.length = 0;
   return n;
 }

@@ -93,6 +93,10 @@ export const COST_TERMS = {
   swapOutNs: ['ns', 'pageout: writing one 4 KiB page to the swap device'],
   swapInNs: ['ns', 'swap-in: reading one 4 KiB page back on a fault'],
   fileReadNs: ['ns', 'filemap_fault: reading one 4 KiB page of a regular file from disk'],
+  filemapFaultNs: [
+    'ns',
+    "a shared file fault's own work on a page-cache page: filemap_fault's lookup, reference and lock, page_mkwrite, mapping and dirtying it",
+  ],
   swapPageTransferNs: [
     'ns',
     'time the swap device is busy per 4 KiB page (its bandwidth), shared by all I/O',

@@ -208,3 +208,53 @@ describe('micro page-fault (will-it-scale page_fault1)', () => {
     );
   });
 });
+
+describe('micro page-fault --test page_fault3 (a shared file, page cache warm)', () => {
+  it('one task: a warm-up iteration reads the file in, the counted one hits the page cache', () => {
+    const p = zeroProfile({ syscallNs: 100, hostFaultNs: 1000, filemapFaultNs: 300, fileReadNs: 5000 });
+    const r = runPageFault({ test: 'page_fault3', threads: 1, mode: 'process', memsize: 16 * 4096 }, p);
+    expect([r.test, r.iterations, r.faults, r.perTaskOps]).toEqual(['page_fault3', 2, 32, [16]]);
+    // Warm-up: mmap and munmap, and per page the trap, the fault, its file work and the read.
+    expect(r.warmedUpNs).toBe(2 * 100 + 16 * (100 + 1000 + 300 + 5000));
+    // Counted: the same without the reads; munmap frees nothing (no page zeroing either).
+    expect(r.elapsedNs).toBe(r.warmedUpNs + 2 * 100 + 16 * (100 + 1000 + 300));
+    expect(r.pagesPerSec).toBe((16 / (r.elapsedNs - r.warmedUpNs)) * 1e9);
+    expect(r.file).toEqual({ pageCacheMisses: 16, pageCacheHits: 16 });
+    expect(r.time.threads[0].categories).toEqual({
+      'host fault': 32 * 1300 + 16 * 5000,
+      'page fault entry/exit': 3200,
+      syscall: 400,
+    });
+  });
+
+  it('2 threads x 2 MiB on x86-tdp: the counted iterations start together; exact counters and times', () => {
+    const r = runPageFault({ test: 'page_fault3', threads: 2, mode: 'thread', memsize: 2 << 20 }, 'x86-tdp');
+    expect([r.faults, r.perTaskOps, r.file]).toEqual([
+      2048,
+      [512, 512],
+      { pageCacheMisses: 1024, pageCacheHits: 1024 },
+    ]);
+    expect([r.warmedUpNs, r.elapsedNs]).toEqual([11_282_723, 11_923_568]);
+    expect(r.time.threads.map((t) => t.elapsedNs)).toEqual([11_908_180, 11_923_568]);
+    expect(r.pagesPerSec).toBe((1024 / (11_923_568 - 11_282_723)) * 1e9);
+    // One gather per munmap, one IPI to the other task's CPU while it ran; two mmap/munmap writers
+    // waited for the other task's zap.
+    expect([r.tlbFlushes, r.tlbFlushIpis, r.readersQueued, r.writersQueued]).toEqual([4, 1, 0, 2]);
+  });
+
+  it('refuses what page_fault3 cannot run with one line', () => {
+    const o = { test: 'page_fault3' as const, threads: 1, mode: 'thread' as const };
+    expect(() => runPageFault({ ...o, thp: true, memsize: 2 << 20 }, 'x86-tdp')).toThrow(
+      '--thp: page_fault3 maps a regular file, whose folios are 4 KiB here',
+    );
+    expect(() => runPageFault({ ...o, faultLock: 'per-vma' }, 'x86-tdp')).toThrow(
+      '--fault-lock per-vma: file faults under the VMA lock are not modelled',
+    );
+    expect(() => runPageFault({ ...o, iterations: 1 }, 'x86-tdp')).toThrow(
+      '--iterations must be >= 2 with page_fault3 (the first fills the page cache and is not counted), not 1',
+    );
+    expect(() => runPageFault({ ...o, test: 'page_fault2' as 'page_fault3' }, 'x86-tdp')).toThrow(
+      "--test must be one of page_fault1, page_fault3, not 'page_fault2'",
+    );
+  });
+});

@@ -2,30 +2,37 @@
  * `mmulab micro page-fault`: will-it-scale page_fault1 (tests/page_fault1.c) on the host model
  * alone, no KVM: N tasks each loop mmap 128 MiB private anonymous, write one byte per 4 KiB page
  * (a first-touch write fault each: do_user_addr_fault in arch/x86/mm/fault.c, then do_anonymous_page
- * in mm/memory.c), munmap. Thread mode: N threads of one process share its mm; process mode: one mm
- * each. With transparent huge pages (`thp`, enabled=always) the first write in each 2 MiB faults in
+ * in mm/memory.c), munmap. page_fault3 (tests/page_fault3.c) maps each task's own 128 MiB file
+ * MAP_SHARED instead: after a first iteration that fills the page cache (not counted, as
+ * will-it-scale's warm-up), every write is a shared file fault on a cached page (do_shared_fault:
+ * filemap_fault, page_mkwrite) and munmap frees nothing. Thread mode: N threads of one process share
+ * its mm; process mode: one mm each. With transparent huge pages (`thp`, enabled=always) the first write in each 2 MiB faults in
  * a huge folio (do_huge_pmd_anonymous_page in mm/huge_memory.c) and the other 511 do not fault.
  * Checked against references/micro-page-fault.yaml (docs/micro-references.md).
  */
 import { Host } from '../../host/host.ts';
 import { PAGEVEC_SIZE, PAGEVEC_SIZE_PRE_6_9 } from '../../host/lru-add.ts';
 import { MmapSem } from '../../host/mmap-sem.ts';
-import { type TlbFlushStats, unmapRegion } from '../../host/munmap.ts';
+import type { TlbFlushStats } from '../../host/munmap.ts';
 import { PAGE_SIZE, PMD_SIZE } from '../../host/page-table.ts';
 import { pcpListRoom } from '../../host/pcp.ts';
 import { MAX_MAPPING_ID } from '../../host/phys-mem.ts';
 import type { Vma } from '../../host/vma.ts';
-import { CAT } from '../../sim/accounting.ts';
-import type { CacheLine } from '../../sim/cache-line.ts';
 import { Engine } from '../../sim/engine.ts';
 import { type CostProfile, loadProfile } from '../../sim/profile.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { type TimeReport, timeReport } from '../../sim/time-report.ts';
+import { WaitCount } from '../../sync/wait-count.ts';
 import { checkMemsize, checkThreadCount, MicroOptionsError } from './micro-options.ts';
-import { isMappedWritable, type TaskMm, writeFault } from './write-fault.ts';
+import { pageFaultTask } from './page-fault-task.ts';
+import type { TaskMm } from './write-fault.ts';
 
 /** page_fault1.c's MEMSIZE. */
 export const PAGE_FAULT1_MEMSIZE = 128 * 1024 * 1024;
+
+/** The will-it-scale tests: page_fault1 (private anonymous memory), page_fault3 (a shared file). */
+export const PAGE_FAULT_TESTS = ['page_fault1', 'page_fault3'] as const;
+export type PageFaultTest = (typeof PAGE_FAULT_TESTS)[number];
 
 /** Tasks as pthreads of one process, or as processes. */
 export const PAGE_FAULT_MODES = ['thread', 'process'] as const;
@@ -36,11 +43,16 @@ export type FaultLock = (typeof FAULT_LOCKS)[number];
 
 /** Options of `runPageFault`. */
 export interface PageFaultOptions {
+  /** Default page_fault1. */
+  test?: PageFaultTest;
   threads: number;
   mode: PageFaultMode;
   /** Bytes each task maps per iteration (page_fault1: 128 MiB). */
   memsize?: number;
-  /** mmap-write-munmap iterations per task. */
+  /**
+   * mmap-write-munmap iterations per task (default 1; page_fault3: 2, the first of which fills the
+   * page cache and is not counted).
+   */
   iterations?: number;
   faultLock?: FaultLock;
   /**
@@ -66,18 +78,24 @@ export interface PageFaultThp {
 /** What a page-fault run measured (all simulated). */
 export interface PageFaultResult {
   profile: string;
+  test: PageFaultTest;
   threads: number;
   mode: PageFaultMode;
   faultLock: FaultLock;
   memsize: number;
   iterations: number;
   cpus: number[];
-  /** Pages written per task (= faults without THP). */
+  /** Pages written per task (= faults without THP), page_fault3's warm-up iteration left out. */
   perTaskOps: number[];
-  /** Faults taken (= pages written without THP). */
+  /** Faults taken (= pages written without THP), the warm-up's included. */
   faults: number;
   elapsedNs: number;
-  /** Pages per second of all tasks together (will-it-scale's figure). */
+  /** When the last task ended its warm-up iteration (page_fault3; 0 without one). */
+  warmedUpNs: number;
+  /**
+   * Pages per second of all tasks together (will-it-scale's figure): the pages counted over the
+   * time from the end of the last warm-up to the end of the run.
+   */
   pagesPerSec: number;
   /** Faults that queued behind an mmap_lock writer; mmap/munmap writers that waited for a zap. */
   readersQueued: number;
@@ -86,6 +104,8 @@ export interface PageFaultResult {
   tlbFlushIpis: number;
   /** Present only for a THP run. */
   thp?: PageFaultThp;
+  /** Present only for page_fault3: faults that read their page in (the warm-up's), and page-cache hits. */
+  file?: { pageCacheMisses: number; pageCacheHits: number };
   time: TimeReport;
 }
 
@@ -100,6 +120,9 @@ export function pageFaultCpus(p: CostProfile, threads: number): number[] {
 
 /** Checks the options a user gives; throws `MicroOptionsError` (one line) for bad ones. */
 function checkOptions(o: PageFaultOptions, memsize: number, iterations: number): void {
+  const test = o.test ?? 'page_fault1';
+  if (!(PAGE_FAULT_TESTS as readonly string[]).includes(test))
+    throw new MicroOptionsError(`--test must be one of ${PAGE_FAULT_TESTS.join(', ')}, not '${test}'`);
   if (!(PAGE_FAULT_MODES as readonly string[]).includes(o.mode))
     throw new MicroOptionsError(`--mode must be one of ${PAGE_FAULT_MODES.join(', ')}, not '${o.mode}'`);
   const lock = o.faultLock ?? 'mmap_lock';
@@ -112,6 +135,20 @@ function checkOptions(o: PageFaultOptions, memsize: number, iterations: number):
     throw new MicroOptionsError(
       `--memsize must be a multiple of the 2 MiB huge page size with --thp, not ${memsize}`,
     );
+  if (test === 'page_fault3') {
+    if (o.thp === true)
+      throw new MicroOptionsError('--thp: page_fault3 maps a regular file, whose folios are 4 KiB here');
+    if (lock !== 'mmap_lock')
+      throw new MicroOptionsError('--fault-lock per-vma: file faults under the VMA lock are not modelled');
+    if (iterations < 2)
+      throw new MicroOptionsError(
+        `--iterations must be >= 2 with page_fault3 (the first fills the page cache and is not counted), not ${iterations}`,
+      );
+    if (o.threads > MAX_MAPPING_ID)
+      throw new MicroOptionsError(
+        `--threads ${o.threads}: page_fault3 runs at most ${MAX_MAPPING_ID} tasks (one file each; the model's rmap mapping ids)`,
+      );
+  }
   if (o.mode === 'process' && o.threads > MAX_MAPPING_ID)
     throw new MicroOptionsError(
       `--threads ${o.threads}: process mode runs at most ${MAX_MAPPING_ID} processes (the model's rmap mapping ids)`,
@@ -125,7 +162,10 @@ export function runPageFault(
 ): PageFaultResult {
   const profile = typeof profileOrName === 'string' ? loadProfile(profileOrName) : profileOrName;
   const memsize = o.memsize ?? PAGE_FAULT1_MEMSIZE;
-  const iterations = o.iterations ?? 1;
+  const test = o.test ?? 'page_fault1';
+  const file = test === 'page_fault3';
+  const iterations = o.iterations ?? (file ? 2 : 1);
+  const warmup = file ? 1 : 0;
   checkOptions(o, memsize, iterations);
   const faultLock = o.faultLock ?? 'mmap_lock';
   const cpus = pageFaultCpus(profile, o.threads);
@@ -148,6 +188,11 @@ export function runPageFault(
   const counts = { faults: 0, foliosFreed: 0 };
   const mms: TaskMm[] = [];
   let end = 0;
+  let warmedUp = 0;
+  // page_fault3: the counted iterations start together once every task has filled its page cache,
+  // as in will-it-scale's steady state after its warm-up seconds.
+  const warm = warmup > 0 ? new WaitCount(engine, true, 'warm-up (page cache filled)') : null;
+  if (warm !== null) warm.value = o.threads;
   let region: Vma | null = null;
   for (let i = 0; i < o.threads; i++) {
     if (o.mode === 'process' || i === 0) {
@@ -165,28 +210,36 @@ export function runPageFault(
       // kernel merges adjacent anonymous mappings too; one rmap owner per process also keeps the
       // model within its mapping ids).
       // With THP the region is PMD-aligned (thp_get_unmapped_area), and so is every task's slice.
-      region = mm.mmap(
-        (o.mode === 'thread' ? o.threads : 1) * memsize,
-        o.thp ? 'anonymous_thp' : 'anonymous',
-      );
+      if (!file)
+        region = mm.mmap(
+          (o.mode === 'thread' ? o.threads : 1) * memsize,
+          o.thp ? 'anonymous_thp' : 'anonymous',
+        );
     }
     const tm = mms[mms.length - 1];
-    const slice = o.mode === 'thread' ? i : 0;
+    // page_fault3: each task maps its own file (mkstemp, ftruncate, unlink), always the same one.
+    if (file) region = tm.mm.mmap(memsize, 'file');
+    const slice = o.mode === 'thread' && !file ? i : 0;
     const start = region!.start + slice * memsize;
     // The per-VMA lock of the task's own mapping, as if it had a VMA of its own.
     const vmaLock = engine.sharedLine(`mm${tm.mm.pid}.vma${i}.vm_lock`, 'vma->vm_lock');
     const range = { start, end: start + memsize };
     const body = (t: SimThread) =>
-      pageFault1Task(
+      pageFaultTask(
         t,
         tm,
         range,
         faultLock === 'per-vma' ? vmaLock : null,
         iterations,
+        warm,
         cat,
         flush,
         counts,
-        (n) => {
+        (n, k) => {
+          if (k < warmup) {
+            if (t.now > warmedUp) warmedUp = t.now;
+            return;
+          }
           perTask[i] += n;
           if (t.now > end) end = t.now;
         },
@@ -197,10 +250,12 @@ export function runPageFault(
   const written = perTask.reduce((a, b) => a + b, 0);
   const faults = counts.faults;
   const stats = host.faultStats;
-  if (faults !== stats.anon + stats.huge || (!o.thp && faults !== written))
-    throw new Error('page_fault1: a fault did not map a new folio');
+  const mapped = file ? stats.file : stats.anon + stats.huge;
+  if (faults !== mapped || (!o.thp && faults !== written + warmup * o.threads * pages))
+    throw new Error(`${test}: a fault did not map a page`);
   return {
     profile: profile.name,
+    test,
     threads: o.threads,
     mode: o.mode,
     faultLock,
@@ -210,7 +265,8 @@ export function runPageFault(
     perTaskOps: perTask,
     faults,
     elapsedNs: end,
-    pagesPerSec: (written / end) * 1e9,
+    warmedUpNs: warmedUp,
+    pagesPerSec: (written / (end - warmedUp)) * 1e9,
     readersQueued: mms.reduce((a, m) => a + m.sem.readerQueued, 0),
     writersQueued: mms.reduce((a, m) => a + m.sem.writerQueued, 0),
     tlbFlushes: flush.flushes,
@@ -225,60 +281,9 @@ export function runPageFault(
           },
         }
       : {}),
+    ...(file
+      ? { file: { pageCacheMisses: stats.fileReads, pageCacheHits: stats.file - stats.fileReads } }
+      : {}),
     time: timeReport(engine),
   };
-}
-
-/**
- * One task of page_fault1: per iteration, mmap (mmap_lock for write), one write per page, which
- * faults when no writable leaf maps the page (every write without THP, the first per 2 MiB with
- * it), munmap (mmap_lock for write, downgraded for the zap and free). `done` gets the pages written;
- * `counts` the faults taken and the folios munmap freed.
- */
-function* pageFault1Task(
-  t: SimThread,
-  tm: TaskMm,
-  vma: { start: number; end: number },
-  vmaLock: CacheLine | null,
-  iterations: number,
-  cat: { entry: number; mmap: number; munmap: number },
-  flush: TlbFlushStats,
-  counts: { faults: number; foliosFreed: number },
-  done: (pages: number) => void,
-): Generator<void, void, void> {
-  const { mm, sem } = tm;
-  const p = mm.host.engine.profile;
-  const cpusOfMm = () => tm.threads.map((x) => x.cpu);
-  // Without THP every write faults (each iteration maps fresh memory), so only a THP mapping needs
-  // the page-table check per write.
-  const thp = mm.findVma(vma.start)?.folioPages === 512;
-  for (let k = 0; k < iterations; k++) {
-    // mmap: system call, mmap_region under mmap_lock for write.
-    t.advanceAs(CAT.syscall, p.syscallNs);
-    let prev = t.enter(cat.mmap);
-    yield* sem.writeLock(t);
-    sem.writeUnlock(t);
-    t.leave(prev);
-    let written = 0;
-    for (let va = vma.start; va < vma.end; va += PAGE_SIZE) {
-      written++;
-      // A write the TLB or the page walk finds a writable leaf for does not trap: with THP, the 511
-      // writes after a huge fault. Their time is not charged: a store each to a page whose lines
-      // clear_huge_page just wrote (process_huge_page clears the target subpage last), mostly hits
-      // in L2 or the LLC, a few ns each, so 511 x ~2-4 ns = 1-2 us against the ~130 us the model
-      // charges for clearing 2 MiB (about 1 %; the model has no user-store term to charge it by).
-      if (thp && isMappedWritable(mm, va)) continue;
-      counts.faults++;
-      yield* writeFault(t, tm, va, vmaLock, cat.entry);
-    }
-    // munmap: mmap_lock for write to detach the VMA, downgraded to read for unmap_region.
-    t.advanceAs(CAT.syscall, p.syscallNs);
-    prev = t.enter(cat.munmap);
-    yield* sem.writeLock(t);
-    sem.downgradeWrite(t);
-    counts.foliosFreed += yield* unmapRegion(t, mm, vma.start, vma.end, cpusOfMm, flush);
-    sem.readUnlockDowngraded(t);
-    t.leave(prev);
-    done(written);
-  }
 }
