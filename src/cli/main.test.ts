@@ -91,8 +91,8 @@ describe('mmulab CLI', () => {
     ],
     [['micro', 'page-fault', '--kernel', '6.2'], /--kernel applies to pft only, not to page-fault/],
     [
-      ['micro', 'page-fault', '--test', 'page_fault2'],
-      /--test must be one of page_fault1, page_fault3, not 'page_fault2'/,
+      ['micro', 'page-fault', '--test', 'page_fault4'],
+      /--test must be one of page_fault1, page_fault2, page_fault3, not 'page_fault4'/,
     ],
     [
       ['micro', 'page-fault', '--test', 'page_fault3', '--iterations', '1'],

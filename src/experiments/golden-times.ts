@@ -113,6 +113,12 @@ export const GOLDEN_CONFIGS: readonly GoldenConfig[] = [
     profile: 'x86-tdp',
     pageFault: { test: 'page_fault3', threads: 2, mode: 'thread', memsize: 256 * 1024 },
   },
+  // page_fault2: the copy-on-write faults of a private file mapping.
+  {
+    name: 'micro page_fault2 2 threads x 256K',
+    profile: 'x86-tdp',
+    pageFault: { test: 'page_fault2', threads: 2, mode: 'thread', memsize: 256 * 1024 },
+  },
   {
     name: 'micro page_fault3 2 threads x 256K seed003',
     profile: 'seed003-x86',

@@ -52,8 +52,7 @@ describe('micro reference machines → profiles', () => {
       'bdw-2695v4 on bdw-2650v4': 3,
       'skl-6700hq on skl-6700hq': 3,
       'icl-1035g4 on icl-1035g4': 3,
-      'bdw-2650v4 on bdw-2650v4': 12,
-      'not simulated: page_fault2 (copy-on-write faults of a private file mapping) is not modelled': 6,
+      'bdw-2650v4 on bdw-2650v4': 18,
       'skx-2s-112 on skx-2s-112': 11,
       'spr-8480ctdx on seed003-x86': 4,
     });
@@ -81,7 +80,7 @@ describe('runMicroValidation', () => {
         placement,
         threads: 2,
       }));
-    const pf = (mode: 'thread' | 'process', test?: 'page_fault3') =>
+    const pf = (mode: 'thread' | 'process', test?: 'page_fault2' | 'page_fault3') =>
       [16, 24, 48].map((threads) => ({
         experiment: 'page-fault',
         profile: 'bdw-2650v4',
@@ -132,14 +131,16 @@ describe('runMicroValidation', () => {
       ...laptop('icl-1035g4'),
       ...pf('thread'),
       ...pf('process'),
+      ...pf('thread', 'page_fault2'),
+      ...pf('process', 'page_fault2'),
       ...pf('thread', 'page_fault3'),
       ...pf('process', 'page_fault3'),
       skx,
       ...spr,
       ...pft,
     ]);
-    expect(microValidationJobs()).toHaveLength(38);
-    expect(progress).toEqual(Array.from({ length: 38 }, (_, i) => [i + 1, 38]).flat());
+    expect(microValidationJobs()).toHaveLength(44);
+    expect(progress).toEqual(Array.from({ length: 44 }, (_, i) => [i + 1, 44]).flat());
     expect([m.memsize, m.thpMemsize]).toEqual([8 * KiB, 2048 * KiB]);
     expect(m.rows).toHaveLength(53);
     const at = (experiment: string, machine: string, setting: string, threads: number) =>
@@ -247,7 +248,7 @@ describe('runMicroValidation', () => {
     const text = formatMicroValidation(m).split('\n');
     expect(text.slice(0, 3)).toEqual([
       '# micro-experiments: published (hardware) vs simulated, each machine on its profile (docs/micro-references.md)',
-      '# note: page_fault1 and page_fault3 simulated with 65536 bytes per task (THP rows: 2097152, whole 2 MiB pages); the published runs map 128 MiB',
+      '# note: page_fault1-3 simulated with 65536 bytes per task (THP rows: 2097152, whole 2 MiB pages); the published runs map 128 MiB',
       'experiment      machine      profile      placement/mode threads    published    simulated unit                 sim/pub  ±25%',
     ]);
     expect(text).toContain(
@@ -257,7 +258,7 @@ describe('runMicroValidation', () => {
       'page_fault1     bdw-2650v4   bdw-2650v4   process             16      5546153      3000000 pages/s total          0.54x  NO',
     );
     expect(text).toContain(
-      'page_fault2     bdw-2650v4   -            thread              16      2005510            - pages/s total              -  not simulated: page_fault2 (copy-on-write faults of a private file mapping) is not modelled',
+      'page_fault2     bdw-2650v4   bdw-2650v4   thread              16      2005510      3000000 pages/s total          1.50x  NO',
     );
     expect(text).toContain(
       'page_fault3     bdw-2650v4   bdw-2650v4   thread              16      3216287      3000000 pages/s total          0.93x  yes',
@@ -271,7 +272,7 @@ describe('runMicroValidation', () => {
       'pft             skx-2s-112   skx-2s-112   thread/5.12         12      4703127      4500000 faults/s total         0.96x  yes',
     );
     // And the three page_fault3 thread rows (3.2 M published).
-    expect(text.at(-2)).toBe('# 14 of 38 simulated rows within ±25 %; 15 rows not simulated');
+    expect(text.at(-2)).toBe('# 14 of 44 simulated rows within ±25 %; 9 rows not simulated');
     const full = { ...m, memsize: PAGE_FAULT1_MEMSIZE, thpMemsize: PAGE_FAULT1_MEMSIZE };
     expect(formatMicroValidation(full)).not.toContain('# note');
   });

@@ -163,12 +163,6 @@ export function planMicroValidation(refs: MicroReferences, memsize: number): Pla
   }
   for (const r of refs.pageFault.rows) {
     const { profile, why } = machineProfile(r.machine);
-    const reason =
-      r.test === 'page_fault2'
-        ? 'page_fault2 (copy-on-write faults of a private file mapping) is not modelled'
-        : profile === null
-          ? why
-          : null;
     const base = {
       experiment: r.test,
       machine: r.machine,
@@ -177,8 +171,8 @@ export function planMicroValidation(refs: MicroReferences, memsize: number): Pla
     };
     const row = { ...base, published: r.value, unit: r.unit, src: r.src };
     plan.push(
-      reason !== null || profile === null
-        ? { row: { ...row, profile: null, notSimulated: reason ?? why }, job: null }
+      profile === null
+        ? { row: { ...row, profile: null, notSimulated: why }, job: null }
         : {
             row: { ...row, profile, notSimulated: null },
             job: pageFaultJob(profile, r, memsize),
@@ -221,7 +215,7 @@ function pageFaultJob(profile: string, r: PageFaultReference['rows'][number], me
   return {
     experiment: 'page-fault',
     profile,
-    ...(r.test === 'page_fault3' ? { test: 'page_fault3' as const } : {}),
+    ...(r.test === 'page_fault1' ? {} : { test: r.test }),
     mode: r.mode,
     threads: r.threads,
     memsize: r.thp ? thpMemsize(memsize) : memsize,
@@ -309,7 +303,7 @@ export function formatMicroValidation(m: MicroValidation): string {
     ...(m.memsize === PAGE_FAULT1_MEMSIZE
       ? []
       : [
-          `# note: page_fault1 and page_fault3 simulated with ${m.memsize} bytes per task${m.thpMemsize === m.memsize ? '' : ` (THP rows: ${m.thpMemsize}, whole 2 MiB pages)`}; the published runs map 128 MiB`,
+          `# note: page_fault1-3 simulated with ${m.memsize} bytes per task${m.thpMemsize === m.memsize ? '' : ` (THP rows: ${m.thpMemsize}, whole 2 MiB pages)`}; the published runs map 128 MiB`,
         ]),
     'experiment      machine      profile      placement/mode threads    published    simulated unit                 sim/pub  ±25%',
   ];

@@ -5,7 +5,7 @@
  */
 import { CAT } from '../sim/accounting.ts';
 import type { SimThread } from '../sim/thread.ts';
-import { sharedFileFault } from './filemap-fault.ts';
+import { privateFileFault, sharedFileFault } from './filemap-fault.ts';
 import type { Host } from './host.ts';
 import type { Mm } from './mm.ts';
 import { doNumaPage } from './numa-fault.ts';
@@ -47,6 +47,8 @@ export class HostFaultStats {
   spurious = 0;
   /** wp_page_shared: a write to a read-only PTE of a shared file mapping. */
   wpShared = 0;
+  /** do_cow_fault: a write to a private file mapping, copied into a new anonymous folio. */
+  cowFile = 0;
 }
 
 /**
@@ -104,7 +106,10 @@ function faultExit(t: SimThread, mm: Mm, hva: number, write: boolean, ret: numbe
 }
 
 function faultPte(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): number {
-  if (vma.file !== null && !vma.file.shmem) return sharedFileFault(t, mm, vma, hva, write);
+  if (vma.file !== null && !vma.file.shmem)
+    return vma.kind === 'file-private'
+      ? privateFileFault(t, mm, vma, hva, write)
+      : sharedFileFault(t, mm, vma, hva, write);
   const host = mm.host;
   const p = host.engine.profile;
   const stats = host.faultStats;
@@ -246,8 +251,9 @@ function doSwapPage(t: SimThread, mm: Mm, vma: Vma, hva: number, idx: number, wr
 }
 
 /**
- * Allocates, clears and charges a folio of 2^order pages for `vma` at `hva`, and sets its rmap;
- * swap-backed (anonymous, shmem) unless it is a regular file's page-cache folio.
+ * Allocates, clears (or, with `copyFrom`, fills with a copy of that page) and charges a folio of
+ * 2^order pages for `vma` at `hva`, and sets its rmap; swap-backed (anonymous, shmem) unless it is a
+ * regular file's page-cache folio.
  */
 export function newAnonFolio(
   t: SimThread,
@@ -256,19 +262,25 @@ export function newAnonFolio(
   hva: number,
   order: number,
   swapBacked = true,
+  copyFrom = -1,
 ): number {
   const host = mm.host;
   const mem = host.mem;
   const p = host.engine.profile;
   // alloc_pages on numa_node_id(), then clear_page: its stores (with the reads for ownership) stream
-  // through the node's memory controllers, shared with every other CPU zeroing there.
+  // through the node's memory controllers, shared with every other CPU zeroing there. A copy
+  // (`copyFrom`, copy_user_highpage of do_cow_fault) runs at clear_page's speed and streams the
+  // source page too.
   const pfn = mem.allocPages(t, host.engine.topology.nodeOf(t.cpu), order);
   if (pfn < 0) return -1;
   const n = 1 << order;
-  const zeroNs = t.cpuSpan(CAT.pageZeroing, t.jittered(p.pageZeroNsPer4K * n));
-  const zeroed = mem.nodes[mem.pfnToNid(pfn)].bandwidth.transfer(t.now, 2 * 4096 * n, zeroNs);
-  t.until(CAT.pageZeroing, t.now + zeroNs);
+  const cat = copyFrom < 0 ? CAT.pageZeroing : host.engine.categories.id('page copy', 'cpu');
+  const zeroNs = t.cpuSpan(cat, t.jittered(p.pageZeroNsPer4K * n));
+  const bytes = (copyFrom < 0 ? 2 : 3) * 4096 * n;
+  const zeroed = mem.nodes[mem.pfnToNid(pfn)].bandwidth.transfer(t.now, bytes, zeroNs);
+  t.until(cat, t.now + zeroNs);
   t.until(CAT.memBandwidth, zeroed);
+  if (copyFrom >= 0 && mem.data.length > 0) mem.data[pfn] = mem.data[copyFrom];
   // mem_cgroup_charge (hugetlb folios are not charged to the memcg's memory counter).
   if (vma.kind !== 'anonymous_hugetlb') host.memcgCharge.charge(t, mm.memcg, n);
   const off = Math.floor((hva - vma.start) / 4096);

@@ -1,7 +1,7 @@
 /**
- * Models the shared regular-file fault paths of mm/memory.c (do_read_fault, do_shared_fault,
- * do_wp_page → wp_page_shared, fault_dirty_shared_page) with mm/filemap.c's filemap_fault (page
- * cache lookup, or a new folio read from disk) and filemap_page_mkwrite.
+ * Models the regular-file fault paths of mm/memory.c (do_read_fault, do_shared_fault, do_wp_page →
+ * wp_page_shared, fault_dirty_shared_page; do_cow_fault for a private mapping) with mm/filemap.c's
+ * filemap_fault (page cache lookup, or a new folio read from disk) and filemap_page_mkwrite.
  */
 import type { SimThread } from '../sim/thread.ts';
 import { newAnonFolio, VM_FAULT_OK, VM_FAULT_OOM } from './fault.ts';
@@ -91,5 +91,35 @@ export function sharedFileFault(t: SimThread, mm: Mm, vma: Vma, hva: number, wri
     mm.pt.entries[idx] = mkPte(pfn, PTE_PRESENT | PTE_ACCESSED | w);
   }
   mm.rss++;
+  return VM_FAULT_OK;
+}
+
+/**
+ * do_cow_fault (mm/memory.c): a write to a page of a private mapping of a regular file that maps
+ * nothing yet. filemap_fault finds (or reads) the page-cache folio, a new anonymous folio gets its
+ * copy (copy_user_highpage), and the PTE maps the copy writable and dirty; the page-cache folio
+ * stays clean and unmapped. Charged: `filemapFaultNs` for the page-cache part (as a shared fault's:
+ * its page_mkwrite and dirtying stand for the copy's anonymous rmap here), then the anonymous
+ * folio's allocation, copy and LRU add. Read faults (do_read_fault, a read-only PTE to the
+ * page-cache folio) and writes to such a PTE (wp_page_copy) are not modelled on private mappings.
+ */
+export function privateFileFault(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): number {
+  const host = mm.host;
+  const vpn = Math.floor(hva / PAGE_SIZE);
+  let idx = mm.pt.walk(mm.pgd, vpn, 1, true);
+  t.advance(4 * host.engine.profile.ptWalkLevelNs);
+  if (!write || mm.pt.entries[idx] & PTE_PRESENT)
+    throw new Error('privateFileFault: only a write to an unmapped page (do_cow_fault) is modelled');
+  host.faultStats.file++;
+  host.faultStats.cowFile++;
+  const src = filemapFault(t, mm, vma, vma.file!, hva, vpn - vma.start / PAGE_SIZE);
+  if (src < 0) return VM_FAULT_OOM;
+  t.advance(t.jittered(host.engine.profile.filemapFaultNs));
+  const pfn = newAnonFolio(t, mm, vma, hva, 0, true, src);
+  if (pfn < 0) return VM_FAULT_OOM;
+  idx = mm.pt.walk(mm.pgd, vpn, 1, true);
+  mm.pt.entries[idx] = mkPte(pfn, PTE_PRESENT | PTE_WRITE | PTE_ACCESSED | PTE_DIRTY);
+  mm.rss++;
+  host.lru.add(t, pfn);
   return VM_FAULT_OK;
 }

@@ -58,14 +58,18 @@ export class Mm {
    */
   mmap(bytes: number, kind: BackingKind, writable = true, alignTo = 0): Vma {
     const align =
-      alignTo > 0 ? alignTo : kind === 'anonymous' || kind === 'shmem' || kind === 'file' ? 4096 : HPAGE_SIZE;
+      alignTo > 0
+        ? alignTo
+        : kind === 'anonymous' || kind === 'shmem' || kind === 'file' || kind === 'file-private'
+          ? 4096
+          : HPAGE_SIZE;
     const len = Math.ceil(bytes / align) * align;
     const start = Math.floor((this.mmapTop - len) / align) * align;
     this.mmapTop = start - HPAGE_SIZE;
     // PTE tables for the whole range, plus the PMD and PUD tables above them.
     this.pt.reserve(Math.ceil(len / HPAGE_SIZE) + Math.ceil(len / 2 ** 30) + 2);
     const id = this.host.newMappingId();
-    const hasFile = kind === 'shmem' || kind === 'file';
+    const hasFile = kind === 'shmem' || kind === 'file' || kind === 'file-private';
     const lockName = hasFile ? 'i_mmap_rwsem' : 'anon_vma.rwsem';
     const rmapLock = new QRwLock(this.host.engine, `${lockName}#${id}`, true, lockName);
     if (hasFile) this.host.mem.trackContent();

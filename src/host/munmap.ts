@@ -32,8 +32,8 @@ export interface TlbFlushStats {
 }
 
 /**
- * unmap_region (mm/mmap.c) of anonymous memory, or of a shared mapping of a regular file (its
- * folios stay in the page cache: `zapFilePte`, nothing freed): zap_pte_range clears each PTE and
+ * unmap_region (mm/mmap.c) of anonymous memory (a private file mapping's copies included), or of a
+ * shared mapping of a regular file (its folios stay in the page cache: `zapFilePte`, nothing freed): zap_pte_range clears each PTE and
  * gathers the pages in the mmu_gather, zap_huge_pmd clears a THP's PMD leaf and gathers the folio as one entry
  * (tlb_remove_page_size); when the gather is full (MMU_GATHER_MAX_PAGES entries) and at the end,
  * tlb_flush_mmu flushes the TLBs (flush_tlb_mm_range: IPIs to `cpusOfMm`, the other CPUs running
@@ -60,9 +60,10 @@ export function* unmapRegion(
   const gather: number[] = [];
   const zapped = { pages: 0 };
   let freed = 0;
-  const file = mm.findVma(start)?.file;
-  const anon = file === undefined || file === null;
-  if (file?.shmem) throw new Error('unmapRegion: shmem mappings are not modelled');
+  const vma = mm.findVma(start);
+  // A private file mapping's PTEs map only anonymous copies (privateFileFault).
+  const anon = vma === null || vma.file === null || vma.kind === 'file-private';
+  if (vma?.file?.shmem) throw new Error('unmapRegion: shmem mappings are not modelled');
   for (let va = start; va < end; ) {
     if (t.mustSync()) yield;
     const idx = mm.pt.walk(mm.pgd, Math.floor(va / PAGE_SIZE), 1, false);

@@ -8,10 +8,19 @@ import type { Mm } from './mm.ts';
 import { ShadowEntries } from './shadow.ts';
 
 /**
- * How a VMA is backed: the selftest's -s backing sources, 'file' (a regular file, page cache), and
- * 'device' (a driver's mapping, filled by its own `fault` handler: device-mem.ts).
+ * How a VMA is backed: the selftest's -s backing sources, 'file' (a regular file mapped
+ * MAP_SHARED, page cache), 'file-private' (the same mapped MAP_PRIVATE: a write copies the page
+ * into an anonymous folio), and 'device' (a driver's mapping, filled by its own `fault` handler:
+ * device-mem.ts).
  */
-export type BackingKind = 'anonymous' | 'anonymous_thp' | 'anonymous_hugetlb' | 'shmem' | 'file' | 'device';
+export type BackingKind =
+  | 'anonymous'
+  | 'anonymous_thp'
+  | 'anonymous_hugetlb'
+  | 'shmem'
+  | 'file'
+  | 'file-private'
+  | 'device';
 
 /** Backing sources in the order the selftest lists them. */
 export const BACKING_KINDS: readonly BackingKind[] = [

@@ -5,7 +5,9 @@
  * in mm/memory.c), munmap. page_fault3 (tests/page_fault3.c) maps each task's own 128 MiB file
  * MAP_SHARED instead: after a first iteration that fills the page cache (not counted, as
  * will-it-scale's warm-up), every write is a shared file fault on a cached page (do_shared_fault:
- * filemap_fault, page_mkwrite) and munmap frees nothing. Thread mode: N threads of one process share
+ * filemap_fault, page_mkwrite) and munmap frees nothing. page_fault2 (tests/page_fault2.c) maps it
+ * MAP_PRIVATE: every write copies the cached page into a new anonymous folio (do_cow_fault), which
+ * munmap frees. Thread mode: N threads of one process share
  * its mm; process mode: one mm each. With transparent huge pages (`thp`, enabled=always) the first write in each 2 MiB faults in
  * a huge folio (do_huge_pmd_anonymous_page in mm/huge_memory.c) and the other 511 do not fault.
  * Checked against references/micro-page-fault.yaml (docs/micro-references.md).
@@ -30,8 +32,11 @@ import type { TaskMm } from './write-fault.ts';
 /** page_fault1.c's MEMSIZE. */
 export const PAGE_FAULT1_MEMSIZE = 128 * 1024 * 1024;
 
-/** The will-it-scale tests: page_fault1 (private anonymous memory), page_fault3 (a shared file). */
-export const PAGE_FAULT_TESTS = ['page_fault1', 'page_fault3'] as const;
+/**
+ * The will-it-scale tests: page_fault1 (private anonymous memory), page_fault2 (a private file
+ * mapping: copy-on-write faults), page_fault3 (a shared file).
+ */
+export const PAGE_FAULT_TESTS = ['page_fault1', 'page_fault2', 'page_fault3'] as const;
 export type PageFaultTest = (typeof PAGE_FAULT_TESTS)[number];
 
 /** Tasks as pthreads of one process, or as processes. */
@@ -50,7 +55,7 @@ export interface PageFaultOptions {
   /** Bytes each task maps per iteration (page_fault1: 128 MiB). */
   memsize?: number;
   /**
-   * mmap-write-munmap iterations per task (default 1; page_fault3: 2, the first of which fills the
+   * mmap-write-munmap iterations per task (default 1; page_fault2/3: 2, the first of which fills the
    * page cache and is not counted).
    */
   iterations?: number;
@@ -85,12 +90,12 @@ export interface PageFaultResult {
   memsize: number;
   iterations: number;
   cpus: number[];
-  /** Pages written per task (= faults without THP), page_fault3's warm-up iteration left out. */
+  /** Pages written per task (= faults without THP), page_fault2/3's warm-up iteration left out. */
   perTaskOps: number[];
   /** Faults taken (= pages written without THP), the warm-up's included. */
   faults: number;
   elapsedNs: number;
-  /** When the last task ended its warm-up iteration (page_fault3; 0 without one). */
+  /** When the last task ended its warm-up iteration (page_fault2/3; 0 without one). */
   warmedUpNs: number;
   /**
    * Pages per second of all tasks together (will-it-scale's figure): the pages counted over the
@@ -104,7 +109,7 @@ export interface PageFaultResult {
   tlbFlushIpis: number;
   /** Present only for a THP run. */
   thp?: PageFaultThp;
-  /** Present only for page_fault3: faults that read their page in (the warm-up's), and page-cache hits. */
+  /** Present only for page_fault2/3: faults that read their page in (the warm-up's), and page-cache hits. */
   file?: { pageCacheMisses: number; pageCacheHits: number };
   time: TimeReport;
 }
@@ -135,18 +140,18 @@ function checkOptions(o: PageFaultOptions, memsize: number, iterations: number):
     throw new MicroOptionsError(
       `--memsize must be a multiple of the 2 MiB huge page size with --thp, not ${memsize}`,
     );
-  if (test === 'page_fault3') {
+  if (test !== 'page_fault1') {
     if (o.thp === true)
-      throw new MicroOptionsError('--thp: page_fault3 maps a regular file, whose folios are 4 KiB here');
+      throw new MicroOptionsError(`--thp: ${test} maps a regular file, whose folios are 4 KiB here`);
     if (lock !== 'mmap_lock')
       throw new MicroOptionsError('--fault-lock per-vma: file faults under the VMA lock are not modelled');
     if (iterations < 2)
       throw new MicroOptionsError(
-        `--iterations must be >= 2 with page_fault3 (the first fills the page cache and is not counted), not ${iterations}`,
+        `--iterations must be >= 2 with ${test} (the first fills the page cache and is not counted), not ${iterations}`,
       );
     if (o.threads > MAX_MAPPING_ID)
       throw new MicroOptionsError(
-        `--threads ${o.threads}: page_fault3 runs at most ${MAX_MAPPING_ID} tasks (one file each; the model's rmap mapping ids)`,
+        `--threads ${o.threads}: ${test} runs at most ${MAX_MAPPING_ID} tasks (one file each; the model's rmap mapping ids)`,
       );
   }
   if (o.mode === 'process' && o.threads > MAX_MAPPING_ID)
@@ -163,7 +168,7 @@ export function runPageFault(
   const profile = typeof profileOrName === 'string' ? loadProfile(profileOrName) : profileOrName;
   const memsize = o.memsize ?? PAGE_FAULT1_MEMSIZE;
   const test = o.test ?? 'page_fault1';
-  const file = test === 'page_fault3';
+  const file = test !== 'page_fault1';
   const iterations = o.iterations ?? (file ? 2 : 1);
   const warmup = file ? 1 : 0;
   checkOptions(o, memsize, iterations);
@@ -189,7 +194,7 @@ export function runPageFault(
   const mms: TaskMm[] = [];
   let end = 0;
   let warmedUp = 0;
-  // page_fault3: the counted iterations start together once every task has filled its page cache,
+  // page_fault2/3: the counted iterations start together once every task has filled its page cache,
   // as in will-it-scale's steady state after its warm-up seconds.
   const warm = warmup > 0 ? new WaitCount(engine, true, 'warm-up (page cache filled)') : null;
   if (warm !== null) warm.value = o.threads;
@@ -217,8 +222,9 @@ export function runPageFault(
         );
     }
     const tm = mms[mms.length - 1];
-    // page_fault3: each task maps its own file (mkstemp, ftruncate, unlink), always the same one.
-    if (file) region = tm.mm.mmap(memsize, 'file');
+    // page_fault2/3: each task maps its own file (mkstemp, ftruncate, unlink), always the same one,
+    // MAP_PRIVATE or MAP_SHARED.
+    if (file) region = tm.mm.mmap(memsize, test === 'page_fault2' ? 'file-private' : 'file');
     const slice = o.mode === 'thread' && !file ? i : 0;
     const start = region!.start + slice * memsize;
     // The per-VMA lock of the task's own mapping, as if it had a VMA of its own.
@@ -250,7 +256,7 @@ export function runPageFault(
   const written = perTask.reduce((a, b) => a + b, 0);
   const faults = counts.faults;
   const stats = host.faultStats;
-  const mapped = file ? stats.file : stats.anon + stats.huge;
+  const mapped = test === 'page_fault2' ? stats.cowFile : file ? stats.file : stats.anon + stats.huge;
   if (faults !== mapped || (!o.thp && faults !== written + warmup * o.threads * pages))
     throw new Error(`${test}: a fault did not map a page`);
   return {
