@@ -174,12 +174,19 @@ function faultPte(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): 
     return VM_FAULT_OK;
   }
   stats.anon++;
-  const pfn = newAnonFolio(t, mm, vma, hva, 0);
+  return mapNewAnonFolio(t, mm, vpn, newAnonFolio(t, mm, vma, hva, 0));
+}
+
+/**
+ * The end of do_anonymous_page and do_cow_fault: map the new anonymous folio `pfn` (-1: the
+ * allocation failed) writable and dirty at `vpn`, count it in the mm's rss and add it to the LRU.
+ */
+export function mapNewAnonFolio(t: SimThread, mm: Mm, vpn: number, pfn: number): number {
   if (pfn < 0) return VM_FAULT_OOM;
-  idx = mm.pt.walk(mm.pgd, vpn, 1, true);
+  const idx = mm.pt.walk(mm.pgd, vpn, 1, true);
   mm.pt.entries[idx] = mkPte(pfn, PTE_PRESENT | PTE_WRITE | PTE_ACCESSED | PTE_DIRTY);
   mm.rss++;
-  host.lru.add(t, pfn);
+  mm.host.lru.add(t, pfn);
   return VM_FAULT_OK;
 }
 

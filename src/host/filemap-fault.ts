@@ -4,7 +4,7 @@
  * filemap_fault (page cache lookup, or a new folio read from disk) and filemap_page_mkwrite.
  */
 import type { SimThread } from '../sim/thread.ts';
-import { newAnonFolio, VM_FAULT_OK, VM_FAULT_OOM } from './fault.ts';
+import { mapNewAnonFolio, newAnonFolio, VM_FAULT_OK, VM_FAULT_OOM } from './fault.ts';
 import type { Mm } from './mm.ts';
 import { mkPte, PAGE_SIZE, PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_WRITE, ptePfn } from './page-table.ts';
 import { folioMarkDirty } from './page-writeback.ts';
@@ -106,7 +106,7 @@ export function sharedFileFault(t: SimThread, mm: Mm, vma: Vma, hva: number, wri
 export function privateFileFault(t: SimThread, mm: Mm, vma: Vma, hva: number, write: boolean): number {
   const host = mm.host;
   const vpn = Math.floor(hva / PAGE_SIZE);
-  let idx = mm.pt.walk(mm.pgd, vpn, 1, true);
+  const idx = mm.pt.walk(mm.pgd, vpn, 1, true);
   t.advance(4 * host.engine.profile.ptWalkLevelNs);
   if (!write || mm.pt.entries[idx] & PTE_PRESENT)
     throw new Error('privateFileFault: only a write to an unmapped page (do_cow_fault) is modelled');
@@ -115,11 +115,5 @@ export function privateFileFault(t: SimThread, mm: Mm, vma: Vma, hva: number, wr
   const src = filemapFault(t, mm, vma, vma.file!, hva, vpn - vma.start / PAGE_SIZE);
   if (src < 0) return VM_FAULT_OOM;
   t.advance(t.jittered(host.engine.profile.filemapFaultNs));
-  const pfn = newAnonFolio(t, mm, vma, hva, 0, true, src);
-  if (pfn < 0) return VM_FAULT_OOM;
-  idx = mm.pt.walk(mm.pgd, vpn, 1, true);
-  mm.pt.entries[idx] = mkPte(pfn, PTE_PRESENT | PTE_WRITE | PTE_ACCESSED | PTE_DIRTY);
-  mm.rss++;
-  host.lru.add(t, pfn);
-  return VM_FAULT_OK;
+  return mapNewAnonFolio(t, mm, vpn, newAnonFolio(t, mm, vma, hva, 0, true, src));
 }
