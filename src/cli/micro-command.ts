@@ -149,7 +149,7 @@ export function microCommand(program: Command, io: CliIo, onExit: (code: number)
     .option('--memsize <size>', 'page-fault: bytes each task maps per iteration (128M); pft: the region (1G)')
     .option(
       '--iterations <k>',
-      'page-fault: mmap-fault-munmap iterations per task (default 1; page_fault3: 2, the first not counted)',
+      'page-fault: mmap-fault-munmap iterations per task (default 1; page_fault2/3: 2, the first not counted)',
     )
     .option('--fault-lock <lock>', `page-fault: ${FAULT_LOCKS.join(' or ')}`, 'mmap_lock')
     .option('--thp', 'page-fault: transparent huge pages (enabled=always): 2 MiB faults', false)

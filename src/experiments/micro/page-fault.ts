@@ -7,9 +7,9 @@
  * will-it-scale's warm-up), every write is a shared file fault on a cached page (do_shared_fault:
  * filemap_fault, page_mkwrite) and munmap frees nothing. page_fault2 (tests/page_fault2.c) maps it
  * MAP_PRIVATE: every write copies the cached page into a new anonymous folio (do_cow_fault), which
- * munmap frees. Thread mode: N threads of one process share
- * its mm; process mode: one mm each. With transparent huge pages (`thp`, enabled=always) the first write in each 2 MiB faults in
- * a huge folio (do_huge_pmd_anonymous_page in mm/huge_memory.c) and the other 511 do not fault.
+ * munmap frees. Thread mode: N threads of one process share its mm; process mode: one mm each.
+ * With transparent huge pages (`thp`, enabled=always) the first write in each 2 MiB faults in a
+ * huge folio (do_huge_pmd_anonymous_page in mm/huge_memory.c) and the other 511 do not fault.
  * Checked against references/micro-page-fault.yaml (docs/micro-references.md).
  */
 import { Host } from '../../host/host.ts';
