@@ -182,6 +182,26 @@ describe('mmulab CLI', () => {
     expect(j.thp).toBeUndefined();
   });
 
+  it('runs micro page-fault --test page_fault3: the warm-up, then the counted iteration', () => {
+    const args = ['micro', 'page-fault', '--test', 'page_fault3', '--threads', '2', '--memsize', '1M'];
+    const r = run(...args, '--profile', 'bdw-2650v4');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(
+      /^# mmulab micro page-fault: will-it-scale page_fault3, 2 task\(s\) in thread mode, simulated\n# profile bdw-2650v4, fault lock mmap_lock, 1 MiB x 2 iteration\(s\) per task \(the first fills the page cache, not counted\)/,
+    );
+    expect(r.out).toContain(
+      [
+        'pages per second    : 1370453 (all tasks together)',
+        'per task ops        : 685227 pages/s (mean)',
+        'faults              : 1024',
+        'page cache          : 512 pages read in (the warm-up), 512 hits',
+        'warmed up at        : 0.005697216s (the counted iterations start together then)',
+        'elapsed             : 0.006070815s',
+      ].join('\n'),
+    );
+    expect(r.out).toContain('\n# the report below covers the whole run, the warm-up iteration included\n');
+  });
+
   it('runs micro pft on the machine of its references, or JSON', () => {
     const args = ['micro', 'pft', '--threads', '2', '--memsize', '8M'];
     const r = run(...args);

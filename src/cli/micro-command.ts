@@ -64,9 +64,16 @@ function formatPageFault(r: PageFaultResult): string {
           `folios freed        : ${thp.foliosFreed}`,
         ]
       : []),
+    ...(r.file
+      ? [
+          `page cache          : ${r.file.pageCacheMisses} pages read in (the warm-up), ${r.file.pageCacheHits} hits`,
+          `warmed up at        : ${(r.warmedUpNs / 1e9).toFixed(9)}s (the counted iterations start together then)`,
+        ]
+      : []),
     `elapsed             : ${(r.elapsedNs / 1e9).toFixed(9)}s`,
     `queued on mmap_lock : ${r.readersQueued} faults behind a writer, ${r.writersQueued} writers behind a munmap`,
     `TLB flushes         : ${r.tlbFlushes} (${r.tlbFlushIpis} IPIs)`,
+    ...(r.file ? ['# the report below covers the whole run, the warm-up iteration included'] : []),
     formatTimeReport(r.time),
     '',
   ].join('\n');
