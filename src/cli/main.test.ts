@@ -195,8 +195,8 @@ describe('mmulab CLI', () => {
         'per task ops        : 685227 pages/s (mean)',
         'faults              : 1024',
         'page cache          : 512 pages read in (the warm-up), 512 hits',
-        'warmed up at        : 0.005697216s (the counted iterations start together then)',
-        'elapsed             : 0.006070815s',
+        'warmed up at        : 0.005697337s (the counted iterations start together then)',
+        'elapsed             : 0.006070936s',
       ].join('\n'),
     );
     expect(r.out).toContain('\n# the report below covers the whole run, the warm-up iteration included\n');

@@ -228,7 +228,8 @@ describe('runMicroValidation', () => {
       threads: 16,
       memsize: 64 * KiB,
     });
-    expect(pf).toBe(1291207.682685712);
+    // With bdw-2650v4's floor on contended hand-offs (cacheLineContendedNs, 130 ns): 1 291 208 without.
+    expect(pf).toBe(1198630.9387246754);
   });
 
   it('refuses a page_fault1 size that is not whole pages before it simulates anything', () => {

@@ -23,6 +23,21 @@ describe('CacheLine', () => {
     expect(b.rmw(5, 2)).toBe(61);
   });
 
+  it('charges a pull at least contendedNs while another request waits besides the holder, wherever the line comes from', () => {
+    const socketOf = Uint8Array.from([0, 0, 0, 1]);
+    const l = new CacheLine({ localNs: 1, transferNs: 10, remoteNs: 30, contendedNs: 25, socketOf });
+    expect(l.rmw(0, 0)).toBe(10); // nobody had it: one fill, nothing queued
+    expect(l.rmw(0, 1)).toBe(20); // one ahead, the holder's own (a ping-pong): no floor
+    expect(l.rmw(0, 2)).toBe(45); // two ahead, same socket: the floor, 25 instead of 10
+    expect(l.rmw(0, 3)).toBe(75); // three ahead, from the other socket: 30, above the floor
+    expect(l.rmw(0, 3)).toBe(76); // its own line: a local RMW, however many were ahead
+    expect(l.rmw(100, 0)).toBe(130); // issued after the last one ended: nothing queued, 30 from CPU 3
+    expect([l.accesses, l.transfers, l.remoteTransfers]).toEqual([6, 5, 2]);
+    // A load then a store with two RMWs ahead: two transactions, each at least the floor.
+    const m = new CacheLine({ localNs: 1, transferNs: 10, remoteNs: 30, contendedNs: 25, socketOf });
+    expect([m.rmw(0, 0), m.rmw(0, 1), m.rmw(0, 2, 2)]).toEqual([10, 20, 70]);
+  });
+
   it('adds queuedNs to a pull for each RMW queued ahead of it, not to a local RMW or the first in line', () => {
     const l = new CacheLine({ localNs: 1, transferNs: 10, remoteNs: 10, queuedNs: 2, socketOf: null });
     expect(l.rmw(0, 0)).toBe(10); // nobody had it: one fill, nothing queued

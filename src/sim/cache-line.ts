@@ -12,6 +12,11 @@ export interface LineCosts {
   remoteNs: number;
   /** Added to a pull for each RMW already queued ahead of it (0 or absent: none). */
   queuedNs?: number;
+  /**
+   * The least a pull costs while another request waits besides the holder's (more than one RMW
+   * ahead of it; 0 or absent: no floor).
+   */
+  contendedNs?: number;
   /** Socket of each CPU, or null for a one-socket machine. */
   socketOf: Uint8Array | null;
   /** Physical core of each CPU (SMT siblings share one and its L1/L2), or null: no SMT. */
@@ -27,7 +32,9 @@ export interface LineCosts {
  * the queue head watches the lock word, which the hand-off transfer already pays for). What the
  * hardware does with many requests for one line outstanding at once is not known in detail (a
  * home agent resolving conflicting requests); `queuedNs` charges it as a surcharge on a transfer
- * per RMW queued ahead of it, 0 in a profile that does not charge it (docs/cost-model.md).
+ * per RMW queued ahead of it, and `contendedNs` as the least such a transfer costs while other
+ * requests wait, whichever CPU the line comes from; 0 in a profile that does not charge them
+ * (docs/cost-model.md).
  *
  * Threads run critical sections in one step, so an RMW can be issued at a time earlier than one
  * already placed; the line keeps a calendar of its last RMWs and puts each new one into the first
@@ -71,6 +78,7 @@ export class CacheLine extends LineCalendar {
   private readonly pullGap: number;
   private readonly remoteNs: number;
   private readonly queuedNs: number;
+  private readonly contendedNs: number;
   private readonly socketOf: Uint8Array | null;
   private readonly coreOf: Int32Array | null;
 
@@ -83,7 +91,11 @@ export class CacheLine extends LineCalendar {
     this.localNs = c.localNs;
     this.transferNs = c.transferNs;
     const sockets = c.socketOf === null ? 1 : Math.max(...c.socketOf) + 1;
-    this.pullGap = sockets === 1 ? c.transferNs : Math.max(c.transferNs, c.remoteNs);
+    this.contendedNs = c.contendedNs ?? 0;
+    this.pullGap = Math.max(
+      sockets === 1 ? c.transferNs : Math.max(c.transferNs, c.remoteNs),
+      this.contendedNs,
+    );
     this.remoteNs = c.remoteNs;
     this.queuedNs = c.queuedNs ?? 0;
     this.socketOf = c.socketOf;
@@ -107,15 +119,18 @@ export class CacheLine extends LineCalendar {
   }
 
   /**
-   * `hop` plus, when the line moves to another core, `queuedNs` for each of the `ahead` RMWs
-   * queued before this one (rounded to a whole nanosecond).
+   * `hop`; when the line moves to another core with `ahead` RMWs queued before this one, at least
+   * `contendedNs` per transaction if more than one is (another request waits besides the holder's),
+   * plus `queuedNs` for each of them (rounded to a whole nanosecond).
    */
   private cost(prev: number, cpu: number, pulls: number, ahead: number): number {
     const h = this.hop(prev, cpu, pulls);
-    if (ahead === 0 || this.queuedNs === 0 || prev < 0 || prev === cpu) return h;
+    if (ahead === 0 || prev < 0 || prev === cpu) return h;
     const co = this.coreOf;
     if (co !== null && co[prev] === co[cpu]) return h;
-    return h + this.surcharge(ahead);
+    // The floor needs a request waiting besides this one: in a two-CPU ping-pong the one RMW ahead
+    // is the holder's own.
+    return (ahead > 1 ? Math.max(h, this.contendedNs * pulls) : h) + this.surcharge(ahead);
   }
 
   /**

@@ -87,6 +87,7 @@ export class Engine {
       transferNs: p.cacheLineTransferNs,
       remoteNs: p.cacheLineRemoteNs,
       queuedNs: p.cacheLineQueuedNs,
+      contendedNs: p.cacheLineContendedNs,
       socketOf: this.topology.socketOf,
       coreOf: this.topology.coreOf,
     };

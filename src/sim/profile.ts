@@ -24,6 +24,10 @@ export const COST_TERMS = {
     'ns',
     'added to a pull of the line for each RMW already queued ahead of it (requests for the line piling up while it is handed over)',
   ],
+  cacheLineContendedNs: [
+    'ns',
+    'the least a pull of the line costs while another request waits besides the holder, whichever CPU it comes from (0: no floor)',
+  ],
   turboMaxMhz: ['MHz', 'core clock with few cores of the socket active (the top turbo ratio limit)'],
   turboAllCoreMhz: ['MHz', 'core clock with every core of the socket active (the all-core turbo ratio)'],
   turboFullCores: [
@@ -136,6 +140,8 @@ const UNIT_BOUNDS: Record<string, { min: number; max: number; int?: boolean }> =
 const TERM_BOUNDS: Partial<Record<CostTerm, { min: number; max: number }>> = {
   // A surcharge on a pull, which has a time of its own: 0 charges none.
   cacheLineQueuedNs: { min: 0, max: 100 },
+  // A floor under a pull's own time: 0 sets none.
+  cacheLineContendedNs: { min: 0, max: 1000 },
   // The scheduler preempts every slice: a zero slice would never let a thread run.
   timesliceNs: { min: 1000, max: 1e7 },
 };
