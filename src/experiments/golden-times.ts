@@ -113,6 +113,12 @@ export const GOLDEN_CONFIGS: readonly GoldenConfig[] = [
     profile: 'x86-tdp',
     pageFault: { test: 'page_fault3', threads: 2, mode: 'thread', memsize: 256 * 1024 },
   },
+  // bdw-2650v4's floor on contended hand-offs (cacheLineContendedNs, 0 in the two main profiles).
+  {
+    name: 'micro page_fault3 4 threads x 256K bdw-2650v4',
+    profile: 'bdw-2650v4',
+    pageFault: { test: 'page_fault3', threads: 4, mode: 'thread', memsize: 256 * 1024 },
+  },
   // page_fault2: the copy-on-write faults of a private file mapping.
   {
     name: 'micro page_fault2 2 threads x 256K',
