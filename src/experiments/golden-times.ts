@@ -38,6 +38,16 @@ function pressure(vcpus: number, mib: number, hostMib: number, hostCpus?: number
   };
 }
 
+/** `micro page-fault --test test` with `threads` threads of 256 KiB each, in thread mode. */
+function microFile(
+  name: string,
+  profile: string,
+  test: 'page_fault2' | 'page_fault3',
+  threads: number,
+): GoldenConfig {
+  return { name, profile, pageFault: { test, threads, mode: 'thread', memsize: 256 * 1024 } };
+}
+
 export const GOLDEN_CONFIGS: readonly GoldenConfig[] = [
   { name: 'page_idle 1x4M', profile: 'x86-tdp', input: { vcpus: 1, vcpuBytes: 4 * MIB } },
   { name: 'page_idle 2x2M', profile: 'x86-tdp', input: { vcpus: 2, vcpuBytes: 2 * MIB } },
@@ -108,28 +118,12 @@ export const GOLDEN_CONFIGS: readonly GoldenConfig[] = [
     input: { vcpus: 4, vcpuBytes: 2 * MIB, lruGen: true, benchmark: true, kernel: '6.15', mmu: 'shadow' },
   },
   // will-it-scale page_fault3: shared file faults (filemapFaultNs), the warm-up's reads (fileReadNs).
-  {
-    name: 'micro page_fault3 2 threads x 256K',
-    profile: 'x86-tdp',
-    pageFault: { test: 'page_fault3', threads: 2, mode: 'thread', memsize: 256 * 1024 },
-  },
+  microFile('micro page_fault3 2 threads x 256K', 'x86-tdp', 'page_fault3', 2),
   // bdw-2650v4's floor on contended hand-offs (cacheLineContendedNs, 0 in the two main profiles).
-  {
-    name: 'micro page_fault3 4 threads x 256K bdw-2650v4',
-    profile: 'bdw-2650v4',
-    pageFault: { test: 'page_fault3', threads: 4, mode: 'thread', memsize: 256 * 1024 },
-  },
+  microFile('micro page_fault3 4 threads x 256K bdw-2650v4', 'bdw-2650v4', 'page_fault3', 4),
   // page_fault2: the copy-on-write faults of a private file mapping.
-  {
-    name: 'micro page_fault2 2 threads x 256K',
-    profile: 'x86-tdp',
-    pageFault: { test: 'page_fault2', threads: 2, mode: 'thread', memsize: 256 * 1024 },
-  },
-  {
-    name: 'micro page_fault3 2 threads x 256K seed003',
-    profile: 'seed003-x86',
-    pageFault: { test: 'page_fault3', threads: 2, mode: 'thread', memsize: 256 * 1024 },
-  },
+  microFile('micro page_fault2 2 threads x 256K', 'x86-tdp', 'page_fault2', 2),
+  microFile('micro page_fault3 2 threads x 256K seed003', 'seed003-x86', 'page_fault3', 2),
 ];
 
 /** What is pinned of one run: every phase and benchmark time, and where each thread class's time went. */
