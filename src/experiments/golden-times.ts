@@ -128,11 +128,12 @@ export const GOLDEN_CONFIGS: readonly GoldenConfig[] = [
 
 /** What is pinned of one run: every phase and benchmark time, and where each thread class's time went. */
 export interface GoldenRecord {
-  stdout: string[];
+  /** The selftest's output and the engine's steps (selftest runs only). */
+  stdout?: string[];
   phases: Record<string, number>;
   benchmark: Record<string, number> | null;
   time: Record<string, Record<string, number>>;
-  steps: number;
+  steps?: number;
 }
 
 /** Runs `c` (on `profile`, by default its own) and records its pinned figures. */
@@ -140,13 +141,11 @@ export function goldenRecord(c: GoldenConfig, profile: CostProfile | string = c.
   if (c.pageFault !== undefined) {
     const r = runPageFault(c.pageFault, profile);
     return {
-      stdout: [],
       phases: { warmedUp: r.warmedUpNs, elapsed: r.elapsedNs },
       benchmark: { pagesPerSec: r.pagesPerSec, faults: r.faults, tlbFlushes: r.tlbFlushes },
       time: Object.fromEntries(
         r.time.classes.map((k) => [k.class, { elapsed: k.elapsedNs, ...k.categories }]),
       ),
-      steps: 0,
     };
   }
   const r = runAccessTracking(c.input, profile);

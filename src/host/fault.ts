@@ -281,7 +281,7 @@ export function newAnonFolio(
   const pfn = mem.allocPages(t, host.engine.topology.nodeOf(t.cpu), order);
   if (pfn < 0) return -1;
   const n = 1 << order;
-  const cat = copyFrom < 0 ? CAT.pageZeroing : host.engine.categories.id('page copy', 'cpu');
+  const cat = copyFrom < 0 ? CAT.pageZeroing : CAT.pageCopy;
   const zeroNs = t.cpuSpan(cat, t.jittered(p.pageZeroNsPer4K * n));
   const bytes = (copyFrom < 0 ? 2 : 3) * 4096 * n;
   const zeroed = mem.nodes[mem.pfnToNid(pfn)].bandwidth.transfer(t.now, bytes, zeroNs);

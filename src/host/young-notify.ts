@@ -27,9 +27,8 @@ export function ptepClearYoungNotify(
   entryIdx: number,
   size: number,
 ): boolean {
-  let young = ptepTestAndClearYoung(t, mm, entryIdx);
-  if (mm.host.mmuNotifier.clearYoung(t, mm, addr, addr + size)) young = true;
-  return young;
+  const young = ptepTestAndClearYoung(t, mm, entryIdx);
+  return mm.host.mmuNotifier.clearYoung(t, mm, addr, addr + size) || young;
 }
 
 /** ptep_clear_young_notify with mmu_notifier_clear_young_fast_only (seed 003 v7). */
@@ -40,9 +39,8 @@ export function ptepClearYoungNotifyFastOnly(
   entryIdx: number,
   size: number,
 ): boolean {
-  let young = ptepTestAndClearYoung(t, mm, entryIdx);
-  if (mm.host.mmuNotifier.clearYoungFastOnly(t, mm, addr, addr + size)) young = true;
-  return young;
+  const young = ptepTestAndClearYoung(t, mm, entryIdx);
+  return mm.host.mmuNotifier.clearYoungFastOnly(t, mm, addr, addr + size) || young;
 }
 
 /**
@@ -56,7 +54,6 @@ export function ptepClearFlushYoungNotify(
   entryIdx: number,
   size: number,
 ): boolean {
-  let young = ptepTestAndClearYoung(t, mm, entryIdx);
-  if (mm.host.mmuNotifier.clearFlushYoung(t, mm, addr, addr + size)) young = true;
-  return young;
+  const young = ptepTestAndClearYoung(t, mm, entryIdx);
+  return mm.host.mmuNotifier.clearFlushYoung(t, mm, addr, addr + size) || young;
 }

@@ -67,6 +67,8 @@ export const CAT = {
   syscall: 14,
   /** Swap and file I/O. */
   io: 15,
+  /** copy_user_highpage of a copy-on-write fault at the CPU's own speed. */
+  pageCopy: 16,
 } as const;
 
 const FIXED: Array<[string, CategoryKind]> = [
@@ -86,6 +88,7 @@ const FIXED: Array<[string, CategoryKind]> = [
   ['page_idle', 'cpu'],
   ['syscall', 'cpu'],
   ['io', 'wait'],
+  ['page copy', 'cpu'],
 ];
 
 /** The categories of one engine: names, kinds and their indices. */
