@@ -89,7 +89,18 @@ describe('mmulab CLI', () => {
       ['micro', 'pft', '--memsize', '1000'],
       /--memsize must be a positive multiple of the 4 KiB page size, not 1000/,
     ],
-    [['micro', 'page-fault', '--kernel', '6.2'], /--kernel applies to pft only, not to page-fault/],
+    [
+      ['micro', 'line-contention', '--kernel', '6.2'],
+      /--kernel applies to pft and page-fault only, not to line-contention/,
+    ],
+    [
+      ['micro', 'page-fault', '--kernel', '6.9'],
+      /--kernel must be one of 5.13, 6.2 for page-fault, not '6.9'/,
+    ],
+    [
+      ['micro', 'page-fault', '--kernel', '6.2', '--fault-lock', 'per-vma'],
+      /--kernel: the per-VMA lock path runs today's kernel; --kernel sets the mmap_lock path's/,
+    ],
     [
       ['micro', 'page-fault', '--test', 'page_fault4'],
       /--test must be one of page_fault1, page_fault2, page_fault3, not 'page_fault4'/,
@@ -187,7 +198,7 @@ describe('mmulab CLI', () => {
     const r = run(...args, '--profile', 'bdw-2650v4');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(
-      /^# mmulab micro page-fault: will-it-scale page_fault3, 2 task\(s\) in thread mode, simulated\n# profile bdw-2650v4, fault lock mmap_lock, 1 MiB x 2 iteration\(s\) per task \(the first fills the page cache, not counted\)/,
+      /^# mmulab micro page-fault: will-it-scale page_fault3, 2 task\(s\) in thread mode, simulated\n# profile bdw-2650v4, fault lock mmap_lock \(kernel 5.13\), 1 MiB x 2 iteration\(s\) per task \(the first fills the page cache, not counted\)/,
     );
     expect(r.out).toContain(
       [

@@ -9,8 +9,10 @@ import { MicroOptionsError } from '../experiments/micro/micro-options.ts';
 import {
   FAULT_LOCKS,
   type FaultLock,
+  PAGE_FAULT_KERNELS,
   PAGE_FAULT_MODES,
   PAGE_FAULT_TESTS,
+  type PageFaultKernel,
   type PageFaultMode,
   type PageFaultResult,
   type PageFaultTest,
@@ -53,7 +55,7 @@ function formatPageFault(r: PageFaultResult): string {
   const thp = r.thp;
   return [
     `# mmulab micro page-fault: will-it-scale ${r.test}, ${r.threads} task(s) in ${r.mode} mode${thp ? ' with THP' : ''}, simulated`,
-    `# profile ${r.profile}, fault lock ${r.faultLock}, ${r.memsize / 2 ** 20} MiB x ${r.iterations} iteration(s) per task${r.warmedUpNs > 0 ? ' (the first fills the page cache, not counted)' : ''}, CPUs ${r.cpus.join(',')}`,
+    `# profile ${r.profile}, fault lock ${r.faultLock}${r.kernel === null ? '' : ` (kernel ${r.kernel})`}, ${r.memsize / 2 ** 20} MiB x ${r.iterations} iteration(s) per task${r.warmedUpNs > 0 ? ' (the first fills the page cache, not counted)' : ''}, CPUs ${r.cpus.join(',')}`,
     `pages per second    : ${Math.round(r.pagesPerSec)} (all tasks together)`,
     `per task ops        : ${Math.round(r.pagesPerSec / r.threads)} pages/s (mean)`,
     `faults              : ${r.faults}`,
@@ -120,6 +122,10 @@ function pageFault(opts: Record<string, string>): PageFaultResult {
     throw new UsageError(`--mode must be one of ${PAGE_FAULT_MODES.join(', ')}, not '${opts.mode}'`);
   if (!(FAULT_LOCKS as readonly string[]).includes(opts.faultLock))
     throw new UsageError(`--fault-lock must be one of ${FAULT_LOCKS.join(', ')}, not '${opts.faultLock}'`);
+  if (opts.kernel !== undefined && !(PAGE_FAULT_KERNELS as readonly string[]).includes(opts.kernel))
+    throw new UsageError(
+      `--kernel must be one of ${PAGE_FAULT_KERNELS.join(', ')} for page-fault, not '${opts.kernel}'`,
+    );
   const memsize = parseSize(opts.memsize);
   if (!Number.isFinite(memsize) || memsize <= 0)
     throw new UsageError(
@@ -133,6 +139,7 @@ function pageFault(opts: Record<string, string>): PageFaultResult {
       memsize,
       ...(opts.iterations === undefined ? {} : { iterations: wholeArg('--iterations', opts.iterations) }),
       faultLock: opts.faultLock as FaultLock,
+      ...(opts.kernel === undefined ? {} : { kernel: opts.kernel as PageFaultKernel }),
       ...(opts.thp ? { thp: true } : {}),
     },
     opts.profile,
@@ -160,7 +167,10 @@ export function microCommand(program: Command, io: CliIo, onExit: (code: number)
     )
     .option('--fault-lock <lock>', `page-fault: ${FAULT_LOCKS.join(' or ')}`, 'mmap_lock')
     .option('--thp', 'page-fault: transparent huge pages (enabled=always): 2 MiB faults', false)
-    .option('--kernel <version>', `pft: the kernel's mmap_lock (${PFT_KERNELS.join(' or ')}; default 5.12)`)
+    .option(
+      '--kernel <version>',
+      `pft: the kernel's mmap_lock (${PFT_KERNELS.join(' or ')}; default 5.12); page-fault: the mmap_lock fault path's (${PAGE_FAULT_KERNELS.join(' or ')}; default 5.13)`,
+    )
     .option('--profile <name>', `cost profile (default: ${SEED003_PROFILE}; pft: ${PFT_PROFILE})`)
     .option('--json', 'print the result as JSON', false)
     .action((experiment: string, opts) => {
@@ -170,8 +180,8 @@ export function microCommand(program: Command, io: CliIo, onExit: (code: number)
         );
       if (!/^\d+$/.test(opts.threads) || Number(opts.threads) < 1)
         throw new UsageError(`--threads must be a whole number >= 1, not '${opts.threads}'`);
-      if (opts.kernel !== undefined && experiment !== 'pft')
-        throw new UsageError(`--kernel applies to pft only, not to ${experiment}`);
+      if (opts.kernel !== undefined && experiment === 'line-contention')
+        throw new UsageError('--kernel applies to pft and page-fault only, not to line-contention');
       if (experiment === 'pft' && opts.mode !== 'thread')
         throw new UsageError(`pft runs threads of one process: --mode ${opts.mode} is not one of its modes`);
       if (opts.thp && experiment !== 'page-fault')

@@ -24,11 +24,11 @@ describe('mmulab validate: the micro-experiment section', () => {
       '# (perf c2c: HITMs), the share of pulls from the other socket, time waited for the line (ns);',
       '# docs/real-host.md says how to measure them on a real host',
       '# micro-experiments: published (hardware) vs simulated, each machine on its profile (docs/micro-references.md)',
-      // The eleven line rows (five two-CPU hand-offs, the laptops' 2-4 threads), the four THP rows
-      // (one 2 MiB page per task: bound by memory bandwidth at any size), the ten pft rows (1 GiB
+      // The twenty line rows (fourteen two-CPU hand-offs, the laptops' 2-4 threads), the four THP
+      // rows (one 2 MiB page per task: bound by memory bandwidth at any size), the ten pft rows (1 GiB
       // whatever --micro-memsize says) and two page_fault3 and three page_fault2 process rows; 4 KiB
       // page_fault1-3 with one page per task are far from 128 MiB's figures.
-      '# 30 of 44 simulated rows within ±25 %; 9 rows not simulated',
+      '# 39 of 55 simulated rows within ±25 %; 0 rows not simulated',
     ]);
     expect(text.out).toContain(
       'line-contention spr-2s       seed003-x86  cross-socket         2        138.0        149.9 ns per hand-off        1.09x  yes\n',
@@ -36,7 +36,7 @@ describe('mmulab validate: the micro-experiment section', () => {
     const json = JSON.parse(run('validate', ...SMALL, '--micro-memsize', '4K', '--json').out);
     expect(Object.keys(json)).toEqual(['simulated', 'vcpuBytes', 'rows', 'shape', 'lines', 'micro']);
     expect(json.micro.memsize).toBe(4096);
-    expect(json.micro.rows).toHaveLength(53);
+    expect(json.micro.rows).toHaveLength(55);
     expect(json.micro.rows[1]).toEqual({
       experiment: 'line-contention',
       machine: 'spr-2s',

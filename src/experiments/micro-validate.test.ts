@@ -46,15 +46,17 @@ describe('micro reference machines → profiles', () => {
     }
     expect(tally).toEqual({
       'spr-2s on seed003-x86': 2,
-      'not simulated: no profile for icx-8375c (Ice Lake-SP); seed003-x86 is checked against the Sapphire Rapids rows': 3,
-      'not simulated: no profile for clx-8275cl (Cascade Lake-SP)': 3,
-      'not simulated: no profile for clx-6242 (Cascade Lake-SP)': 3,
+      'icx-8375c on icx-8358': 3,
+      'clx-8275cl on clx-6252': 3,
+      'clx-6242 on clx-6252': 3,
       'bdw-2695v4 on bdw-2650v4': 3,
       'skl-6700hq on skl-6700hq': 3,
       'icl-1035g4 on icl-1035g4': 3,
       'bdw-2650v4 on bdw-2650v4': 18,
       'skx-2s-112 on skx-2s-112': 11,
       'spr-8480ctdx on seed003-x86': 4,
+      'clx-6252 on clx-6252': 1,
+      'icx-8358 on icx-8358': 1,
     });
   });
 });
@@ -117,6 +119,16 @@ describe('runMicroValidation', () => {
         perThread: true,
       }));
     // The pft rows: 1 GiB, whatever page_fault1's size, with their source's kernel.
+    // The Cascade Lake-SP and Ice Lake-SP page_fault3 rows: their source's 6.2 mmap_lock path.
+    const lkp2022 = ['clx-6252', 'icx-8358'].map((profile) => ({
+      experiment: 'page-fault',
+      profile,
+      test: 'page_fault3',
+      mode: 'thread',
+      threads: 16,
+      memsize: 8 * KiB,
+      kernel: '6.2',
+    }));
     const pft = [1, 4, 7, 12, 21, 30, 48, 79, 110, 112].map((threads) => ({
       experiment: 'pft',
       profile: 'skx-2s-112',
@@ -126,6 +138,9 @@ describe('runMicroValidation', () => {
     }));
     expect(seen).toEqual([
       ...line('seed003-x86', ['same-socket', 'cross-socket']),
+      ...line('icx-8358'),
+      ...line('clx-6252'),
+      ...line('clx-6252'),
       ...line('bdw-2650v4'),
       ...laptop('skl-6700hq'),
       ...laptop('icl-1035g4'),
@@ -137,12 +152,13 @@ describe('runMicroValidation', () => {
       ...pf('process', 'page_fault3'),
       skx,
       ...spr,
+      ...lkp2022,
       ...pft,
     ]);
-    expect(microValidationJobs()).toHaveLength(44);
-    expect(progress).toEqual(Array.from({ length: 44 }, (_, i) => [i + 1, 44]).flat());
+    expect(microValidationJobs()).toHaveLength(55);
+    expect(progress).toEqual(Array.from({ length: 55 }, (_, i) => [i + 1, 55]).flat());
     expect([m.memsize, m.thpMemsize]).toEqual([8 * KiB, 2048 * KiB]);
-    expect(m.rows).toHaveLength(53);
+    expect(m.rows).toHaveLength(55);
     const at = (experiment: string, machine: string, setting: string, threads: number) =>
       m.rows.find(
         (r) =>
@@ -184,7 +200,17 @@ describe('runMicroValidation', () => {
       ratio: 60 / 138,
       withinTolerance: false,
     });
-    expect(at('line-contention', 'icx-8375c', 'smt', 2)).toMatchObject({ profile: null, simulated: null });
+    expect(at('line-contention', 'icx-8375c', 'smt', 2)).toMatchObject({
+      profile: 'icx-8358',
+      simulated: 60,
+      withinTolerance: false,
+    });
+    expect(at('page_fault3', 'icx-8358', 'thread', 16)).toMatchObject({
+      published: 6221506,
+      src: 'lkp2022icx',
+      profile: 'icx-8358',
+      simulated: 2_000_000,
+    });
     expect(at('page_fault1', 'bdw-2650v4', 'thread', 16)).toMatchObject({
       published: 2332446,
       simulated: 2_000_000,
@@ -208,7 +234,7 @@ describe('runMicroValidation', () => {
       notSimulated: null,
     });
     // 128 MiB is whole huge pages already: the THP rows map what the 4 KiB rows map.
-    expect(microValidationJobs({ memsize: PAGE_FAULT1_MEMSIZE }).at(-11)).toMatchObject({
+    expect(microValidationJobs({ memsize: PAGE_FAULT1_MEMSIZE }).at(-13)).toMatchObject({
       memsize: PAGE_FAULT1_MEMSIZE,
       thp: true,
     });
@@ -267,13 +293,13 @@ describe('runMicroValidation', () => {
     expect(text).toContain(
       'page_fault1     spr-8480ctdx seed003-x86  thread/THP          56     28146956      3000000 pages/s total          0.11x  NO',
     );
-    // Within ±25 % of 45.04 ns: icx same-socket (51), bdw same-socket (44), the Skylake laptop's 2
-    // threads (44.1), the Ice Lake laptop's 3 threads (49.3).
+    // Within ±25 % of 45.04 ns: the same-socket rows of icx (51), both Cascade Lakes (47, 48) and bdw
+    // (44), the Skylake laptop's 2 threads (44.1), the Ice Lake laptop's 3 threads (49.3).
     expect(text).toContain(
       'pft             skx-2s-112   skx-2s-112   thread/5.12         12      4703127      4500000 faults/s total         0.96x  yes',
     );
     // And the three page_fault3 thread rows (3.2 M published).
-    expect(text.at(-2)).toBe('# 14 of 44 simulated rows within ±25 %; 9 rows not simulated');
+    expect(text.at(-2)).toBe('# 17 of 55 simulated rows within ±25 %; 0 rows not simulated');
     const full = { ...m, memsize: PAGE_FAULT1_MEMSIZE, thpMemsize: PAGE_FAULT1_MEMSIZE };
     expect(formatMicroValidation(full)).not.toContain('# note');
   });

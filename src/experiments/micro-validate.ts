@@ -10,12 +10,13 @@ import { type LinePlacement, runLineContention } from './micro/line-contention.t
 import {
   type FaultLock,
   PAGE_FAULT1_MEMSIZE,
+  type PageFaultKernel,
   type PageFaultMode,
   type PageFaultTest,
   runPageFault,
 } from './micro/page-fault.ts';
 import { PFT_DEFAULT_MEMSIZE, type PftKernel, runPft } from './micro/pft.ts';
-import { MICRO_SOURCE_FAULT_LOCK, machineProfile } from './micro/reference-profiles.ts';
+import { MICRO_SOURCE_FAULT_LOCK, MICRO_SOURCE_KERNEL, machineProfile } from './micro/reference-profiles.ts';
 import {
   type LineContentionReference,
   loadLineContentionReference,
@@ -52,6 +53,8 @@ export type MicroJob = (
       threads: number;
       memsize: number;
       faultLock?: FaultLock;
+      /** The mmap_lock fault path's kernel; without it, 5.13. */
+      kernel?: PageFaultKernel;
       thp?: true;
     }
   | { experiment: 'pft'; profile: string; threads: number; memsize: number; kernel: PftKernel }
@@ -124,8 +127,8 @@ export function runMicroJob(j: MicroJob): number {
   }
   if (j.experiment === 'pft')
     return runPft({ threads: j.threads, memsize: j.memsize, kernel: j.kernel }, profile).faultsPerSec;
-  const { test, threads, mode, memsize, faultLock, thp } = j;
-  return runPageFault({ test, threads, mode, memsize, faultLock, thp }, profile).pagesPerSec;
+  const { test, threads, mode, memsize, faultLock, kernel, thp } = j;
+  return runPageFault({ test, threads, mode, memsize, faultLock, kernel, thp }, profile).pagesPerSec;
 }
 
 /** A reference row before it runs, with its job (null when it is not simulated). */
@@ -208,10 +211,12 @@ export function thpMemsize(memsize: number): number {
 
 /**
  * The job of a page_fault1 row: its mode and task count, with THP when the row had it (on a
- * whole number of huge pages per task), taking the fault lock of its source's kernel.
+ * whole number of huge pages per task), taking the fault lock (and the mmap_lock path's kernel) of
+ * its source's kernel.
  */
 function pageFaultJob(profile: string, r: PageFaultReference['rows'][number], memsize: number): MicroJob {
   const lock = Object.hasOwn(MICRO_SOURCE_FAULT_LOCK, r.src) ? MICRO_SOURCE_FAULT_LOCK[r.src] : 'mmap_lock';
+  const kernel = Object.hasOwn(MICRO_SOURCE_KERNEL, r.src) ? MICRO_SOURCE_KERNEL[r.src] : undefined;
   return {
     experiment: 'page-fault',
     profile,
@@ -220,6 +225,7 @@ function pageFaultJob(profile: string, r: PageFaultReference['rows'][number], me
     threads: r.threads,
     memsize: r.thp ? thpMemsize(memsize) : memsize,
     ...(lock === 'mmap_lock' ? {} : { faultLock: lock }),
+    ...(kernel === undefined ? {} : { kernel }),
     ...(r.thp ? { thp: true as const } : {}),
   };
 }

@@ -53,7 +53,7 @@ describe('cost profiles', () => {
 
   it('refuses unknown names and path tricks', () => {
     expect(() => loadProfile('nope')).toThrow(
-      "unknown profile 'nope' (known: bdw-2650v4, icl-1035g4, seed003-x86, skl-6700hq, skx-2s-112, x86-tdp; or a path to a .json file)",
+      "unknown profile 'nope' (known: bdw-2650v4, clx-6252, icl-1035g4, icx-8358, seed003-x86, skl-6700hq, skx-2s-112, x86-tdp; or a path to a .json file)",
     );
     expect(() => loadProfile('../package')).toThrow(ProfileError);
   });

@@ -66,6 +66,30 @@ describe('micro page-fault (will-it-scale page_fault1)', () => {
     expect([owner?.accesses, owner?.transfers]).toEqual([20, 6]);
   });
 
+  it("6.2's mmap_lock path: the trylock reads the count first and the owner has a line of its own", () => {
+    const o = { threads: 2, mode: 'thread' as const, memsize: 2 << 20, iterations: 2 };
+    const old = runPageFault(o, 'x86-tdp');
+    const r = runPageFault({ ...o, kernel: '6.2' }, 'x86-tdp');
+    expect([old.kernel, r.kernel]).toEqual(['5.13', '6.2']);
+    expect(r.faults).toBe(2048);
+    const lines = (x: typeof r) =>
+      x.time.lines
+        .filter((l) => l.line.startsWith('mm1000.mmap_lock'))
+        .map((l) => [l.line, l.accesses, l.transfers]);
+    // 5.13: the count's line takes each fault's cmpxchg, up_read's add and the owner stores.
+    expect(lines(old)).toEqual([['mm1000.mmap_lock', 6079, 2055]]);
+    // 6.2: a load before each cmpxchg, and the owner in a line of its own that every acquisition
+    // loads then stores: that line is pulled from the other task's CPU 1884 times.
+    expect(lines(r)).toEqual([
+      ['mm1000.mmap_lock', 6195, 1957],
+      ['mm1000.mmap_lock.owner', 2068, 1884],
+    ]);
+    expect([old.elapsedNs, r.elapsedNs]).toEqual([1_806_164, 1_940_040]);
+    expect(() => runPageFault({ ...o, kernel: '6.2', faultLock: 'per-vma' }, 'x86-tdp')).toThrow(
+      "--kernel: the per-VMA lock path runs today's kernel",
+    );
+  });
+
   it('THP: one huge fault per 2 MiB, the other writes do not fault; munmap zaps and frees each folio', () => {
     const p = zeroProfile({
       syscallNs: 100,

@@ -45,6 +45,15 @@ export type PageFaultMode = (typeof PAGE_FAULT_MODES)[number];
 /** What a fault locks: mmap_lock for read (up to 6.3) or the VMA's lock (6.4+, lock_vma_under_rcu). */
 export const FAULT_LOCKS = ['mmap_lock', 'per-vma'] as const;
 export type FaultLock = (typeof FAULT_LOCKS)[number];
+/**
+ * The kernel of the mmap_lock fault path: 5.13 (the Broadwell rows'; mm_struct keeps mmap_lock's
+ * `count` and `owner` in one line, and __down_read_trylock's first cmpxchg expects an unlocked
+ * count) or 6.2 (`owner` in a line of its own since 5.14, 2e3025434a6b; the trylock reads the count
+ * first since 6.1). Both batch 15 folios per LRU drain (before 6.9) and move one pcp batch per refill
+ * and spill (before 6.7). The per-VMA lock path runs today's kernel.
+ */
+export const PAGE_FAULT_KERNELS = ['5.13', '6.2'] as const;
+export type PageFaultKernel = (typeof PAGE_FAULT_KERNELS)[number];
 
 /** Options of `runPageFault`. */
 export interface PageFaultOptions {
@@ -60,6 +69,8 @@ export interface PageFaultOptions {
    */
   iterations?: number;
   faultLock?: FaultLock;
+  /** The mmap_lock fault path's kernel (default 5.13); not with the per-VMA lock. */
+  kernel?: PageFaultKernel;
   /**
    * Transparent huge pages (enabled=always): the mapping is anonymous_thp, so a fault maps a 2 MiB
    * folio; `memsize` must then be whole huge pages.
@@ -87,6 +98,8 @@ export interface PageFaultResult {
   threads: number;
   mode: PageFaultMode;
   faultLock: FaultLock;
+  /** The mmap_lock fault path's kernel; null with the per-VMA lock (today's kernel). */
+  kernel: PageFaultKernel | null;
   memsize: number;
   iterations: number;
   cpus: number[];
@@ -133,6 +146,16 @@ function checkOptions(o: PageFaultOptions, memsize: number, iterations: number):
   const lock = o.faultLock ?? 'mmap_lock';
   if (!(FAULT_LOCKS as readonly string[]).includes(lock))
     throw new MicroOptionsError(`--fault-lock must be one of ${FAULT_LOCKS.join(', ')}, not '${lock}'`);
+  if (o.kernel !== undefined) {
+    if (!(PAGE_FAULT_KERNELS as readonly string[]).includes(o.kernel))
+      throw new MicroOptionsError(
+        `--kernel must be one of ${PAGE_FAULT_KERNELS.join(', ')} for page-fault, not '${o.kernel}'`,
+      );
+    if (lock !== 'mmap_lock')
+      throw new MicroOptionsError(
+        "--kernel: the per-VMA lock path runs today's kernel; --kernel sets the mmap_lock path's",
+      );
+  }
   checkMemsize(memsize);
   if (!Number.isInteger(iterations) || iterations < 1)
     throw new MicroOptionsError(`--iterations must be a whole number >= 1, not ${iterations}`);
@@ -173,13 +196,14 @@ export function runPageFault(
   const warmup = file ? 1 : 0;
   checkOptions(o, memsize, iterations);
   const faultLock = o.faultLock ?? 'mmap_lock';
+  const kernel = faultLock === 'mmap_lock' ? (o.kernel ?? '5.13') : null;
   const cpus = pageFaultCpus(profile, o.threads);
   const engine = new Engine({ profile, seed: o.seed ?? 0 });
   const pages = memsize / PAGE_SIZE;
   // Every node can hold every task's pages and full per-CPU lists (tasks allocate on their node).
   const nodePages = o.threads * pages + pcpListRoom(engine.cpuCount, profile.pcpBatch) + 4096;
   const host = new Host(engine, { nodePages: Array(Math.max(1, profile.sockets)).fill(nodePages) });
-  // The references' kernels (4.16, 5.13) batch 15 folios per LRU drain; per-VMA locks run today's.
+  // The mmap_lock kernels (4.16 to 6.2) batch 15 folios per LRU drain; per-VMA locks run today's.
   host.lru.batchSize = faultLock === 'mmap_lock' ? PAGEVEC_SIZE_PRE_6_9 : PAGEVEC_SIZE;
   // and move one pcp batch per refill and spill (PCP auto-tuning came in 6.7).
   for (const pcp of host.mem.pcps) pcp.autoTune = faultLock !== 'mmap_lock';
@@ -203,11 +227,10 @@ export function runPageFault(
     if (o.mode === 'process' || i === 0) {
       const mm = host.createMm();
       const sem = new MmapSem(mm);
-      // The mmap_lock fault path is 5.13's (the references' kernel): its down_read_trylock's first
-      // cmpxchg expects an unlocked count. Per-VMA locks came in 6.4, with the read-first loop.
-      sem.trylockFlavour = faultLock === 'mmap_lock' ? 'expect-unlocked' : 'read-first';
+      // 5.13's down_read_trylock's first cmpxchg expects an unlocked count; 6.1 reads it first.
+      sem.trylockFlavour = kernel === '5.13' ? 'expect-unlocked' : 'read-first';
       // 5.13-rc1's mm_struct has mmap_lock at offset 128: `count` and `owner` share a line.
-      if (faultLock === 'mmap_lock') mm.setMmapLockOwnerInCountLine();
+      if (kernel === '5.13') mm.setMmapLockOwnerInCountLine();
       mms.push({ mm, sem, threads: [] });
       // The VMA is made once and reused: each iteration's mmap takes mmap_lock for write as
       // mmap_region does, but the model does not allocate, link and free a vm_area_struct each time.
@@ -265,6 +288,7 @@ export function runPageFault(
     threads: o.threads,
     mode: o.mode,
     faultLock,
+    kernel,
     memsize,
     iterations,
     cpus,
