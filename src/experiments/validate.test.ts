@@ -54,9 +54,9 @@ describe('mmulab validate', () => {
     expect(v.lines[1].lines[0]).toEqual({
       kind: 'mmap_lock',
       accessesPerPage: 6144 / 3072,
-      transfersPerPage: 5180 / 3072,
+      transfersPerPage: 5063 / 3072,
       remoteShare: 0,
-      waitNsPerPage: 39706 / 3072,
+      waitNsPerPage: 43558 / 3072,
     });
     expect(text).toContain(
       [
@@ -64,6 +64,6 @@ describe('mmulab validate', () => {
         '    1  memcg->memory.usage         0.041    0.004    0.0%      0.0',
       ].join('\n'),
     );
-    expect(text).toContain('\n    3  mmap_lock                   2.000    1.686    0.0%     12.9\n');
+    expect(text).toContain('\n    3  mmap_lock                   2.000    1.648    0.0%     14.2\n');
   });
 });

@@ -62,8 +62,12 @@ describe('MemcgCharge: per-CPU stocks in front of the page_counters', () => {
       ends.push(t.now);
     });
     e.run();
-    // b's refill pulls both usage lines and both watermark lines (a load, then an upgrade: 20 each).
-    expect(ends).toEqual([40, 160, 162]);
+    // a fills the four lines: each usage RMW (10) waits for the watermark store before it to drain
+    // (a locked RMW drains the store buffer), so a ends at 30 with its last store in flight (30-40).
+    // b's refill pulls both usage lines (10 each) and both watermark lines (a load, then an upgrade:
+    // 20 each, buffered): 100-110, 110-130, 130-140, 140-160. Its THP charge's first RMW waits for
+    // that last store (160), then adds locally twice (162).
+    expect(ends).toEqual([30, 140, 162]);
     expect(line('memcg2.memory.usage').transfers).toBe(2);
     // The THP charge went to the counters (2 local adds, watermarks owned) and left the stock alone.
     expect([mc.stats.counterCharges, mc.stats.stockHits]).toEqual([3, 0]);

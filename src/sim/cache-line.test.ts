@@ -72,32 +72,40 @@ describe('CacheLine', () => {
     expect([b.rmw(0, 0), b.rmw(41, 0), b.rmw(5, 2)]).toEqual([10, 42, 76]);
   });
 
-  it('lets a store hit the line its CPU owns for free and pull it from another CPU like an RMW', () => {
+  it('lets a store hit the line its CPU owns for free, and buffers one that pulls it from another CPU', () => {
     const e = new Engine({ profile: zeroProfile({ cacheLineLocalNs: 1, cacheLineTransferNs: 10 }), seed: 1 });
     const l = e.sharedLine('owner');
+    const lock = e.sharedLine('lock');
     const ends: number[] = [];
     e.spawn('a', function* (t) {
-      l.storeBy(t); // nobody had it: a transfer
-      l.storeBy(t); // owned: free
+      l.storeBy(t); // nobody had it: a transfer, 0-10, in the store buffer
+      l.storeBy(t); // the first is still in flight: 10-11, buffered too
+      ends.push(t.now); // the thread did not wait
+      lock.rmwBy(t); // a locked RMW drains the buffer first (to 11), then takes its own line (11-21)
       ends.push(t.now);
       t.advance(100);
       yield;
-      l.storeBy(t); // b took it at 50: pulled back
+      l.storeBy(t); // b took it at 50: pulled back (121-131), buffered
       ends.push(t.now);
     });
     e.spawn('b', function* (t) {
       t.advance(50);
       yield;
-      l.storeBy(t);
+      l.storeBy(t); // 50-60, buffered
+      t.advance(20);
+      lock.rmwBy(t); // nothing left to drain at 70; pulls the lock's line from a
       ends.push(t.now);
     });
     e.run();
-    expect(ends).toEqual([10, 60, 120]);
-    // Four accesses, the free one included; three of them moved the line.
+    expect(ends).toEqual([0, 21, 80, 121]);
+    // The time waited for the buffer is the store's line's.
+    expect(e.threads[0].acct[l.cat]).toBe(11);
+    expect(e.threads[0].acct[lock.cat]).toBe(10);
+    // Four accesses, none free; three of them moved the line.
     expect([l.accesses, l.transfers]).toEqual([4, 3]);
   });
 
-  it('charges a load then a store from another CPU two transactions, a local one nothing', () => {
+  it('charges a load then a store from another CPU two transactions on the line, a local one nothing', () => {
     const e = new Engine({
       profile: zeroProfile({
         cacheLineLocalNs: 1,
@@ -113,8 +121,10 @@ describe('CacheLine', () => {
     e.spawn(
       'a',
       function* (t) {
-        l.loadStoreBy(t); // nobody had it: one fill from memory, no copy to invalidate
-        l.loadStoreBy(t); // owned: free
+        l.loadStoreBy(t); // nobody had it: one fill from memory (0-10), no copy to invalidate
+        ends.push(t.now); // the core runs on past the load and the store
+        t.advance(20);
+        l.loadStoreBy(t); // owned and done: free
         ends.push(t.now);
         yield;
       },
@@ -127,8 +137,7 @@ describe('CacheLine', () => {
       function* (t) {
         t.advance(50);
         yield;
-        l.loadStoreBy(t); // a's socket: a load from a, then the upgrade that invalidates a's copy
-        ends.push(t.now);
+        l.loadStoreBy(t); // a's socket: a load from a, then the upgrade that invalidates a's copy (50-70)
         t.advance(50);
         yield;
         l.loadStoreBy(t); // still b's: free
@@ -143,7 +152,8 @@ describe('CacheLine', () => {
       function* (t) {
         t.advance(200);
         yield;
-        l.loadStoreBy(t); // other socket: two cross-socket transactions
+        l.loadStoreBy(t); // other socket: two cross-socket transactions (200-260)
+        l.rmwBy(t); // a locked RMW waits for them, then finds the line its own
         ends.push(t.now);
       },
       0,
@@ -151,9 +161,9 @@ describe('CacheLine', () => {
       cpus / 2,
     );
     e.run();
-    expect(ends).toEqual([10, 70, 120, 260]);
-    // Five accesses, the two free ones included; three moved the line, one across sockets.
-    expect([l.accesses, l.transfers, l.remoteTransfers]).toEqual([5, 3, 1]);
+    expect(ends).toEqual([0, 20, 100, 261]);
+    // Six accesses, the free ones included; three moved the line, one across sockets.
+    expect([l.accesses, l.transfers, l.remoteTransfers]).toEqual([6, 3, 1]);
   });
 
   it('serialises RMWs and charges a transfer when the owner changes', () => {

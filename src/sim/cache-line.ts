@@ -158,15 +158,30 @@ export class CacheLine extends LineCalendar {
     if (queue > this.maxQueue) this.maxQueue = queue;
   }
 
-  /** An atomic RMW by thread `t` at its time, on its CPU; its time passes, charged to the line. */
+  /**
+   * An atomic RMW by thread `t` at its time, on its CPU; its time passes, charged to the line. A
+   * LOCK-prefixed instruction drains the store buffer first: it waits for the thread's plain stores
+   * still in flight (`storeBy`, `loadStoreBy`), charged to their line.
+   */
   rmwBy(t: SimThread): void {
+    if (t.storeDrainAt > t.now) t.until(t.storeDrainCat, t.storeDrainAt);
     t.until(this.cat, this.rmw(t.now, t.cpu));
+  }
+
+  /** Leaves a plain access that completes at `end` in flight: `t` goes on; its next RMW waits for it. */
+  private inFlight(t: SimThread, end: number): void {
+    if (end > t.storeDrainAt) {
+      t.storeDrainAt = end;
+      t.storeDrainCat = this.cat;
+    }
   }
 
   /**
    * A plain store by thread `t` (WRITE_ONCE of a field on this line): free when its CPU owns the
    * line and nobody's RMW is placed after its last one (the store hits L1), else it pulls the line
-   * like an RMW (a read-for-ownership; the model lets the store wait for it rather than drain later).
+   * like an RMW (a read-for-ownership), which keeps the line as busy as an RMW would. The store
+   * waits in the store buffer for it and the thread goes on: only its next locked RMW waits (x86
+   * drains the store buffer before a LOCK-prefixed instruction).
    */
   storeBy(t: SimThread): void {
     const n = this.n;
@@ -174,14 +189,18 @@ export class CacheLine extends LineCalendar {
       this.accesses++;
       return;
     }
-    this.rmwBy(t);
+    this.inFlight(t, this.rmw(t.now, t.cpu));
   }
 
   /**
    * A load then a store by thread `t` to this line (READ_ONCE then WRITE_ONCE of one field):
    * free when its CPU owns the line, as `storeBy`. Otherwise the load misses and leaves the CPU a
    * shared copy, and the store must then invalidate the copy of the CPU it read from (an upgrade):
-   * two transactions, each costing what a pull from that CPU costs, one after the other.
+   * two transactions, each costing what a pull from that CPU costs, one after the other. The loaded
+   * value feeds only the store, so the core runs on past both (its reorder buffer holds the
+   * instructions after the load, the store buffer the store) and, as for `storeBy`, only its next
+   * locked RMW waits for them. The model has no reorder-buffer limit: a load that waits in a deep
+   * queue would in fact stall the core once the buffer fills.
    */
   loadStoreBy(t: SimThread): void {
     const n = this.n;
@@ -189,7 +208,7 @@ export class CacheLine extends LineCalendar {
       this.accesses++;
       return;
     }
-    t.until(this.cat, this.rmw(t.now, t.cpu, 2));
+    this.inFlight(t, this.rmw(t.now, t.cpu, 2));
   }
 
   /**

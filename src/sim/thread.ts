@@ -93,6 +93,13 @@ export class SimThread {
   smtOwedCount = 0;
   /** Cost to charge at the next exit from guest mode (IPIs received while in the guest). */
   pendingKickNs = 0;
+  /**
+   * Plain accesses still in flight: when the thread's last buffered store to a shared line (with the
+   * load before it, if any) completes, and that line's time category. The thread goes on meanwhile;
+   * its next locked RMW waits for them (`CacheLine.rmwBy`).
+   */
+  storeDrainAt = 0;
+  storeDrainCat: number = CAT.other;
   done = false;
   /** Call stack: the body, then generators started with `call`; the engine resumes the last. */
   readonly stack: Frame[] = [];

@@ -12,7 +12,7 @@ const MIB = 1 << 20;
 /** Accessed SPTEs the scans zap in the 16 MiB shadow-MMU run. */
 const SHADOW_ACCESSED_ZAPS = 9102;
 /** Accessed SPTEs the scans zap in the 16 MiB page_idle run on the TDP MMU. */
-const PAGE_IDLE_ACCESSED_ZAPS = 10138;
+const PAGE_IDLE_ACCESSED_ZAPS = 10137;
 /**
  * Test folios a NUMA migration can take in a 1-vCPU run of `pages` pages: the vCPU populated them on
  * a CPU of node 0 and then moved to node 1, so the last pages % PAGEVEC_SIZE wait in node 0's CPU's

@@ -13,8 +13,8 @@ const SELFTEST_LINES = [
 
 describe('mmulab memslot-modification-stress (memslot_modification_stress_test)', () => {
   for (const [mmu, churn, total] of [
-    ['tdp', '0.000342010s', '0.001401825s'],
-    ['shadow', '0.000344365s', '0.001417716s'],
+    ['tdp', '0.000346788s', '0.001367575s'],
+    ['shadow', '0.000338694s', '0.001382359s'],
   ] as const) {
     it(`-v 2 -b 1M -d 10 -i 3 on the ${mmu} MMU: the selftest's lines in order, 6 updates, generation 4 -> 22`, () => {
       const r = runMemslotModificationStress(
