@@ -120,8 +120,8 @@ export class QRwLock {
   /**
    * down_read_trylock (`sleeping`) or read_trylock: takes the lock only if no writer holds or waits
    * for it (`writerWaits`: a writer queued elsewhere, RWSEM_FLAG_WAITERS). The rwsem's
-   * __down_read_trylock is a cmpxchg loop on the count: since 6.1 (`read-first`) it reads the count
-   * and cmpxchg's from that value; from 5.2 to 6.0 (`expect-unlocked`) the first cmpxchg assumes
+   * __down_read_trylock is a cmpxchg loop on the count: since 5.16 (`read-first`, 14c240488411) it
+   * reads the count and cmpxchg's from that value; from 5.2 to 5.15 (`expect-unlocked`, ddb20d1d3aed) the first cmpxchg assumes
    * RWSEM_UNLOCKED_VALUE, so it fails whenever another reader is inside. Each failed cmpxchg
    * returns the current count and the loop retries with it, until one succeeds (no other CPU
    * changed the count in between) or the count shows a writer. Every read and cmpxchg is an access

@@ -54,7 +54,7 @@ describe('micro page-fault (will-it-scale page_fault1)', () => {
     expect(r.faults).toBe(2048);
     expect(r.time.locks.find((l) => l.lock === 'mm1000.mmap_lock')?.acquired).toBe(2 * 2 * 3);
     const vmaLines = r.time.lines.filter((l) => l.line.endsWith('.vm_lock'));
-    // Per fault: vma_start_read's down_read_trylock reads the count and cmpxchg's it (6.1+), and
+    // Per fault: vma_start_read's down_read_trylock reads the count and cmpxchg's it (5.16+), and
     // vma_end_read's up_read: three accesses, none failed (each task has its own VMA).
     expect(vmaLines.map((l) => l.accesses)).toEqual([3 * 1024, 3 * 1024]);
     expect(r.readersQueued).toBe(0);

@@ -49,7 +49,7 @@ export type FaultLock = (typeof FAULT_LOCKS)[number];
  * The kernel of the mmap_lock fault path: 5.13 (the Broadwell rows'; mm_struct keeps mmap_lock's
  * `count` and `owner` in one line, and __down_read_trylock's first cmpxchg expects an unlocked
  * count) or 6.2 (`owner` in a line of its own since 5.14, 2e3025434a6b; the trylock reads the count
- * first since 6.1). Both batch 15 folios per LRU drain (before 6.9) and move one pcp batch per refill
+ * first since 5.16, 14c240488411). Both batch 15 folios per LRU drain (before 6.9) and move one pcp batch per refill
  * and spill (before 6.7). The per-VMA lock path runs today's kernel.
  */
 export const PAGE_FAULT_KERNELS = ['5.13', '6.2'] as const;
@@ -227,7 +227,7 @@ export function runPageFault(
     if (o.mode === 'process' || i === 0) {
       const mm = host.createMm();
       const sem = new MmapSem(mm);
-      // 5.13's down_read_trylock's first cmpxchg expects an unlocked count; 6.1 reads it first.
+      // 5.13's down_read_trylock's first cmpxchg expects an unlocked count; 5.16 reads it first.
       sem.trylockFlavour = kernel === '5.13' ? 'expect-unlocked' : 'read-first';
       // 5.13-rc1's mm_struct has mmap_lock at offset 128: `count` and `owner` share a line.
       if (kernel === '5.13') mm.setMmapLockOwnerInCountLine();

@@ -24,7 +24,7 @@ import { type TaskMm, writeFault } from './write-fault.ts';
 /**
  * The kernels of the pft references: 5.12 (mmap_lock's `count` and `owner` in one cache line at
  * mm_struct offset 128; __down_read_trylock's first cmpxchg expects an unlocked count) and 6.2
- * (`owner` in a line of its own since 2e3025434a6b; the trylock reads the count first, since 6.1).
+ * (`owner` in a line of its own since 2e3025434a6b; the trylock reads the count first, since 5.16: 14c240488411).
  * Both batch 15 folios per LRU drain and move one pcp batch per refill (before 6.9 and 6.7).
  */
 export const PFT_KERNELS = ['5.12', '6.2'] as const;
