@@ -14,7 +14,6 @@
  */
 import { Host } from '../../host/host.ts';
 import { PAGEVEC_SIZE, PAGEVEC_SIZE_PRE_6_9 } from '../../host/lru-add.ts';
-import { MmapSem } from '../../host/mmap-sem.ts';
 import type { TlbFlushStats } from '../../host/munmap.ts';
 import { PAGE_SIZE, PMD_SIZE } from '../../host/page-table.ts';
 import { pcpListRoom } from '../../host/pcp.ts';
@@ -27,7 +26,7 @@ import { type TimeReport, timeReport } from '../../sim/time-report.ts';
 import { WaitCount } from '../../sync/wait-count.ts';
 import { checkMemsize, checkThreadCount, MicroOptionsError } from './micro-options.ts';
 import { pageFaultTask } from './page-fault-task.ts';
-import type { TaskMm } from './write-fault.ts';
+import { referenceMmapSem, type TaskMm } from './write-fault.ts';
 
 /** page_fault1.c's MEMSIZE. */
 export const PAGE_FAULT1_MEMSIZE = 128 * 1024 * 1024;
@@ -226,11 +225,8 @@ export function runPageFault(
   for (let i = 0; i < o.threads; i++) {
     if (o.mode === 'process' || i === 0) {
       const mm = host.createMm();
-      const sem = new MmapSem(mm);
-      // 5.13's down_read_trylock's first cmpxchg expects an unlocked count; 5.16 reads it first.
-      sem.trylockFlavour = kernel === '5.13' ? 'expect-unlocked' : 'read-first';
-      // 5.13-rc1's mm_struct has mmap_lock at offset 128: `count` and `owner` share a line.
-      if (kernel === '5.13') mm.setMmapLockOwnerInCountLine();
+      // The per-VMA lock path's kernel (6.4+) has 6.2's mmap_lock.
+      const sem = referenceMmapSem(mm, kernel === '5.13');
       mms.push({ mm, sem, threads: [] });
       // The VMA is made once and reused: each iteration's mmap takes mmap_lock for write as
       // mmap_region does, but the model does not allocate, link and free a vm_area_struct each time.

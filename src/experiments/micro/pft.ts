@@ -11,7 +11,6 @@
  */
 import { Host } from '../../host/host.ts';
 import { PAGEVEC_SIZE_PRE_6_9 } from '../../host/lru-add.ts';
-import { MmapSem } from '../../host/mmap-sem.ts';
 import { PAGE_SIZE } from '../../host/page-table.ts';
 import { pcpListRoom } from '../../host/pcp.ts';
 import { Engine } from '../../sim/engine.ts';
@@ -19,7 +18,7 @@ import { type CostProfile, loadProfile } from '../../sim/profile.ts';
 import type { SimThread } from '../../sim/thread.ts';
 import { type TimeReport, timeReport } from '../../sim/time-report.ts';
 import { checkMemsize, checkThreadCount, MicroOptionsError } from './micro-options.ts';
-import { type TaskMm, writeFault } from './write-fault.ts';
+import { referenceMmapSem, type TaskMm, writeFault } from './write-fault.ts';
 
 /**
  * The kernels of the pft references: 5.12 (mmap_lock's `count` and `owner` in one cache line at
@@ -89,11 +88,7 @@ export function runPft(o: PftOptions, profileOrName: CostProfile | string = 'skx
   host.lru.batchSize = PAGEVEC_SIZE_PRE_6_9;
   for (const pcp of host.mem.pcps) pcp.autoTune = false;
   const mm = host.createMm();
-  const sem = new MmapSem(mm);
-  if (kernel === '5.12') {
-    sem.trylockFlavour = 'expect-unlocked';
-    mm.setMmapLockOwnerInCountLine();
-  } else sem.trylockFlavour = 'read-first';
+  const sem = referenceMmapSem(mm, kernel === '5.12');
   const region = mm.mmap(pages * PAGE_SIZE, 'anonymous');
   const tm: TaskMm = { mm, sem, threads: [] };
   const entry = engine.categories.id('page fault entry/exit', 'cpu');

@@ -4,7 +4,7 @@
  */
 import { handleMmFaultSteps, VM_FAULT_OK } from '../../host/fault.ts';
 import type { Mm } from '../../host/mm.ts';
-import type { MmapSem } from '../../host/mmap-sem.ts';
+import { MmapSem } from '../../host/mmap-sem.ts';
 import { PAGE_SIZE, PTE_PRESENT, PTE_WRITE } from '../../host/page-table.ts';
 import { CAT } from '../../sim/accounting.ts';
 import type { CacheLine } from '../../sim/cache-line.ts';
@@ -15,6 +15,22 @@ export interface TaskMm {
   mm: Mm;
   sem: MmapSem;
   threads: SimThread[];
+}
+
+/**
+ * The fault path's mmap_lock protocol for `mm` as a kernel of the references had it: up to 5.13
+ * (`upTo513`), mm_struct keeps the lock's `count` and `owner` in one cache line (offset 128, until
+ * 2e3025434a6b in 5.14) and __down_read_trylock's first cmpxchg expects an unlocked count
+ * (ddb20d1d3aed, until 14c240488411 in 5.16); from 5.16 on, `owner` has a line of its own and the
+ * trylock reads the count first.
+ */
+export function referenceMmapSem(mm: Mm, upTo513: boolean): MmapSem {
+  const sem = new MmapSem(mm);
+  if (upTo513) {
+    sem.trylockFlavour = 'expect-unlocked';
+    mm.setMmapLockOwnerInCountLine();
+  } else sem.trylockFlavour = 'read-first';
+  return sem;
 }
 
 /**
